@@ -1,0 +1,215 @@
+// Package policy loads maildns.yaml and the per-domain policy files with
+// strict YAML (every error names file:line), validates them, and compiles
+// each domain to the RRsets it wants, marked with what maildns owns of them.
+// It knows nothing of providers or the network.
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Pos is a place in a file.
+type Pos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+}
+
+func (p Pos) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	}
+	return p.File
+}
+
+// Error is a problem in a config or policy file, at a place.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+func (e *Error) Error() string {
+	if e.Pos.File == "" {
+		return e.Msg
+	}
+	return e.Pos.String() + ": " + e.Msg
+}
+
+// Errorf builds an *Error at pos.
+func Errorf(pos Pos, format string, args ...any) *Error {
+	return &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Config is maildns.yaml with every policy it names, loaded and validated.
+type Config struct {
+	File           string // path of maildns.yaml as given
+	Dir            string // its directory: relative paths start here
+	Schedule       string
+	ScheduleJitter time.Duration
+	Policies       []string // globs as written
+	StateDir       string   // absolute or relative to the working directory, resolved
+	Resolvers      []string // host:port; empty: /etc/resolv.conf
+	LiveChecks     bool
+	Log            LogConfig
+	Metrics        MetricsConfig
+	Safety         Safety
+	Journal        JournalConfig
+	Providers      map[string]*ProviderConfig
+	Domains        []*Domain // sorted by domain name
+}
+
+type LogConfig struct {
+	Level  string // debug|info|warn|error
+	Format string // auto|text|json
+}
+
+type MetricsConfig struct {
+	Listen string
+}
+
+type Safety struct {
+	MaxChanges     int
+	AllowWeakening bool
+}
+
+// JournalConfig is the retention of journal entries in state_dir.
+type JournalConfig struct {
+	Keep   int           // newest entries kept; 0: no count limit
+	MaxAge time.Duration // entries older are pruned; 0: no age limit
+}
+
+// ProviderConfig is one entry of providers: in maildns.yaml. Settings hold
+// the values with secret references resolved; Secret marks the keys whose
+// value came from a reference (and must never be shown).
+type ProviderConfig struct {
+	Name     string
+	Type     string
+	Settings map[string]string
+	Secret   map[string]bool
+	Pos      Pos            // the provider's entry
+	KeyPos   map[string]Pos // each setting's line
+}
+
+// Domain is one policy file.
+type Domain struct {
+	Pos            Pos    // the file (line of `domain:`)
+	Domain         string // lower case, no trailing dot
+	Provider       string
+	Zone           string // lower case, no trailing dot
+	TTL            time.Duration
+	MailHosts      []MailHost
+	MX             []MX // nil: default from mail hosts
+	SPF            *SPF
+	DKIM           []DKIM
+	DMARC          *DMARC
+	PTR            *PTR
+	Parked         bool
+	AllowWeakening *bool // nil: the config's
+}
+
+type MailHost struct {
+	Pos  Pos
+	Name string // as written: relative, "@", or an FQDN ending in "." (outside host)
+	IPv4 []string
+	IPv6 []string
+	TTL  time.Duration // 0: the domain's
+}
+
+// FQDN is the host's fully qualified name with a trailing dot.
+func (h MailHost) FQDN(domain string) string {
+	switch {
+	case strings.HasSuffix(h.Name, "."):
+		return strings.ToLower(h.Name)
+	case h.Name == "" || h.Name == "@":
+		return domain + "."
+	default:
+		return strings.ToLower(h.Name) + "." + domain + "."
+	}
+}
+
+// Outside reports whether the host lies outside the domain (no A/AAAA managed).
+func (h MailHost) Outside(domain string) bool {
+	f := strings.TrimSuffix(h.FQDN(domain), ".")
+	return f != domain && !strings.HasSuffix(f, "."+domain)
+}
+
+type MX struct {
+	Pos      Pos
+	Host     string // as written (relative to domain, or FQDN with ".")
+	Priority int
+}
+
+type SPF struct {
+	Pos        Pos
+	MailHosts  bool // ip4:/ip6: for every mail host address
+	Mechanisms []string
+	All        string // fail|softfail|neutral
+	State      string // "" (present) | absent
+}
+
+type DKIM struct {
+	Pos      Pos
+	Selector string
+	KeyFile  string // absolute, resolved against the policy file
+	Key      string // base64 SubjectPublicKeyInfo (from key or key_file)
+	KeyType  string // rsa|ed25519
+	KeyBits  int    // RSA modulus size
+	State    string // "" (active) | retired | absent
+	TTL      time.Duration
+}
+
+type DMARC struct {
+	Pos             Pos
+	Policy          string
+	SubdomainPolicy string
+	RUA             []string
+	RUF             []string
+	ADKIM           string // relaxed|strict ("" = relaxed, left out)
+	ASPF            string
+	Percent         int // 100 default, left out of the record when 100
+	FO              string
+	RI              int
+	State           string // "" | absent
+}
+
+type PTR struct {
+	Pos      Pos
+	Provider string // delegated reverse zone: managed
+	Zone     string
+	Mode     string // "" (managed when Provider set, else check) | off
+}
+
+// Ownership says which values of an RRset maildns owns.
+type Ownership int
+
+const (
+	OwnAll    Ownership = iota // the whole RRset
+	OwnPrefix                  // only values starting with Prefix (the apex SPF)
+)
+
+// RRset is one record set a domain wants, in the canonical form of package
+// providers: Name relative to Zone, lower case, "@" for the apex; TXT values
+// unquoted and joined; targets fully qualified with a trailing dot.
+type RRset struct {
+	Domain   string // the policy's domain
+	Provider string // where it lives (PTR may be elsewhere)
+	Zone     string // lower case, no trailing dot
+	Name     string
+	Type     string
+	TTL      time.Duration
+	Values   []string // sorted; empty with Absent
+	Own      Ownership
+	Prefix   string // with OwnPrefix, e.g. "v=spf1"
+	Absent   bool   // delete every owned value
+	Element  string // what policy element asked for it: "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr"
+	Pos      Pos    // where the element is written
+}
+
+// Owns reports whether maildns owns value in this RRset.
+func (r *RRset) Owns(value string) bool {
+	if r.Own == OwnPrefix {
+		return strings.HasPrefix(strings.ToLower(value), strings.ToLower(r.Prefix))
+	}
+	return true
+}

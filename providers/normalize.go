@@ -1,0 +1,177 @@
+package providers
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+)
+
+// The canonical form of records inside maildns, shared by every backend on
+// read, by the policy compiler and by the differ:
+//   - Name: relative to the zone, lower case, "@" for the apex.
+//   - Type: upper case.
+//   - Data: A/AAAA the address as netip prints it; MX "PREF TARGET." with the
+//     target lower case and fully qualified ("0 ." for a null MX);
+//     PTR, CNAME, NS the target lower case, fully qualified; TXT the text
+//     unquoted and unescaped with split strings joined.
+//   - TTL: whole seconds.
+
+// Normalize returns rec in the canonical form for zone (fully qualified with
+// trailing dot, or bare). Backends call it on every record they read.
+func Normalize(rec libdns.Record, zone string) (libdns.RR, error) {
+	rr := rec.RR()
+	typ := strings.ToUpper(strings.TrimSpace(rr.Type))
+	name := RelativeName(rr.Name, zone)
+	data, err := CanonicalData(typ, rr.Data, zone)
+	if err != nil {
+		return libdns.RR{}, fmt.Errorf("%s %s: %w", name, typ, err)
+	}
+	return libdns.RR{Name: name, Type: typ, TTL: rr.TTL.Truncate(time.Second), Data: data}, nil
+}
+
+// RelativeName returns name relative to zone, lower case, "@" for the apex.
+// name may be relative (as libdns records are), "@" or fully qualified.
+func RelativeName(name, zone string) string {
+	name = strings.ToLower(strings.TrimSpace(name))
+	zone = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(zone), "."))
+	if name == "" || name == "@" {
+		return "@"
+	}
+	if strings.HasSuffix(name, ".") {
+		fq := strings.TrimSuffix(name, ".")
+		if fq == zone {
+			return "@"
+		}
+		if zone != "" && strings.HasSuffix(fq, "."+zone) {
+			return strings.TrimSuffix(fq, "."+zone)
+		}
+		return name // outside the zone: keep it absolute
+	}
+	return name
+}
+
+// AbsoluteName returns the fully qualified name (trailing dot) of a relative name in zone.
+func AbsoluteName(name, zone string) string {
+	zone = strings.ToLower(strings.TrimSuffix(zone, "."))
+	name = strings.ToLower(name)
+	switch {
+	case name == "" || name == "@":
+		return zone + "."
+	case strings.HasSuffix(name, "."):
+		return name
+	default:
+		return name + "." + zone + "."
+	}
+}
+
+// CanonicalData returns data of type typ in the canonical form. Relative
+// targets are completed with zone.
+func CanonicalData(typ, data, zone string) (string, error) {
+	data = strings.TrimSpace(data)
+	switch typ {
+	case "A", "AAAA":
+		ip, err := netip.ParseAddr(data)
+		if err != nil {
+			return "", fmt.Errorf("bad address %q", data)
+		}
+		if (typ == "A") != ip.Is4() && !(typ == "A" && ip.Is4In6()) {
+			return "", fmt.Errorf("address %q does not fit type %s", data, typ)
+		}
+		return ip.Unmap().String(), nil
+	case "MX":
+		f := strings.Fields(data)
+		if len(f) != 2 {
+			return "", fmt.Errorf("bad MX data %q", data)
+		}
+		pref, err := strconv.ParseUint(f[0], 10, 16)
+		if err != nil {
+			return "", fmt.Errorf("bad MX preference in %q", data)
+		}
+		return strconv.FormatUint(pref, 10) + " " + canonicalTarget(f[1], zone), nil
+	case "PTR", "CNAME", "NS":
+		return canonicalTarget(data, zone), nil
+	case "TXT", "SPF":
+		return CanonicalTXT(data), nil
+	default:
+		return data, nil
+	}
+}
+
+func canonicalTarget(t, zone string) string {
+	t = strings.ToLower(t)
+	if t == "." {
+		return "."
+	}
+	if t == "@" {
+		return AbsoluteName("@", zone)
+	}
+	if strings.HasSuffix(t, ".") {
+		return t
+	}
+	if zone == "" {
+		return t + "."
+	}
+	return AbsoluteName(t, zone)
+}
+
+// CanonicalTXT turns the many shapes providers return TXT data in into the
+// plain text: `"a" "b"` and `a" "b` (split strings) are joined, presentation
+// escapes (\" \\ \DDD) are undone. Plain text without quotes is returned as is.
+func CanonicalTXT(s string) string {
+	if !strings.ContainsAny(s, "\"\\") {
+		return s
+	}
+	quoted := strings.HasPrefix(s, "\"") && strings.HasSuffix(s, "\"") && len(s) >= 2
+	if !quoted && !strings.Contains(s, "\" \"") && !strings.Contains(s, "\\") {
+		return s
+	}
+	if !quoted && strings.Contains(s, "\" \"") {
+		s = "\"" + s + "\""
+		quoted = true
+	}
+	var b strings.Builder
+	inQuote := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '\\' && i+1 < len(s):
+			n := s[i+1]
+			if n >= '0' && n <= '9' && i+3 < len(s) {
+				if v, err := strconv.Atoi(s[i+1 : i+4]); err == nil && v < 256 {
+					b.WriteByte(byte(v))
+					i += 3
+					continue
+				}
+			}
+			b.WriteByte(n)
+			i++
+		case c == '"' && quoted:
+			inQuote = !inQuote
+		case !inQuote && quoted && (c == ' ' || c == '\t'):
+			// space between strings
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// SplitTXT splits text into strings of at most 255 bytes, as DNS carries them.
+func SplitTXT(text string) []string {
+	if len(text) <= 255 {
+		return []string{text}
+	}
+	var out []string
+	for len(text) > 255 {
+		out = append(out, text[:255])
+		text = text[255:]
+	}
+	if text != "" {
+		out = append(out, text)
+	}
+	return out
+}

@@ -1,0 +1,81 @@
+// Package sync compares the records policies want with the live records at
+// the providers, plans the changes (a plain value), applies them under the
+// safety rules with a journal, runs the live DNS checks, and schedules runs.
+package sync
+
+// Plan is the result of one run: what differs, what was done, what was found.
+// Its JSON form is the contract of SPEC §4.
+type Plan struct {
+	Version  int        `json:"version"`
+	Mode     string     `json:"mode"` // dry-run | once | daemon | restore
+	Zones    []ZonePlan `json:"zones"`
+	Findings []Finding  `json:"findings"`
+	Summary  Summary    `json:"summary"`
+}
+
+// Zone statuses.
+const (
+	StatusInSync  = "in_sync"
+	StatusDrift   = "drift"
+	StatusApplied = "applied"
+	StatusRefused = "refused"
+	StatusError   = "error"
+)
+
+// ZonePlan is what one domain's policy wants changed in one provider zone.
+// A domain whose PTR records live in a reverse zone has a second ZonePlan.
+type ZonePlan struct {
+	Domain   string   `json:"domain"`
+	Zone     string   `json:"zone"`
+	Provider string   `json:"provider"`
+	Status   string   `json:"status"`
+	Changes  []Change `json:"changes"`
+	Error    string   `json:"error"`
+}
+
+// Change actions.
+const (
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)
+
+// Change is one RRset (name, type) to change. Before and After list only the
+// values maildns owns.
+type Change struct {
+	Action string   `json:"action"`
+	Name   string   `json:"name"` // relative to the zone, "@" for the apex
+	Type   string   `json:"type"`
+	TTL    int      `json:"ttl"` // seconds, the TTL after the change (before, for a delete)
+	Before []string `json:"before,omitempty"`
+	After  []string `json:"after,omitempty"`
+	// BeforeTTL is the live TTL when it differs from TTL.
+	BeforeTTL int `json:"before_ttl,omitempty"`
+}
+
+// Finding severities.
+const (
+	SevError   = "error"
+	SevAction  = "action"
+	SevWarning = "warning"
+	SevInfo    = "info"
+)
+
+// Finding is something a check found that a person should know.
+type Finding struct {
+	Severity   string `json:"severity"`
+	Kind       string `json:"kind"`
+	Domain     string `json:"domain"`
+	Subject    string `json:"subject"`
+	Message    string `json:"message"`
+	ISPRequest string `json:"isp_request,omitempty"`
+}
+
+// Summary counts a plan.
+type Summary struct {
+	Create   int `json:"create"`
+	Update   int `json:"update"`
+	Delete   int `json:"delete"`
+	Findings int `json:"findings"`
+	Errors   int `json:"errors"`
+}
