@@ -75,13 +75,20 @@ func CanonicalData(typ, data, zone string) (string, error) {
 	switch typ {
 	case "A", "AAAA":
 		ip, err := netip.ParseAddr(data)
-		if err != nil {
+		if err != nil || ip.Zone() != "" {
 			return "", fmt.Errorf("bad address %q", data)
 		}
-		if (typ == "A") != ip.Is4() && !(typ == "A" && ip.Is4In6()) {
+		if typ == "A" {
+			if !ip.Is4() && !ip.Is4In6() {
+				return "", fmt.Errorf("address %q does not fit type %s", data, typ)
+			}
+			return ip.Unmap().String(), nil
+		}
+		if !ip.Is6() {
 			return "", fmt.Errorf("address %q does not fit type %s", data, typ)
 		}
-		return ip.Unmap().String(), nil
+		// An AAAA record may hold an IPv4-mapped address: it stays IPv6.
+		return ip.String(), nil
 	case "MX":
 		f := strings.Fields(data)
 		if len(f) != 2 {
