@@ -1,12 +1,19 @@
 package sync
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
+	"time"
 
+	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
+	"golang.org/x/sync/errgroup"
 )
 
 // Options are one run's switches.
@@ -18,12 +25,62 @@ type Options struct {
 	Offline        bool // no live DNS lookups
 }
 
+// Run modes.
+const (
+	ModeDryRun = "dry-run"
+	ModeOnce   = "once"
+	ModeDaemon = "daemon"
+)
+
 // Engine runs syncs for one loaded config.
 type Engine struct {
 	Config    *policy.Config
 	Providers map[string]providers.Provider // by provider name in the config
 	Resolver  Resolver                      // nil: built from Config.Resolvers
 	Logger    *slog.Logger
+	// Compile turns a policy into the RRsets it wants; nil: policy.Compile.
+	Compile func(d *policy.Domain) ([]policy.RRset, error)
+	// Concurrency bounds the provider zones read and written at once; 0: 8.
+	Concurrency int
+}
+
+// DefaultConcurrency is the number of provider zones handled at once.
+const DefaultConcurrency = 8
+
+// zoneKey names one zone at one provider.
+type zoneKey struct{ provider, zone string }
+
+// zoneState is one provider zone in a run: read once, shared by every
+// domain with records in it.
+type zoneState struct {
+	key      zoneKey
+	fqdn     string
+	provider providers.Provider
+	live     []libdns.RR // canonical, as read
+	after    []libdns.RR // as read back after applying
+	readBack bool
+	err      error // the read failed
+	parts    []*domainZone
+}
+
+// domainZone is one domain's share of one zone.
+type domainZone struct {
+	domain *policy.Domain
+	main   bool // the domain's own zone (not a reverse zone)
+	sets   []policy.RRset
+	diffs  []rrsetDiff
+	plan   ZonePlan
+	wrote  bool
+	err    error
+}
+
+// domainRun is one selected domain.
+type domainRun struct {
+	d        *policy.Domain
+	sets     []policy.RRset
+	err      error // compile failed
+	main     zoneKey
+	findings []Finding
 }
 
 // Run reads every zone the selected policies touch (one read per provider
@@ -31,11 +88,478 @@ type Engine struct {
 // The returned plan is complete even when err is not nil; err reports that
 // the run could not be completed for some zone.
 func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
-	return nil, errors.New("not implemented")
+	start := time.Now()
+	log := e.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Mode == "" {
+		opts.Mode = ModeDryRun
+	}
+	plan := &Plan{Version: 1, Mode: opts.Mode, Zones: []ZonePlan{}, Findings: []Finding{}}
+	apply := opts.Mode == ModeOnce || opts.Mode == ModeDaemon
+	if !apply && opts.Mode != ModeDryRun {
+		return plan, fmt.Errorf("unknown run mode %q", opts.Mode)
+	}
+	if e.Config == nil {
+		return plan, errors.New("no config")
+	}
+	domains, err := selectDomains(e.Config, opts.Domains)
+	if err != nil {
+		return plan, err
+	}
+	compile := e.Compile
+	if compile == nil {
+		compile = defaultCompile
+	}
+	limit := e.Concurrency
+	if limit <= 0 {
+		limit = DefaultConcurrency
+	}
+
+	// Compile and group by provider zone.
+	var runs []*domainRun
+	zones := map[zoneKey]*zoneState{}
+	var zoneOrder []*zoneState
+	zoneFor := func(k zoneKey) *zoneState {
+		z, ok := zones[k]
+		if !ok {
+			z = &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider]}
+			zones[k] = z
+			zoneOrder = append(zoneOrder, z)
+		}
+		return z
+	}
+	for _, d := range domains {
+		r := &domainRun{d: d, main: zoneKey{d.Provider, domainZoneName(d)}}
+		runs = append(runs, r)
+		r.sets, r.err = compile(d)
+		if r.err != nil {
+			continue
+		}
+		parts := map[zoneKey]*domainZone{}
+		part := func(k zoneKey) *domainZone {
+			if p, ok := parts[k]; ok {
+				return p
+			}
+			p := &domainZone{domain: d, main: k == r.main}
+			parts[k] = p
+			z := zoneFor(k)
+			z.parts = append(z.parts, p)
+			return p
+		}
+		part(r.main)
+		for _, rs := range r.sets {
+			k := zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, r.main.zone)), ".")}
+			p := part(k)
+			p.sets = append(p.sets, rs)
+		}
+	}
+
+	// Read each zone once, concurrently.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, z := range zoneOrder {
+		g.Go(func() error {
+			z.live, z.err = readZone(gctx, z)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for _, z := range zoneOrder {
+		if z.err != nil {
+			log.Error("reading zone failed", "zone", z.key.zone, "provider", z.key.provider, "err", z.err)
+		}
+	}
+
+	// Plan.
+	var extra []Finding
+	for _, z := range zoneOrder {
+		for _, p := range z.parts {
+			p.plan = ZonePlan{Domain: p.domain.Domain, Zone: z.key.zone, Provider: z.key.provider, Changes: []Change{}}
+			if z.err != nil {
+				p.plan.Status = StatusError
+				p.plan.Error = z.err.Error()
+				p.err = z.err
+				continue
+			}
+			p.diffs = diffRRsets(p.sets, z.live)
+			for _, d := range p.diffs {
+				if d.Change != nil {
+					p.plan.Changes = append(p.plan.Changes, *d.Change)
+				}
+			}
+			p.plan.Status = StatusInSync
+			if len(p.plan.Changes) > 0 {
+				p.plan.Status = StatusDrift
+			}
+			if f := safetyCheck(e.Config, opts, apply, &p.plan); f != nil {
+				extra = append(extra, *f)
+				if apply {
+					p.plan.Status = StatusRefused
+				}
+			}
+		}
+	}
+
+	// Apply and verify, zone by zone.
+	if apply {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(limit)
+		for _, z := range zoneOrder {
+			if z.err != nil {
+				continue
+			}
+			g.Go(func() error {
+				applyZone(gctx, z)
+				return nil
+			})
+		}
+		_ = g.Wait()
+		for _, z := range zoneOrder {
+			for _, p := range z.parts {
+				extra = append(extra, verifyFindings(z, p)...)
+			}
+		}
+	}
+
+	// Log drift.
+	for _, z := range zoneOrder {
+		for _, p := range z.parts {
+			logDrift(log, z, p, opts.Mode)
+		}
+	}
+
+	// Checks, per domain, on the zone as it now is.
+	live := !opts.Offline && e.Config.LiveChecks
+	var resolver Resolver
+	if live {
+		resolver = e.Resolver
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, r := range runs {
+		if r.err != nil {
+			continue
+		}
+		z := zones[r.main]
+		if z == nil || z.err != nil {
+			continue
+		}
+		env := &CheckEnv{
+			Resolver: resolver,
+			Live:     live,
+			Zone:     z.current(),
+			Desired:  r.sets,
+			Logger:   log.With("domain", r.d.Domain),
+		}
+		g.Go(func() error {
+			for _, c := range checks {
+				r.findings = append(r.findings, c.fn(gctx, env, r.d)...)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	// Assemble the plan.
+	var errs []error
+	for _, r := range runs {
+		if r.err != nil {
+			plan.Zones = append(plan.Zones, ZonePlan{
+				Domain: r.d.Domain, Zone: r.main.zone, Provider: r.main.provider,
+				Status: StatusError, Changes: []Change{}, Error: r.err.Error(),
+			})
+			errs = append(errs, fmt.Errorf("domain %s: %w", r.d.Domain, r.err))
+		}
+		plan.Findings = append(plan.Findings, r.findings...)
+	}
+	for _, z := range zoneOrder {
+		for _, p := range z.parts {
+			plan.Zones = append(plan.Zones, p.plan)
+			if p.err != nil {
+				errs = append(errs, fmt.Errorf("domain %s, zone %s at %s: %w", p.domain.Domain, z.key.zone, z.key.provider, p.err))
+			}
+		}
+	}
+	plan.Findings = append(plan.Findings, extra...)
+	sortPlan(plan, runs)
+	plan.Summary = summarise(plan)
+
+	for _, f := range plan.Findings {
+		lvl := slog.LevelWarn
+		switch f.Severity {
+		case SevError:
+			lvl = slog.LevelError
+		case SevInfo:
+			continue
+		}
+		log.Log(ctx, lvl, "finding", "domain", f.Domain, "kind", f.Kind, "severity", f.Severity, "subject", f.Subject, "message", f.Message)
+	}
+	log.Info("sync finished",
+		"duration", time.Since(start).Round(time.Millisecond),
+		"zones", len(plan.Zones),
+		"changes", plan.Summary.Create+plan.Summary.Update+plan.Summary.Delete,
+		"findings", plan.Summary.Findings,
+		"errors", plan.Summary.Errors)
+	return plan, errors.Join(errs...)
 }
 
-// BuildProviders builds every provider of cfg (no network), wrapped with the
-// shared retry, rate-limit and counting wrappers. Errors name file:line.
-func BuildProviders(cfg *policy.Config) (map[string]providers.Provider, error) {
-	return nil, errors.New("not implemented")
+// current returns the zone's records as they now are: read back after
+// applying, else as read.
+func (z *zoneState) current() []libdns.RR {
+	if z.readBack {
+		return z.after
+	}
+	return z.live
+}
+
+// defaultCompile is policy.Compile once the compiler is in place.
+var defaultCompile = func(d *policy.Domain) ([]policy.RRset, error) {
+	return nil, fmt.Errorf("%s: no policy compiler", d.Pos)
+}
+
+func domainZoneName(d *policy.Domain) string {
+	return strings.TrimSuffix(strings.ToLower(cmp.Or(d.Zone, d.Domain)), ".")
+}
+
+// selectDomains returns the config's domains, or only those named.
+func selectDomains(cfg *policy.Config, names []string) ([]*policy.Domain, error) {
+	if len(names) == 0 {
+		return cfg.Domains, nil
+	}
+	byName := map[string]*policy.Domain{}
+	for _, d := range cfg.Domains {
+		byName[d.Domain] = d
+	}
+	var out []*policy.Domain
+	var unknown []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(n)), ".")
+		d, ok := byName[n]
+		if !ok {
+			unknown = append(unknown, n)
+			continue
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, d)
+		}
+	}
+	if len(unknown) > 0 {
+		known := make([]string, 0, len(cfg.Domains))
+		for _, d := range cfg.Domains {
+			known = append(known, d.Domain)
+		}
+		return nil, fmt.Errorf("no policy for domain %s (policies: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	slices.SortFunc(out, func(a, b *policy.Domain) int { return strings.Compare(a.Domain, b.Domain) })
+	return out, nil
+}
+
+// readZone reads a zone from its provider and normalises every record.
+func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
+	if z.provider == nil {
+		return nil, fmt.Errorf("provider %q is not configured", z.key.provider)
+	}
+	recs, err := z.provider.GetRecords(ctx, z.fqdn)
+	if err != nil {
+		return nil, fmt.Errorf("reading zone %q from provider %q: %w", z.fqdn, z.key.provider, err)
+	}
+	out := make([]libdns.RR, 0, len(recs))
+	for _, rec := range recs {
+		rr, err := providers.Normalize(rec, z.fqdn)
+		if err != nil {
+			// Keep what cannot be parsed as it came, so that it is
+			// compared (and, when owned, replaced) rather than ignored.
+			raw := rec.RR()
+			rr = libdns.RR{Name: providers.RelativeName(raw.Name, z.fqdn), Type: strings.ToUpper(raw.Type), TTL: raw.TTL.Truncate(time.Second), Data: raw.Data}
+		}
+		out = append(out, rr)
+	}
+	return out, nil
+}
+
+// applyZone writes the changes of every domain in z that may be applied,
+// then reads the zone back once.
+func applyZone(ctx context.Context, z *zoneState) {
+	attempted := false
+	for _, p := range z.parts {
+		if p.plan.Status != StatusDrift {
+			continue
+		}
+		attempted = true
+		p.wrote = true
+		for i := range p.diffs {
+			ops := opsFor(&p.diffs[i])
+			if ops.empty() {
+				continue
+			}
+			if err := applyOps(ctx, z.provider, z.fqdn, ops); err != nil {
+				p.err = err
+				break
+			}
+		}
+		if p.err != nil {
+			p.plan.Status = StatusError
+			p.plan.Error = p.err.Error()
+		} else {
+			p.plan.Status = StatusApplied
+		}
+	}
+	if !attempted {
+		return
+	}
+	after, err := readZone(ctx, z)
+	if err != nil {
+		for _, p := range z.parts {
+			if p.wrote && p.err == nil {
+				p.err = fmt.Errorf("reading back after applying: %w", err)
+				p.plan.Status = StatusError
+				p.plan.Error = p.err.Error()
+			}
+		}
+		return
+	}
+	z.after, z.readBack = after, true
+}
+
+// verifyFindings compares what was read back with the plan for one domain's
+// share of a zone: every owned value must be as planned and every foreign
+// value at a changed name and type must still be there.
+func verifyFindings(z *zoneState, p *domainZone) []Finding {
+	if !p.wrote || !z.readBack {
+		return nil
+	}
+	var out []Finding
+	now := diffRRsets(p.sets, z.after)
+	byKey := map[nameType]rrsetDiff{}
+	for _, d := range now {
+		byKey[nameType{d.Set.Name, d.Set.Type}] = d
+	}
+	var problems []string
+	for _, before := range p.diffs {
+		if before.Change == nil {
+			continue
+		}
+		subject := before.Set.Name + " " + before.Set.Type
+		after := byKey[nameType{before.Set.Name, before.Set.Type}]
+		if after.Change != nil {
+			msg := fmt.Sprintf("after applying, %s in zone %s has %s, want %s",
+				subject, z.key.zone, showValues(liveValues(after.OwnedLive), after.OwnedLive), showWant(after.Set))
+			out = append(out, Finding{Severity: SevError, Kind: "verify", Domain: p.domain.Domain, Subject: subject, Message: msg})
+			problems = append(problems, subject+" not as planned")
+		}
+		have := map[string]bool{}
+		for _, rr := range after.Foreign {
+			have[rr.Data] = true
+		}
+		for _, rr := range before.Foreign {
+			if !have[rr.Data] {
+				msg := fmt.Sprintf("after applying, the foreign value %q of %s in zone %s is gone", rr.Data, subject, z.key.zone)
+				out = append(out, Finding{Severity: SevError, Kind: "verify", Domain: p.domain.Domain, Subject: subject, Message: msg})
+				problems = append(problems, subject+" lost a foreign value")
+			}
+		}
+	}
+	if len(problems) > 0 && p.err == nil {
+		p.err = fmt.Errorf("verify: %s", strings.Join(problems, "; "))
+		p.plan.Status = StatusError
+		p.plan.Error = p.err.Error()
+	}
+	return out
+}
+
+func showWant(s policy.RRset) string {
+	if s.Absent {
+		return "none"
+	}
+	return fmt.Sprintf("%s (ttl %d)", joinValues(s.Values), seconds(s.TTL))
+}
+
+func showValues(vals []string, recs []libdns.RR) string {
+	if len(vals) == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%s (ttl %d)", joinValues(vals), liveTTL(recs))
+}
+
+// joinValues joins values for a log line or message.
+func joinValues(vals []string) string { return strings.Join(vals, " | ") }
+
+// logDrift logs every change of one domain's share of a zone.
+func logDrift(log *slog.Logger, z *zoneState, p *domainZone, mode string) {
+	action := "would_correct"
+	switch p.plan.Status {
+	case StatusApplied:
+		action = "corrected"
+	case StatusRefused:
+		action = "refused"
+	case StatusError:
+		action = "failed"
+	}
+	if mode == ModeDryRun {
+		action = "would_correct"
+	}
+	for _, c := range p.plan.Changes {
+		log.Warn("drift",
+			"domain", p.domain.Domain,
+			"zone", z.key.zone,
+			"provider", z.key.provider,
+			"name", c.Name,
+			"type", c.Type,
+			"want", joinValues(c.After),
+			"have", joinValues(c.Before),
+			"action", action)
+	}
+}
+
+// sortPlan orders zones by domain (its own zone first) and findings by
+// domain, kind and subject.
+func sortPlan(plan *Plan, runs []*domainRun) {
+	mainZone := map[string]zoneKey{}
+	for _, r := range runs {
+		mainZone[r.d.Domain] = r.main
+	}
+	slices.SortStableFunc(plan.Zones, func(a, b ZonePlan) int {
+		if c := strings.Compare(a.Domain, b.Domain); c != 0 {
+			return c
+		}
+		m := mainZone[a.Domain]
+		am := a.Zone == m.zone && a.Provider == m.provider
+		bm := b.Zone == m.zone && b.Provider == m.provider
+		if am != bm {
+			if am {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(strings.Compare(a.Zone, b.Zone), strings.Compare(a.Provider, b.Provider))
+	})
+	slices.SortStableFunc(plan.Findings, func(a, b Finding) int {
+		return cmp.Or(strings.Compare(a.Domain, b.Domain), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
+	})
+}
+
+// summarise counts a plan.
+func summarise(plan *Plan) Summary {
+	var s Summary
+	for _, z := range plan.Zones {
+		for _, c := range z.Changes {
+			switch c.Action {
+			case ActionCreate:
+				s.Create++
+			case ActionUpdate:
+				s.Update++
+			case ActionDelete:
+				s.Delete++
+			}
+		}
+		if z.Status == StatusError {
+			s.Errors++
+		}
+	}
+	s.Findings = len(plan.Findings)
+	return s
 }

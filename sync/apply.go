@@ -1,0 +1,140 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/providers"
+)
+
+// writeOps are the provider calls that carry out one RRset change, by exact
+// record so that no foreign value at the same name and type is ever touched.
+// They run in this order: Append adds values that are new, Delete removes
+// values no longer wanted, then Replace is deleted and ReplaceWith appended
+// (the same data with a new TTL: deleting after appending would remove the
+// new record on backends that delete by data).
+type writeOps struct {
+	Append      []libdns.RR
+	Delete      []libdns.RR
+	Replace     []libdns.RR
+	ReplaceWith []libdns.RR
+}
+
+func (o writeOps) empty() bool {
+	return len(o.Append)+len(o.Delete)+len(o.Replace)+len(o.ReplaceWith) == 0
+}
+
+// opsFor computes the writes for one RRset difference. Values to add are the
+// desired values not live (all of them when the TTL changes); values to
+// remove are the owned live values not desired (all of them when the TTL
+// changes). Records are relative-named with canonical data; removals are the
+// records exactly as read.
+func opsFor(d *rrsetDiff) writeOps {
+	var ops writeOps
+	if d.Change == nil {
+		return ops
+	}
+	set := &d.Set
+	want := map[string]bool{}
+	if !set.Absent {
+		for _, v := range set.Values {
+			want[v] = true
+		}
+	}
+	ttlChange := false
+	for _, rr := range d.OwnedLive {
+		if rr.TTL.Truncate(1e9) != set.TTL.Truncate(1e9) {
+			ttlChange = true
+		}
+	}
+	if set.Absent {
+		ttlChange = false
+	}
+	liveData := map[string]bool{}
+	seen := map[string]bool{}
+	for _, rr := range d.OwnedLive {
+		liveData[rr.Data] = true
+		del := libdns.RR{Name: rr.Name, Type: rr.Type, TTL: rr.TTL, Data: rr.Data}
+		switch {
+		case !want[rr.Data]:
+			ops.Delete = append(ops.Delete, del)
+		case ttlChange || seen[rr.Data]:
+			// The same value with the wrong TTL, or a duplicate.
+			ops.Replace = append(ops.Replace, del)
+		}
+		seen[rr.Data] = true
+	}
+	if set.Absent {
+		return ops
+	}
+	replaced := map[string]bool{}
+	for _, rr := range ops.Replace {
+		replaced[rr.Data] = true
+	}
+	for _, v := range set.Values {
+		rec := libdns.RR{Name: set.Name, Type: set.Type, TTL: set.TTL, Data: v}
+		switch {
+		case replaced[v]:
+			ops.ReplaceWith = append(ops.ReplaceWith, rec)
+		case !liveData[v]:
+			ops.Append = append(ops.Append, rec)
+		}
+	}
+	return ops
+}
+
+// applyOps runs ops against p in zone (fully qualified with a trailing dot).
+func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops writeOps) error {
+	steps := []struct {
+		verb string
+		recs []libdns.RR
+		del  bool
+	}{
+		{"adding", ops.Append, false},
+		{"deleting", ops.Delete, true},
+		{"deleting (to change its TTL)", ops.Replace, true},
+		{"adding (with its new TTL)", ops.ReplaceWith, false},
+	}
+	for _, s := range steps {
+		if len(s.recs) == 0 {
+			continue
+		}
+		recs := make([]libdns.Record, len(s.recs))
+		for i, rr := range s.recs {
+			recs[i] = rr
+		}
+		var err error
+		if s.del {
+			_, err = p.DeleteRecords(ctx, zoneFQDN, recs)
+		} else {
+			_, err = p.AppendRecords(ctx, zoneFQDN, recs)
+		}
+		if err != nil {
+			return fmt.Errorf("%s %s in zone %q: %w", s.verb, describe(s.recs), zoneFQDN, err)
+		}
+	}
+	return nil
+}
+
+// describe names records for an error message: "@ TXT" or "mail A (2 records)".
+func describe(recs []libdns.RR) string {
+	var keys []string
+	n := map[string]int{}
+	for _, rr := range recs {
+		k := rr.Name + " " + rr.Type
+		if n[k] == 0 {
+			keys = append(keys, k)
+		}
+		n[k]++
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if n[k] > 1 {
+			keys[i] = fmt.Sprintf("%s (%d records)", k, n[k])
+		}
+	}
+	return strings.Join(keys, ", ")
+}

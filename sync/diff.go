@@ -1,0 +1,165 @@
+package sync
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
+)
+
+// rrsetDiff is the comparison of one desired RRset with the live records at
+// its (name, type). It carries what apply needs on top of the Change.
+type rrsetDiff struct {
+	Set       policy.RRset // values canonical, sorted, unique
+	OwnedLive []libdns.RR  // live records at (name, type) that maildns owns
+	Foreign   []libdns.RR  // live records at (name, type) it does not own
+	Change    *Change      // nil when in sync
+}
+
+// Diff compares the RRsets a policy wants in one zone with the live records
+// of that zone (canonical form, names relative to the zone) and returns the
+// RRset changes, sorted by name and type. Only owned values are compared:
+// with OwnPrefix only live values starting with the prefix count, every other
+// value at that name and type is foreign and never appears in a change.
+func Diff(desired []policy.RRset, live []libdns.RR) []Change {
+	var out []Change
+	for _, d := range diffRRsets(desired, live) {
+		if d.Change != nil {
+			out = append(out, *d.Change)
+		}
+	}
+	return out
+}
+
+type nameType struct{ name, typ string }
+
+// diffRRsets compares each desired RRset (merged by name and type) with the
+// live records; the result is sorted by name and type.
+func diffRRsets(desired []policy.RRset, live []libdns.RR) []rrsetDiff {
+	byKey := map[nameType][]libdns.RR{}
+	for _, rr := range live {
+		k := nameType{strings.ToLower(rr.Name), strings.ToUpper(rr.Type)}
+		byKey[k] = append(byKey[k], rr)
+	}
+	sets := mergeDesired(desired)
+	out := make([]rrsetDiff, 0, len(sets))
+	for _, set := range sets {
+		d := rrsetDiff{Set: set}
+		for _, rr := range byKey[nameType{set.Name, set.Type}] {
+			if set.Owns(rr.Data) {
+				d.OwnedLive = append(d.OwnedLive, rr)
+			} else {
+				d.Foreign = append(d.Foreign, rr)
+			}
+		}
+		d.Change = compareSet(&d.Set, d.OwnedLive)
+		out = append(out, d)
+	}
+	return out
+}
+
+// mergeDesired canonicalises the desired RRsets and merges those that share
+// a name and type (the first one's TTL and ownership win), sorted by name, type.
+func mergeDesired(desired []policy.RRset) []policy.RRset {
+	idx := map[nameType]int{}
+	var sets []policy.RRset
+	for _, rs := range desired {
+		rs.Name = providers.RelativeName(rs.Name, rs.Zone)
+		rs.Type = strings.ToUpper(rs.Type)
+		vals := make([]string, 0, len(rs.Values))
+		for _, v := range rs.Values {
+			if c, err := providers.CanonicalData(rs.Type, v, rs.Zone); err == nil {
+				v = c
+			}
+			vals = append(vals, v)
+		}
+		k := nameType{rs.Name, rs.Type}
+		if i, ok := idx[k]; ok {
+			sets[i].Values = append(sets[i].Values, vals...)
+			sets[i].Absent = sets[i].Absent && rs.Absent
+			continue
+		}
+		rs.Values = vals
+		idx[k] = len(sets)
+		sets = append(sets, rs)
+	}
+	for i := range sets {
+		slices.Sort(sets[i].Values)
+		sets[i].Values = slices.Compact(sets[i].Values)
+		if !sets[i].Absent {
+			continue
+		}
+		// An absent set that another set of the same name and type
+		// wants present is not absent.
+		if len(sets[i].Values) > 0 {
+			sets[i].Absent = false
+		}
+	}
+	slices.SortFunc(sets, func(a, b policy.RRset) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Type, b.Type)
+	})
+	return sets
+}
+
+// compareSet returns the change that makes the owned live records match set,
+// or nil when they do.
+func compareSet(set *policy.RRset, owned []libdns.RR) *Change {
+	have := liveValues(owned)
+	want := set.Values
+	wantTTL := seconds(set.TTL)
+	switch {
+	case set.Absent:
+		if len(have) == 0 {
+			return nil
+		}
+		return &Change{Action: ActionDelete, Name: set.Name, Type: set.Type, TTL: liveTTL(owned), Before: have}
+	case len(want) == 0:
+		// Nothing wanted and nothing said: leave the live records alone.
+		return nil
+	case len(have) == 0:
+		return &Change{Action: ActionCreate, Name: set.Name, Type: set.Type, TTL: wantTTL, After: slices.Clone(want)}
+	}
+	ttlDiffers := false
+	for _, rr := range owned {
+		if seconds(rr.TTL) != wantTTL {
+			ttlDiffers = true
+		}
+	}
+	if !ttlDiffers && slices.Equal(have, want) && len(owned) == len(have) {
+		return nil
+	}
+	c := &Change{Action: ActionUpdate, Name: set.Name, Type: set.Type, TTL: wantTTL, Before: have, After: slices.Clone(want)}
+	if lt := liveTTL(owned); ttlDiffers && lt != wantTTL {
+		c.BeforeTTL = lt
+	}
+	return c
+}
+
+// liveValues returns the sorted, unique data of recs.
+func liveValues(recs []libdns.RR) []string {
+	out := make([]string, 0, len(recs))
+	for _, rr := range recs {
+		out = append(out, rr.Data)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// liveTTL is the TTL of an RRset as read: the smallest of its records'.
+func liveTTL(recs []libdns.RR) int {
+	t := -1
+	for _, rr := range recs {
+		if s := seconds(rr.TTL); t < 0 || s < t {
+			t = s
+		}
+	}
+	return max(t, 0)
+}
+
+func seconds(d time.Duration) int { return int(d / time.Second) }
