@@ -1,0 +1,232 @@
+package sync
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	gosync "sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/maildns/maildns/policy"
+)
+
+// Daemon is maildns as a service: a sync at start and then on the config's
+// schedule, a reload of config and policies on request (SIGHUP) that keeps
+// the running config when the new one is invalid, and a clean stop that lets
+// a run in flight finish within a bounded grace.
+//
+// It reports its state to the service manager through Notify, in the
+// sd_notify(3) protocol (READY=1, RELOADING=1, STOPPING=1, WATCHDOG=1,
+// STATUS=...).
+type Daemon struct {
+	// Path is maildns.yaml, read again on every reload.
+	Path string
+	// Load loads and validates a config (policy.LoadConfig).
+	Load func(path string) (*policy.Config, error)
+	// Build turns a loaded config into the runner of its syncs; nil is
+	// EngineRunner.
+	Build func(cfg *policy.Config, logger *slog.Logger) (Runner, error)
+	// Logger is the daemon's logger; NewLogger, if set, builds the logger of
+	// a reloaded config (log level and format may change on reload).
+	Logger    *slog.Logger
+	NewLogger func(cfg *policy.Config) *slog.Logger
+	// Reload delivers reload requests (SIGHUP).
+	Reload <-chan os.Signal
+	// Notify sends one sd_notify state; nil sends nothing.
+	Notify func(state string)
+	// Watchdog is the service manager's watchdog timeout: WATCHDOG=1 is
+	// sent every half of it. 0: no watchdog.
+	Watchdog time.Duration
+	// Observe, if set, sees every run's result (metrics).
+	Observe func(Result)
+	// Grace bounds a run in flight at shutdown; 0 is DefaultGrace.
+	Grace time.Duration
+	// Monotonic returns CLOCK_MONOTONIC in microseconds, sent with
+	// RELOADING=1 as MONOTONIC_USEC; nil sends none.
+	Monotonic func() int64
+
+	logger atomic.Pointer[slog.Logger] // the running config's
+}
+
+// EngineRunner builds cfg's providers and returns a runner of an Engine in
+// "daemon" mode.
+func EngineRunner(cfg *policy.Config, logger *slog.Logger) (Runner, error) {
+	provs, err := BuildProviders(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{Config: cfg, Providers: provs, Logger: logger}
+	opts := Options{Mode: "daemon", Offline: !cfg.LiveChecks}
+	return func(ctx context.Context) (*Plan, error) { return e.Run(ctx, opts) }, nil
+}
+
+// Run runs the daemon on cfg, already loaded from d.Path, until ctx is done.
+// It returns an error only when cfg cannot be started (its schedule or its
+// providers); a clean stop returns nil.
+func (d *Daemon) Run(ctx context.Context, cfg *policy.Config) error {
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d.logger.Store(log)
+	sched, err := ParseSchedule(cfg.Schedule)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.Path, err)
+	}
+	run, err := d.build(cfg, log)
+	if err != nil {
+		return err
+	}
+
+	s := NewScheduler(sched, run, log)
+	s.Jitter = cfg.ScheduleJitter
+	s.Grace = d.Grace
+	s.OnResult = func(r Result) {
+		if d.Observe != nil {
+			d.Observe(r)
+		}
+		d.notify("STATUS=" + StatusLine(r))
+	}
+	if d.Watchdog > 0 {
+		s.Heartbeat = d.Watchdog / 2
+		s.OnHeartbeat = func() { d.notify("WATCHDOG=1") }
+	}
+
+	log.Info("daemon started", "config", d.Path, "schedule", scheduleSpec(cfg),
+		"domains", len(cfg.Domains), "pid", os.Getpid())
+	d.notify("READY=1\nSTATUS=first sync running")
+
+	var wg gosync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				d.notify("STOPPING=1\nSTATUS=stopping")
+				return
+			case <-d.Reload:
+				d.reload(s)
+			}
+		}
+	})
+
+	err = s.Loop(ctx)
+	wg.Wait()
+	log = s.Logger // the logger of the config that ran last
+	log.Info("daemon stopped", "config", d.Path)
+	return err
+}
+
+// reload loads d.Path again and, when it is valid, swaps it in between runs.
+func (d *Daemon) reload(s *Scheduler) {
+	state := "RELOADING=1"
+	if d.Monotonic != nil {
+		state += fmt.Sprintf("\nMONOTONIC_USEC=%d", d.Monotonic())
+	}
+	d.notify(state)
+
+	log := d.logger.Load()
+	fail := func(err error) {
+		log.Error("reload failed", "config", d.Path, "errors", countErrors(err), "error", err.Error())
+		d.notify("READY=1\nSTATUS=reload failed, running the previous config: " + firstLine(err))
+	}
+	cfg, err := d.Load(d.Path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	sched, err := ParseSchedule(cfg.Schedule)
+	if err != nil {
+		fail(fmt.Errorf("%s: %w", d.Path, err))
+		return
+	}
+	newLog := log
+	if d.NewLogger != nil {
+		newLog = d.NewLogger(cfg)
+	}
+	run, err := d.build(cfg, newLog)
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.Between(func() {
+		s.Schedule = sched
+		s.Jitter = cfg.ScheduleJitter
+		s.Run = run
+		s.Logger = newLog
+		d.logger.Store(newLog)
+		newLog.Info("config reloaded", "config", d.Path, "schedule", scheduleSpec(cfg),
+			"domains", len(cfg.Domains))
+		d.notify("READY=1\nSTATUS=config reloaded")
+	})
+}
+
+func (d *Daemon) build(cfg *policy.Config, log *slog.Logger) (Runner, error) {
+	if d.Build != nil {
+		return d.Build(cfg, log)
+	}
+	return EngineRunner(cfg, log)
+}
+
+func (d *Daemon) notify(state string) {
+	if d.Notify != nil {
+		d.Notify(state)
+	}
+}
+
+// StatusLine is the one-line summary of a run for the service manager:
+// "last sync 12:00:01: 3 zones, 0 changes, 1 finding".
+func StatusLine(r Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "last sync %s", r.Start.Format(time.TimeOnly))
+	if r.Err != nil {
+		b.WriteString(" failed")
+	}
+	b.WriteString(": ")
+	if r.Plan == nil {
+		b.WriteString(firstLine(r.Err))
+		return b.String()
+	}
+	sum := r.Plan.Summary
+	fmt.Fprintf(&b, "%s, %s, %s", plural(len(r.Plan.Zones), "zone"),
+		plural(sum.Create+sum.Update+sum.Delete, "change"), plural(sum.Findings, "finding"))
+	if sum.Errors > 0 {
+		fmt.Fprintf(&b, ", %s", plural(sum.Errors, "error"))
+	}
+	return b.String()
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func firstLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return line
+}
+
+// countErrors counts the errors joined in err (errors.Join).
+func countErrors(err error) int {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return len(j.Unwrap())
+	}
+	if err == nil {
+		return 0
+	}
+	return 1
+}
+
+func scheduleSpec(cfg *policy.Config) string {
+	if strings.TrimSpace(cfg.Schedule) == "" {
+		return DefaultSchedule
+	}
+	return cfg.Schedule
+}
