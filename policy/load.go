@@ -1,0 +1,459 @@
+package policy
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Defaults of maildns.yaml.
+const (
+	DefaultSchedule     = "@every 15m"
+	DefaultStateDir     = "./state"
+	DefaultMaxChanges   = 10
+	DefaultJournalKeep  = 100
+	DefaultJournalAge   = 2160 * time.Hour
+	DefaultTTL          = 3600 * time.Second
+	DefaultMXPriority   = 10
+	DefaultDMARCPercent = 100
+)
+
+var configKeys = []string{"schedule", "schedule_jitter", "policies", "state_dir", "resolvers",
+	"live_checks", "log", "metrics", "safety", "journal", "providers"}
+
+// secretKeys are provider settings that are secret whatever their value.
+var secretKeys = map[string]bool{
+	"api_token": true, "token": true, "key": true, "secret_access_key": true,
+	"secret": true, "password": true,
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// LoadConfig reads maildns.yaml at path and every policy file its policies
+// globs match, validates all of it, and returns the config with Domains
+// sorted by name. All problems are returned together: errors.Join of *Error,
+// each naming file:line.
+func LoadConfig(path string) (*Config, error) {
+	c := &collector{}
+	cfg := &Config{
+		File:           path,
+		Dir:            filepath.Dir(path),
+		Schedule:       DefaultSchedule,
+		LiveChecks:     true,
+		Log:            LogConfig{Level: "info", Format: "auto"},
+		Safety:         Safety{MaxChanges: DefaultMaxChanges},
+		Journal:        JournalConfig{Keep: DefaultJournalKeep, MaxAge: DefaultJournalAge},
+		Providers:      map[string]*ProviderConfig{},
+		ScheduleJitter: 0,
+	}
+	cfg.StateDir = DefaultStateDir
+	if sd := os.Getenv("STATE_DIRECTORY"); sd != "" {
+		// systemd lists several directories separated by ':'; the first is ours.
+		cfg.StateDir, _, _ = strings.Cut(sd, ":")
+	}
+	data, err := readFile(path)
+	if err != nil {
+		c.errorf(Pos{File: path}, "cannot read config: %v", err)
+		return nil, c.err()
+	}
+	root, errs := parseYAML(path, data)
+	if len(errs) > 0 {
+		c.add(errs...)
+		return nil, c.err()
+	}
+	var policyGlobs []entry
+	if root != nil {
+		entries, _ := c.mapping(node{path, root}, "config", configKeys)
+		for _, e := range entries {
+			switch e.key {
+			case "schedule":
+				if s, ok := c.str(e, path); ok {
+					if _, err := cronParser.Parse(s); err != nil {
+						c.errorf(Pos{path, e.node.Line}, "schedule: %q is not a valid cron spec (5 fields or @every/@hourly/...): %v", s, err)
+					} else {
+						cfg.Schedule = s
+					}
+				}
+			case "schedule_jitter":
+				if d, ok := c.duration(e, path); ok {
+					cfg.ScheduleJitter = d
+				}
+			case "policies":
+				globs, pos, _ := c.strList(e, path)
+				cfg.Policies = globs
+				for i, g := range globs {
+					policyGlobs = append(policyGlobs, entry{key: g, pos: pos[i]})
+				}
+			case "state_dir":
+				if s, ok := c.str(e, path); ok {
+					if s == "" {
+						c.errorf(Pos{path, e.node.Line}, "state_dir must not be empty")
+					} else {
+						cfg.StateDir = resolvePath(cfg.Dir, s)
+					}
+				}
+			case "resolvers":
+				list, pos, _ := c.strList(e, path)
+				for i, r := range list {
+					if msg := checkHostPort(r, false); msg != "" {
+						c.errorf(pos[i], "resolvers: %q: %s", r, msg)
+						continue
+					}
+					cfg.Resolvers = append(cfg.Resolvers, r)
+				}
+			case "live_checks":
+				if b, ok := c.boolean(e, path); ok {
+					cfg.LiveChecks = b
+				}
+			case "log":
+				c.loadLog(path, e, &cfg.Log)
+			case "metrics":
+				c.loadMetrics(path, e, &cfg.Metrics)
+			case "safety":
+				c.loadSafety(path, e, &cfg.Safety)
+			case "journal":
+				c.loadJournal(path, e, &cfg.Journal)
+			case "providers":
+				c.loadProviders(cfg, e)
+			}
+		}
+	}
+
+	files := c.expandGlobs(cfg.Dir, policyGlobs)
+	byName := map[string]*Domain{}
+	compiled := map[*Domain][]RRset{}
+	for _, f := range files {
+		d, ok, rrs := c.loadDomain(cfg, f)
+		if d == nil {
+			continue
+		}
+		if ok {
+			compiled[d] = rrs
+		}
+		if prev, dup := byName[d.Domain]; dup {
+			c.errorf(d.Pos, "domain %s is also defined in %s", d.Domain, prev.Pos)
+			continue
+		}
+		byName[d.Domain] = d
+		cfg.Domains = append(cfg.Domains, d)
+	}
+	sort.Slice(cfg.Domains, func(i, j int) bool { return cfg.Domains[i].Domain < cfg.Domains[j].Domain })
+	c.checkClaims(cfg.Domains, compiled)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// resolvePath returns p, or p joined to dir when p is relative.
+func resolvePath(dir, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
+}
+
+// checkHostPort reports why s is not host:port, or "". With emptyHost the
+// host may be empty (listen on every address).
+func checkHostPort(s string, emptyHost bool) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		if strings.Contains(err.Error(), "missing port") {
+			return "missing port (want host:port)"
+		}
+		return "not host:port"
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return fmt.Sprintf("bad port %q", port)
+	}
+	if host == "" {
+		if emptyHost {
+			return ""
+		}
+		return "missing host"
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	if msg := checkName(normName(host)); msg != "" {
+		return "bad host: " + msg
+	}
+	return ""
+}
+
+func (c *collector) loadLog(file string, e entry, lc *LogConfig) {
+	entries, _ := c.mapping(node{file, e.node}, "log", []string{"level", "format"})
+	for _, f := range entries {
+		s, ok := c.str(f, file)
+		if !ok {
+			continue
+		}
+		switch f.key {
+		case "level":
+			if c.oneOf(Pos{file, f.node.Line}, "log.level", s, []string{"debug", "info", "warn", "error"}) {
+				lc.Level = s
+			}
+		case "format":
+			if c.oneOf(Pos{file, f.node.Line}, "log.format", s, []string{"auto", "text", "json"}) {
+				lc.Format = s
+			}
+		}
+	}
+}
+
+func (c *collector) loadMetrics(file string, e entry, mc *MetricsConfig) {
+	entries, _ := c.mapping(node{file, e.node}, "metrics", []string{"listen"})
+	for _, f := range entries {
+		s, ok := c.str(f, file)
+		if !ok {
+			continue
+		}
+		if s != "" {
+			if msg := checkHostPort(s, true); msg != "" {
+				c.errorf(Pos{file, f.node.Line}, "metrics.listen: %q: %s", s, msg)
+				continue
+			}
+		}
+		mc.Listen = s
+	}
+}
+
+func (c *collector) loadSafety(file string, e entry, sc *Safety) {
+	entries, _ := c.mapping(node{file, e.node}, "safety", []string{"max_changes", "allow_weakening"})
+	for _, f := range entries {
+		switch f.key {
+		case "max_changes":
+			if i, ok := c.integer(f, file); ok {
+				if i < 1 || i > 1<<31-1 {
+					c.errorf(Pos{file, f.node.Line}, "safety.max_changes must be at least 1, not %d", i)
+				} else {
+					sc.MaxChanges = int(i)
+				}
+			}
+		case "allow_weakening":
+			if b, ok := c.boolean(f, file); ok {
+				sc.AllowWeakening = b
+			}
+		}
+	}
+}
+
+func (c *collector) loadJournal(file string, e entry, jc *JournalConfig) {
+	entries, _ := c.mapping(node{file, e.node}, "journal", []string{"keep", "max_age"})
+	for _, f := range entries {
+		switch f.key {
+		case "keep":
+			if i, ok := c.integer(f, file); ok {
+				if i < 0 || i > 1<<31-1 {
+					c.errorf(Pos{file, f.node.Line}, "journal.keep must be 0 (no limit) or more, not %d", i)
+				} else {
+					jc.Keep = int(i)
+				}
+			}
+		case "max_age":
+			if d, ok := c.duration(f, file); ok {
+				jc.MaxAge = d
+			}
+		}
+	}
+}
+
+func (c *collector) loadProviders(cfg *Config, e entry) {
+	file := cfg.File
+	entries, _ := c.mapping(node{file, e.node}, "providers", nil)
+	for _, p := range entries {
+		if p.key == "" {
+			c.errorf(p.pos, "providers: empty provider name")
+			continue
+		}
+		pc := &ProviderConfig{
+			Name:     p.key,
+			Settings: map[string]string{},
+			Secret:   map[string]bool{},
+			Pos:      p.pos,
+			KeyPos:   map[string]Pos{},
+		}
+		settings, ok := c.mapping(node{file, p.node}, "provider "+p.key, nil)
+		if !ok {
+			continue
+		}
+		for _, s := range settings {
+			sp := Pos{file, s.node.Line}
+			if !isPlainScalar(s.node) {
+				c.errorf(sp, "provider %s: setting %s must be a single value, not %s", p.key, s.key, kindName(s.node))
+				continue
+			}
+			if s.key == "type" {
+				if s.node.Value == "" {
+					c.errorf(sp, "provider %s: type must not be empty", p.key)
+					continue
+				}
+				pc.Type = s.node.Value
+				continue
+			}
+			val, secret, errs := resolveSecrets(s.node.Value, cfg.Dir, sp, p.key, s.key)
+			if len(errs) > 0 {
+				c.add(errs...)
+				continue
+			}
+			pc.Settings[s.key] = val
+			pc.KeyPos[s.key] = sp
+			if secret || secretKeys[s.key] {
+				pc.Secret[s.key] = true
+			}
+		}
+		if pc.Type == "" {
+			c.errorf(p.pos, "provider %s: type is required", p.key)
+		}
+		cfg.Providers[p.key] = pc
+	}
+}
+
+// resolveSecrets replaces the references ${NAME}, ${file:PATH} and
+// ${credential:NAME} in v. Errors name the reference, never a value.
+func resolveSecrets(v, dir string, pos Pos, provider, key string) (string, bool, []*Error) {
+	if !strings.Contains(v, "${") {
+		return v, false, nil
+	}
+	var b strings.Builder
+	var errs []*Error
+	rest := v
+	for {
+		i := strings.Index(rest, "${")
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		b.WriteString(rest[:i])
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			errs = append(errs, Errorf(pos, "provider %s: setting %s: unterminated ${ reference", provider, key))
+			break
+		}
+		ref := rest[i+2 : i+j]
+		rest = rest[i+j+1:]
+		val, err := lookupSecret(ref, dir)
+		if err != "" {
+			errs = append(errs, Errorf(pos, "provider %s: setting %s: %s", provider, key, err))
+			continue
+		}
+		b.WriteString(val)
+	}
+	return b.String(), true, errs
+}
+
+func lookupSecret(ref, dir string) (string, string) {
+	switch {
+	case strings.HasPrefix(ref, "file:"):
+		p := strings.TrimPrefix(ref, "file:")
+		if p == "" {
+			return "", "${file:} names no file"
+		}
+		data, err := readFile(resolvePath(dir, p))
+		if err != nil {
+			return "", fmt.Sprintf("cannot read ${file:%s}: %v", p, osErrText(err))
+		}
+		return strings.TrimRight(string(data), "\r\n"), ""
+	case strings.HasPrefix(ref, "credential:"):
+		name := strings.TrimPrefix(ref, "credential:")
+		if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+			return "", fmt.Sprintf("${credential:%s}: bad credential name", name)
+		}
+		cd := os.Getenv("CREDENTIALS_DIRECTORY")
+		if cd == "" {
+			return "", fmt.Sprintf("${credential:%s}: $CREDENTIALS_DIRECTORY is not set (systemd LoadCredential=)", name)
+		}
+		data, err := readFile(filepath.Join(cd, name))
+		if err != nil {
+			return "", fmt.Sprintf("cannot read ${credential:%s}: %v", name, osErrText(err))
+		}
+		return strings.TrimRight(string(data), "\r\n"), ""
+	default:
+		if !validEnvName(ref) {
+			return "", fmt.Sprintf("${%s}: bad environment variable name", ref)
+		}
+		val, ok := os.LookupEnv(ref)
+		if !ok {
+			return "", fmt.Sprintf("environment variable %s (${%s}) is not set", ref, ref)
+		}
+		if val == "" {
+			return "", fmt.Sprintf("environment variable %s (${%s}) is empty", ref, ref)
+		}
+		return val, ""
+	}
+}
+
+// osErrText is the error of a file operation without anything read from it.
+func osErrText(err error) string {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func validEnvName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// expandGlobs returns the policy files the globs match, deduplicated, in
+// glob order with each glob's matches sorted.
+func (c *collector) expandGlobs(dir string, globs []entry) []string {
+	var files []string
+	seen := map[string]bool{}
+	var seenInfo []os.FileInfo
+	for _, g := range globs {
+		if g.key == "" {
+			c.errorf(g.pos, "policies: empty glob")
+			continue
+		}
+		pattern := resolvePath(dir, g.key)
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			c.errorf(g.pos, "policies: bad glob %q: %v", g.key, err)
+			continue
+		}
+		if len(matches) == 0 {
+			c.errorf(g.pos, "policies: %q matches no file", g.key)
+			continue
+		}
+		sort.Strings(matches)
+	match:
+		for _, m := range matches {
+			if seen[m] {
+				continue
+			}
+			seen[m] = true
+			if fi, err := os.Stat(m); err == nil {
+				if fi.IsDir() {
+					continue
+				}
+				for _, s := range seenInfo {
+					if os.SameFile(s, fi) {
+						continue match
+					}
+				}
+				seenInfo = append(seenInfo, fi)
+			}
+			files = append(files, m)
+		}
+	}
+	return files
+}
