@@ -255,8 +255,7 @@ func TestSchedulerBetween(t *testing.T) {
 	}
 	release := make(chan struct{})
 	started := make(chan struct{}, 10)
-	var s *Scheduler
-	s = NewScheduler(every(time.Hour), func(context.Context) (*Plan, error) {
+	s := NewScheduler(every(time.Hour), func(context.Context) (*Plan, error) {
 		event("run 1 start")
 		started <- struct{}{}
 		<-release
