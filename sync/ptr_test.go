@@ -405,11 +405,11 @@ func TestCheckPTRRegistered(t *testing.T) {
 
 func TestRnameMail(t *testing.T) {
 	for in, want := range map[string]string{
-		"hostmaster.isp.example.":    "hostmaster@isp.example",
-		"HostMaster.ISP.Example":     "HostMaster@isp.example",
-		`john\.doe.isp.example.`:     "john.doe@isp.example",
-		"root.":                      "root",
-		"":                           "",
+		"hostmaster.isp.example.":   "hostmaster@isp.example",
+		"HostMaster.ISP.Example":    "HostMaster@isp.example",
+		`john\.doe.isp.example.`:    "john.doe@isp.example",
+		"root.":                     "root",
+		"":                          "",
 		`noc\.team\.v6.v6.example.`: "noc.team.v6@v6.example",
 	} {
 		if got := rnameMail(in); got != want {
