@@ -1,0 +1,411 @@
+package zonefile
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
+
+	"github.com/maildns/maildns/providers"
+)
+
+// defaultTTL is the TTL of records appended with TTL 0 to a zone file that
+// has neither a $TTL line nor an SOA record.
+const defaultTTL = 3600
+
+// maxTTL is the largest TTL RFC 2181 allows.
+const maxTTL = 1<<31 - 1
+
+// entry is one record of a zone file other than its SOA.
+type entry struct {
+	rr  dns.RR
+	rec libdns.Record // the canonical libdns view of rr
+	key libdns.RR     // rec.RR(), compared by name, type and data
+}
+
+// zoneData is a zone file read for a read-modify-write.
+type zoneData struct {
+	origin  string // zone name, lower case, with trailing dot
+	ttl     uint32 // default TTL for records given with TTL 0
+	ttlText string // the $TTL value as written in the file, "" when absent
+	soa     *dns.SOA
+	entries []entry // every record but the SOA, in file order
+}
+
+// parseZone calls fn for every record of the zone file text data in order.
+// path is only used in errors, which name path:line.
+func parseZone(data []byte, path, origin string, fn func(dns.RR)) error {
+	zp := dns.NewZoneParser(bytes.NewReader(data), origin, "")
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		fn(rr)
+	}
+	if err := zp.Err(); err != nil {
+		return parseError(path, err)
+	}
+	return nil
+}
+
+// parseError turns a miekg/dns parse error into one that starts with path:line.
+func parseError(path string, err error) error {
+	msg := err.Error()
+	const at = " at line: "
+	if i := strings.LastIndex(msg, at); i >= 0 {
+		line, _, _ := strings.Cut(msg[i+len(at):], ":")
+		if _, convErr := strconv.Atoi(line); convErr == nil {
+			return fmt.Errorf("%s:%s: %w", path, line, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+// toLibdns returns the canonical libdns view of rr (see providers.Normalize):
+// name relative to origin and lower case, targets lower case and fully
+// qualified, TXT text unescaped and joined. Types libdns models are returned
+// as its typed structs, PTR and the rest as libdns.RR with the data in
+// presentation form.
+func toLibdns(rr dns.RR, origin string) libdns.Record {
+	h := rr.Header()
+	name := providers.RelativeName(h.Name, origin)
+	ttl := time.Duration(h.Ttl) * time.Second
+	switch v := rr.(type) {
+	case *dns.A:
+		if ip, ok := netip.AddrFromSlice(v.A); ok && ip.Unmap().Is4() {
+			return libdns.Address{Name: name, TTL: ttl, IP: ip.Unmap()}
+		}
+	case *dns.AAAA:
+		if ip, ok := netip.AddrFromSlice(v.AAAA); ok && ip.Is6() {
+			return libdns.Address{Name: name, TTL: ttl, IP: ip}
+		}
+	case *dns.MX:
+		return libdns.MX{Name: name, TTL: ttl, Preference: v.Preference, Target: strings.ToLower(v.Mx)}
+	case *dns.CNAME:
+		return libdns.CNAME{Name: name, TTL: ttl, Target: strings.ToLower(v.Target)}
+	case *dns.NS:
+		return libdns.NS{Name: name, TTL: ttl, Target: strings.ToLower(v.Ns)}
+	case *dns.TXT:
+		return libdns.TXT{Name: name, TTL: ttl, Text: decodeTXT(v.Txt)}
+	case *dns.PTR:
+		return libdns.RR{Name: name, TTL: ttl, Type: "PTR", Data: strings.ToLower(v.Ptr)}
+	case *dns.SPF:
+		return libdns.RR{Name: name, TTL: ttl, Type: "SPF", Data: decodeTXT(v.Txt)}
+	}
+	r := libdns.RR{Name: name, TTL: ttl, Type: typeString(h.Rrtype), Data: rdata(rr)}
+	// Use libdns's own struct where it has one (CAA, SRV, HTTPS, SVCB), but
+	// only when it keeps the name: an SRV without _service._proto labels
+	// would come back under another name.
+	if p, err := r.Parse(); err == nil {
+		if pr := p.RR(); pr.Name == r.Name && pr.Type == r.Type {
+			return p
+		}
+	}
+	return r
+}
+
+func typeString(t uint16) string {
+	if s, ok := dns.TypeToString[t]; ok {
+		return s
+	}
+	return "TYPE" + strconv.Itoa(int(t))
+}
+
+// rdata returns the data of rr in presentation form.
+func rdata(rr dns.RR) string {
+	return strings.TrimPrefix(rr.String(), rr.Header().String())
+}
+
+func newEntry(rr dns.RR, origin string) entry {
+	rec := toLibdns(rr, origin)
+	return entry{rr: rr, rec: rec, key: rec.RR()}
+}
+
+// readZone parses a whole zone file for a read-modify-write.
+func readZone(data []byte, path, origin string) (*zoneData, error) {
+	z := &zoneData{origin: origin}
+	err := parseZone(data, path, origin, func(rr dns.RR) {
+		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
+			z.soa = soa
+			return
+		}
+		z.entries = append(z.entries, newEntry(rr, origin))
+	})
+	if err != nil {
+		return nil, err
+	}
+	z.ttlText = dollarTTL(data)
+	switch ttl, ok := parseTTL(z.ttlText); {
+	case ok:
+		z.ttl = ttl
+	case z.soa != nil:
+		z.ttl = z.soa.Hdr.Ttl
+	default:
+		z.ttl = defaultTTL
+	}
+	return z, nil
+}
+
+// dollarTTL returns the value of the first $TTL line of a zone file, or "".
+func dollarTTL(data []byte) string {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if !bytes.HasPrefix(line, []byte("$TTL")) {
+			continue
+		}
+		if i := bytes.IndexByte(line, ';'); i >= 0 {
+			line = line[:i]
+		}
+		if f := strings.Fields(string(line)); len(f) >= 2 && f[0] == "$TTL" {
+			return f[1]
+		}
+	}
+	return ""
+}
+
+// parseTTL reads a TTL as zone files write it: seconds, or BIND units (1h30m).
+func parseTTL(s string) (uint32, bool) {
+	if s == "" {
+		return 0, false
+	}
+	var total, num uint64
+	digits := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if isDigit(c) {
+			num = num*10 + uint64(c-'0')
+			digits = true
+			if num > maxTTL {
+				return 0, false
+			}
+			continue
+		}
+		if !digits {
+			return 0, false
+		}
+		var unit uint64
+		switch c {
+		case 's', 'S':
+			unit = 1
+		case 'm', 'M':
+			unit = 60
+		case 'h', 'H':
+			unit = 3600
+		case 'd', 'D':
+			unit = 86400
+		case 'w', 'W':
+			unit = 604800
+		default:
+			return 0, false
+		}
+		total += num * unit
+		num, digits = 0, false
+	}
+	total += num
+	if total > maxTTL {
+		return 0, false
+	}
+	return uint32(total), true
+}
+
+// ttlFor returns the TTL in seconds to write for a record given with ttl.
+// 0 means the zone's default; a TTL under a second is written as 0.
+func (z *zoneData) ttlFor(ttl time.Duration) (uint32, error) {
+	if ttl == 0 {
+		return z.ttl, nil
+	}
+	if ttl < 0 || ttl/time.Second > maxTTL {
+		return 0, fmt.Errorf("TTL %v out of range", ttl)
+	}
+	return uint32(ttl / time.Second), nil
+}
+
+// entryFor turns a record given to a libdns method into a zone file record.
+// Its name and any target without a trailing dot are relative to the zone,
+// TXT data is the raw text, everything else is zone file syntax.
+func (z *zoneData) entryFor(rec libdns.Record) (entry, error) {
+	r := rec.RR()
+	typ := strings.ToUpper(strings.TrimSpace(r.Type))
+	if strings.TrimSpace(r.Name) == "" {
+		return entry{}, fmt.Errorf("%s record with an empty name", typ)
+	}
+	name := providers.RelativeName(r.Name, z.origin)
+	bad := func(format string, args ...any) (entry, error) {
+		return entry{}, fmt.Errorf("%s %s: %s", name, typ, fmt.Sprintf(format, args...))
+	}
+	switch typ {
+	case "":
+		return bad("record type is empty")
+	case "SOA":
+		return bad("the SOA record is kept by the zone file and not changed through libdns")
+	}
+	rrtype, ok := dns.StringToType[typ]
+	if !ok {
+		if n, err := strconv.ParseUint(strings.TrimPrefix(typ, "TYPE"), 10, 16); err == nil && strings.HasPrefix(typ, "TYPE") {
+			rrtype = uint16(n)
+		} else {
+			return bad("unknown record type")
+		}
+	}
+	if strings.ContainsAny(name, " \t\r\n;()\"") || strings.HasPrefix(name, "$") {
+		return bad("name %q is not a domain name", name)
+	}
+	owner := providers.AbsoluteName(name, z.origin)
+	if !dns.IsSubDomain(z.origin, owner) {
+		return bad("name %q is outside the zone", r.Name)
+	}
+	ttl, err := z.ttlFor(r.TTL)
+	if err != nil {
+		return bad("%v", err)
+	}
+	var data string
+	switch typ {
+	case "TXT", "SPF":
+		data = encodeTXT(r.Data)
+	default:
+		data = strings.TrimSpace(r.Data)
+		if data == "" {
+			return bad("record data is empty")
+		}
+		if strings.ContainsAny(data, "\r\n") {
+			return bad("record data %q spans lines", r.Data)
+		}
+	}
+	line := owner + " " + strconv.FormatUint(uint64(ttl), 10) + " IN " + typ + " " + data + "\n"
+	zp := dns.NewZoneParser(strings.NewReader(line), z.origin, "")
+	rr, ok := zp.Next()
+	if !ok {
+		err := zp.Err()
+		if err == nil {
+			err = fmt.Errorf("no record")
+		}
+		return bad("bad data %q: %v", r.Data, err)
+	}
+	if _, more := zp.Next(); more || zp.Err() != nil {
+		return bad("bad data %q", r.Data)
+	}
+	if rr.Header().Rrtype != rrtype {
+		return bad("data %q parses as type %s", r.Data, typeString(rr.Header().Rrtype))
+	}
+	return newEntry(rr, z.origin), nil
+}
+
+// sameRecord reports whether a and b are the same record (name, type and
+// data), whatever their TTLs.
+func sameRecord(a, b libdns.RR) bool {
+	return a.Name == b.Name && a.Type == b.Type && a.Data == b.Data
+}
+
+// render returns the zone file text: $ORIGIN and $TTL, the SOA, then every
+// other record sorted by name (DNS order, parents first), type and data.
+// Owner names are written relative to the zone, rdata as miekg/dns prints it
+// (names fully qualified, TXT strings quoted and escaped as they are held).
+func (z *zoneData) render() []byte {
+	type line struct {
+		owner, rest string
+		labels      []string
+		rrtype      uint16
+		rdata       string
+	}
+	lines := make([]line, 0, len(z.entries))
+	width := 1
+	mk := func(rr dns.RR) line {
+		h := rr.Header()
+		l := line{
+			owner:  relOwner(h.Name, z.origin),
+			rrtype: h.Rrtype,
+			rdata:  rdata(rr),
+		}
+		l.rest = strconv.FormatUint(uint64(h.Ttl), 10) + " " + dns.Class(h.Class).String() + " " + typeString(h.Rrtype) + " " + l.rdata
+		l.labels = reversedLabels(h.Name)
+		width = max(width, min(len(l.owner), 32))
+		return l
+	}
+	var soa *line
+	if z.soa != nil {
+		l := mk(z.soa)
+		soa = &l
+	}
+	for _, e := range z.entries {
+		lines = append(lines, mk(e.rr))
+	}
+	slices.SortStableFunc(lines, func(a, b line) int {
+		if c := slices.Compare(a.labels, b.labels); c != 0 {
+			return c
+		}
+		if a.rrtype != b.rrtype {
+			return int(a.rrtype) - int(b.rrtype)
+		}
+		return strings.Compare(a.rdata, b.rdata)
+	})
+
+	var b bytes.Buffer
+	b.WriteString("$ORIGIN " + z.origin + "\n")
+	ttlText := z.ttlText
+	if ttlText == "" {
+		ttlText = strconv.FormatUint(uint64(z.ttl), 10)
+	}
+	b.WriteString("$TTL " + ttlText + "\n")
+	write := func(l line) {
+		b.WriteString(l.owner)
+		for i := len(l.owner); i < width; i++ {
+			b.WriteByte(' ')
+		}
+		b.WriteByte(' ')
+		b.WriteString(l.rest)
+		b.WriteByte('\n')
+	}
+	if soa != nil {
+		write(*soa)
+	}
+	for _, l := range lines {
+		write(l)
+	}
+	return b.Bytes()
+}
+
+// relOwner returns name relative to origin ("@" for the apex), keeping its
+// case, or name itself when it is outside the zone.
+func relOwner(name, origin string) string {
+	if strings.EqualFold(name, origin) {
+		return "@"
+	}
+	if n := len(name) - len(origin); n > 1 && name[n-1] == '.' && strings.EqualFold(name[n:], origin) {
+		return name[:n-1]
+	}
+	return name
+}
+
+// reversedLabels returns the labels of name lower case, last label first, so
+// that names compare in DNS order.
+func reversedLabels(name string) []string {
+	labels := dns.SplitDomainName(strings.ToLower(name))
+	slices.Reverse(labels)
+	return labels
+}
+
+// nextSerial returns the SOA serial to write after old. A serial in the
+// YYYYMMDDnn convention becomes today's date with nn 00, or old+1 when old is
+// already at or past today; any other serial is incremented.
+func nextSerial(old uint32, now time.Time) uint32 {
+	if old >= 1_000_000_000 {
+		d := old / 100
+		y, m, day := d/10000, d/100%100, d%100
+		if y >= 1970 && m >= 1 && m <= 12 && day >= 1 && day <= 31 {
+			now = now.UTC()
+			today := (uint32(now.Year())*10000 + uint32(now.Month())*100 + uint32(now.Day())) * 100
+			if old < today {
+				return today
+			}
+		}
+	}
+	return old + 1
+}

@@ -1,0 +1,426 @@
+// Package zonefile is the "zonefile" backend: each zone is one RFC 1035
+// master file, <directory>/<zone><file_suffix> (the zone name without its
+// trailing dot, e.g. zones/example.com.zone or
+// zones/113.0.203.in-addr.arpa.zone), parsed with miekg/dns ($ORIGIN, $TTL,
+// relative names, multi-string TXT).
+//
+// Settings: directory (required, relative to the config file's directory)
+// and file_suffix (default ".zone").
+//
+// Reading: GetRecords returns every record but the SOA in the canonical form
+// of providers.Normalize, as libdns's typed structs where libdns has one
+// (Address, MX, TXT, CNAME, NS, SRV, CAA, ServiceBinding) and libdns.RR
+// otherwise (PTR and the rest, data in presentation form). A missing zone file
+// is an error: this backend never creates a zone. $INCLUDE is refused.
+//
+// Writing follows libdns v1: AppendRecords adds records (one already present
+// with the same name, type and data is left as it is), SetRecords replaces
+// the RRsets named by the (name, type) pairs of its input and nothing else,
+// DeleteRecords removes records matching name, type, TTL and data, an empty
+// type, a zero TTL or empty data matching any. Records given with TTL 0 get
+// the zone's default ($TTL, else the SOA's TTL); a TTL under a second is
+// written as 0. The SOA cannot be changed through these methods. Names and
+// targets without a trailing dot are relative to the zone; TXT data is the
+// raw text, which is written as quoted strings of at most 255 bytes with " \
+// and non-printable bytes escaped.
+//
+// Every write is a read-modify-write under a per-zone lock in this process
+// and an exclusive flock on <zone file>.lock against other processes (waiting
+// honours ctx; the lock file is left in place). A write that changes nothing
+// does not touch the file. One that does bumps the SOA serial (YYYYMMDDnn
+// serials move to today's date, others are incremented) and replaces the file
+// atomically: a temporary file in the same directory, fsync, rename, fsync
+// of the directory, the old file's mode (and owner, when running as root)
+// kept. Each call is atomic: it is written whole or not at all.
+//
+// The file is rewritten in a clean, deterministic form: $ORIGIN, $TTL, the
+// SOA, then the records sorted by name (DNS order), type and data, owner
+// names relative to the zone and targets fully qualified. Every record the
+// call did not change is kept, but comments, blank lines, layout and
+// directives ($INCLUDE, $GENERATE is expanded) are lost.
+package zonefile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
+
+	"github.com/maildns/maildns/providers"
+)
+
+func init() {
+	providers.Register("zonefile", newFromSettings)
+}
+
+// Provider reads and writes zone files in Directory.
+type Provider struct {
+	// Directory holds the zone files.
+	Directory string
+	// FileSuffix ends every zone file's name; "" means ".zone".
+	FileSuffix string
+
+	now func() time.Time // the clock for SOA serials; nil means time.Now
+}
+
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ libdns.ZoneLister  = (*Provider)(nil)
+)
+
+func newFromSettings(s *providers.Settings) (providers.Provider, error) {
+	if _, err := s.Required("directory"); err != nil {
+		return nil, err
+	}
+	dir := s.Path("directory", "")
+	suffix := s.String("file_suffix", ".zone")
+	if suffix == "" || strings.ContainsAny(suffix, `/\`) {
+		return nil, &providers.SettingError{Key: "file_suffix", Err: fmt.Errorf("want a file name ending such as .zone, have %q", suffix)}
+	}
+	return &Provider{Directory: dir, FileSuffix: suffix}, nil
+}
+
+func (p *Provider) suffix() string {
+	if p.FileSuffix == "" {
+		return ".zone"
+	}
+	return p.FileSuffix
+}
+
+func (p *Provider) clock() time.Time {
+	if p.now != nil {
+		return p.now()
+	}
+	return time.Now()
+}
+
+// ZonePath returns the zone file of zone (with or without trailing dot) and
+// the zone's name in the form used as $ORIGIN: lower case, trailing dot.
+func (p *Provider) ZonePath(zone string) (path, origin string, err error) {
+	name := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(zone), "."))
+	if name == "" || strings.HasPrefix(name, ".") || strings.Contains(name, "..") ||
+		strings.ContainsAny(name, "/\\\x00 \t\r\n") {
+		return "", "", fmt.Errorf("zone %q: not a zone name", zone)
+	}
+	if _, ok := dns.IsDomainName(name); !ok {
+		return "", "", fmt.Errorf("zone %q: not a zone name", zone)
+	}
+	return p.Directory + string(os.PathSeparator) + name + p.suffix(), name + ".", nil
+}
+
+// readFile reads the zone file of a zone, naming the path when it is missing.
+func readFile(path, origin string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("zone %s: zone file %s does not exist: %w", origin, path, err)
+		}
+		return nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	return data, nil
+}
+
+// GetRecords returns every record of the zone but its SOA, normalised.
+func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path, origin, err := p.ZonePath(zone)
+	if err != nil {
+		return nil, err
+	}
+	data, err := readFile(path, origin)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]libdns.Record, 0, countLines(data))
+	err = parseZone(data, path, origin, func(rr dns.RR) {
+		if rr.Header().Rrtype == dns.TypeSOA {
+			return
+		}
+		recs = append(recs, toLibdns(rr, origin))
+	})
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	return recs, nil
+}
+
+// countLines estimates the number of records in a zone file.
+func countLines(data []byte) int {
+	n := 0
+	for _, c := range data {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}
+
+// ListZones lists the zones with a file in Directory.
+func (p *Provider) ListZones(ctx context.Context) ([]libdns.Zone, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(p.Directory)
+	if err != nil {
+		return nil, fmt.Errorf("listing zones: %w", err)
+	}
+	var zones []libdns.Zone
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || e.IsDir() || !strings.HasSuffix(name, p.suffix()) {
+			continue
+		}
+		if zone := strings.TrimSuffix(name, p.suffix()); zone != "" {
+			zones = append(zones, libdns.Zone{Name: zone + "."})
+		}
+	}
+	return zones, nil
+}
+
+// AppendRecords adds recs to the zone. A record already present (same name,
+// type and data) is left as it is and returned as found.
+func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return p.modify(ctx, zone, "appending records", func(z *zoneData) ([]libdns.Record, bool, error) {
+		news, err := entriesFor(z, recs)
+		if err != nil {
+			return nil, false, err
+		}
+		out := make([]libdns.Record, 0, len(news))
+		changed := false
+	next:
+		for _, n := range news {
+			for _, e := range z.entries {
+				if sameRecord(e.key, n.key) {
+					out = append(out, e.rec)
+					continue next
+				}
+			}
+			z.entries = append(z.entries, n)
+			out = append(out, n.rec)
+			changed = true
+		}
+		return out, changed, nil
+	})
+}
+
+// SetRecords makes the records of recs the only members of their RRsets
+// ((name, type) pairs) and leaves every other record alone.
+func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return p.modify(ctx, zone, "setting records", func(z *zoneData) ([]libdns.Record, bool, error) {
+		news, err := entriesFor(z, recs)
+		if err != nil {
+			return nil, false, err
+		}
+		type rrset struct{ name, typ string }
+		var order []rrset
+		want := map[rrset][]entry{}
+	input:
+		for _, n := range news {
+			k := rrset{n.key.Name, n.key.Type}
+			for i, w := range want[k] {
+				if sameRecord(w.key, n.key) {
+					want[k][i] = n // the last TTL given wins
+					continue input
+				}
+			}
+			if _, seen := want[k]; !seen {
+				order = append(order, k)
+			}
+			want[k] = append(want[k], n)
+		}
+
+		changed := false
+		var out []libdns.Record
+		for _, k := range order {
+			var have []int
+			for i, e := range z.entries {
+				if e.key.Name == k.name && e.key.Type == k.typ {
+					have = append(have, i)
+				}
+			}
+			if sameSet(z.entries, have, want[k]) {
+				for _, i := range have {
+					out = append(out, z.entries[i].rec)
+				}
+				continue
+			}
+			changed = true
+			kept := z.entries[:0]
+			for _, e := range z.entries {
+				if e.key.Name != k.name || e.key.Type != k.typ {
+					kept = append(kept, e)
+				}
+			}
+			z.entries = kept
+			for _, n := range want[k] {
+				z.entries = append(z.entries, n)
+				out = append(out, n.rec)
+			}
+		}
+		return out, changed, nil
+	})
+}
+
+// sameSet reports whether the entries at indexes have hold exactly the
+// records of want, TTLs included.
+func sameSet(entries []entry, have []int, want []entry) bool {
+	if len(have) != len(want) {
+		return false
+	}
+	for _, w := range want {
+		found := false
+		for _, i := range have {
+			if sameRecord(entries[i].key, w.key) && entries[i].key.TTL == w.key.TTL {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// DeleteRecords removes the records matching recs: the name must match, and
+// so must the type, TTL and data unless they are empty ("", 0, "").
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	return p.modify(ctx, zone, "deleting records", func(z *zoneData) ([]libdns.Record, bool, error) {
+		matchers := make([]func(entry) bool, 0, len(recs))
+		for _, rec := range recs {
+			m, err := matcherFor(z, rec)
+			if err != nil {
+				return nil, false, err
+			}
+			matchers = append(matchers, m)
+		}
+		var out []libdns.Record
+		kept := z.entries[:0]
+		for _, e := range z.entries {
+			del := false
+			for _, m := range matchers {
+				if m(e) {
+					del = true
+					break
+				}
+			}
+			if del {
+				out = append(out, e.rec)
+			} else {
+				kept = append(kept, e)
+			}
+		}
+		z.entries = kept
+		return out, len(out) > 0, nil
+	})
+}
+
+// matcherFor returns the test of DeleteRecords for one input record.
+func matcherFor(z *zoneData, rec libdns.Record) (func(entry) bool, error) {
+	r := rec.RR()
+	if strings.TrimSpace(r.Name) == "" {
+		return nil, fmt.Errorf("%s record with an empty name: libdns requires a name to delete", r.Type)
+	}
+	name := providers.RelativeName(r.Name, z.origin)
+	typ := strings.ToUpper(strings.TrimSpace(r.Type))
+	ttl := r.TTL.Truncate(time.Second)
+	// The data is compared in canonical form, which depends on the type:
+	// it is worked out once per type met.
+	data := map[string]string{}
+	if r.Data != "" && typ != "" {
+		e, err := z.entryFor(libdns.RR{Name: name, Type: typ, TTL: time.Second, Data: r.Data})
+		if err != nil {
+			return nil, err
+		}
+		data[typ] = e.key.Data
+	}
+	return func(e entry) bool {
+		k := e.key
+		if k.Name != name || (typ != "" && k.Type != typ) || (ttl != 0 && k.TTL != ttl) {
+			return false
+		}
+		if r.Data == "" {
+			return true
+		}
+		want, ok := data[k.Type]
+		if !ok {
+			if c, err := z.entryFor(libdns.RR{Name: name, Type: k.Type, TTL: time.Second, Data: r.Data}); err == nil {
+				want = c.key.Data
+			}
+			data[k.Type] = want
+		}
+		return want != "" && k.Data == want
+	}, nil
+}
+
+// entriesFor converts every input record, or fails on the first bad one.
+func entriesFor(z *zoneData, recs []libdns.Record) ([]entry, error) {
+	out := make([]entry, 0, len(recs))
+	for _, rec := range recs {
+		e, err := z.entryFor(rec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// modify runs a read-modify-write of a zone file under its locks. change
+// edits z and says whether anything changed; only then is the SOA serial
+// bumped and the file replaced.
+func (p *Provider) modify(ctx context.Context, zone, what string, change func(z *zoneData) ([]libdns.Record, bool, error)) ([]libdns.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	path, origin, err := p.ZonePath(zone)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockZone(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	defer unlock()
+
+	info, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("zone %s: zone file %s does not exist: %w", origin, path, err)
+		}
+		return nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	data, err := readFile(path, origin)
+	if err != nil {
+		return nil, err
+	}
+	z, err := readZone(data, path, origin)
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	out, changed, err := change(z)
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	if !changed {
+		return out, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	if z.soa != nil {
+		z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
+	}
+	if err := writeFileAtomic(path, z.render(), info); err != nil {
+		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	return out, nil
+}
