@@ -12,6 +12,13 @@ import (
 // BuildProviders builds every provider of cfg (no network), wrapped with the
 // shared retry, rate-limit and counting wrappers. Errors name file:line.
 func BuildProviders(cfg *policy.Config) (map[string]providers.Provider, error) {
+	return BuildProvidersWith(cfg, providers.WrapOptions{})
+}
+
+// BuildProvidersWith is BuildProviders with base wrapper options (Counts,
+// Observer, ...); each provider's own settings rate_limit, timeout and
+// retry_max_time override them.
+func BuildProvidersWith(cfg *policy.Config, base providers.WrapOptions) (map[string]providers.Provider, error) {
 	names := make([]string, 0, len(cfg.Providers))
 	for n := range cfg.Providers {
 		names = append(names, n)
@@ -21,12 +28,14 @@ func BuildProviders(cfg *policy.Config) (map[string]providers.Provider, error) {
 	var errs []error
 	for _, name := range names {
 		pc := cfg.Providers[name]
-		p, err := providers.New(pc.Type, &providers.Settings{
+		o := base
+		o.Name = name
+		p, err := providers.NewWrapped(pc.Type, &providers.Settings{
 			Name:    name,
 			BaseDir: cfg.Dir,
 			Values:  pc.Settings,
 			Secret:  pc.Secret,
-		})
+		}, o)
 		if err != nil {
 			errs = append(errs, providerError(pc, name, err))
 			continue

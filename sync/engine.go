@@ -314,10 +314,8 @@ func (z *zoneState) current() []libdns.RR {
 	return z.live
 }
 
-// defaultCompile is policy.Compile once the compiler is in place.
-var defaultCompile = func(d *policy.Domain) ([]policy.RRset, error) {
-	return nil, fmt.Errorf("%s: no policy compiler", d.Pos)
-}
+// defaultCompile compiles a policy when Engine.Compile is nil.
+var defaultCompile = policy.Compile
 
 func domainZoneName(d *policy.Domain) string {
 	return strings.TrimSuffix(strings.ToLower(cmp.Or(d.Zone, d.Domain)), ".")
