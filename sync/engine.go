@@ -234,7 +234,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	live := !opts.Offline && e.Config.LiveChecks
 	var resolver Resolver
 	if live {
-		resolver = e.Resolver
+		resolver = e.runResolver(log, zoneOrder)
 	}
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(limit)
@@ -303,6 +303,45 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		"findings", plan.Summary.Findings,
 		"errors", plan.Summary.Errors)
 	return plan, errors.Join(errs...)
+}
+
+// Hooks of the live-checks code (set from its init functions).
+var (
+	// newResolver builds the resolver of a run when Engine.Resolver is nil,
+	// from Config.Resolvers (empty: /etc/resolv.conf).
+	newResolver func(cfg *policy.Config) (Resolver, error)
+	// zoneResolver wraps a run's resolver (which may be nil) so that names
+	// inside the zones read this run are answered from those records.
+	zoneResolver func(base Resolver, zones []zoneRecords) Resolver
+)
+
+// zoneRecords is one provider zone as this run last read it.
+type zoneRecords struct {
+	Zone     string      // lower case, no trailing dot
+	Provider string      // the provider's name in the config
+	Records  []libdns.RR // canonical, names relative to Zone
+}
+
+// runResolver returns the resolver the checks of a run use.
+func (e *Engine) runResolver(log *slog.Logger, zones []*zoneState) Resolver {
+	r := e.Resolver
+	if r == nil && newResolver != nil {
+		var err error
+		if r, err = newResolver(e.Config); err != nil {
+			log.Warn("no resolver for live checks", "err", err)
+			r = nil
+		}
+	}
+	if zoneResolver == nil {
+		return r
+	}
+	var zr []zoneRecords
+	for _, z := range zones {
+		if z.err == nil {
+			zr = append(zr, zoneRecords{Zone: z.key.zone, Provider: z.key.provider, Records: z.current()})
+		}
+	}
+	return zoneResolver(r, zr)
 }
 
 // current returns the zone's records as they now are: read back after
