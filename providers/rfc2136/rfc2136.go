@@ -1,0 +1,367 @@
+// Package rfc2136 is the "rfc2136" provider: any name server that accepts
+// TSIG-signed dynamic updates (RFC 2136) and zone transfers, such as BIND 9,
+// Knot or PowerDNS.
+//
+// It speaks DNS itself with package dns rather than through
+// github.com/libdns/rfc2136 v1.0.1, whose defects it would otherwise have to
+// undo: TXT read back presentation-escaped, the SOA read twice, a PTR target
+// without its trailing dot taken as relative to the reverse zone, TXT split
+// by characters rather than bytes and quoted with Go escapes, answer codes
+// only as text (so SERVFAIL could not be told from REFUSED), a zone transfer
+// that ignores the context. Every operation is one TCP connection carrying
+// one TSIG-signed request:
+//   - GetRecords: one AXFR; the SOA and the records the server maintains for
+//     DNSSEC (RRSIG, NSEC, NSEC3) are left out, every other record is
+//     returned in the canonical form of providers.Normalize;
+//   - AppendRecords: one UPDATE adding each record (adding a record that is
+//     already there changes nothing);
+//   - DeleteRecords: one UPDATE deleting each record by value (empty Data:
+//     the whole RRset; empty Type: every record of the name);
+//   - SetRecords: one UPDATE that deletes each (name, type) RRset given and
+//     adds the given records, applied by the server atomically.
+//
+// Values of a shared RRset that the caller does not name are never touched
+// by AppendRecords and DeleteRecords; SetRecords replaces whole RRsets, as
+// libdns defines it. In DNS all records of an RRset share one TTL: adding a
+// record with another TTL changes the TTL of the whole RRset.
+package rfc2136
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/providers"
+	"github.com/miekg/dns"
+)
+
+// Type is the provider type in maildns.yaml.
+const Type = "rfc2136"
+
+// Settings of the provider.
+const (
+	SettingServer       = "server"        // host:port of the primary, e.g. 192.0.2.53:53
+	SettingKeyName      = "key_name"      // TSIG key name
+	SettingKeyAlgorithm = "key_algorithm" // TSIG algorithm, default hmac-sha256
+	SettingKey          = "key"           // TSIG secret, base64 (a secret)
+	SettingTimeout      = "timeout"       // deadline of one exchange, default 30s
+)
+
+// DefaultTimeout bounds one exchange (dial, request, whole answer) when the
+// timeout setting is absent.
+const DefaultTimeout = 30 * time.Second
+
+func init() {
+	providers.Register(Type, New)
+}
+
+// Provider manages zones on one server. Build it with New.
+type Provider struct {
+	server  string
+	key     *tsigKey
+	timeout time.Duration
+}
+
+var _ providers.Provider = (*Provider)(nil)
+
+// New builds a provider from its settings without touching the network.
+func New(s *providers.Settings) (providers.Provider, error) {
+	server, err := s.Required(SettingServer)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkServer(server); err != nil {
+		return nil, &providers.SettingError{Key: SettingServer, Err: err}
+	}
+
+	keyName, err := s.Required(SettingKeyName)
+	if err != nil {
+		return nil, err
+	}
+	keyName = dns.CanonicalName(strings.TrimSpace(keyName))
+	if _, ok := dns.IsDomainName(keyName); !ok || keyName == "." {
+		return nil, &providers.SettingError{Key: SettingKeyName, Err: fmt.Errorf("want a key name such as maildns-key, have %q", keyName)}
+	}
+
+	algName := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s.String(SettingKeyAlgorithm, "hmac-sha256"))), ".")
+	alg, ok := algorithms[algName]
+	if !ok {
+		return nil, &providers.SettingError{Key: SettingKeyAlgorithm, Err: fmt.Errorf("unsupported TSIG algorithm %q (supported: %s)", algName, algorithmNames)}
+	}
+
+	raw, err := s.Required(SettingKey)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(raw))
+	if err != nil || len(sec) == 0 {
+		// The value is a secret: say what is wrong, never what it is.
+		return nil, &providers.SettingError{Key: SettingKey, Err: errors.New("want the TSIG secret in base64 (as in the server's key statement); the value is not valid base64")}
+	}
+
+	timeout, err := s.Duration(SettingTimeout, DefaultTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if timeout <= 0 {
+		return nil, &providers.SettingError{Key: SettingTimeout, Err: errors.New("want a duration above 0s")}
+	}
+
+	return &Provider{
+		server:  server,
+		key:     &tsigKey{name: keyName, alg: algName, wire: alg.wire, hash: alg.hash, secret: sec},
+		timeout: timeout,
+	}, nil
+}
+
+func checkServer(v string) error {
+	host, port, err := net.SplitHostPort(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("want host:port such as 192.0.2.53:53 or [2001:db8::53]:53, have %q (%v)", v, hintPort(v, err))
+	}
+	if host == "" {
+		return fmt.Errorf("want host:port such as 192.0.2.53:53, have %q (no host)", v)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("want host:port such as 192.0.2.53:53, have %q (port must be 1 to 65535)", v)
+	}
+	return nil
+}
+
+func hintPort(v string, err error) string {
+	if strings.Contains(err.Error(), "missing port") {
+		return "the port is missing; the DNS port is usually 53"
+	}
+	if strings.Count(v, ":") > 1 && !strings.HasPrefix(v, "[") {
+		return "write an IPv6 address in brackets"
+	}
+	return err.Error()
+}
+
+// String describes the provider without its secret.
+func (p *Provider) String() string {
+	return fmt.Sprintf("rfc2136 server=%s key=%s (%s)", p.server, p.key.name, p.key.alg)
+}
+
+// GoString is String: a %#v must not print the secret.
+func (p *Provider) GoString() string { return p.String() }
+
+// LogValue logs the provider without its secret.
+func (p *Provider) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("server", p.server),
+		slog.String("key_name", p.key.name),
+		slog.String("key_algorithm", p.key.alg),
+	)
+}
+
+func fqdnZone(zone string) string {
+	return dns.CanonicalName(strings.TrimSpace(zone))
+}
+
+func (p *Provider) fail(op, zone, records string, rcode int, tsigErr uint16, m *dns.Msg, err error) *Error {
+	e := &Error{
+		Op: op, Zone: zone, Server: p.server, Records: records,
+		Rcode: rcode, TSIGError: tsigErr, KeyName: p.key.name, KeyAlg: p.key.alg, Err: err,
+	}
+	if m != nil {
+		e.Detail = extendedError(m)
+	}
+	return e
+}
+
+// GetRecords implements libdns.RecordGetter with one zone transfer.
+func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	zone = fqdnZone(zone)
+	fail := func(rcode int, tsigErr uint16, m *dns.Msg, err error) ([]libdns.Record, error) {
+		return nil, p.fail("AXFR", zone, "", rcode, tsigErr, m, err)
+	}
+	s, err := p.dial(ctx)
+	if err != nil {
+		return fail(-1, 0, nil, err)
+	}
+	defer s.close()
+
+	q := new(dns.Msg)
+	q.SetAxfr(zone)
+	if err := s.send(q); err != nil {
+		return fail(-1, 0, nil, err)
+	}
+
+	var out []libdns.Record
+	soas := 0
+	for first := true; soas < 2; first = false {
+		m, tsigErr, err := s.recv()
+		switch {
+		case m != nil && (tsigErr != 0 || m.Rcode != dns.RcodeSuccess):
+			return fail(m.Rcode, tsigErr, m, nil)
+		case err != nil:
+			return fail(-1, 0, m, err)
+		case m.Id != q.Id:
+			return fail(-1, 0, m, dns.ErrId)
+		case first && (len(m.Answer) == 0 || m.Answer[0].Header().Rrtype != dns.TypeSOA):
+			return fail(-1, 0, m, errors.New("the transfer does not start with the SOA"))
+		}
+		for _, rr := range m.Answer {
+			switch rr.Header().Rrtype {
+			case dns.TypeSOA:
+				soas++
+				continue
+			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+				continue
+			}
+			if soas >= 2 {
+				return fail(-1, 0, m, errors.New("records after the closing SOA"))
+			}
+			rec, err := fromRR(rr, zone)
+			if err != nil {
+				return nil, fmt.Errorf("rfc2136 AXFR of zone %q at %s: reading %s: %w", zone, p.server, rr.Header().Name, err)
+			}
+			out = append(out, rec)
+		}
+	}
+	return out, nil
+}
+
+// update sends one UPDATE of zone built by build and checks its answer.
+func (p *Provider) update(ctx context.Context, zone string, records []libdns.Record, build func(m *dns.Msg) error) error {
+	what := describe(records)
+	m := new(dns.Msg)
+	m.SetUpdate(zone)
+	if err := build(m); err != nil {
+		return fmt.Errorf("rfc2136 UPDATE of zone %q (%s): %w", zone, what, err)
+	}
+	s, err := p.dial(ctx)
+	if err != nil {
+		return p.fail("UPDATE", zone, what, -1, 0, nil, err)
+	}
+	defer s.close()
+	if err := s.send(m); err != nil {
+		return p.fail("UPDATE", zone, what, -1, 0, nil, err)
+	}
+	r, tsigErr, err := s.recv()
+	switch {
+	case r != nil && (tsigErr != 0 || r.Rcode != dns.RcodeSuccess):
+		return p.fail("UPDATE", zone, what, r.Rcode, tsigErr, r, nil)
+	case err != nil:
+		return p.fail("UPDATE", zone, what, -1, 0, r, err)
+	case r.Id != m.Id:
+		return p.fail("UPDATE", zone, what, -1, 0, r, dns.ErrId)
+	}
+	return nil
+}
+
+// wireRecords converts records, naming the one that fails.
+func wireRecords(records []libdns.Record, zone string) ([]dns.RR, error) {
+	rrs := make([]dns.RR, 0, len(records))
+	for _, rec := range records {
+		rr, err := toRR(rec, zone)
+		if err != nil {
+			r := rec.RR()
+			return nil, fmt.Errorf("record %s %s: %w", providers.RelativeName(r.Name, zone), r.Type, err)
+		}
+		rrs = append(rrs, rr)
+	}
+	return rrs, nil
+}
+
+// AppendRecords implements libdns.RecordAppender with one UPDATE.
+func (p *Provider) AppendRecords(ctx context.Context, zone string, records []libdns.Record) ([]libdns.Record, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	zone = fqdnZone(zone)
+	err := p.update(ctx, zone, records, func(m *dns.Msg) error {
+		rrs, err := wireRecords(records, zone)
+		if err != nil {
+			return err
+		}
+		m.Insert(rrs)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return records, nil
+}
+
+// SetRecords implements libdns.RecordSetter with one UPDATE that replaces
+// every (name, type) RRset given, atomically.
+func (p *Provider) SetRecords(ctx context.Context, zone string, records []libdns.Record) ([]libdns.Record, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	zone = fqdnZone(zone)
+	err := p.update(ctx, zone, records, func(m *dns.Msg) error {
+		rrs, err := wireRecords(records, zone)
+		if err != nil {
+			return err
+		}
+		type key struct {
+			name string
+			typ  uint16
+		}
+		seen := map[key]bool{}
+		var sets []dns.RR
+		for _, rr := range rrs {
+			h := rr.Header()
+			k := key{strings.ToLower(h.Name), h.Rrtype}
+			if !seen[k] {
+				seen[k] = true
+				sets = append(sets, &dns.ANY{Hdr: dns.RR_Header{Name: h.Name, Rrtype: h.Rrtype}})
+			}
+		}
+		m.RemoveRRset(sets)
+		m.Insert(rrs)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return records, nil
+}
+
+// DeleteRecords implements libdns.RecordDeleter with one UPDATE. It returns
+// the records it was given: RFC 2136 does not say which of them existed.
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, records []libdns.Record) ([]libdns.Record, error) {
+	if len(records) == 0 {
+		return nil, nil
+	}
+	zone = fqdnZone(zone)
+	err := p.update(ctx, zone, records, func(m *dns.Msg) error {
+		for _, rec := range records {
+			r := rec.RR()
+			name := providers.AbsoluteName(strings.TrimSpace(r.Name), zone)
+			typ := strings.ToUpper(strings.TrimSpace(r.Type))
+			switch {
+			case typ == "":
+				m.RemoveName([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: name}}})
+			case strings.TrimSpace(r.Data) == "":
+				t, ok := dns.StringToType[typ]
+				if !ok {
+					return fmt.Errorf("record %s %s: unknown record type", providers.RelativeName(name, zone), r.Type)
+				}
+				m.RemoveRRset([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: name, Rrtype: t}}})
+			default:
+				rrs, err := wireRecords([]libdns.Record{rec}, zone)
+				if err != nil {
+					return err
+				}
+				m.Remove(rrs)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return records, nil
+}
