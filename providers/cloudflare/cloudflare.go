@@ -1,0 +1,538 @@
+// Package cloudflare is the Cloudflare backend, built on
+// github.com/libdns/cloudflare and working around its defects: its
+// SetRecords keeps only the last of several values and overwrites a lone
+// foreign TXT at the apex (libdns/cloudflare#31), and a TXT over 255 bytes
+// reads back as `a" "b` and cannot be deleted through it (#32). So this
+// backend reads through the library and normalises what it reads, creates
+// through the library, and sets and deletes by Cloudflare record ID, value
+// by value, never touching a value it was not asked to remove.
+//
+// Settings: api_token (required, secret), zone_token (optional, secret: a
+// Zone:Read token used to look zones up).
+package cloudflare
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	libcf "github.com/libdns/cloudflare"
+	"github.com/libdns/libdns"
+
+	"github.com/maildns/maildns/providers"
+)
+
+// Type is the backend type name in maildns.yaml.
+const Type = "cloudflare"
+
+const baseURL = "https://api.cloudflare.com/client/v4"
+
+func init() {
+	providers.Register(Type, func(s *providers.Settings) (providers.Provider, error) {
+		if s.Secret == nil {
+			s.Secret = map[string]bool{}
+		}
+		s.Secret["api_token"] = true
+		s.Secret["zone_token"] = true
+		token, err := s.Required("api_token")
+		if err != nil {
+			return nil, err
+		}
+		zoneToken := s.String("zone_token", "")
+		if err := checkToken(token); err != nil {
+			return nil, &providers.SettingError{Key: "api_token", Err: err}
+		}
+		if zoneToken != "" {
+			if err := checkToken(zoneToken); err != nil {
+				return nil, &providers.SettingError{Key: "zone_token", Err: err}
+			}
+		}
+		return New(Config{APIToken: token, ZoneToken: zoneToken})
+	})
+}
+
+// checkToken rejects values that cannot be an API token, without showing them.
+func checkToken(t string) error {
+	if strings.TrimSpace(t) != t || strings.ContainsAny(t, " \t\r\n\"") {
+		return errors.New("the token holds spaces, quotes or line breaks (a stray newline in the secret file?)")
+	}
+	return nil
+}
+
+// Config configures New.
+type Config struct {
+	APIToken  string // API token with Zone.DNS:Edit; required
+	ZoneToken string // optional Zone:Read token for zone lookups
+	// HTTPClient sends the requests; nil: a client with a 30s timeout.
+	// Tests point it at a fake server.
+	HTTPClient libcf.HTTPClient
+}
+
+// Provider is the Cloudflare backend. It is safe for concurrent use.
+type Provider struct {
+	lib       *libcf.Provider
+	client    libcf.HTTPClient
+	apiToken  string
+	zoneToken string
+	gate      func(ctx context.Context) error
+
+	mu    sync.Mutex
+	zones map[string]string // zone name without dot -> zone ID
+}
+
+var (
+	_ providers.Provider     = (*Provider)(nil)
+	_ providers.RequestGater = (*Provider)(nil)
+)
+
+// New returns a Cloudflare backend. It touches no network.
+func New(c Config) (*Provider, error) {
+	if c.APIToken == "" {
+		return nil, &providers.SettingError{Key: "api_token", Err: providers.ErrMissing}
+	}
+	client := c.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	p := &Provider{client: client, apiToken: c.APIToken, zoneToken: c.ZoneToken, zones: map[string]string{}}
+	p.lib = &libcf.Provider{APIToken: c.APIToken, ZoneToken: c.ZoneToken, HTTPClient: doer{p}}
+	return p, nil
+}
+
+// String keeps the tokens out of any print of the provider.
+func (p *Provider) String() string { return "cloudflare provider" }
+
+// GoString keeps the tokens out of %#v.
+func (p *Provider) GoString() string { return "cloudflare.Provider{[redacted]}" }
+
+// SetRequestGate implements providers.RequestGater: gate is called before
+// every API request. Call it before the provider is used.
+func (p *Provider) SetRequestGate(gate func(ctx context.Context) error) { p.gate = gate }
+
+// doer sends every request, the library's and ours: it passes the gate
+// (rate limit, counting) and turns 429 and 5xx answers into
+// *providers.TransientError, which the library returns to us unchanged.
+type doer struct{ p *Provider }
+
+func (d doer) Do(req *http.Request) (*http.Response, error) {
+	if d.p.gate != nil {
+		if err := d.p.gate(req.Context()); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := d.p.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, "cloudflare "+req.Method+" "+req.URL.Path, apiMessages(body))
+	}
+	return resp, nil
+}
+
+// cfRecord is a record as the API sends it.
+type cfRecord struct {
+	ID       string          `json:"id"`
+	Type     string          `json:"type"`
+	Name     string          `json:"name"`
+	Content  string          `json:"content"`
+	Priority *uint16         `json:"priority"`
+	TTL      int             `json:"ttl"`
+	Data     json.RawMessage `json:"data"`
+}
+
+type cfError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+type cfResponse struct {
+	Result     json.RawMessage `json:"result"`
+	Success    bool            `json:"success"`
+	Errors     []cfError       `json:"errors"`
+	ResultInfo *struct {
+		Page       int `json:"page"`
+		PerPage    int `json:"per_page"`
+		TotalCount int `json:"total_count"`
+		TotalPages int `json:"total_pages"`
+	} `json:"result_info"`
+}
+
+func apiMessages(body []byte) string {
+	var r cfResponse
+	if json.Unmarshal(body, &r) != nil || len(r.Errors) == 0 {
+		return ""
+	}
+	msgs := make([]string, len(r.Errors))
+	for i, e := range r.Errors {
+		msgs[i] = fmt.Sprintf("code %d: %s", e.Code, e.Message)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// api makes one request of our own and decodes its result into out.
+func (p *Provider) api(ctx context.Context, method, path string, q url.Values, body, out any, token string) (*cfResponse, error) {
+	u := baseURL + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := doer{p}.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare %s %s: reading the answer: %w", method, path, err)
+	}
+	var r cfResponse
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("cloudflare %s %s: HTTP %d: undecodable answer: %w", method, path, resp.StatusCode, err)
+	}
+	if resp.StatusCode >= 400 || !r.Success {
+		return nil, fmt.Errorf("cloudflare %s %s: HTTP %d: %s", method, path, resp.StatusCode, apiMessages(raw))
+	}
+	if out != nil && len(r.Result) > 0 {
+		if err := json.Unmarshal(r.Result, out); err != nil {
+			return nil, fmt.Errorf("cloudflare %s %s: undecodable result: %w", method, path, err)
+		}
+	}
+	return &r, nil
+}
+
+// zoneID looks the zone up once and remembers its ID.
+func (p *Provider) zoneID(ctx context.Context, zone string) (string, error) {
+	name := strings.ToLower(strings.TrimSuffix(zone, "."))
+	p.mu.Lock()
+	id, ok := p.zones[name]
+	p.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	token := p.apiToken
+	if p.zoneToken != "" {
+		token = p.zoneToken
+	}
+	var zones []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if _, err := p.api(ctx, http.MethodGet, "/zones", url.Values{"name": {name}}, nil, &zones, token); err != nil {
+		return "", fmt.Errorf("looking up zone %q: %w", zone, err)
+	}
+	if len(zones) != 1 {
+		return "", fmt.Errorf("looking up zone %q: cloudflare has %d zones of that name, want 1 (is the token scoped to it?)", zone, len(zones))
+	}
+	p.mu.Lock()
+	p.zones[name] = zones[0].ID
+	p.mu.Unlock()
+	return zones[0].ID, nil
+}
+
+// live is a record in the zone with its Cloudflare ID, in canonical form.
+type live struct {
+	id string
+	rr libdns.RR
+}
+
+// list returns the records at name (relative, canonical) of type typ (""
+// for every type), with their IDs, following pagination.
+func (p *Provider) list(ctx context.Context, zoneID, zone, name, typ string) ([]live, error) {
+	q := url.Values{"name": {strings.TrimSuffix(providers.AbsoluteName(name, zone), ".")}, "per_page": {"100"}}
+	if typ != "" {
+		q.Set("type", typ)
+	}
+	var out []live
+	for page := 1; ; page++ {
+		q.Set("page", strconv.Itoa(page))
+		var recs []cfRecord
+		r, err := p.api(ctx, http.MethodGet, "/zones/"+zoneID+"/dns_records", q, nil, &recs, p.apiToken)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range recs {
+			rr, err := canonical(c, zone)
+			if err != nil {
+				return nil, fmt.Errorf("record %s in zone %q: %w", c.ID, zone, err)
+			}
+			out = append(out, live{id: c.ID, rr: rr})
+		}
+		if r.ResultInfo == nil || len(recs) == 0 || page >= r.ResultInfo.TotalPages {
+			return out, nil
+		}
+	}
+}
+
+// canonical turns an API record into the canonical form.
+func canonical(c cfRecord, zone string) (libdns.RR, error) {
+	data := c.Content
+	switch strings.ToUpper(c.Type) {
+	case "MX":
+		var pref uint16
+		if c.Priority != nil {
+			pref = *c.Priority
+		}
+		data = fmt.Sprintf("%d %s.", pref, strings.TrimSuffix(c.Content, "."))
+	case "CNAME", "NS", "PTR":
+		data = strings.TrimSuffix(c.Content, ".") + "."
+	case "SRV":
+		var d struct {
+			Priority, Weight, Port uint16
+			Target                 string
+		}
+		if json.Unmarshal(c.Data, &d) == nil && d.Target != "" {
+			data = fmt.Sprintf("%d %d %d %s.", d.Priority, d.Weight, d.Port, strings.TrimSuffix(d.Target, "."))
+		}
+	}
+	return providers.Normalize(libdns.RR{
+		Name: providers.RelativeName(strings.TrimSuffix(c.Name, ".")+".", zone),
+		Type: c.Type,
+		TTL:  time.Duration(c.TTL) * time.Second,
+		Data: data,
+	}, zone)
+}
+
+// GetRecords implements libdns.RecordGetter: every record of the zone, in
+// canonical form (one zone lookup on first use, then one request per 100
+// records).
+func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	recs, err := p.lib.GetRecords(ctx, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: reading zone %q: %w", zone, err)
+	}
+	out := make([]libdns.Record, 0, len(recs))
+	for _, r := range recs {
+		rr, err := providers.Normalize(r, zone)
+		if err != nil {
+			return nil, fmt.Errorf("cloudflare: reading zone %q: %w", zone, err)
+		}
+		out = append(out, rr)
+	}
+	return out, nil
+}
+
+// typed turns an RR into the libdns struct of its type, which the library
+// needs to send MX priorities and CAA fields.
+func typed(r libdns.Record) libdns.Record {
+	if rr, ok := r.(libdns.RR); ok {
+		if t, err := rr.Parse(); err == nil {
+			return t
+		}
+	}
+	return r
+}
+
+// AppendRecords implements libdns.RecordAppender: one create request per record.
+func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	var out []libdns.Record
+	for _, r := range recs {
+		created, err := p.lib.AppendRecords(ctx, zone, []libdns.Record{typed(r)})
+		if err != nil {
+			rr := r.RR()
+			return out, fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", rr.Name, rr.Type, rr.Data, zone, err)
+		}
+		for _, c := range created {
+			n, err := providers.Normalize(c, zone)
+			if err != nil {
+				return out, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
+			}
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+type rrsetKey struct{ name, typ string }
+
+// group normalises recs and groups them by RRset, in input order.
+func group(recs []libdns.Record, zone string) ([]rrsetKey, map[rrsetKey][]libdns.RR, error) {
+	var keys []rrsetKey
+	m := map[rrsetKey][]libdns.RR{}
+	for _, r := range recs {
+		rr, err := providers.Normalize(r, zone)
+		if err != nil {
+			return nil, nil, fmt.Errorf("zone %q: %w", zone, err)
+		}
+		k := rrsetKey{rr.Name, rr.Type}
+		if _, ok := m[k]; !ok {
+			keys = append(keys, k)
+		}
+		m[k] = append(m[k], rr)
+	}
+	return keys, m, nil
+}
+
+// DeleteRecords implements libdns.RecordDeleter. Records are matched in
+// canonical form (so a TXT split by Cloudflare into 255-byte strings
+// matches) and deleted by ID; an empty type, data or a zero TTL match any.
+// One list request per RRset, one delete request per record.
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	keys, sets, err := group(recs, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: deleting: %w", err)
+	}
+	zoneID, err := p.zoneID(ctx, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: %w", err)
+	}
+	var deleted []libdns.Record
+	for _, k := range keys {
+		have, err := p.list(ctx, zoneID, zone, k.name, k.typ)
+		if err != nil {
+			return deleted, fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+		}
+		for _, h := range have {
+			if !matchesAny(h.rr, sets[k]) {
+				continue
+			}
+			if err := p.deleteID(ctx, zoneID, h.id); err != nil {
+				return deleted, fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", h.rr.Name, h.rr.Type, h.rr.Data, zone, err)
+			}
+			deleted = append(deleted, h.rr)
+		}
+	}
+	return deleted, nil
+}
+
+func matchesAny(have libdns.RR, want []libdns.RR) bool {
+	for _, w := range want {
+		if (w.Type == "" || w.Type == have.Type) && (w.Data == "" || w.Data == have.Data) && (w.TTL == 0 || w.TTL == have.TTL) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Provider) deleteID(ctx context.Context, zoneID, id string) error {
+	_, err := p.api(ctx, http.MethodDelete, "/zones/"+zoneID+"/dns_records/"+id, nil, nil, nil, p.apiToken)
+	return err
+}
+
+// SetRecords implements libdns.RecordSetter: for each RRset in recs, the
+// values in recs become its only values. Values already present stay
+// untouched (their TTL is updated if it differs), missing values are
+// created first, then values not in recs are deleted, all by ID; a CNAME
+// is deleted before its replacement is created. Per RRset: one list
+// request, then one request per value created, updated or deleted.
+// Not atomic: a failure part way leaves the RRset between old and new.
+func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	keys, sets, err := group(recs, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: setting: %w", err)
+	}
+	zoneID, err := p.zoneID(ctx, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: %w", err)
+	}
+	var out []libdns.Record
+	for _, k := range keys {
+		if err := p.setRRset(ctx, zoneID, zone, k, sets[k]); err != nil {
+			return nil, err
+		}
+		for _, rr := range dedupe(sets[k]) {
+			out = append(out, rr)
+		}
+	}
+	return out, nil
+}
+
+func dedupe(rrs []libdns.RR) []libdns.RR {
+	seen := map[string]bool{}
+	var out []libdns.RR
+	for _, rr := range rrs {
+		if !seen[rr.Data] {
+			seen[rr.Data] = true
+			out = append(out, rr)
+		}
+	}
+	return out
+}
+
+func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey, want []libdns.RR) error {
+	want = dedupe(want)
+	have, err := p.list(ctx, zoneID, zone, k.name, k.typ)
+	if err != nil {
+		return fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+	}
+	wanted := map[string]libdns.RR{}
+	for _, w := range want {
+		wanted[w.Data] = w
+	}
+	present := map[string]bool{}
+	var stale []live
+	for _, h := range have {
+		w, ok := wanted[h.rr.Data]
+		if !ok || present[h.rr.Data] { // not wanted, or a duplicate value
+			stale = append(stale, h)
+			continue
+		}
+		present[h.rr.Data] = true
+		if w.TTL != h.rr.TTL && w.TTL > 0 {
+			body := map[string]int{"ttl": int(w.TTL / time.Second)}
+			if _, err := p.api(ctx, http.MethodPatch, "/zones/"+zoneID+"/dns_records/"+h.id, nil, body, nil, p.apiToken); err != nil {
+				return fmt.Errorf("cloudflare: changing the TTL of %s %s %q in zone %q: %w", k.name, k.typ, h.rr.Data, zone, err)
+			}
+		}
+	}
+	del := func() error {
+		for _, h := range stale {
+			if err := p.deleteID(ctx, zoneID, h.id); err != nil {
+				return fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", k.name, k.typ, h.rr.Data, zone, err)
+			}
+		}
+		return nil
+	}
+	if k.typ == "CNAME" {
+		if err := del(); err != nil {
+			return err
+		}
+	}
+	for _, w := range want {
+		if present[w.Data] {
+			continue
+		}
+		if _, err := p.lib.AppendRecords(ctx, zone, []libdns.Record{typed(w)}); err != nil {
+			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.name, k.typ, w.Data, zone, err)
+		}
+	}
+	if k.typ != "CNAME" {
+		return del()
+	}
+	return nil
+}
+
+// ListZones implements libdns.ZoneLister: the zones the token can see.
+func (p *Provider) ListZones(ctx context.Context) ([]libdns.Zone, error) {
+	zones, err := p.lib.ListZones(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: listing zones: %w", err)
+	}
+	return zones, nil
+}
