@@ -167,13 +167,21 @@ func fqdnZone(zone string) string {
 	return dns.CanonicalName(strings.TrimSpace(zone))
 }
 
-func (p *Provider) fail(op, zone, records string, rcode int, tsigErr uint16, m *dns.Msg, err error) *Error {
+// fail builds the *Error of a failed exchange. A temporary failure that
+// certainly changed nothing (the connection was never made, or the server
+// answered with an error code: a failed UPDATE has no effect) is wrapped in
+// a *providers.TransientError with NotApplied, so that the retry wrapper
+// need not re-read the zone before trying again.
+func (p *Provider) fail(op, zone, records string, rcode int, tsigErr uint16, m *dns.Msg, err error, sent bool) error {
 	e := &Error{
 		Op: op, Zone: zone, Server: p.server, Records: records,
 		Rcode: rcode, TSIGError: tsigErr, KeyName: p.key.name, KeyAlg: p.key.alg, Err: err,
 	}
 	if m != nil {
 		e.Detail = extendedError(m)
+	}
+	if e.Temporary() && (!sent || rcode >= 0) {
+		return &providers.TransientError{Err: e, NotApplied: true}
 	}
 	return e
 }
@@ -182,11 +190,11 @@ func (p *Provider) fail(op, zone, records string, rcode int, tsigErr uint16, m *
 func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	zone = fqdnZone(zone)
 	fail := func(rcode int, tsigErr uint16, m *dns.Msg, err error) ([]libdns.Record, error) {
-		return nil, p.fail("AXFR", zone, "", rcode, tsigErr, m, err)
+		return nil, p.fail("AXFR", zone, "", rcode, tsigErr, m, err, true)
 	}
 	s, err := p.dial(ctx)
 	if err != nil {
-		return fail(-1, 0, nil, err)
+		return nil, p.fail("AXFR", zone, "", -1, 0, nil, err, false)
 	}
 	defer s.close()
 
@@ -241,20 +249,20 @@ func (p *Provider) update(ctx context.Context, zone string, records []libdns.Rec
 	}
 	s, err := p.dial(ctx)
 	if err != nil {
-		return p.fail("UPDATE", zone, what, -1, 0, nil, err)
+		return p.fail("UPDATE", zone, what, -1, 0, nil, err, false)
 	}
 	defer s.close()
 	if err := s.send(m); err != nil {
-		return p.fail("UPDATE", zone, what, -1, 0, nil, err)
+		return p.fail("UPDATE", zone, what, -1, 0, nil, err, true)
 	}
 	r, tsigErr, err := s.recv()
 	switch {
 	case r != nil && (tsigErr != 0 || r.Rcode != dns.RcodeSuccess):
-		return p.fail("UPDATE", zone, what, r.Rcode, tsigErr, r, nil)
+		return p.fail("UPDATE", zone, what, r.Rcode, tsigErr, r, nil, true)
 	case err != nil:
-		return p.fail("UPDATE", zone, what, -1, 0, r, err)
+		return p.fail("UPDATE", zone, what, -1, 0, r, err, true)
 	case r.Id != m.Id:
-		return p.fail("UPDATE", zone, what, -1, 0, r, dns.ErrId)
+		return p.fail("UPDATE", zone, what, -1, 0, r, dns.ErrId, true)
 	}
 	return nil
 }
