@@ -435,16 +435,19 @@ func (c *collector) expandGlobs(dir string, globs []entry) []string {
 			continue
 		}
 		sort.Strings(matches)
+		nfiles := 0
 	match:
 		for _, m := range matches {
+			fi, err := os.Stat(m)
+			if err == nil && fi.IsDir() {
+				continue // policies/* may match directories: only files count
+			}
+			nfiles++
 			if seen[m] {
 				continue
 			}
 			seen[m] = true
-			if fi, err := os.Stat(m); err == nil {
-				if fi.IsDir() {
-					continue
-				}
+			if err == nil {
 				for _, s := range seenInfo {
 					if os.SameFile(s, fi) {
 						continue match
@@ -453,6 +456,9 @@ func (c *collector) expandGlobs(dir string, globs []entry) []string {
 				seenInfo = append(seenInfo, fi)
 			}
 			files = append(files, m)
+		}
+		if nfiles == 0 {
+			c.errorf(g.pos, "policies: %q matches no file", g.key)
 		}
 	}
 	return files
