@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/maildns/maildns/internal/testbind"
 	"github.com/maildns/maildns/policy"
+	_ "github.com/maildns/maildns/providers/rfc2136"
 	_ "github.com/maildns/maildns/providers/zonefile"
+	"github.com/miekg/dns"
 )
 
 // The managed-PTR round trip: the reverse zone is delegated to us, the PTR of
@@ -172,5 +175,39 @@ func TestPTRManagedRoundTripZonefile(t *testing.T) {
 	want := []string{"25 mail.example.com.", "80 www.example.com."}
 	if diff := cmp.Diff(want, ptrs); diff != "" {
 		t.Errorf("PTRs in the zone file (-want +got):\n%s\n%s", diff, b)
+	}
+}
+
+func TestPTRManagedRoundTripRFC2136(t *testing.T) {
+	srv := testbind.Start(t,
+		testbind.Zone{Name: "example.com", Content: ptrRoundTripForward},
+		testbind.Zone{Name: "113.0.203.in-addr.arpa", Content: ptrRoundTripReverse})
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "tsig.key"), srv.KeySecret+"\n")
+	set := srv.Settings()
+	prov := "{type: rfc2136, server: \"" + set["server"] + "\", key_name: " + set["key_name"] +
+		", key_algorithm: " + set["key_algorithm"] + ", key: \"${file:tsig.key}\"}"
+	path := ptrRoundTripConfig(t, dir, prov, prov)
+	checkPTRRoundTrip(t, path)
+
+	// What BIND now serves: the PTR names the host and the host resolves
+	// back, as the checked mode sees it over the wire.
+	m := srv.Query(t, "25.113.0.203.in-addr.arpa.", dns.TypePTR)
+	var got []string
+	for _, rr := range m.Answer {
+		if p, ok := rr.(*dns.PTR); ok {
+			got = append(got, p.Ptr)
+		}
+	}
+	if diff := cmp.Diff([]string{"mail.example.com."}, got); diff != "" {
+		t.Errorf("PTR served by BIND (-want +got):\n%s", diff)
+	}
+	d := &policy.Domain{Domain: "example.com", Zone: "example.com", Provider: "fwd", MailHosts: []policy.MailHost{
+		{Name: "mail", IPv4: []string{"203.0.113.25"}}}}
+	env := &CheckEnv{Resolver: directResolver{srv.Addr}, Live: true, Logger: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if f := checkPTR(ctx, env, d); len(f) > 0 {
+		t.Errorf("checked mode against BIND after the sync: %+v", f)
 	}
 }
