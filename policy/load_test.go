@@ -320,7 +320,7 @@ func TestLoadErrors(t *testing.T) {
 
 func TestLoadCollectsAllErrors(t *testing.T) {
 	dir, cfgPath := writeTree(t, map[string]string{
-		"maildns.yaml": baseConfig + "log: {level: loud}\nschedule: never\n",
+		"maildns.yaml":    baseConfig + "log: {level: loud}\nschedule: never\n",
 		"policies/a.yaml": head + "ttl: -1\ndmarc: {policy: rejct}\n",
 		"policies/b.yaml": "domain: b.example\nprovider: nowhere\n",
 	})
@@ -589,9 +589,9 @@ func TestLoadFiles(t *testing.T) {
 
 func TestReverseName(t *testing.T) {
 	for in, want := range map[string]string{
-		"203.0.113.25":    "25.113.0.203.in-addr.arpa.",
+		"203.0.113.25":     "25.113.0.203.in-addr.arpa.",
 		"::ffff:192.0.2.1": "1.2.0.192.in-addr.arpa.",
-		"2001:db8::25":    "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+		"2001:db8::25":     "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
 	} {
 		if got := ReverseName(mustAddr(t, in)); got != want {
 			t.Errorf("ReverseName(%s) = %s, want %s", in, got, want)
