@@ -94,6 +94,21 @@ func toLibdns(rr dns.RR, origin string) libdns.Record {
 		return libdns.RR{Name: name, TTL: ttl, Type: "PTR", Data: strings.ToLower(v.Ptr)}
 	case *dns.SPF:
 		return libdns.RR{Name: name, TTL: ttl, Type: "SPF", Data: decodeTXT(v.Txt)}
+	case *dns.CAA:
+		return libdns.CAA{Name: name, TTL: ttl, Flags: v.Flag, Tag: v.Tag, Value: decodeTXT([]string{v.Value})}
+	case *dns.SRV:
+		// libdns.SRV keeps the name only when it is _service._proto[.name].
+		parts := strings.SplitN(name, ".", 3)
+		if len(parts) >= 2 && len(parts[0]) > 1 && len(parts[1]) > 1 && parts[0][0] == '_' && parts[1][0] == '_' {
+			rest := "@"
+			if len(parts) == 3 {
+				rest = parts[2]
+			}
+			return libdns.SRV{
+				Service: parts[0][1:], Transport: parts[1][1:], Name: rest, TTL: ttl,
+				Priority: v.Priority, Weight: v.Weight, Port: v.Port, Target: v.Target,
+			}
+		}
 	}
 	r := libdns.RR{Name: name, TTL: ttl, Type: typeString(h.Rrtype), Data: rdata(rr)}
 	// Use libdns's own struct where it has one (CAA, SRV, HTTPS, SVCB), but
