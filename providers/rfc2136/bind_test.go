@@ -518,3 +518,45 @@ func TestWrongKey(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendSetsTheRRsetTTL records what DNS does with one TTL per RRset:
+// adding a value with another TTL gives the whole RRset, foreign values
+// included, the new TTL, and it stays after the value is deleted again.
+// Callers that share an RRset keep its TTL by appending with the live one.
+func TestAppendSetsTheRRsetTTL(t *testing.T) {
+	srv, p := startExample(t)
+	spf := libdns.RR{Name: "@", Type: "TXT", TTL: 300 * time.Second, Data: "v=spf1 -all"}
+	ttls := func() map[uint32]int {
+		n := map[uint32]int{}
+		for _, rr := range srv.Query(t, zone, dns.TypeTXT).Answer {
+			n[rr.Header().Ttl]++
+		}
+		return n
+	}
+	if _, err := p.AppendRecords(ctx(t), zone, []libdns.Record{spf}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[uint32]int{300: 4}, ttls()); diff != "" {
+		t.Errorf("TTLs after adding with TTL 300 to an RRset at 3600 (-want +got):\n%s", diff)
+	}
+	if _, err := p.DeleteRecords(ctx(t), zone, []libdns.Record{spf}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[uint32]int{300: 3}, ttls()); diff != "" {
+		t.Errorf("TTLs after deleting it again (-want +got):\n%s", diff)
+	}
+
+	// Appending with the live TTL leaves the foreign values as they were.
+	srv2, p2 := startExample(t)
+	spf.TTL = time.Hour
+	if _, err := p2.AppendRecords(ctx(t), zone, []libdns.Record{spf}); err != nil {
+		t.Fatal(err)
+	}
+	n := map[uint32]int{}
+	for _, rr := range srv2.Query(t, zone, dns.TypeTXT).Answer {
+		n[rr.Header().Ttl]++
+	}
+	if diff := cmp.Diff(map[uint32]int{3600: 4}, n); diff != "" {
+		t.Errorf("TTLs after adding with the live TTL (-want +got):\n%s", diff)
+	}
+}
