@@ -134,13 +134,18 @@ func compile(d *Domain) ([]RRset, []*Error) {
 		add(r)
 	}
 
-	if p := d.PTR; p != nil && p.Provider != "" && p.Zone != "" && p.Mode != "off" {
+	if p := d.PTR; p != nil && p.Provider != "" && p.Mode != "off" {
+		zones := p.Zones
+		if len(zones) == 0 && p.Zone != "" {
+			zones = []string{p.Zone}
+		}
 		type ptrSet struct {
-			ttl    time.Duration
-			values []string
+			zone, name string
+			ttl        time.Duration
+			values     []string
 		}
 		sets := map[string]*ptrSet{}
-		var names []string
+		var keys []string
 		for _, h := range d.MailHosts {
 			if h.Outside(d.Domain) {
 				continue
@@ -152,28 +157,38 @@ func compile(d *Domain) ([]RRset, []*Error) {
 					continue
 				}
 				rev := strings.TrimSuffix(ReverseName(ip), ".")
-				if ip.Is4() != inZone(p.Zone, "in-addr.arpa") {
-					// The other address family's reverse zone is not this
-					// one: that PTR is left to the live check.
+				zone, family := "", false
+				for _, z := range zones {
+					if ip.Is4() == inZone(z, "in-addr.arpa") {
+						family = true
+						if inZone(rev, z) && len(z) > len(zone) {
+							zone = z
+						}
+					}
+				}
+				if !family {
+					// No reverse zone of this address family is delegated:
+					// that PTR is left to the live check.
 					continue
 				}
-				if !inZone(rev, p.Zone) {
-					errs = append(errs, Errorf(p.Pos, "ptr: the reverse name of %s (%s.) is outside ptr zone %s", a, rev, p.Zone))
+				if zone == "" {
+					errs = append(errs, Errorf(p.Pos, "ptr: the reverse name of %s (%s.) is outside ptr zone %s", a, rev, strings.Join(zones, ", ")))
 					continue
 				}
-				name := relName(rev, p.Zone)
-				s := sets[name]
+				key := zone + " " + rev
+				s := sets[key]
 				if s == nil {
-					s = &ptrSet{ttl: ttlOr(h.TTL)}
-					sets[name] = s
-					names = append(names, name)
+					s = &ptrSet{zone: zone, name: relName(rev, zone), ttl: ttlOr(h.TTL)}
+					sets[key] = s
+					keys = append(keys, key)
 				}
 				s.values = append(s.values, h.FQDN(d.Domain))
 			}
 		}
-		for _, n := range names {
-			add(RRset{Provider: p.Provider, Zone: p.Zone, Name: n, Type: "PTR", TTL: sets[n].ttl,
-				Values: sets[n].values, Element: "ptr", Pos: p.Pos})
+		for _, k := range keys {
+			s := sets[k]
+			add(RRset{Provider: p.Provider, Zone: s.zone, Name: s.name, Type: "PTR", TTL: s.ttl,
+				Values: s.values, Element: "ptr", Pos: p.Pos})
 		}
 	}
 	sortRRsets(out)

@@ -651,12 +651,28 @@ func checkReportURI(u string) string {
 }
 
 func (l *domainLoader) ptr(e entry) {
-	fields, ok := l.mapping(node{l.file, e.node}, "ptr", []string{"provider", "zone", "mode"})
+	fields, ok := l.mapping(node{l.file, e.node}, "ptr", []string{"provider", "zone", "zones", "mode"})
 	if !ok {
 		return
 	}
 	p := &PTR{Pos: e.pos}
 	good := true
+	zone := func(pos Pos, s string) {
+		z := normName(s)
+		switch msg := checkName(z); {
+		case msg != "":
+			l.errorf(pos, "ptr zone %q is not a valid DNS name: %s", s, msg)
+			good = false
+		case !inZone(z, "in-addr.arpa") && !inZone(z, "ip6.arpa"):
+			l.errorf(pos, "ptr zone %s is not a reverse zone (under in-addr.arpa or ip6.arpa)", z)
+			good = false
+		case contains(p.Zones, z):
+			l.errorf(pos, "ptr zone %s is listed twice", z)
+			good = false
+		default:
+			p.Zones = append(p.Zones, z)
+		}
+	}
 	for _, f := range fields {
 		switch f.key {
 		case "provider":
@@ -668,16 +684,22 @@ func (l *domainLoader) ptr(e entry) {
 				p.Provider = s
 			}
 		case "zone":
+			if hasKey(fields, "zones") {
+				l.errorf(f.pos, "ptr: give zone or zones, not both")
+				good = false
+				continue
+			}
 			if s, ok := l.str(f, l.file); ok {
-				z := normName(s)
-				if msg := checkName(z); msg != "" {
-					l.errorf(l.at(f), "ptr zone %q is not a valid DNS name: %s", s, msg)
-					good = false
-				} else if !inZone(z, "in-addr.arpa") && !inZone(z, "ip6.arpa") {
-					l.errorf(l.at(f), "ptr zone %s is not a reverse zone (under in-addr.arpa or ip6.arpa)", z)
-					good = false
-				}
-				p.Zone = z
+				zone(l.at(f), s)
+			}
+		case "zones":
+			list, pos, _ := l.strList(f, l.file)
+			for i, s := range list {
+				zone(pos[i], s)
+			}
+			if len(list) == 0 {
+				l.errorf(f.pos, "ptr: zones is empty")
+				good = false
 			}
 		case "mode":
 			if s, ok := l.str(f, l.file); ok && l.oneOf(l.at(f), "ptr mode", s, []string{"check", "off"}) {
@@ -688,10 +710,13 @@ func (l *domainLoader) ptr(e entry) {
 			}
 		}
 	}
-	if (p.Provider == "") != (p.Zone == "") && good {
+	if len(p.Zones) > 0 {
+		p.Zone = p.Zones[0]
+	}
+	if (p.Provider == "") != (len(p.Zones) == 0) && good {
 		l.errorf(e.pos, "ptr: give provider and zone together (a delegated reverse zone) or neither")
 	}
-	if p.Mode == "off" && (p.Provider != "" || p.Zone != "") {
+	if p.Mode == "off" && (p.Provider != "" || len(p.Zones) > 0) {
 		l.errorf(e.pos, "ptr: mode off with provider/zone: remove one or the other")
 	}
 	l.d.PTR = p

@@ -273,6 +273,16 @@ func TestLoadErrors(t *testing.T) {
 			"mail_hosts:\n  - {name: mail, ipv4: [192.0.2.25]}\nptr:\n  provider: rev\n  zone: 3.0.192.in-addr.arpa\n"},
 			[]string{`policies/p.yaml:5: ptr: the reverse name of 192.0.2.25 (25.2.0.192.in-addr.arpa.) is outside ptr zone 3.0.192.in-addr.arpa`}},
 
+		{"ptr zone and zones", map[string]string{"policies/p.yaml": head + "ptr:\n  provider: rev\n  zone: 2.0.192.in-addr.arpa\n  zones: [2.0.192.in-addr.arpa]\n"},
+			[]string{`policies/p.yaml:5: ptr: give zone or zones, not both`}},
+		{"ptr zones twice", map[string]string{"policies/p.yaml": head + "ptr:\n  provider: rev\n  zones:\n    - 2.0.192.in-addr.arpa\n    - 2.0.192.IN-ADDR.arpa.\n"},
+			[]string{`policies/p.yaml:7: ptr zone 2.0.192.in-addr.arpa is listed twice`}},
+		{"ptr zones empty", map[string]string{"policies/p.yaml": head + "ptr:\n  provider: rev\n  zones: []\n"},
+			[]string{`policies/p.yaml:5: ptr: zones is empty`}},
+		{"ptr name outside zones", map[string]string{"policies/p.yaml": head +
+			"mail_hosts:\n  - {name: mail, ipv6: [\"2001:db8:1::25\"]}\nptr:\n  provider: rev\n  zones: [3.0.192.in-addr.arpa, 2.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa]\n"},
+			[]string{`policies/p.yaml:5: ptr: the reverse name of 2001:db8:1::25 (5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.) is outside ptr zone 3.0.192.in-addr.arpa, 2.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa`}},
+
 		// parked
 		{"parked with mail sections", map[string]string{"policies/p.yaml": head + "parked: true\nmx:\n  - {host: mx.example.net.}\ndmarc: {policy: none}\n"},
 			[]string{`policies/p.yaml:4: mx: a parked domain has no mail section`,

@@ -175,9 +175,10 @@ type DMARC struct {
 
 type PTR struct {
 	Pos      Pos
-	Provider string // delegated reverse zone: managed
-	Zone     string
-	Mode     string // "" (managed when Provider set, else check) | off
+	Provider string   // delegated reverse zone: managed
+	Zone     string   // the first of Zones
+	Zones    []string // every delegated reverse zone (zone: or zones:), lower case, no trailing dot
+	Mode     string   // "" (managed when Provider set, else check) | off
 }
 
 // Ownership says which values of an RRset maildns owns.
