@@ -213,13 +213,17 @@ func firstLine(err error) string {
 	return line
 }
 
-// countErrors counts the errors joined in err (errors.Join).
+// countErrors counts the errors joined in err (errors.Join, nested).
 func countErrors(err error) int {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return len(j.Unwrap())
-	}
 	if err == nil {
 		return 0
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		n := 0
+		for _, e := range j.Unwrap() {
+			n += countErrors(e)
+		}
+		return n
 	}
 	return 1
 }

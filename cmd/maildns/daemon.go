@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,16 +22,16 @@ import (
 
 // runDaemon runs maildns as a service until ctx is done; it returns the exit status.
 func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
-	cfg, err := policy.LoadConfig(configPath)
+	cfg, err := loadDaemonConfig(configPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "maildns: invalid config, not starting:\n%v\n", err)
-		return 1
+		printErrors(stderr, configPath, err)
+		return exitFailed
 	}
-	logger := daemonLogger(cfg, stderr)
+	logger := newLogger(stderr, cfg.Log)
 	sched, err := sync.ParseSchedule(cfg.Schedule)
 	if err != nil {
 		fmt.Fprintf(stderr, "maildns: %s: %v\n", configPath, err)
-		return 1
+		return exitFailed
 	}
 
 	// SIGHUP reloads; SIGTERM/SIGINT arrive as ctx (main's signal.NotifyContext).
@@ -39,6 +40,7 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 	defer signal.Stop(hup)
 
 	m := metrics.New(daemonVersion(), nil)
+	m.Started(time.Now())
 	m.SetPeriod(sync.Period(sched, time.Now()))
 	srvDone := make(chan error, 1)
 	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
@@ -47,7 +49,7 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 		srv, err := m.Listen(addr)
 		if err != nil {
 			fmt.Fprintf(stderr, "maildns: %s: %v\n", configPath, err)
-			return 1
+			return exitFailed
 		}
 		logger.Info("metrics listening", "addr", srv.Addr().String())
 		go func() { srvDone <- srv.Serve(srvCtx, logger) }()
@@ -58,9 +60,9 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 	watchdog, _ := sddaemon.SdWatchdogEnabled(false)
 	d := &sync.Daemon{
 		Path:      configPath,
-		Load:      policy.LoadConfig,
+		Load:      loadDaemonConfig,
 		Logger:    logger,
-		NewLogger: func(cfg *policy.Config) *slog.Logger { return daemonLogger(cfg, stderr) },
+		NewLogger: func(cfg *policy.Config) *slog.Logger { return newLogger(stderr, cfg.Log) },
 		Reload:    hup,
 		Notify: func(state string) {
 			if _, err := sddaemon.SdNotify(false, state); err != nil {
@@ -77,37 +79,39 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 		logger.Warn("metrics server", "error", serr.Error())
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "maildns: %v\n", err)
-		return 1
+		printErrors(stderr, configPath, err)
+		return exitFailed
 	}
-	return 0
+	return exitOK
 }
 
-// daemonLogger builds the slog logger of cfg.Log: level debug|info|warn|error,
-// format text|json|auto (json unless stderr is a terminal).
-// TODO(cli): use the CLI's logger setup from log.go once it exists.
-func daemonLogger(cfg *policy.Config, w io.Writer) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
-		level = slog.LevelInfo
+// loadDaemonConfig loads the config and compiles every policy, so that a
+// policy that cannot compile stops a start or a reload before any provider
+// is touched.
+func loadDaemonConfig(path string) (*policy.Config, error) {
+	cfg, err := policy.LoadConfig(path)
+	if err != nil {
+		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: level}
-	text := cfg.Log.Format == "text"
-	if cfg.Log.Format == "" || cfg.Log.Format == "auto" {
-		if f, ok := w.(*os.File); ok {
-			_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-			text = err == nil
+	var errs []error
+	for _, d := range cfg.Domains {
+		if _, err := policy.Compile(d); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if text {
-		return slog.New(slog.NewTextHandler(w, opts))
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return cfg, nil
 }
 
-// daemonVersion is the module version the binary was built from.
+// daemonVersion is the version for build_info: -ldflags main.version, else
+// the module version the binary was built from.
 func daemonVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
 	return "devel"
