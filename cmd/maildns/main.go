@@ -1,0 +1,16 @@
+// Command maildns keeps a domain's mail-authentication DNS records true to a
+// written policy at whatever DNS provider hosts the zone.
+package main
+
+import (
+	"os"
+
+	// The provider backends, registered by their init functions.
+	_ "github.com/maildns/maildns/providers/cloudflare"
+	_ "github.com/maildns/maildns/providers/rfc2136"
+	_ "github.com/maildns/maildns/providers/zonefile"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
