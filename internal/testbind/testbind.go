@@ -73,9 +73,12 @@ ns	IN A	127.0.0.1
 `, name)
 }
 
-// namedPath finds named on PATH or in /usr/sbin, which is often not on a
+// namedPath finds named (a variable so that tests can pretend it is missing).
+var namedPath = findNamed
+
+// findNamed finds named on PATH or in /usr/sbin, which is often not on a
 // non-root user's PATH.
-func namedPath() (string, error) {
+func findNamed() (string, error) {
 	if p, err := exec.LookPath("named"); err == nil {
 		return p, nil
 	}
@@ -300,6 +303,9 @@ func (s *Server) waitReady(zones []Zone) error {
 		case <-s.done:
 			return fmt.Errorf("named exited during start: %v", s.werr)
 		default:
+		}
+		if strings.Contains(s.log.String(), "not loaded due to errors") {
+			return fmt.Errorf("named could not load a zone (see its log below)")
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("named did not serve zone %s within %s: %v", pending[0], StartTimeout, last)
