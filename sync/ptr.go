@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	gosync "sync"
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
@@ -195,36 +196,76 @@ func containsName(list []string, name string) bool {
 // should be: the end of the CNAME chain of an RFC 2317 delegation) asking for
 // SOA until a zone apex answers, then asks that zone's NS. It stops below
 // in-addr.arpa / ip6.arpa: those say nothing about who can set the PTR.
+// The questions of the walk are asked a few at a time (an ip6.arpa name has
+// up to 32 levels); the answer is the one the walk would stop at.
 // It returns nil, nil when no zone was found.
 func findReverseAuthority(ctx context.Context, r Resolver, name string) (*reverseAuthority, error) {
+	var levels []string
 	for cur := fqdn(name); !isReverseRoot(cur); cur = parentName(cur) {
-		ans, err := r.Lookup(ctx, cur, "SOA")
-		if err != nil {
-			return nil, fmt.Errorf("looking up SOA of %s: %w", cur, err)
+		levels = append(levels, cur)
+	}
+	type result struct {
+		soa *libdns.RR
+		err error
+	}
+	results := make([]result, len(levels))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, authorityWalkParallel)
+	var wg gosync.WaitGroup
+	for i, level := range levels {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				results[i].err = ctx.Err()
+				return
+			}
+			defer func() { <-sem }()
+			ans, err := r.Lookup(ctx, level, "SOA")
+			if err != nil {
+				results[i].err = fmt.Errorf("looking up SOA of %s: %w", level, err)
+				return
+			}
+			for _, rr := range ans.Records {
+				if strings.EqualFold(rr.Type, "SOA") {
+					results[i].soa = &rr
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for i, res := range results {
+		if res.err != nil {
+			return nil, res.err
 		}
-		for _, rr := range ans.Records {
-			if !strings.EqualFold(rr.Type, "SOA") {
-				continue
-			}
-			zone := fqdn(rr.Name)
-			if rr.Name == "" || rr.Name == "@" {
-				zone = cur
-			}
-			a := &reverseAuthority{Zone: strings.TrimSuffix(zone, ".")}
-			if f := strings.Fields(rr.Data); len(f) >= 2 {
-				a.MName = fqdn(f[0])
-				a.Contact = rnameMail(f[1])
-			}
-			if ns, err := r.Lookup(ctx, zone, "NS"); err == nil {
-				_, vals := walkAnswer(zone, "NS", ns.Records)
-				sort.Strings(vals)
-				a.NS = vals
-			}
-			return a, nil
+		if res.soa == nil {
+			continue
 		}
+		zone := fqdn(res.soa.Name)
+		if res.soa.Name == "" || res.soa.Name == "@" {
+			zone = levels[i]
+		}
+		a := &reverseAuthority{Zone: strings.TrimSuffix(zone, ".")}
+		if f := strings.Fields(res.soa.Data); len(f) >= 2 {
+			a.MName = fqdn(f[0])
+			a.Contact = rnameMail(f[1])
+		}
+		if ns, err := r.Lookup(ctx, zone, "NS"); err == nil {
+			_, vals := walkAnswer(zone, "NS", ns.Records)
+			sort.Strings(vals)
+			a.NS = vals
+		}
+		return a, nil
 	}
 	return nil, nil
 }
+
+// authorityWalkParallel is how many SOA questions of one walk are in flight.
+const authorityWalkParallel = 8
 
 func isReverseRoot(name string) bool {
 	switch fqdn(name) {

@@ -539,3 +539,58 @@ func closedUDPPort(t *testing.T) string {
 	c.Close()
 	return port
 }
+
+func TestFindReverseAuthority(t *testing.T) {
+	const v6 = "6.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa."
+	boom := errors.New("SERVFAIL")
+	tests := []struct {
+		name  string
+		setup func(r *mapResolver)
+		want  *reverseAuthority
+		err   bool
+	}{{
+		name: "deepest zone wins",
+		setup: func(r *mapResolver) {
+			r.add("8.b.d.0.1.0.0.2.ip6.arpa.", "SOA", "ns.isp.example. noc.isp.example. 1 2 3 4 5")
+			r.add("0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", "SOA", "ns.customer.example. dns.customer.example. 1 2 3 4 5")
+			r.add("0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.", "NS", "ns.customer.example.")
+		},
+		want: &reverseAuthority{Zone: "0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa", MName: "ns.customer.example.",
+			Contact: "dns@customer.example", NS: []string{"ns.customer.example."}},
+	}, {
+		name: "a failure above the zone does not matter",
+		setup: func(r *mapResolver) {
+			r.add("8.b.d.0.1.0.0.2.ip6.arpa.", "SOA", "ns.isp.example. noc.isp.example. 1 2 3 4 5")
+			r.fail = map[string]error{"0.1.0.0.2.ip6.arpa. SOA": boom}
+		},
+		want: &reverseAuthority{Zone: "8.b.d.0.1.0.0.2.ip6.arpa", MName: "ns.isp.example.", Contact: "noc@isp.example"},
+	}, {
+		name: "a failure below the zone is an error",
+		setup: func(r *mapResolver) {
+			r.add("8.b.d.0.1.0.0.2.ip6.arpa.", "SOA", "ns.isp.example. noc.isp.example. 1 2 3 4 5")
+			r.fail = map[string]error{"0.0.8.b.d.0.1.0.0.2.ip6.arpa. SOA": boom}
+		},
+		err: true,
+	}, {
+		name:  "no zone below ip6.arpa",
+		setup: func(r *mapResolver) { r.add("ip6.arpa.", "SOA", "a.root. b.root. 1 2 3 4 5") },
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &mapResolver{}
+			tt.setup(r)
+			got, err := findReverseAuthority(context.Background(), r, v6)
+			if (err != nil) != tt.err {
+				t.Fatalf("error %v, want error: %v", err, tt.err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("authority (-want +got):\n%s", diff)
+			}
+			for _, q := range r.asked {
+				if strings.HasPrefix(q, "ip6.arpa.") || strings.HasPrefix(q, "arpa.") {
+					t.Errorf("asked above the reverse tree: %s", q)
+				}
+			}
+		})
+	}
+}
