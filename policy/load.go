@@ -297,6 +297,7 @@ func (c *collector) loadProviders(cfg *Config, e entry) {
 					continue
 				}
 				pc.Type = s.node.Value
+				pc.KeyPos["type"] = sp
 				continue
 			}
 			val, secret, errs := resolveSecrets(s.node.Value, cfg.Dir, sp, p.key, s.key)

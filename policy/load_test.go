@@ -422,7 +422,7 @@ providers:
 			Settings: map[string]string{"directory": "zones"},
 			Secret:   map[string]bool{},
 			Pos:      Pos{cfgPath, 12},
-			KeyPos:   map[string]Pos{"directory": {cfgPath, 12}},
+			KeyPos:   map[string]Pos{"type": {cfgPath, 12}, "directory": {cfgPath, 12}},
 		}},
 		Domains: []*Domain{
 			{Pos: Pos{filepath.Join(dir, "policies/b.yaml"), 1}, Domain: "a.example", Provider: "local", Zone: "a.example", TTL: time.Hour, AllowWeakening: &f},
