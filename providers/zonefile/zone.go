@@ -24,7 +24,8 @@ const maxTTL = 1<<31 - 1
 
 // entry is one record of a zone file other than its SOA.
 type entry struct {
-	rr  dns.RR
+	rr      dns.RR
+	comment string // the comment ending the record's line in the file, kept on rewrite
 	rec libdns.Record // the canonical libdns view of rr
 	key libdns.RR     // rec.RR(), compared by name, type and data
 }
@@ -35,15 +36,16 @@ type zoneData struct {
 	ttl     uint32 // default TTL for records given with TTL 0
 	ttlText string // the $TTL value as written in the file, "" when absent
 	soa     *dns.SOA
+	soaNote string // the comment ending the SOA's last line
 	entries []entry // every record but the SOA, in file order
 }
 
 // parseZone calls fn for every record of the zone file text data in order.
 // path is only used in errors, which name path:line.
-func parseZone(data []byte, path, origin string, fn func(dns.RR)) error {
+func parseZone(data []byte, path, origin string, fn func(rr dns.RR, comment string)) error {
 	zp := dns.NewZoneParser(bytes.NewReader(data), origin, "")
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		fn(rr)
+		fn(rr, zp.Comment())
 	}
 	if err := zp.Err(); err != nil {
 		return parseError(path, err)
@@ -142,12 +144,14 @@ func newEntry(rr dns.RR, origin string) entry {
 // readZone parses a whole zone file for a read-modify-write.
 func readZone(data []byte, path, origin string) (*zoneData, error) {
 	z := &zoneData{origin: origin}
-	err := parseZone(data, path, origin, func(rr dns.RR) {
+	err := parseZone(data, path, origin, func(rr dns.RR, comment string) {
 		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
-			z.soa = soa
+			z.soa, z.soaNote = soa, comment
 			return
 		}
-		z.entries = append(z.entries, newEntry(rr, origin))
+		e := newEntry(rr, origin)
+		e.comment = comment
+		z.entries = append(z.entries, e)
 	})
 	if err != nil {
 		return nil, err
@@ -332,7 +336,7 @@ func (z *zoneData) render() []byte {
 	}
 	lines := make([]line, 0, len(z.entries))
 	width := 1
-	mk := func(rr dns.RR) line {
+	mk := func(rr dns.RR, comment string) line {
 		h := rr.Header()
 		l := line{
 			owner:  relOwner(h.Name, z.origin),
@@ -340,17 +344,20 @@ func (z *zoneData) render() []byte {
 			rdata:  rdata(rr),
 		}
 		l.rest = strconv.FormatUint(uint64(h.Ttl), 10) + " " + dns.Class(h.Class).String() + " " + typeString(h.Rrtype) + " " + l.rdata
+		if comment != "" {
+			l.rest += " " + comment
+		}
 		l.labels = reversedLabels(h.Name)
 		width = max(width, min(len(l.owner), 32))
 		return l
 	}
 	var soa *line
 	if z.soa != nil {
-		l := mk(z.soa)
+		l := mk(z.soa, z.soaNote)
 		soa = &l
 	}
 	for _, e := range z.entries {
-		lines = append(lines, mk(e.rr))
+		lines = append(lines, mk(e.rr, e.comment))
 	}
 	slices.SortStableFunc(lines, func(a, b line) int {
 		if c := slices.Compare(a.labels, b.labels); c != 0 {

@@ -36,8 +36,9 @@
 // The file is rewritten in a clean, deterministic form: $ORIGIN, $TTL, the
 // SOA, then the records sorted by name (DNS order), type and data, owner
 // names relative to the zone and targets fully qualified. Every record the
-// call did not change is kept, but comments, blank lines, layout and
-// directives ($INCLUDE, $GENERATE is expanded) are lost.
+// call did not change is kept with the comment that ends its line, but
+// comment lines, comments inside a record's parentheses, blank lines, layout
+// and directives are lost ($GENERATE is expanded, $INCLUDE is refused).
 package zonefile
 
 import (
@@ -46,6 +47,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -111,7 +113,7 @@ func (p *Provider) ZonePath(zone string) (path, origin string, err error) {
 	if _, ok := dns.IsDomainName(name); !ok {
 		return "", "", fmt.Errorf("zone %q: not a zone name", zone)
 	}
-	return p.Directory + string(os.PathSeparator) + name + p.suffix(), name + ".", nil
+	return filepath.Join(p.Directory, name+p.suffix()), name + ".", nil
 }
 
 // readFile reads the zone file of a zone, naming the path when it is missing.
@@ -140,7 +142,7 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 		return nil, err
 	}
 	recs := make([]libdns.Record, 0, countLines(data))
-	err = parseZone(data, path, origin, func(rr dns.RR) {
+	err = parseZone(data, path, origin, func(rr dns.RR, _ string) {
 		if rr.Header().Rrtype == dns.TypeSOA {
 			return
 		}
@@ -419,7 +421,13 @@ func (p *Provider) modify(ctx context.Context, zone, what string, change func(z 
 	if z.soa != nil {
 		z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
 	}
-	if err := writeFileAtomic(path, z.render(), info); err != nil {
+	// A zone file that is a symbolic link is replaced where it points, and
+	// the link is kept.
+	target, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	if err := writeFileAtomic(target, z.render(), info); err != nil {
 		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	return out, nil

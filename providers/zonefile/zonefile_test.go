@@ -590,7 +590,7 @@ func TestTXTRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			var txt *dns.TXT
-			if err := parseZone(data, path, "example.com.", func(rr dns.RR) {
+			if err := parseZone(data, path, "example.com.", func(rr dns.RR, _ string) {
 				if v, ok := rr.(*dns.TXT); ok && v.Hdr.Name == "t.example.com." {
 					txt = v
 				}
@@ -727,5 +727,34 @@ func TestContextCancelled(t *testing.T) {
 	}
 	if _, err := p.AppendRecords(ctx, "example.com.", []libdns.Record{libdns.TXT{Name: "x", Text: "y"}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("AppendRecords: %v", err)
+	}
+}
+
+func TestSymlinkedZoneFileKeepsLink(t *testing.T) {
+	p := newTestProvider(t)
+	realPath := filepath.Join(t.TempDir(), "realPath.zone")
+	data, err := os.ReadFile(filepath.Join("testdata", "example.com.zone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(realPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(p.Directory, "example.com.zone")
+	if err := os.Symlink(realPath, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.AppendRecords(context.Background(), "example.com.", []libdns.Record{libdns.TXT{Name: "l", Text: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+	}
+	written, err := os.ReadFile(realPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(written), "\nl ") {
+		t.Errorf("the link's target was not written:\n%s", written)
 	}
 }
