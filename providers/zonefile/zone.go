@@ -25,9 +25,9 @@ const maxTTL = 1<<31 - 1
 // entry is one record of a zone file other than its SOA.
 type entry struct {
 	rr      dns.RR
-	comment string // the comment ending the record's line in the file, kept on rewrite
-	rec libdns.Record // the canonical libdns view of rr
-	key libdns.RR     // rec.RR(), compared by name, type and data
+	comment string        // the comment ending the record's line in the file, kept on rewrite
+	rec     libdns.Record // the canonical libdns view of rr
+	key     libdns.RR     // rec.RR(), compared by name, type and data
 }
 
 // zoneData is a zone file read for a read-modify-write.
@@ -36,7 +36,7 @@ type zoneData struct {
 	ttl     uint32 // default TTL for records given with TTL 0
 	ttlText string // the $TTL value as written in the file, "" when absent
 	soa     *dns.SOA
-	soaNote string // the comment ending the SOA's last line
+	soaNote string  // the comment ending the SOA's last line
 	entries []entry // every record but the SOA, in file order
 }
 
