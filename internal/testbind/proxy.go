@@ -25,6 +25,7 @@ type Proxy struct {
 	target string
 	mu     sync.Mutex
 	counts Counts
+	open   map[net.Conn]bool // connections to close when the test ends
 	wg     sync.WaitGroup
 }
 
@@ -36,11 +37,16 @@ func (s *Server) CountingProxy(t testing.TB) *Proxy {
 	if err != nil {
 		t.Fatalf("testbind: proxy: %v", err)
 	}
-	p := &Proxy{Addr: l.Addr().String(), l: l, target: s.Addr}
+	p := &Proxy{Addr: l.Addr().String(), l: l, target: s.Addr, open: map[net.Conn]bool{}}
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(func() {
 		l.Close()
+		p.mu.Lock()
+		for c := range p.open {
+			c.Close()
+		}
+		p.mu.Unlock()
 		p.wg.Wait()
 	})
 	return p
@@ -78,12 +84,27 @@ func (p *Proxy) serve() {
 	}
 }
 
+// track adds c to the open connections, or removes it when done.
+func (p *Proxy) track(c net.Conn, done bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if done {
+		delete(p.open, c)
+	} else {
+		p.open[c] = true
+	}
+}
+
 func (p *Proxy) relay(c net.Conn) {
+	p.track(c, false)
+	defer p.track(c, true)
 	defer c.Close()
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		return
 	}
+	p.track(up, false)
+	defer p.track(up, true)
 	defer up.Close()
 	var wg sync.WaitGroup
 	wg.Add(2)
