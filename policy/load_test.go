@@ -88,6 +88,20 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`maildns.yaml:1: resolvers: "[2001:db8::53]:dns": bad port "dns"`}},
 		{"resolvers not a list", map[string]string{"maildns.yaml": "resolvers: 192.0.2.53:53\n"},
 			[]string{`maildns.yaml:1: resolvers must be a list of strings, not a string`}},
+		{"resolver bad host", map[string]string{"maildns.yaml": "resolvers: [\"dns_server!:53\"]\n"},
+			[]string{`maildns.yaml:1: resolvers: "dns_server!:53": bad host: invalid character '!'`}},
+		{"resolver no host", map[string]string{"maildns.yaml": "resolvers: [\":53\"]\n"},
+			[]string{`maildns.yaml:1: resolvers: ":53": missing host`}},
+		{"schedule_jitter negative", map[string]string{"maildns.yaml": "schedule_jitter: -1m\n"},
+			[]string{`maildns.yaml:1: schedule_jitter must not be negative`}},
+		{"schedule_jitter list", map[string]string{"maildns.yaml": "schedule_jitter: [1]\n"},
+			[]string{`maildns.yaml:1: schedule_jitter must be a string, not a list`}},
+		{"config keys not strings", map[string]string{"maildns.yaml": "? [a]\n: b\n"},
+			[]string{`maildns.yaml:1: config: keys must be strings`}},
+		{"config merge key", map[string]string{"maildns.yaml": "<<: {schedule: \"@hourly\"}\n"},
+			[]string{`maildns.yaml:1: config: YAML merge keys are not supported`}},
+		{"config tagged value", map[string]string{"maildns.yaml": "schedule: !!binary QGhvdXJseQ==\n"},
+			[]string{`maildns.yaml:1: schedule must be a string, not a binary value`}},
 		{"log level", map[string]string{"maildns.yaml": "log:\n  level: verbose\n"},
 			[]string{`maildns.yaml:2: log.level: "verbose" is not one of "debug", "info", "warn", "error"`}},
 		{"log format", map[string]string{"maildns.yaml": "log: {format: jsn}\n"},
@@ -198,6 +212,13 @@ func TestLoadErrors(t *testing.T) {
 		{"mx twice", map[string]string{"policies/p.yaml": head + "mx:\n  - {host: mx.example.net., priority: 10}\n  - {host: MX.example.net., priority: 20}\n"},
 			[]string{`policies/p.yaml:5: mx host mx.example.net. is listed twice (first at line 4)`}},
 
+		{"null mx not alone", map[string]string{"policies/p.yaml": head + "mx:\n  - {host: ., priority: 0}\n  - {host: mx.example.net., priority: 10}\n"},
+			[]string{`policies/p.yaml:4: mx: a null MX (host ".") must be the only MX`}},
+		{"mx bad host", map[string]string{"policies/p.yaml": head + "mx:\n  - {host: \"-mx\", priority: 10}\n"},
+			[]string{`policies/p.yaml:4: mx host "-mx" is not a valid host name: label "-mx" starts or ends with '-'`}},
+		{"mx priority type", map[string]string{"policies/p.yaml": head + "mx:\n  - host: mx.example.net.\n    priority: high\n"},
+			[]string{`policies/p.yaml:5: priority must be a whole number, not a string`}},
+
 		// spf
 		{"spf all typo", map[string]string{"policies/p.yaml": head + "spf:\n  all: fial\n"},
 			[]string{`policies/p.yaml:4: spf all: "fial" is not one of "fail", "softfail", "neutral" (did you mean "fail"?)`}},
@@ -233,6 +254,21 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`policies/p.yaml:5: state: "revoked" is not one of "active", "retired", "absent"`}},
 		{"dkim selector twice", map[string]string{"policies/p.yaml": head + "dkim:\n  - {selector: s1, state: absent}\n  - {selector: S1, state: absent}\n"},
 			[]string{`policies/p.yaml:5: dkim selector s1 is listed twice (first at line 4)`}},
+
+		{"dkim ecdsa key", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: k.pem\n",
+			"policies/k.pem": ecdsaPEM},
+			[]string{`policies/p.yaml:5: dkim s1: key_file k.pem: unsupported key type *ecdsa.PublicKey: DKIM keys are RSA or Ed25519`}},
+		{"dkim encrypted key", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: k.pem\n",
+			"policies/k.pem": "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"},
+			[]string{`policies/p.yaml:5: dkim s1: key_file k.pem: encrypted keys are not supported`}},
+		{"dkim openssh key", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: k.pem\n",
+			"policies/k.pem": "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n"},
+			[]string{`policies/p.yaml:5: dkim s1: key_file k.pem: OpenSSH keys are not supported`}},
+		{"dkim inline not a key", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key: aGVsbG8gd29ybGQ=\n"},
+			[]string{`policies/p.yaml:5: dkim s1: key is not a base64 SubjectPublicKeyInfo`}},
+		{"dkim key file is a directory", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: keys\n",
+			"policies/keys/x": ""},
+			[]string{`policies/p.yaml:5: dkim s1: cannot read key_file keys: policies/keys is not a regular file`}},
 
 		// dmarc
 		{"dmarc policy typo", map[string]string{"policies/p.yaml": head + "dmarc:\n  policy: rejct\n"},
@@ -608,3 +644,10 @@ func TestReverseName(t *testing.T) {
 		}
 	}
 }
+
+// ecdsaPEM is a P-256 public key: a key type DKIM does not use.
+const ecdsaPEM = `-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEe7wXy4eW6BSVIrKg65RCHi39wLqo
+Q1nt1irf+TmirmnyjQPefLAWJzfvvQKUsqCgwEH5kXeyjtncJY9Qy1gdpg==
+-----END PUBLIC KEY-----
+`
