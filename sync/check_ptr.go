@@ -149,7 +149,7 @@ func (c *ptrCheck) managed(ctx context.Context, t ptrTarget, planned []string, a
 			out = append(out, c.finding(SevWarning, ip,
 				"could not verify that %s resolves to %s: %v", name, ip, err))
 		case err != nil:
-			c.log.DebugContext(ctx, "ptr forward check skipped offline", "domain", c.domain, "ip", ip, "name", name, "error", err)
+			c.log.DebugContext(ctx, "ptr forward check skipped offline", "ip", ip, "name", name, "error", err)
 		case !containsAddr(addrs, t.ip):
 			out = append(out, c.finding(SevError, ip,
 				"PTR of %s is planned as %s, but %s", ip, name, describeForward(name, t.ip, addrs)))
@@ -229,7 +229,7 @@ func (c *ptrCheck) ispAction(ctx context.Context, t ptrTarget, owner string, hav
 	auth, err := findReverseAuthority(ctx, c.env.Resolver, owner)
 	switch {
 	case err != nil:
-		c.log.DebugContext(ctx, "reverse zone authority not found", "domain", c.domain, "ip", ip, "error", err)
+		c.log.DebugContext(ctx, "reverse zone authority not found", "ip", ip, "error", err)
 	case auth != nil:
 		req += " " + auth.String()
 		servers := auth.NS
@@ -241,8 +241,10 @@ func (c *ptrCheck) ispAction(ctx context.Context, t ptrTarget, owner string, hav
 			msg += " at " + strings.Join(servers, ", ")
 		}
 	}
+	// SPEC §5: domain ip have want isp_request. The engine's logger for a
+	// domain's checks already carries domain (as the first key).
 	c.log.WarnContext(ctx, "ptr needs ISP action",
-		"domain", c.domain, "ip", ip, "have", strings.Join(have, ","), "want", want, "isp_request", req)
+		"ip", ip, "have", strings.Join(have, ","), "want", want, "isp_request", req)
 	f := c.finding(SevAction, ip, "%s", msg)
 	f.ISPRequest = req
 	return f

@@ -178,9 +178,9 @@ func TestCheckPTRAgainstBIND(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &logRecorder{}
+			logs := newLogRecorder()
 			counter := &countingResolver{r: directResolver{srv.Addr}}
-			env := &CheckEnv{Resolver: counter, Live: true, Desired: tt.desired, Logger: slog.New(logs)}
+			env := &CheckEnv{Resolver: counter, Live: true, Desired: tt.desired, Logger: slog.New(logs).With("domain", d.Domain)}
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -200,7 +200,7 @@ func TestCheckPTRAgainstBIND(t *testing.T) {
 			if len(wantLogs) != 4 {
 				t.Errorf("%d action findings, want 4", len(wantLogs))
 			}
-			if diff := cmp.Diff(wantLogs, logs.isp()); diff != "" {
+			if diff := cmp.Diff(wantLogs, logs.isp(t)); diff != "" {
 				t.Errorf("\"ptr needs ISP action\" logs (-want +got):\n%s", diff)
 			}
 		})

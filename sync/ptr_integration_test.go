@@ -3,6 +3,7 @@ package sync
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -78,6 +79,12 @@ func writeFile(t *testing.T, path, content string) {
 // runConfig loads the config and runs the engine once in mode.
 func runConfig(t *testing.T, path, mode string) (*Plan, string) {
 	t.Helper()
+	return runConfigResolver(t, path, mode, nil)
+}
+
+// runConfigResolver is runConfig with the resolver of the live checks.
+func runConfigResolver(t *testing.T, path, mode string, r Resolver) (*Plan, string) {
+	t.Helper()
 	cfg, err := policy.LoadConfig(path)
 	if err != nil {
 		t.Fatalf("loading %s: %v", path, err)
@@ -87,7 +94,7 @@ func runConfig(t *testing.T, path, mode string) (*Plan, string) {
 		t.Fatalf("building providers: %v", err)
 	}
 	var logs bytes.Buffer
-	e := &Engine{Config: cfg, Providers: provs, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	e := &Engine{Config: cfg, Providers: provs, Resolver: r, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	plan, err := e.Run(ctx, Options{Mode: mode})
@@ -209,5 +216,64 @@ func TestPTRManagedRoundTripRFC2136(t *testing.T) {
 	defer cancel()
 	if f := checkPTR(ctx, env, d); len(f) > 0 {
 		t.Errorf("checked mode against BIND after the sync: %+v", f)
+	}
+}
+
+// TestPTRCheckedThroughEngine runs the check in checked mode through the
+// engine: the action finding lands in the plan and the SPEC §5 log line
+// carries exactly its keys.
+func TestPTRCheckedThroughEngine(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "zones", "example.com.zone"), ptrRoundTripForward)
+	writeFile(t, filepath.Join(dir, "maildns.yaml"), "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: true\n"+
+		"providers:\n  fwd: {type: zonefile, directory: zones}\n")
+	writeFile(t, filepath.Join(dir, "policies", "example.com.yaml"), strings.Split(ptrRoundTripPolicy, "ptr:")[0])
+
+	// The network, as the resolvers see it: the ISP's reverse zones.
+	r := &mapResolver{}
+	ispZone(r)
+	r.add("25.113.0.203.in-addr.arpa.", "PTR", "host-25.isp.example.")
+	r.add("8.b.d.0.1.0.0.2.ip6.arpa.", "SOA", "ns1.isp.example. hostmaster.isp.example. 1 2 3 4 5")
+	r.add("8.b.d.0.1.0.0.2.ip6.arpa.", "NS", "ns1.isp.example.")
+	r.add("mail.example.com.", "A", "203.0.113.25")
+	r.add("mail.example.com.", "AAAA", "2001:db8::25")
+
+	plan, logs := runConfigResolver(t, filepath.Join(dir, "maildns.yaml"), ModeDryRun, r)
+	req4 := "Please set the reverse DNS (PTR) of 203.0.113.25 to mail.example.com. (currently: host-25.isp.example.). " +
+		"The reverse zone 113.0.203.in-addr.arpa is served by ns1.isp.example., ns2.isp.example. (contact hostmaster@isp.example)."
+	req6 := "Please set the reverse DNS (PTR) of 2001:db8::25 to mail.example.com. (currently: none). " +
+		"The reverse zone 8.b.d.0.1.0.0.2.ip6.arpa is served by ns1.isp.example. (contact hostmaster@isp.example)."
+	// The engine sorts findings by subject.
+	want := []Finding{
+		{Severity: SevAction, Kind: "ptr", Domain: "example.com", Subject: "2001:db8::25",
+			Message:    "2001:db8::25 has no PTR, want mail.example.com. (an IPv6 address needs its own PTR, a common omission); reverse zone 8.b.d.0.1.0.0.2.ip6.arpa at ns1.isp.example.",
+			ISPRequest: req6},
+		{Severity: SevAction, Kind: "ptr", Domain: "example.com", Subject: "203.0.113.25",
+			Message:    "PTR of 203.0.113.25 is host-25.isp.example., want mail.example.com.; reverse zone 113.0.203.in-addr.arpa at ns1.isp.example., ns2.isp.example.",
+			ISPRequest: req4},
+	}
+	if diff := cmp.Diff(want, ptrFindings(plan)); diff != "" {
+		t.Errorf("ptr findings (-want +got):\n%s", diff)
+	}
+
+	var got []string
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, `"msg":"ptr needs ISP action"`) {
+			continue
+		}
+		var keys []string
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.Token() // {
+		for dec.More() {
+			k, _ := dec.Token()
+			var v any
+			_ = dec.Decode(&v)
+			keys = append(keys, k.(string))
+		}
+		got = append(got, strings.Join(keys, " "))
+	}
+	wantKeys := "time level msg domain ip have want isp_request"
+	if diff := cmp.Diff([]string{wantKeys, wantKeys}, got); diff != "" {
+		t.Errorf("keys of the \"ptr needs ISP action\" log lines (-want +got):\n%s\nlogs:\n%s", diff, logs)
 	}
 }

@@ -77,31 +77,50 @@ func (m *mapResolver) exists(name string) bool {
 
 // logRecorder keeps the records a check logs.
 type logRecorder struct {
-	mu      gosync.Mutex
-	records []slog.Record
+	mu      *gosync.Mutex
+	records *[]slog.Record
+	attrs   []slog.Attr // from With, as the engine's per-domain logger has
+}
+
+func newLogRecorder() *logRecorder {
+	return &logRecorder{mu: &gosync.Mutex{}, records: &[]slog.Record{}}
 }
 
 func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
 func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.records = append(l.records, r.Clone())
+	r = r.Clone()
+	with := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	with.AddAttrs(l.attrs...)
+	r.Attrs(func(a slog.Attr) bool {
+		with.AddAttrs(a)
+		return true
+	})
+	*l.records = append(*l.records, with)
 	return nil
 }
-func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler      { return l }
+func (l *logRecorder) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logRecorder{mu: l.mu, records: l.records, attrs: append(append([]slog.Attr(nil), l.attrs...), attrs...)}
+}
+func (l *logRecorder) WithGroup(string) slog.Handler { return l }
 
-// isp returns the "ptr needs ISP action" records as key=value maps.
-func (l *logRecorder) isp() []map[string]string {
+// isp returns the "ptr needs ISP action" records as key=value maps; a key
+// given twice fails the test.
+func (l *logRecorder) isp(t *testing.T) []map[string]string {
+	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []map[string]string
-	for _, r := range l.records {
+	for _, r := range *l.records {
 		if r.Message != "ptr needs ISP action" || r.Level != slog.LevelWarn {
 			continue
 		}
 		m := map[string]string{}
 		r.Attrs(func(a slog.Attr) bool {
+			if _, dup := m[a.Key]; dup {
+				t.Errorf("log %q has key %q twice", r.Message, a.Key)
+			}
 			m[a.Key] = a.Value.String()
 			return true
 		})
@@ -369,8 +388,8 @@ func TestCheckPTR(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(r)
 			}
-			logs := &logRecorder{}
-			env := &CheckEnv{Resolver: r, Live: !tt.noLive, Logger: slog.New(logs), Desired: hostSets(tt.domain)}
+			logs := newLogRecorder()
+			env := &CheckEnv{Resolver: r, Live: !tt.noLive, Logger: slog.New(logs).With("domain", tt.domain.Domain), Desired: hostSets(tt.domain)}
 			if tt.nilRes {
 				env.Resolver = nil
 			}
@@ -381,7 +400,7 @@ func TestCheckPTR(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantLogs, logs.isp()); diff != "" {
+			if diff := cmp.Diff(tt.wantLogs, logs.isp(t)); diff != "" {
 				t.Errorf("\"ptr needs ISP action\" logs (-want +got):\n%s", diff)
 			}
 			if tt.nilRes && len(r.asked) > 0 {
