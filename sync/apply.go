@@ -86,8 +86,10 @@ func opsFor(d *rrsetDiff) writeOps {
 	return ops
 }
 
-// applyOps runs ops against p in zone (fully qualified with a trailing dot).
-func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops writeOps) error {
+// applyOps runs ops against p in zone (fully qualified with a trailing dot)
+// and returns the number of provider calls it made.
+func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops writeOps) (int, error) {
+	calls := 0
 	steps := []struct {
 		verb string
 		recs []libdns.RR
@@ -107,16 +109,17 @@ func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops wr
 			recs[i] = rr
 		}
 		var err error
+		calls++
 		if s.del {
 			_, err = p.DeleteRecords(ctx, zoneFQDN, recs)
 		} else {
 			_, err = p.AppendRecords(ctx, zoneFQDN, recs)
 		}
 		if err != nil {
-			return fmt.Errorf("%s %s in zone %q: %w", s.verb, describe(s.recs), zoneFQDN, err)
+			return calls, fmt.Errorf("%s %s in zone %q: %w", s.verb, describe(s.recs), zoneFQDN, err)
 		}
 	}
-	return nil
+	return calls, nil
 }
 
 // describe names records for an error message: "@ TXT" or "mail A (2 records)".

@@ -10,18 +10,18 @@ import (
 	"github.com/maildns/maildns/policy"
 )
 
-const hour = time.Hour
+const tHour = time.Hour
 
-func rr(name, typ string, ttl time.Duration, data string) libdns.RR {
+func tRR(name, typ string, ttl time.Duration, data string) libdns.RR {
 	return libdns.RR{Name: name, Type: typ, TTL: ttl, Data: data}
 }
 
-func set(name, typ string, ttl time.Duration, values ...string) policy.RRset {
+func tSet(name, typ string, ttl time.Duration, values ...string) policy.RRset {
 	return policy.RRset{Domain: "example.com", Provider: "local", Zone: "example.com", Name: name, Type: typ, TTL: ttl, Values: values}
 }
 
-func spfSet(ttl time.Duration, values ...string) policy.RRset {
-	s := set("@", "TXT", ttl, values...)
+func tSPF(ttl time.Duration, values ...string) policy.RRset {
+	s := tSet("@", "TXT", ttl, values...)
 	s.Own = policy.OwnPrefix
 	s.Prefix = "v=spf1"
 	s.Element = "spf"
@@ -36,9 +36,9 @@ func TestDiff(t *testing.T) {
 	}
 	absent := func(s policy.RRset) policy.RRset { s.Absent = true; s.Values = nil; return s }
 	foreignTXT := []libdns.RR{
-		rr("@", "TXT", hour, "google-site-verification=abc"),
-		rr("@", "TXT", hour, "MS=ms123"),
-		rr("@", "TXT", 300, "some other text"),
+		tRR("@", "TXT", tHour, "google-site-verification=abc"),
+		tRR("@", "TXT", tHour, "MS=ms123"),
+		tRR("@", "TXT", 300, "some other text"),
 	}
 	tests := []struct {
 		name    string
@@ -48,101 +48,101 @@ func TestDiff(t *testing.T) {
 	}{
 		{
 			name:    "in sync",
-			desired: []policy.RRset{set("mail", "A", hour, "203.0.113.25")},
-			live:    []libdns.RR{rr("mail", "A", hour, "203.0.113.25"), rr("www", "A", 60, "192.0.2.1")},
+			desired: []policy.RRset{tSet("mail", "A", tHour, "203.0.113.25")},
+			live:    []libdns.RR{tRR("mail", "A", tHour, "203.0.113.25"), tRR("www", "A", 60, "192.0.2.1")},
 		},
 		{
 			name:    "create",
-			desired: []policy.RRset{set("mail", "AAAA", hour, "2001:db8::25")},
-			live:    []libdns.RR{rr("mail", "A", hour, "203.0.113.25")},
+			desired: []policy.RRset{tSet("mail", "AAAA", tHour, "2001:db8::25")},
+			live:    []libdns.RR{tRR("mail", "A", tHour, "203.0.113.25")},
 			want:    []Change{{Action: ActionCreate, Name: "mail", Type: "AAAA", TTL: 3600, After: []string{"2001:db8::25"}}},
 		},
 		{
 			name:    "update values",
-			desired: []policy.RRset{set("@", "MX", hour, "10 mail.example.com.", "20 backup.example.com.")},
-			live:    []libdns.RR{rr("@", "MX", hour, "10 mx.isp.example.")},
+			desired: []policy.RRset{tSet("@", "MX", tHour, "10 mail.example.com.", "20 backup.example.com.")},
+			live:    []libdns.RR{tRR("@", "MX", tHour, "10 mx.isp.example.")},
 			want: []Change{{Action: ActionUpdate, Name: "@", Type: "MX", TTL: 3600,
 				Before: []string{"10 mx.isp.example."}, After: []string{"10 mail.example.com.", "20 backup.example.com."}}},
 		},
 		{
 			name:    "TTL only",
-			desired: []policy.RRset{set("_dmarc", "TXT", hour, "v=DMARC1; p=reject")},
-			live:    []libdns.RR{rr("_dmarc", "TXT", 300*time.Second, "v=DMARC1; p=reject")},
+			desired: []policy.RRset{tSet("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")},
+			live:    []libdns.RR{tRR("_dmarc", "TXT", 300*time.Second, "v=DMARC1; p=reject")},
 			want: []Change{{Action: ActionUpdate, Name: "_dmarc", Type: "TXT", TTL: 3600, BeforeTTL: 300,
 				Before: []string{"v=DMARC1; p=reject"}, After: []string{"v=DMARC1; p=reject"}}},
 		},
 		{
 			name:    "delete with absent",
-			desired: []policy.RRset{absent(set("old._domainkey", "TXT", hour))},
-			live:    []libdns.RR{rr("old._domainkey", "TXT", 300*time.Second, "v=DKIM1; p=")},
+			desired: []policy.RRset{absent(tSet("old._domainkey", "TXT", tHour))},
+			live:    []libdns.RR{tRR("old._domainkey", "TXT", 300*time.Second, "v=DKIM1; p=")},
 			want:    []Change{{Action: ActionDelete, Name: "old._domainkey", Type: "TXT", TTL: 300, Before: []string{"v=DKIM1; p="}}},
 		},
 		{
 			name:    "absent and already gone",
-			desired: []policy.RRset{absent(set("old._domainkey", "TXT", hour))},
-			live:    []libdns.RR{rr("new._domainkey", "TXT", hour, "v=DKIM1; p=")},
+			desired: []policy.RRset{absent(tSet("old._domainkey", "TXT", tHour))},
+			live:    []libdns.RR{tRR("new._domainkey", "TXT", tHour, "v=DKIM1; p=")},
 		},
 		{
 			name:    "apex SPF among three foreign TXT: only SPF changes",
-			desired: []policy.RRset{spfSet(hour, "v=spf1 ip4:203.0.113.25 -all")},
-			live:    append(append([]libdns.RR{}, foreignTXT...), rr("@", "TXT", hour, "v=spf1 mx ~all")),
+			desired: []policy.RRset{tSPF(tHour, "v=spf1 ip4:203.0.113.25 -all")},
+			live:    append(append([]libdns.RR{}, foreignTXT...), tRR("@", "TXT", tHour, "v=spf1 mx ~all")),
 			want: []Change{{Action: ActionUpdate, Name: "@", Type: "TXT", TTL: 3600,
 				Before: []string{"v=spf1 mx ~all"}, After: []string{"v=spf1 ip4:203.0.113.25 -all"}}},
 		},
 		{
 			name:    "apex SPF missing among foreign TXT: create",
-			desired: []policy.RRset{spfSet(hour, "v=spf1 -all")},
+			desired: []policy.RRset{tSPF(tHour, "v=spf1 -all")},
 			live:    foreignTXT,
 			want:    []Change{{Action: ActionCreate, Name: "@", Type: "TXT", TTL: 3600, After: []string{"v=spf1 -all"}}},
 		},
 		{
 			name:    "apex SPF in sync: foreign TTLs do not matter",
-			desired: []policy.RRset{spfSet(hour, "v=spf1 -all")},
-			live:    append(append([]libdns.RR{}, foreignTXT...), rr("@", "TXT", hour, "v=spf1 -all")),
+			desired: []policy.RRset{tSPF(tHour, "v=spf1 -all")},
+			live:    append(append([]libdns.RR{}, foreignTXT...), tRR("@", "TXT", tHour, "v=spf1 -all")),
 		},
 		{
 			name:    "apex SPF absent deletes only SPF",
-			desired: []policy.RRset{absent(spfSet(hour))},
-			live:    append(append([]libdns.RR{}, foreignTXT...), rr("@", "TXT", hour, "v=spf1 mx ~all")),
+			desired: []policy.RRset{absent(tSPF(tHour))},
+			live:    append(append([]libdns.RR{}, foreignTXT...), tRR("@", "TXT", tHour, "v=spf1 mx ~all")),
 			want:    []Change{{Action: ActionDelete, Name: "@", Type: "TXT", TTL: 3600, Before: []string{"v=spf1 mx ~all"}}},
 		},
 		{
 			name:    "two SPF values become one",
-			desired: []policy.RRset{spfSet(hour, "v=spf1 -all")},
-			live:    []libdns.RR{rr("@", "TXT", hour, "v=spf1 -all"), rr("@", "TXT", hour, "V=SPF1 mx -all")},
+			desired: []policy.RRset{tSPF(tHour, "v=spf1 -all")},
+			live:    []libdns.RR{tRR("@", "TXT", tHour, "v=spf1 -all"), tRR("@", "TXT", tHour, "V=SPF1 mx -all")},
 			want: []Change{{Action: ActionUpdate, Name: "@", Type: "TXT", TTL: 3600,
 				Before: []string{"V=SPF1 mx -all", "v=spf1 -all"}, After: []string{"v=spf1 -all"}}},
 		},
 		{
 			name:    "2048-bit DKIM longer than 255 bytes",
-			desired: []policy.RRset{set("s2026._domainkey", "TXT", hour, dkim)},
-			live:    []libdns.RR{rr("s2026._domainkey", "TXT", hour, dkim)},
+			desired: []policy.RRset{tSet("s2026._domainkey", "TXT", tHour, dkim)},
+			live:    []libdns.RR{tRR("s2026._domainkey", "TXT", tHour, dkim)},
 		},
 		{
 			name:    "2048-bit DKIM create",
-			desired: []policy.RRset{set("s2026._domainkey", "TXT", hour, dkim)},
+			desired: []policy.RRset{tSet("s2026._domainkey", "TXT", tHour, dkim)},
 			want:    []Change{{Action: ActionCreate, Name: "s2026._domainkey", Type: "TXT", TTL: 3600, After: []string{dkim}}},
 		},
 		{
 			name: "desired values are canonicalised",
 			desired: []policy.RRset{
-				set("@", "MX", hour, "10 Mail.Example.COM."),
-				set("s1._domainkey", "TXT", hour, `"v=DKIM1; k=ed25519; " "p=abc"`),
-				set("mail", "AAAA", hour, "2001:DB8:0::25"),
+				tSet("@", "MX", tHour, "10 Mail.Example.COM."),
+				tSet("s1._domainkey", "TXT", tHour, `"v=DKIM1; k=ed25519; " "p=abc"`),
+				tSet("mail", "AAAA", tHour, "2001:DB8:0::25"),
 			},
 			live: []libdns.RR{
-				rr("@", "MX", hour, "10 mail.example.com."),
-				rr("s1._domainkey", "TXT", hour, "v=DKIM1; k=ed25519; p=abc"),
-				rr("mail", "AAAA", hour, "2001:db8::25"),
+				tRR("@", "MX", tHour, "10 mail.example.com."),
+				tRR("s1._domainkey", "TXT", tHour, "v=DKIM1; k=ed25519; p=abc"),
+				tRR("mail", "AAAA", tHour, "2001:db8::25"),
 			},
 		},
 		{
 			name: "sorted by name and type",
 			desired: []policy.RRset{
-				set("mail", "AAAA", hour, "2001:db8::25"),
-				set("mail", "A", hour, "203.0.113.25"),
-				set("@", "MX", hour, "10 mail.example.com."),
-				set("_dmarc", "TXT", hour, "v=DMARC1; p=reject"),
+				tSet("mail", "AAAA", tHour, "2001:db8::25"),
+				tSet("mail", "A", tHour, "203.0.113.25"),
+				tSet("@", "MX", tHour, "10 mail.example.com."),
+				tSet("_dmarc", "TXT", tHour, "v=DMARC1; p=reject"),
 			},
 			want: []Change{
 				{Action: ActionCreate, Name: "@", Type: "MX", TTL: 3600, After: []string{"10 mail.example.com."}},
@@ -153,8 +153,8 @@ func TestDiff(t *testing.T) {
 		},
 		{
 			name:    "other types at an owned name are foreign",
-			desired: []policy.RRset{set("mail", "A", hour, "203.0.113.25")},
-			live:    []libdns.RR{rr("mail", "A", hour, "203.0.113.25"), rr("mail", "TXT", hour, "hello"), rr("mail", "CAA", hour, `0 issue "ca.example"`)},
+			desired: []policy.RRset{tSet("mail", "A", tHour, "203.0.113.25")},
+			live:    []libdns.RR{tRR("mail", "A", tHour, "203.0.113.25"), tRR("mail", "TXT", tHour, "hello"), tRR("mail", "CAA", tHour, `0 issue "ca.example"`)},
 		},
 	}
 	for _, tc := range tests {
@@ -171,10 +171,10 @@ func TestDiff(t *testing.T) {
 // foreign TXT values at the apex are neither deleted nor re-added.
 func TestOpsNeverTouchForeign(t *testing.T) {
 	live := []libdns.RR{
-		rr("@", "TXT", hour, "google-site-verification=abc"),
-		rr("@", "TXT", hour, "MS=ms123"),
-		rr("@", "TXT", 300*time.Second, "some other text"),
-		rr("@", "TXT", 300*time.Second, "v=spf1 mx ~all"),
+		tRR("@", "TXT", tHour, "google-site-verification=abc"),
+		tRR("@", "TXT", tHour, "MS=ms123"),
+		tRR("@", "TXT", 300*time.Second, "some other text"),
+		tRR("@", "TXT", 300*time.Second, "v=spf1 mx ~all"),
 	}
 	tests := []struct {
 		name string
@@ -183,26 +183,26 @@ func TestOpsNeverTouchForeign(t *testing.T) {
 	}{
 		{
 			name: "value change",
-			want: spfSet(300*time.Second, "v=spf1 -all"),
+			want: tSPF(300*time.Second, "v=spf1 -all"),
 			ops: writeOps{
-				Append: []libdns.RR{rr("@", "TXT", 300*time.Second, "v=spf1 -all")},
-				Delete: []libdns.RR{rr("@", "TXT", 300*time.Second, "v=spf1 mx ~all")},
+				Append: []libdns.RR{tRR("@", "TXT", 300*time.Second, "v=spf1 -all")},
+				Delete: []libdns.RR{tRR("@", "TXT", 300*time.Second, "v=spf1 mx ~all")},
 			},
 		},
 		{
 			name: "value and TTL change",
-			want: spfSet(hour, "v=spf1 -all"),
+			want: tSPF(tHour, "v=spf1 -all"),
 			ops: writeOps{
-				Append: []libdns.RR{rr("@", "TXT", hour, "v=spf1 -all")},
-				Delete: []libdns.RR{rr("@", "TXT", 300*time.Second, "v=spf1 mx ~all")},
+				Append: []libdns.RR{tRR("@", "TXT", tHour, "v=spf1 -all")},
+				Delete: []libdns.RR{tRR("@", "TXT", 300*time.Second, "v=spf1 mx ~all")},
 			},
 		},
 		{
 			name: "TTL change only",
-			want: spfSet(hour, "v=spf1 mx ~all"),
+			want: tSPF(tHour, "v=spf1 mx ~all"),
 			ops: writeOps{
-				Replace:     []libdns.RR{rr("@", "TXT", 300*time.Second, "v=spf1 mx ~all")},
-				ReplaceWith: []libdns.RR{rr("@", "TXT", hour, "v=spf1 mx ~all")},
+				Replace:     []libdns.RR{tRR("@", "TXT", 300*time.Second, "v=spf1 mx ~all")},
+				ReplaceWith: []libdns.RR{tRR("@", "TXT", tHour, "v=spf1 mx ~all")},
 			},
 		},
 	}

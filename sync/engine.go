@@ -53,6 +53,7 @@ type zoneKey struct{ provider, zone string }
 // zoneState is one provider zone in a run: read once, shared by every
 // domain with records in it.
 type zoneState struct {
+	calls    int // provider calls made for this zone
 	key      zoneKey
 	fqdn     string
 	provider providers.Provider
@@ -296,12 +297,17 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		}
 		log.Log(ctx, lvl, "finding", "domain", f.Domain, "kind", f.Kind, "severity", f.Severity, "subject", f.Subject, "message", f.Message)
 	}
+	calls := 0
+	for _, z := range zoneOrder {
+		calls += z.calls
+	}
 	log.Info("sync finished",
 		"duration", time.Since(start).Round(time.Millisecond).Seconds(),
 		"zones", len(plan.Zones),
 		"changes", plan.Summary.Create+plan.Summary.Update+plan.Summary.Delete,
 		"findings", plan.Summary.Findings,
-		"errors", plan.Summary.Errors)
+		"errors", plan.Summary.Errors,
+		"provider_calls", calls)
 	return plan, errors.Join(errs...)
 }
 
@@ -401,6 +407,7 @@ func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
 	if z.provider == nil {
 		return nil, fmt.Errorf("provider %q is not configured", z.key.provider)
 	}
+	z.calls++
 	recs, err := z.provider.GetRecords(ctx, z.fqdn)
 	if err != nil {
 		return nil, fmt.Errorf("reading zone %q from provider %q: %w", z.fqdn, z.key.provider, err)
@@ -440,7 +447,9 @@ func applyZone(ctx context.Context, z *zoneState) {
 			ops.ReplaceWith = append(ops.ReplaceWith, o.ReplaceWith...)
 		}
 		if !ops.empty() {
-			p.err = applyOps(ctx, z.provider, z.fqdn, ops)
+			var n int
+			n, p.err = applyOps(ctx, z.provider, z.fqdn, ops)
+			z.calls += n
 		}
 		if p.err != nil {
 			p.plan.Status = StatusError

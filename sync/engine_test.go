@@ -56,24 +56,24 @@ func testEngine(t *testing.T, zones map[string][]libdns.RR, desired map[string][
 	return e, st, &logs
 }
 
-func owned(domain, zone, name, typ string, ttl time.Duration, values ...string) policy.RRset {
+func tOwned(domain, zone, name, typ string, ttl time.Duration, values ...string) policy.RRset {
 	return policy.RRset{Domain: domain, Provider: "mem", Zone: zone, Name: name, Type: typ, TTL: ttl, Values: values}
 }
 
-func ownedSPF(domain, zone string, values ...string) policy.RRset {
-	s := owned(domain, zone, "@", "TXT", time.Hour, values...)
+func tOwnedSPF(domain, zone string, values ...string) policy.RRset {
+	s := tOwned(domain, zone, "@", "TXT", time.Hour, values...)
 	s.Own, s.Prefix, s.Element = policy.OwnPrefix, "v=spf1", "spf"
 	return s
 }
 
 var comForeign = []libdns.RR{
-	rr("@", "SOA", hour, "ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600"),
-	rr("@", "NS", hour, "ns1.example.com."),
-	rr("@", "TXT", hour, "google-site-verification=abc"),
-	rr("@", "TXT", hour, "MS=ms123"),
-	rr("@", "TXT", 300*time.Second, "some other text"),
-	rr("www", "A", 60*time.Second, "192.0.2.80"),
-	rr("mail", "TXT", hour, "not ours"),
+	tRR("@", "SOA", tHour, "ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600"),
+	tRR("@", "NS", tHour, "ns1.example.com."),
+	tRR("@", "TXT", tHour, "google-site-verification=abc"),
+	tRR("@", "TXT", tHour, "MS=ms123"),
+	tRR("@", "TXT", 300*time.Second, "some other text"),
+	tRR("www", "A", 60*time.Second, "192.0.2.80"),
+	tRR("mail", "TXT", tHour, "not ours"),
 }
 
 func comZone(extra ...libdns.RR) []libdns.RR {
@@ -82,15 +82,15 @@ func comZone(extra ...libdns.RR) []libdns.RR {
 
 func comPolicy() []policy.RRset {
 	return []policy.RRset{
-		owned("example.com", "example.com", "mail", "A", hour, "203.0.113.25"),
-		owned("example.com", "example.com", "@", "MX", hour, "10 mail.example.com."),
-		ownedSPF("example.com", "example.com", "v=spf1 ip4:203.0.113.25 -all"),
-		owned("example.com", "example.com", "_dmarc", "TXT", hour, "v=DMARC1; p=reject"),
+		tOwned("example.com", "example.com", "mail", "A", tHour, "203.0.113.25"),
+		tOwned("example.com", "example.com", "@", "MX", tHour, "10 mail.example.com."),
+		tOwnedSPF("example.com", "example.com", "v=spf1 ip4:203.0.113.25 -all"),
+		tOwned("example.com", "example.com", "_dmarc", "TXT", tHour, "v=DMARC1; p=reject"),
 	}
 }
 
 func TestRunDryRunWritesNothing(t *testing.T) {
-	live := comZone(rr("@", "TXT", hour, "v=spf1 mx ~all"), rr("mail", "A", hour, "203.0.113.25"))
+	live := comZone(tRR("@", "TXT", tHour, "v=spf1 mx ~all"), tRR("mail", "A", tHour, "203.0.113.25"))
 	e, st, logs := testEngine(t, map[string][]libdns.RR{"example.com.": live}, map[string][]policy.RRset{"example.com": comPolicy()})
 	plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun})
 	if err != nil {
@@ -143,9 +143,9 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 // and checks that every foreign value is as it was, byte for byte.
 func TestRunOnceKeepsForeign(t *testing.T) {
 	live := comZone(
-		rr("@", "TXT", hour, "v=spf1 mx ~all"),
-		rr("mail", "A", 300*time.Second, "198.51.100.9"),
-		rr("@", "MX", 300*time.Second, "10 mail.example.com."), // TTL-only change
+		tRR("@", "TXT", tHour, "v=spf1 mx ~all"),
+		tRR("mail", "A", 300*time.Second, "198.51.100.9"),
+		tRR("@", "MX", 300*time.Second, "10 mail.example.com."), // TTL-only change
 	)
 	e, st, logs := testEngine(t, map[string][]libdns.RR{"example.com.": live}, map[string][]policy.RRset{"example.com": comPolicy()})
 	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
@@ -171,10 +171,10 @@ func TestRunOnceKeepsForeign(t *testing.T) {
 		}
 	}
 	for _, want := range []libdns.RR{
-		rr("@", "TXT", hour, "v=spf1 ip4:203.0.113.25 -all"),
-		rr("mail", "A", hour, "203.0.113.25"),
-		rr("@", "MX", hour, "10 mail.example.com."),
-		rr("_dmarc", "TXT", hour, "v=DMARC1; p=reject"),
+		tRR("@", "TXT", tHour, "v=spf1 ip4:203.0.113.25 -all"),
+		tRR("mail", "A", tHour, "203.0.113.25"),
+		tRR("@", "MX", tHour, "10 mail.example.com."),
+		tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject"),
 	} {
 		if !slices.Contains(after, want) {
 			t.Errorf("record %v missing after applying", want)
@@ -199,15 +199,15 @@ func TestRunOnceKeepsForeign(t *testing.T) {
 func TestRunOneReadPerZone(t *testing.T) {
 	zones := map[string][]libdns.RR{
 		"example.com.":            comZone(),
-		"113.0.203.in-addr.arpa.": {rr("@", "SOA", hour, "ns1.example.com. h.example.com. 1 2 3 4 5")},
+		"113.0.203.in-addr.arpa.": {tRR("@", "SOA", tHour, "ns1.example.com. h.example.com. 1 2 3 4 5")},
 	}
-	ptr := owned("example.com", "113.0.203.in-addr.arpa", "25", "PTR", hour, "mail.example.com.")
+	ptr := tOwned("example.com", "113.0.203.in-addr.arpa", "25", "PTR", tHour, "mail.example.com.")
 	ptr.Element = "ptr"
 	desired := map[string][]policy.RRset{
 		"example.com":     append(comPolicy(), ptr),
-		"a.example.com":   {owned("a.example.com", "example.com", "_dmarc.a", "TXT", hour, "v=DMARC1; p=none")},
-		"b.example.com":   {owned("b.example.com", "example.com", "_dmarc.b", "TXT", hour, "v=DMARC1; p=none")},
-		"sub.example.com": {owned("sub.example.com", "example.com", "mail.sub", "A", hour, "203.0.113.26")},
+		"a.example.com":   {tOwned("a.example.com", "example.com", "_dmarc.a", "TXT", tHour, "v=DMARC1; p=none")},
+		"b.example.com":   {tOwned("b.example.com", "example.com", "_dmarc.b", "TXT", tHour, "v=DMARC1; p=none")},
+		"sub.example.com": {tOwned("sub.example.com", "example.com", "mail.sub", "A", tHour, "203.0.113.26")},
 	}
 	for _, mode := range []string{ModeDryRun, ModeOnce} {
 		t.Run(mode, func(t *testing.T) {
@@ -246,7 +246,7 @@ func TestRunOneReadPerZone(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("zone plans (-want +got):\n%s", diff)
 			}
-			if mode == ModeOnce && !slices.Contains(st.records("113.0.203.in-addr.arpa."), rr("25", "PTR", hour, "mail.example.com.")) {
+			if mode == ModeOnce && !slices.Contains(st.records("113.0.203.in-addr.arpa."), tRR("25", "PTR", tHour, "mail.example.com.")) {
 				t.Errorf("PTR not written to the reverse zone: %v", st.records("113.0.203.in-addr.arpa."))
 			}
 		})
@@ -261,8 +261,8 @@ func TestRunFailingZoneDoesNotStopOthers(t *testing.T) {
 	}
 	desired := map[string][]policy.RRset{
 		"example.com": comPolicy(),
-		"example.net": {owned("example.net", "example.net", "_dmarc", "TXT", hour, "v=DMARC1; p=reject")},
-		"example.org": {owned("example.org", "example.org", "_dmarc", "TXT", hour, "v=DMARC1; p=reject")},
+		"example.net": {tOwned("example.net", "example.net", "_dmarc", "TXT", tHour, "v=DMARC1; p=reject")},
+		"example.org": {tOwned("example.org", "example.org", "_dmarc", "TXT", tHour, "v=DMARC1; p=reject")},
 	}
 	e, st, _ := testEngine(t, zones, desired)
 	st.failGet["example.net."] = errors.New("503 Service Unavailable")
@@ -285,7 +285,7 @@ func TestRunFailingZoneDoesNotStopOthers(t *testing.T) {
 	if plan.Summary.Errors != 1 {
 		t.Errorf("summary errors = %d, want 1", plan.Summary.Errors)
 	}
-	if !slices.Contains(st.records("example.org."), rr("_dmarc", "TXT", hour, "v=DMARC1; p=reject")) {
+	if !slices.Contains(st.records("example.org."), tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")) {
 		t.Error("example.org was not written")
 	}
 }
@@ -372,13 +372,13 @@ func TestRunMaxChanges(t *testing.T) {
 func TestRunNormalisesLiveRecords(t *testing.T) {
 	dkim := "v=DKIM1; k=rsa; p=" + strings.Repeat("A", 400)
 	live := comZone(
-		rr("@", "TXT", hour, "v=spf1 ip4:203.0.113.25 -all"),
-		rr("mail.example.com.", "a", hour, "203.0.113.25"),
-		rr("@", "MX", hour, "10 MAIL"),
-		rr("_dmarc", "TXT", hour, "v=DMARC1; p=reject"),
-		rr("s1._domainkey", "TXT", hour, dkim),
+		tRR("@", "TXT", tHour, "v=spf1 ip4:203.0.113.25 -all"),
+		tRR("mail.example.com.", "a", tHour, "203.0.113.25"),
+		tRR("@", "MX", tHour, "10 MAIL"),
+		tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject"),
+		tRR("s1._domainkey", "TXT", tHour, dkim),
 	)
-	desired := append(comPolicy(), owned("example.com", "example.com", "s1._domainkey", "TXT", hour, dkim))
+	desired := append(comPolicy(), tOwned("example.com", "example.com", "s1._domainkey", "TXT", tHour, dkim))
 	e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": live}, map[string][]policy.RRset{"example.com": desired})
 	st.rawTXT = true
 	plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun})
@@ -414,7 +414,7 @@ func TestRunChecks(t *testing.T) {
 		t.Errorf("offline run: Live %v, Resolver %v", envs[0].Live, envs[0].Resolver)
 	}
 	// The check sees the zone as it is after applying.
-	if !slices.Contains(envs[0].Zone, rr("_dmarc", "TXT", hour, "v=DMARC1; p=reject")) {
+	if !slices.Contains(envs[0].Zone, tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")) {
 		t.Errorf("check zone has not the applied records: %v", envs[0].Zone)
 	}
 	var kinds []string

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-var update = flag.Bool("update", false, "rewrite the expected part of golden files")
+var updateGolden = flag.Bool("update", false, "rewrite the expected part of golden files")
 
 const goldenSep = "\n----------\n"
 
@@ -48,7 +48,7 @@ func TestWriteTextGolden(t *testing.T) {
 			if err := WriteText(&buf, &p, color); err != nil {
 				t.Fatal(err)
 			}
-			if *update {
+			if *updateGolden {
 				if err := os.WriteFile(file, []byte(input+goldenSep+buf.String()), 0o644); err != nil {
 					t.Fatal(err)
 				}
