@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -251,5 +252,66 @@ func BenchmarkSetRecords(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestHelperAppender is not a test: run by TestCrossProcessAppends as a
+// child process, it appends records to the zone directory it is given.
+func TestHelperAppender(t *testing.T) {
+	dir := os.Getenv("ZONEFILE_HELPER_DIR")
+	if dir == "" {
+		return
+	}
+	p := &Provider{Directory: dir}
+	prefix := os.Getenv("ZONEFILE_HELPER_PREFIX")
+	for i := range 10 {
+		if _, err := p.AppendRecords(context.Background(), "example.com.", []libdns.Record{
+			libdns.TXT{Name: fmt.Sprintf("%s%02d", prefix, i), TTL: time.Minute, Text: "x"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestCrossProcessAppends has two other processes and this one append to
+// the same zone file at once: the file lock must keep every record.
+func TestCrossProcessAppends(t *testing.T) {
+	p := newTestProvider(t, "example.com.zone")
+	var cmds []*exec.Cmd
+	for _, prefix := range []string{"x", "y"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAppender$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "ZONEFILE_HELPER_DIR="+p.Directory, "ZONEFILE_HELPER_PREFIX="+prefix)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("child %s output:\n%s", prefix, out.String())
+			}
+		})
+		cmds = append(cmds, cmd)
+	}
+	for i := range 10 {
+		if _, err := p.AppendRecords(context.Background(), "example.com.", []libdns.Record{
+			libdns.TXT{Name: fmt.Sprintf("z%02d", i), TTL: time.Minute, Text: "x"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("child process: %v", err)
+		}
+	}
+	got := 0
+	for _, r := range getRRs(t, p, "example.com.") {
+		if len(r.Name) == 3 && strings.ContainsRune("xyz", rune(r.Name[0])) {
+			got++
+		}
+	}
+	if got != 30 {
+		t.Errorf("%d of 30 records appended by three processes are in the zone", got)
 	}
 }
