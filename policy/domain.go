@@ -33,7 +33,7 @@ func (c *collector) loadDomain(cfg *Config, file string) (*Domain, bool, []RRset
 	start := len(c.errs)
 	data, err := readFile(file)
 	if err != nil {
-		c.errorf(Pos{File: file}, "cannot read policy: %v", err)
+		c.errorf(Pos{File: file}, "cannot read policy: %v", osErrText(err))
 		return nil, false, nil
 	}
 	root, errs := parseYAML(file, data)

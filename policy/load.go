@@ -61,7 +61,7 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	data, err := readFile(path)
 	if err != nil {
-		c.errorf(Pos{File: path}, "cannot read config: %v", err)
+		c.errorf(Pos{File: path}, "cannot read config: %v", osErrText(err))
 		return nil, c.err()
 	}
 	root, errs := parseYAML(path, data)
