@@ -85,16 +85,14 @@ func (t *textWriter) line(s string) {
 }
 
 func (t *textWriter) plan(p *Plan) {
-	// Column widths across the whole plan, so that every zone lines up.
-	var wName, wType, wTTL int
 	for _, z := range p.Zones {
+		// Columns line up within a zone (reverse names are long).
+		var wName, wType, wTTL int
 		for _, c := range z.Changes {
 			wName = max(wName, utf8.RuneCountInString(c.Name))
 			wType = max(wType, len(c.Type))
 			wTTL = max(wTTL, utf8.RuneCountInString(ttlText(c)))
 		}
-	}
-	for _, z := range p.Zones {
 		t.line(t.paint(ansiBold, z.Domain) + "  zone " + z.Zone + " at " + z.Provider + ": " + t.status(z.Status))
 		if z.Error != "" {
 			t.line("  " + t.paint(ansiRed, "error:") + " " + z.Error)
