@@ -380,6 +380,11 @@ func group(recs []libdns.Record, zone string) ([]rrsetKey, map[rrsetKey][]libdns
 		if err != nil {
 			return nil, nil, fmt.Errorf("zone %q: %w", zone, err)
 		}
+		if rr.Type == "TXT" || rr.Type == "SPF" {
+			// libdns TXT data is the text itself: a backslash or quote in
+			// it is a character, not an escape to undo.
+			rr.Data = r.RR().Data
+		}
 		k := rrsetKey{rr.Name, rr.Type}
 		if _, ok := m[k]; !ok {
 			keys = append(keys, k)

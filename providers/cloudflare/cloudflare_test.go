@@ -457,3 +457,22 @@ func TestFakeReproducesLibraryDefects(t *testing.T) {
 		t.Errorf("library DeleteRecords removed the long TXT; the fake no longer shows #32")
 	}
 }
+
+func TestTXTEscapesRoundTrip(t *testing.T) {
+	f, p := newFake(t)
+	ctx := context.Background()
+	text := `say "hi" \ café`
+	rec := libdns.RR{Name: "odd", Type: "TXT", TTL: time.Hour, Data: text}
+	if _, err := p.SetRecords(ctx, zone, []libdns.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, p, "odd", "TXT"); !cmp.Equal(got, []string{"odd 1h0m0s TXT " + text}) {
+		t.Errorf("read back %q (stored %+v)", got, f.Records(zone))
+	}
+	if _, err := p.DeleteRecords(ctx, zone, []libdns.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Records(zone)); n != 0 {
+		t.Errorf("%d records left after delete", n)
+	}
+}

@@ -1,0 +1,744 @@
+// Package route53 is the Amazon Route 53 backend.
+//
+// It speaks to Route 53 through the AWS SDK directly rather than through
+// github.com/libdns/route53, whose record encoding it keeps (TXT values as
+// quoted 255-byte strings with octal escapes) but whose construction does
+// not fit a daemon: that library exits the process (log.Fatalf) when the AWS
+// configuration fails to load, cannot be pointed at another endpoint except
+// through the process environment, hides its HTTP client (so requests could
+// not be rate limited or counted one by one), retries on its own under our
+// retries, and re-reads the whole zone for every RRset it appends to or
+// deletes from. Here the configuration is checked when the provider is built
+// and loaded on first use, with errors returned; every request passes the
+// wrapper's gate; SDK retries are off unless max_retries asks for them.
+//
+// Writes: SetRecords sends one UPSERT batch for all its RRsets (atomic: all
+// or nothing). AppendRecords and DeleteRecords read each RRset they touch
+// (one request each, not the zone) and send one batch that deletes the set
+// as read and creates it anew, so a concurrent change makes the batch fail
+// rather than be overwritten, and foreign values are kept exactly as stored.
+//
+// Settings: region (default us-east-1), hosted_zone_id, access_key_id,
+// secret_access_key (secret), session_token (secret), profile, max_retries
+// (SDK-level retries per request, default 0), endpoint (default: the SDK's,
+// which honours AWS_ENDPOINT_URL_ROUTE_53).
+package route53
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	r53 "github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/route53/types"
+	"github.com/aws/smithy-go"
+	"github.com/libdns/libdns"
+
+	"github.com/maildns/maildns/providers"
+)
+
+// Type is the backend type name in maildns.yaml.
+const Type = "route53"
+
+// DefaultRegion is used when no region is set.
+const DefaultRegion = "us-east-1"
+
+const (
+	defaultTTL   = 300
+	listPageSize = 300 // Route 53 returns at most 300 record sets per page
+)
+
+var (
+	regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z0-9]+)+-[0-9]+$`)
+	zoneIDRE = regexp.MustCompile(`^[A-Z0-9]{1,32}$`)
+)
+
+func init() {
+	providers.Register(Type, func(s *providers.Settings) (providers.Provider, error) {
+		if s.Secret == nil {
+			s.Secret = map[string]bool{}
+		}
+		s.Secret["secret_access_key"] = true
+		s.Secret["session_token"] = true
+		c := Config{
+			Region:          s.String("region", DefaultRegion),
+			HostedZoneID:    s.String("hosted_zone_id", ""),
+			AccessKeyID:     s.String("access_key_id", ""),
+			SecretAccessKey: s.String("secret_access_key", ""),
+			SessionToken:    s.String("session_token", ""),
+			Profile:         s.String("profile", ""),
+			Endpoint:        s.String("endpoint", ""),
+		}
+		n, err := s.Int("max_retries", 0)
+		if err != nil {
+			return nil, err
+		}
+		c.MaxRetries = n
+		return New(c)
+	})
+}
+
+// Config configures New.
+type Config struct {
+	Region          string // default DefaultRegion
+	HostedZoneID    string // optional; used for every zone (with or without "/hostedzone/")
+	AccessKeyID     string // static credentials; both or neither
+	SecretAccessKey string
+	SessionToken    string // optional, with static credentials
+	Profile         string // shared config profile; not with static credentials
+	MaxRetries      int    // SDK-level retries per request (0 to 10); default 0
+	Endpoint        string // optional API endpoint, e.g. a local fake
+	// HTTPClient sends the requests; nil: the SDK's default client.
+	HTTPClient interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+}
+
+// check validates c so that loading the AWS configuration later can only
+// fail on the environment (a missing profile, a broken shared config file).
+func (c *Config) check() error {
+	if c.Region == "" {
+		c.Region = DefaultRegion
+	}
+	if !regionRE.MatchString(c.Region) {
+		return &providers.SettingError{Key: "region", Err: fmt.Errorf("%q is not an AWS region such as us-east-1", c.Region)}
+	}
+	c.HostedZoneID = strings.TrimPrefix(strings.TrimSpace(c.HostedZoneID), "/hostedzone/")
+	if c.HostedZoneID != "" && !zoneIDRE.MatchString(c.HostedZoneID) {
+		return &providers.SettingError{Key: "hosted_zone_id", Err: fmt.Errorf("%q is not a hosted zone ID such as Z0123456789ABC", c.HostedZoneID)}
+	}
+	switch {
+	case c.AccessKeyID != "" && c.SecretAccessKey == "":
+		return &providers.SettingError{Key: "secret_access_key", Err: fmt.Errorf("%w (access_key_id is set)", providers.ErrMissing)}
+	case c.AccessKeyID == "" && c.SecretAccessKey != "":
+		return &providers.SettingError{Key: "access_key_id", Err: fmt.Errorf("%w (secret_access_key is set)", providers.ErrMissing)}
+	case c.SessionToken != "" && c.AccessKeyID == "":
+		return &providers.SettingError{Key: "session_token", Err: errors.New("needs access_key_id and secret_access_key")}
+	case c.Profile != "" && c.AccessKeyID != "":
+		return &providers.SettingError{Key: "profile", Err: errors.New("set either profile or access_key_id and secret_access_key, not both")}
+	}
+	for key, v := range map[string]string{"access_key_id": c.AccessKeyID, "secret_access_key": c.SecretAccessKey, "session_token": c.SessionToken} {
+		if strings.ContainsAny(v, " \t\r\n\"") {
+			return &providers.SettingError{Key: key, Err: errors.New("holds spaces, quotes or line breaks (a stray newline in the secret file?)")}
+		}
+	}
+	if c.MaxRetries < 0 || c.MaxRetries > 10 {
+		return &providers.SettingError{Key: "max_retries", Err: fmt.Errorf("want 0 to 10, have %d", c.MaxRetries)}
+	}
+	if c.Endpoint != "" {
+		u, err := url.Parse(c.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return &providers.SettingError{Key: "endpoint", Err: fmt.Errorf("%q is not an http or https URL", c.Endpoint)}
+		}
+	}
+	return nil
+}
+
+// Provider is the Route 53 backend. It is safe for concurrent use.
+type Provider struct {
+	c    Config
+	gate func(ctx context.Context) error
+
+	mu     sync.Mutex
+	client *r53.Client
+	zones  map[string]string // zone FQDN -> hosted zone ID
+}
+
+var (
+	_ providers.Provider     = (*Provider)(nil)
+	_ providers.RequestGater = (*Provider)(nil)
+)
+
+// New checks c and returns a backend. It touches no network and loads no
+// AWS configuration: that happens on first use, and its failure is an
+// error of that call.
+func New(c Config) (*Provider, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &Provider{c: c, zones: map[string]string{}}, nil
+}
+
+// String keeps credentials out of any print of the provider.
+func (p *Provider) String() string { return "route53 provider (region " + p.c.Region + ")" }
+
+// GoString keeps credentials out of %#v.
+func (p *Provider) GoString() string { return "route53.Provider{[redacted]}" }
+
+// SetRequestGate implements providers.RequestGater. Call it before use.
+func (p *Provider) SetRequestGate(gate func(ctx context.Context) error) { p.gate = gate }
+
+type gatedClient struct {
+	p    *Provider
+	base interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+}
+
+func (g gatedClient) Do(req *http.Request) (*http.Response, error) {
+	if g.p.gate != nil {
+		if err := g.p.gate(req.Context()); err != nil {
+			return nil, err
+		}
+	}
+	return g.base.Do(req)
+}
+
+// api returns the SDK client, loading the AWS configuration on first use.
+func (p *Provider) api(ctx context.Context) (*r53.Client, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.client != nil {
+		return p.client, nil
+	}
+	attempts := p.c.MaxRetries + 1
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(p.c.Region),
+		config.WithRetryer(func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), attempts) }),
+	}
+	if p.c.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(p.c.Profile))
+	}
+	if p.c.AccessKeyID != "" {
+		opts = append(opts, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(p.c.AccessKeyID, p.c.SecretAccessKey, p.c.SessionToken)))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("route53: loading the AWS configuration: %w", err)
+	}
+	endpoint, custom := p.c.Endpoint, p.c.HTTPClient
+	p.client = r53.NewFromConfig(cfg, func(o *r53.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		// The client the configuration built (proxy, CA bundle) or the
+		// one given, behind the gate.
+		var base interface {
+			Do(*http.Request) (*http.Response, error)
+		} = o.HTTPClient
+		if custom != nil {
+			base = custom
+		}
+		if base == nil {
+			base = awshttp.NewBuildableClient()
+		}
+		o.HTTPClient = gatedClient{p: p, base: base}
+	})
+	return p.client, nil
+}
+
+// classify marks the SDK errors worth retrying as *providers.TransientError.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	status := 0
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		status = re.HTTPStatusCode()
+	}
+	code := ""
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		code = ae.ErrorCode()
+	}
+	switch {
+	case status == http.StatusTooManyRequests || code == "Throttling" || code == "ThrottlingException" ||
+		code == "RequestLimitExceeded" || code == "PriorRequestNotComplete":
+		return providers.Transient(err, 0, true)
+	case status >= 500 || code == "ServiceUnavailable" || code == "InternalFailure":
+		return providers.Transient(err, 0, false)
+	}
+	return err
+}
+
+// zoneID returns the hosted zone ID for zone, looking it up once.
+func (p *Provider) zoneID(ctx context.Context, cl *r53.Client, zone string) (string, error) {
+	if p.c.HostedZoneID != "" {
+		return p.c.HostedZoneID, nil
+	}
+	fq := providers.AbsoluteName("@", zone)
+	p.mu.Lock()
+	id, ok := p.zones[fq]
+	p.mu.Unlock()
+	if ok {
+		return id, nil
+	}
+	out, err := cl.ListHostedZonesByName(ctx, &r53.ListHostedZonesByNameInput{DNSName: aws.String(fq), MaxItems: aws.Int32(10)})
+	if err != nil {
+		return "", fmt.Errorf("route53: looking up the hosted zone %q: %w", zone, classify(err))
+	}
+	var public, private []string
+	for _, hz := range out.HostedZones {
+		if strings.ToLower(decodeName(aws.ToString(hz.Name))) != fq {
+			continue
+		}
+		zid := strings.TrimPrefix(aws.ToString(hz.Id), "/hostedzone/")
+		if hz.Config != nil && hz.Config.PrivateZone {
+			private = append(private, zid)
+		} else {
+			public = append(public, zid)
+		}
+	}
+	switch {
+	case len(public) == 1:
+		id = public[0]
+	case len(public) == 0 && len(private) == 1:
+		id = private[0]
+	case len(public)+len(private) == 0:
+		return "", fmt.Errorf("route53: no hosted zone named %q (check the credentials' account, or set hosted_zone_id)", zone)
+	default:
+		return "", fmt.Errorf("route53: several hosted zones are named %q (%s); set hosted_zone_id", zone, strings.Join(append(public, private...), ", "))
+	}
+	p.mu.Lock()
+	p.zones[fq] = id
+	p.mu.Unlock()
+	return id, nil
+}
+
+// decodeName undoes Route 53's octal escapes in names (\052 for *).
+func decodeName(n string) string {
+	if !strings.Contains(n, `\`) {
+		return n
+	}
+	var b strings.Builder
+	for i := 0; i < len(n); i++ {
+		if n[i] == '\\' && i+3 < len(n) {
+			if v, err := strconv.ParseUint(n[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(n[i])
+	}
+	return b.String()
+}
+
+// presentationTXT turns a Route 53 TXT value ("a" "b", octal escapes) into
+// standard presentation format (decimal \DDD escapes) for CanonicalTXT.
+func presentationTXT(v string) string {
+	if !strings.Contains(v, `\`) {
+		return v
+	}
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c != '\\' || i+1 >= len(v) {
+			b.WriteByte(c)
+			continue
+		}
+		if i+3 < len(v) {
+			if n, err := strconv.ParseUint(v[i+1:i+4], 8, 8); err == nil {
+				fmt.Fprintf(&b, `\%03d`, n)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(c)
+		b.WriteByte(v[i+1])
+		i++
+	}
+	return b.String()
+}
+
+// encodeTXT writes text as Route 53 wants it: strings of at most 255 bytes,
+// quoted, with " and \ escaped and bytes outside printable ASCII written
+// as octal escapes.
+func encodeTXT(text string) string {
+	parts := providers.SplitTXT(text)
+	for i, s := range parts {
+		var b strings.Builder
+		b.WriteByte('"')
+		for j := 0; j < len(s); j++ {
+			c := s[j]
+			switch {
+			case c < 32 || c >= 127:
+				fmt.Fprintf(&b, `\%03o`, c)
+			case c == '"' || c == '\\':
+				b.WriteByte('\\')
+				b.WriteByte(c)
+			default:
+				b.WriteByte(c)
+			}
+		}
+		b.WriteByte('"')
+		parts[i] = b.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// encode returns the Route 53 value of a canonical record.
+func encode(rr libdns.RR) string {
+	if rr.Type == "TXT" || rr.Type == "SPF" {
+		return encodeTXT(rr.Data)
+	}
+	return rr.Data
+}
+
+// decode returns the canonical records of a record set (none for an alias).
+func decode(set types.ResourceRecordSet, zone string) ([]libdns.RR, error) {
+	if set.AliasTarget != nil {
+		return nil, nil
+	}
+	name := providers.RelativeName(decodeName(aws.ToString(set.Name)), zone)
+	typ := string(set.Type)
+	ttl := time.Duration(aws.ToInt64(set.TTL)) * time.Second
+	out := make([]libdns.RR, 0, len(set.ResourceRecords))
+	for _, r := range set.ResourceRecords {
+		data := aws.ToString(r.Value)
+		if typ == "TXT" || typ == "SPF" {
+			data = presentationTXT(data)
+		}
+		rr, err := providers.Normalize(libdns.RR{Name: name, Type: typ, TTL: ttl, Data: data}, zone)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rr)
+	}
+	return out, nil
+}
+
+// GetRecords implements libdns.RecordGetter: every record of the zone in
+// canonical form (alias record sets are left out). One request per 300
+// record sets, plus one zone lookup on first use without hosted_zone_id.
+func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+	cl, err := p.api(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zid, err := p.zoneID(ctx, cl, zone)
+	if err != nil {
+		return nil, err
+	}
+	in := &r53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zid), MaxItems: aws.Int32(listPageSize)}
+	var out []libdns.Record
+	for {
+		page, err := cl.ListResourceRecordSets(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("route53: reading zone %q: %w", zone, classify(err))
+		}
+		for _, set := range page.ResourceRecordSets {
+			rrs, err := decode(set, zone)
+			if err != nil {
+				return nil, fmt.Errorf("route53: reading zone %q: %w", zone, err)
+			}
+			for _, rr := range rrs {
+				out = append(out, rr)
+			}
+		}
+		if !page.IsTruncated {
+			return out, nil
+		}
+		in.StartRecordName, in.StartRecordType, in.StartRecordIdentifier = page.NextRecordName, page.NextRecordType, page.NextRecordIdentifier
+	}
+}
+
+// liveSet is one record set as read: its raw values (for an exact DELETE)
+// and their canonical forms.
+type liveSet struct {
+	raw   types.ResourceRecordSet
+	canon []libdns.RR
+}
+
+// readSets returns the record sets at name (canonical, relative) of type
+// typ ("" for every type): one request.
+func (p *Provider) readSets(ctx context.Context, cl *r53.Client, zid, zone, name, typ string) ([]liveSet, error) {
+	fq := providers.AbsoluteName(name, zone)
+	in := &r53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zid), StartRecordName: aws.String(fq), MaxItems: aws.Int32(100)}
+	if typ != "" {
+		in.StartRecordType = types.RRType(typ)
+		in.MaxItems = aws.Int32(1)
+	}
+	page, err := cl.ListResourceRecordSets(ctx, in)
+	if err != nil {
+		return nil, classify(err)
+	}
+	var out []liveSet
+	for _, set := range page.ResourceRecordSets {
+		if strings.ToLower(decodeName(aws.ToString(set.Name))) != fq || (typ != "" && string(set.Type) != typ) {
+			continue
+		}
+		if set.AliasTarget != nil || set.SetIdentifier != nil {
+			return nil, fmt.Errorf("%s %s is an alias or routing-policy record set, which maildns does not change", fq, set.Type)
+		}
+		rrs, err := decode(set, zone)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, liveSet{raw: set, canon: rrs})
+	}
+	return out, nil
+}
+
+type rrsetKey struct{ name, typ string }
+
+func group(recs []libdns.Record, zone string) ([]rrsetKey, map[rrsetKey][]libdns.RR, error) {
+	var keys []rrsetKey
+	m := map[rrsetKey][]libdns.RR{}
+	for _, r := range recs {
+		rr, err := providers.Normalize(r, zone)
+		if err != nil {
+			return nil, nil, fmt.Errorf("zone %q: %w", zone, err)
+		}
+		if rr.Type == "TXT" || rr.Type == "SPF" {
+			// libdns TXT data is the text itself: a backslash or quote in
+			// it is a character, not an escape to undo.
+			rr.Data = r.RR().Data
+		}
+		k := rrsetKey{rr.Name, rr.Type}
+		if _, ok := m[k]; !ok {
+			keys = append(keys, k)
+		}
+		m[k] = append(m[k], rr)
+	}
+	return keys, m, nil
+}
+
+func ttlOf(rrs []libdns.RR) int64 {
+	for _, rr := range rrs {
+		if rr.TTL > 0 {
+			return int64(rr.TTL / time.Second)
+		}
+	}
+	return defaultTTL
+}
+
+// change sends the changes as one batch, which applies whole or not at all
+// (Route 53 takes up to 1000 changes in a batch).
+func (p *Provider) change(ctx context.Context, cl *r53.Client, zid, zone, what string, changes []types.Change) error {
+	_, err := cl.ChangeResourceRecordSets(ctx, &r53.ChangeResourceRecordSetsInput{
+		HostedZoneId: aws.String(zid),
+		ChangeBatch:  &types.ChangeBatch{Changes: changes, Comment: aws.String("maildns")},
+	})
+	if err != nil {
+		var icb *types.InvalidChangeBatch
+		if errors.As(err, &icb) && len(icb.Messages) > 0 {
+			return fmt.Errorf("route53: %s in zone %q: rejected: %s: %w", what, zone, strings.Join(icb.Messages, "; "), err)
+		}
+		return fmt.Errorf("route53: %s in zone %q: %w", what, zone, classify(err))
+	}
+	return nil
+}
+
+func newSet(k rrsetKey, zone string, ttl int64, values []string) *types.ResourceRecordSet {
+	rs := make([]types.ResourceRecord, len(values))
+	for i, v := range values {
+		rs[i] = types.ResourceRecord{Value: aws.String(v)}
+	}
+	return &types.ResourceRecordSet{Name: aws.String(providers.AbsoluteName(k.name, zone)), Type: types.RRType(k.typ), TTL: aws.Int64(ttl), ResourceRecords: rs}
+}
+
+func describe(keys []rrsetKey) string {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k.name + " " + k.typ
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+// SetRecords implements libdns.RecordSetter: each RRset in recs gets exactly
+// the values given. One request (one UPSERT batch), whatever the number of
+// RRsets; it applies whole or not at all.
+func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	keys, sets, err := group(recs, zone)
+	if err != nil {
+		return nil, fmt.Errorf("route53: setting: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cl, err := p.api(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zid, err := p.zoneID(ctx, cl, zone)
+	if err != nil {
+		return nil, err
+	}
+	var changes []types.Change
+	var out []libdns.Record
+	for _, k := range keys {
+		seen := map[string]bool{}
+		var values []string
+		for _, rr := range sets[k] {
+			if seen[rr.Data] {
+				continue
+			}
+			seen[rr.Data] = true
+			values = append(values, encode(rr))
+			out = append(out, rr)
+		}
+		changes = append(changes, types.Change{Action: types.ChangeActionUpsert, ResourceRecordSet: newSet(k, zone, ttlOf(sets[k]), values)})
+	}
+	if err := p.change(ctx, cl, zid, zone, "setting "+describe(keys), changes); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AppendRecords implements libdns.RecordAppender: values already present
+// are not added twice; an RRset keeps its TTL. One read per RRset touched,
+// then one change request.
+func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	keys, sets, err := group(recs, zone)
+	if err != nil {
+		return nil, fmt.Errorf("route53: adding: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cl, err := p.api(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zid, err := p.zoneID(ctx, cl, zone)
+	if err != nil {
+		return nil, err
+	}
+	var changes []types.Change
+	var out []libdns.Record
+	for _, k := range keys {
+		live, err := p.readSets(ctx, cl, zid, zone, k.name, k.typ)
+		if err != nil {
+			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+		}
+		have := map[string]bool{}
+		var values []string
+		ttl := ttlOf(sets[k])
+		if len(live) == 1 {
+			for i, rr := range live[0].canon {
+				have[rr.Data] = true
+				values = append(values, aws.ToString(live[0].raw.ResourceRecords[i].Value))
+			}
+			ttl = aws.ToInt64(live[0].raw.TTL)
+		}
+		added := false
+		for _, rr := range sets[k] {
+			if !have[rr.Data] {
+				have[rr.Data] = true
+				values = append(values, encode(rr))
+				added = true
+			}
+			out = append(out, rr)
+		}
+		if !added {
+			continue
+		}
+		if len(live) == 1 {
+			old := live[0].raw
+			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &old})
+		}
+		changes = append(changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: newSet(k, zone, ttl, values)})
+	}
+	if len(changes) > 0 {
+		if err := p.change(ctx, cl, zid, zone, "adding to "+describe(keys), changes); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func matchesAny(have libdns.RR, want []libdns.RR) bool {
+	for _, w := range want {
+		if (w.Type == "" || w.Type == have.Type) && (w.Data == "" || w.Data == have.Data) && (w.TTL == 0 || w.TTL == have.TTL) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteRecords implements libdns.RecordDeleter: matching is on canonical
+// data, and an empty type, empty data or zero TTL match any. An RRset left
+// with other values keeps them exactly as stored. One read per RRset
+// touched, then one change request.
+func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	keys, sets, err := group(recs, zone)
+	if err != nil {
+		return nil, fmt.Errorf("route53: deleting: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cl, err := p.api(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zid, err := p.zoneID(ctx, cl, zone)
+	if err != nil {
+		return nil, err
+	}
+	var changes []types.Change
+	var deleted []libdns.Record
+	for _, k := range keys {
+		live, err := p.readSets(ctx, cl, zid, zone, k.name, k.typ)
+		if err != nil {
+			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+		}
+		for _, ls := range live {
+			var keep []string
+			gone := 0
+			for i, rr := range ls.canon {
+				if matchesAny(rr, sets[k]) {
+					deleted = append(deleted, rr)
+					gone++
+					continue
+				}
+				keep = append(keep, aws.ToString(ls.raw.ResourceRecords[i].Value))
+			}
+			if gone == 0 {
+				continue
+			}
+			old := ls.raw
+			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &old})
+			if len(keep) > 0 {
+				changes = append(changes, types.Change{Action: types.ChangeActionCreate,
+					ResourceRecordSet: newSet(rrsetKey{k.name, string(old.Type)}, zone, aws.ToInt64(old.TTL), keep)})
+			}
+		}
+	}
+	if len(changes) > 0 {
+		if err := p.change(ctx, cl, zid, zone, "deleting from "+describe(keys), changes); err != nil {
+			return nil, err
+		}
+	}
+	return deleted, nil
+}
+
+// ListZones implements libdns.ZoneLister: every hosted zone of the account.
+func (p *Provider) ListZones(ctx context.Context) ([]libdns.Zone, error) {
+	cl, err := p.api(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := &r53.ListHostedZonesByNameInput{}
+	var out []libdns.Zone
+	for {
+		page, err := cl.ListHostedZonesByName(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("route53: listing hosted zones: %w", classify(err))
+		}
+		for _, hz := range page.HostedZones {
+			out = append(out, libdns.Zone{Name: strings.ToLower(decodeName(aws.ToString(hz.Name)))})
+		}
+		if !page.IsTruncated {
+			return out, nil
+		}
+		in.DNSName, in.HostedZoneId = page.NextDNSName, page.NextHostedZoneId
+	}
+}
