@@ -194,8 +194,8 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			if len(p.plan.Changes) > 0 {
 				p.plan.Status = StatusDrift
 			}
-			if f := safetyCheck(e.Config, opts, apply, &p.plan); f != nil {
-				extra = append(extra, *f)
+			if fs := safetyFindings(e.Config, opts, apply, p.domain, &p.plan); len(fs) > 0 {
+				extra = append(extra, fs...)
 				if apply {
 					p.plan.Status = StatusRefused
 				}

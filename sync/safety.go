@@ -2,6 +2,8 @@ package sync
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/maildns/maildns/policy"
 )
@@ -17,10 +19,10 @@ func maxChanges(cfg *policy.Config) int {
 	return cfg.Safety.MaxChanges
 }
 
-// safetyCheck decides whether zp may be applied. It returns nil when it may,
-// or the finding that says why not. In dry-run the finding is a warning
-// (the plan would be refused by --once); in the apply modes it is an error
-// and the caller refuses the zone.
+// safetyCheck decides whether zp may be applied under max_changes. It
+// returns nil when it may, or the finding that says why not. In dry-run the
+// finding is a warning (the plan would be refused by --once); in the apply
+// modes it is an error and the caller refuses the zone.
 func safetyCheck(cfg *policy.Config, opts Options, apply bool, zp *ZonePlan) *Finding {
 	limit := maxChanges(cfg)
 	if opts.Force || len(zp.Changes) <= limit {
@@ -41,4 +43,211 @@ func safetyCheck(cfg *policy.Config, opts Options, apply bool, zp *ZonePlan) *Fi
 			len(zp.Changes), zp.Zone, zp.Provider, limit)
 	}
 	return f
+}
+
+// safetyFindings runs every safety rule of SPEC §6 on one domain's share of
+// a zone: max_changes and the weakening rules. A non-empty result means the
+// plan must not be applied (the caller refuses the zone in the apply modes);
+// in dry-run the findings are warnings that say what a sync would refuse.
+func safetyFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Domain, zp *ZonePlan) []Finding {
+	var out []Finding
+	if f := safetyCheck(cfg, opts, apply, zp); f != nil {
+		out = append(out, *f)
+	}
+	if weakeningAllowed(cfg, opts, d) {
+		return out
+	}
+	for _, c := range zp.Changes {
+		why := Weakens(c)
+		if why == "" {
+			continue
+		}
+		subject := c.Name + " " + c.Type
+		f := Finding{Kind: "safety", Domain: zp.Domain, Subject: subject}
+		how := "set allow_weakening: true in the policy"
+		if d != nil && d.Pos.File != "" {
+			how += " (" + d.Pos.File + ")"
+		}
+		how += " or under safety: in maildns.yaml, or run with --allow-weakening"
+		if apply {
+			f.Severity = SevError
+			f.Message = fmt.Sprintf("refused to %s %s in zone %s at %s: it %s; %s",
+				c.Action, subject, zp.Zone, zp.Provider, why, how)
+		} else {
+			f.Severity = SevWarning
+			f.Message = fmt.Sprintf("a sync would refuse to %s %s in zone %s at %s: it %s; %s",
+				c.Action, subject, zp.Zone, zp.Provider, why, how)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// weakeningAllowed reports whether this run may weaken d's records: the
+// --allow-weakening flag, else the policy's allow_weakening, else the
+// config's.
+func weakeningAllowed(cfg *policy.Config, opts Options, d *policy.Domain) bool {
+	if opts.AllowWeakening {
+		return true
+	}
+	if d != nil && d.AllowWeakening != nil {
+		return *d.AllowWeakening
+	}
+	return cfg != nil && cfg.Safety.AllowWeakening
+}
+
+// Weakens says how a change weakens mail authentication ("lowers DMARC p=
+// from reject to none"), or returns "" when it does not. Weakening is: a
+// DMARC p=, sp= or pct= going down, the DMARC record removed, the SPF all
+// going from fail (-all) to anything laxer, the SPF record removed, every MX
+// removed. A DKIM key retired or deleted is not weakening (rotation).
+func Weakens(c Change) string {
+	switch strings.ToUpper(c.Type) {
+	case "MX":
+		if len(c.Before) > 0 && len(c.After) == 0 {
+			return "removes every MX of " + c.Name
+		}
+		return ""
+	case "TXT":
+	default:
+		return ""
+	}
+	if why := dmarcWeakens(c.Before, c.After); why != "" {
+		return why
+	}
+	return spfWeakens(c.Before, c.After)
+}
+
+// dmarcTags parses the DMARC records among vals: ok is false when there is none.
+func dmarcTags(vals []string) (recs []map[string]string, ok bool) {
+	for _, v := range vals {
+		if !hasPrefixFold(strings.TrimSpace(v), "v=DMARC1") {
+			continue
+		}
+		tags := map[string]string{}
+		for _, part := range strings.Split(v, ";") {
+			k, val, found := strings.Cut(part, "=")
+			if !found {
+				continue
+			}
+			tags[strings.ToLower(strings.TrimSpace(k))] = strings.ToLower(strings.TrimSpace(val))
+		}
+		recs = append(recs, tags)
+	}
+	return recs, len(recs) > 0
+}
+
+var dmarcRank = map[string]int{"none": 0, "quarantine": 1, "reject": 2}
+
+// dmarcLevels returns the p, sp and pct levels of one DMARC record; an
+// unknown policy ranks as none (receivers ignore such a record).
+func dmarcLevels(t map[string]string) (p, sp, pct int) {
+	p = dmarcRank[t["p"]]
+	sp = p
+	if v, ok := t["sp"]; ok {
+		sp = dmarcRank[v]
+	}
+	pct = 100
+	if v, ok := t["pct"]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 && n <= 100 {
+			pct = n
+		}
+	}
+	return p, sp, pct
+}
+
+var rankName = []string{"none", "quarantine", "reject"}
+
+func dmarcWeakens(before, after []string) string {
+	bs, ok := dmarcTags(before)
+	if !ok {
+		return ""
+	}
+	as, aok := dmarcTags(after)
+	if !aok {
+		return "removes the DMARC record"
+	}
+	// The strongest record before against the weakest after.
+	var bp, bsp, bpct int
+	for _, t := range bs {
+		p, sp, pct := dmarcLevels(t)
+		bp, bsp, bpct = max(bp, p), max(bsp, sp), max(bpct, pct)
+	}
+	ap, asp, apct := 2, 2, 100
+	for _, t := range as {
+		p, sp, pct := dmarcLevels(t)
+		ap, asp, apct = min(ap, p), min(asp, sp), min(apct, pct)
+	}
+	switch {
+	case ap < bp:
+		return fmt.Sprintf("lowers the DMARC policy p= from %s to %s", rankName[bp], rankName[ap])
+	case asp < bsp:
+		return fmt.Sprintf("lowers the DMARC subdomain policy sp= from %s to %s", rankName[bsp], rankName[asp])
+	case apct < bpct:
+		return fmt.Sprintf("lowers the DMARC pct= from %d to %d", bpct, apct)
+	}
+	return ""
+}
+
+// spfAll returns the qualifier of an SPF record's all mechanism ('-', '~',
+// '?', '+'), 'r' when it has none but a redirect= (decided elsewhere), or
+// '?' when it has neither (the default result is neutral).
+func spfAll(rec string) byte {
+	redirect := false
+	for _, term := range strings.Fields(strings.ToLower(rec)) {
+		switch term {
+		case "all", "+all":
+			return '+'
+		case "-all", "~all", "?all":
+			return term[0]
+		}
+		if strings.HasPrefix(term, "redirect=") {
+			redirect = true
+		}
+	}
+	if redirect {
+		return 'r'
+	}
+	return '?'
+}
+
+var spfAllName = map[byte]string{'-': "-all (fail)", '~': "~all (softfail)", '?': "?all (neutral) or no all", '+': "+all (pass)"}
+
+func spfWeakens(before, after []string) string {
+	var bs, as []string
+	for _, v := range before {
+		if hasPrefixFold(v, "v=spf1") {
+			bs = append(bs, v)
+		}
+	}
+	for _, v := range after {
+		if hasPrefixFold(v, "v=spf1") {
+			as = append(as, v)
+		}
+	}
+	if len(bs) == 0 {
+		return ""
+	}
+	if len(as) == 0 {
+		return "removes the SPF record"
+	}
+	fail := false
+	for _, v := range bs {
+		if spfAll(v) == '-' {
+			fail = true
+		}
+	}
+	if !fail {
+		return ""
+	}
+	for _, v := range as {
+		if q := spfAll(v); q != '-' && q != 'r' {
+			return "changes the SPF all from -all (fail) to " + spfAllName[q]
+		}
+	}
+	return ""
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
