@@ -23,7 +23,9 @@ type rrsetDiff struct {
 // of that zone (canonical form, names relative to the zone) and returns the
 // RRset changes, sorted by name and type. Only owned values are compared:
 // with OwnPrefix only live values starting with the prefix count, every other
-// value at that name and type is foreign and never appears in a change.
+// value at that name and type is foreign and never appears in a change (and
+// when the foreign values share one TTL, the owned values take it: see
+// sharedTTL).
 func Diff(desired []policy.RRset, live []libdns.RR) []Change {
 	var out []Change
 	for _, d := range diffRRsets(desired, live) {
@@ -55,10 +57,31 @@ func diffRRsets(desired []policy.RRset, live []libdns.RR) []rrsetDiff {
 				d.Foreign = append(d.Foreign, rr)
 			}
 		}
+		if t, ok := sharedTTL(&d.Set, d.Foreign); ok {
+			d.Set.TTL = t
+		}
 		d.Change = compareSet(&d.Set, d.OwnedLive)
 		out = append(out, d)
 	}
 	return out
+}
+
+// sharedTTL returns the TTL an owned value must have in an RRset shared
+// with foreign values: theirs, when they agree. In DNS an RRset has one TTL
+// (BIND and Route 53 apply a new value's TTL to the whole set), so a
+// policy TTL different from the foreign values' would change them, or never
+// converge; maildns adopts the set's TTL instead.
+func sharedTTL(set *policy.RRset, foreign []libdns.RR) (time.Duration, bool) {
+	if set.Own != policy.OwnPrefix || len(foreign) == 0 {
+		return 0, false
+	}
+	t := foreign[0].TTL.Truncate(time.Second)
+	for _, rr := range foreign[1:] {
+		if rr.TTL.Truncate(time.Second) != t {
+			return 0, false
+		}
+	}
+	return t, true
 }
 
 // mergeDesired canonicalises the desired RRsets and merges those that share
@@ -163,3 +186,4 @@ func liveTTL(recs []libdns.RR) int {
 }
 
 func seconds(d time.Duration) int { return int(d / time.Second) }
+

@@ -101,6 +101,24 @@ func TestDiff(t *testing.T) {
 			live:    append(append([]libdns.RR{}, foreignTXT...), tRR("@", "TXT", tHour, "v=spf1 -all")),
 		},
 		{
+			name:    "apex SPF takes the TTL the foreign values share",
+			desired: []policy.RRset{tSPF(tHour, "v=spf1 -all")},
+			live:    []libdns.RR{tRR("@", "TXT", 300*time.Second, "MS=ms123"), tRR("@", "TXT", 300*time.Second, "v=spf1 -all")},
+		},
+		{
+			name:    "apex SPF created with the TTL the foreign values share",
+			desired: []policy.RRset{tSPF(tHour, "v=spf1 -all")},
+			live:    []libdns.RR{tRR("@", "TXT", 300*time.Second, "MS=ms123"), tRR("@", "TXT", 300*time.Second, "other")},
+			want:    []Change{{Action: ActionCreate, Name: "@", Type: "TXT", TTL: 300, After: []string{"v=spf1 -all"}}},
+		},
+		{
+			name:    "apex SPF alone: its TTL is the policy's",
+			desired: []policy.RRset{tSPF(tHour, "v=spf1 -all")},
+			live:    []libdns.RR{tRR("@", "TXT", 300*time.Second, "v=spf1 -all")},
+			want: []Change{{Action: ActionUpdate, Name: "@", Type: "TXT", TTL: 3600, BeforeTTL: 300,
+				Before: []string{"v=spf1 -all"}, After: []string{"v=spf1 -all"}}},
+		},
+		{
 			name:    "apex SPF absent deletes only SPF",
 			desired: []policy.RRset{absent(tSPF(tHour))},
 			live:    append(append([]libdns.RR{}, foreignTXT...), tRR("@", "TXT", tHour, "v=spf1 mx ~all")),

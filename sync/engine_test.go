@@ -20,6 +20,10 @@ import (
 // one policy per entry of desired (domain -> RRsets).
 func testEngine(t *testing.T, zones map[string][]libdns.RR, desired map[string][]policy.RRset) (*Engine, *fakeStore, *bytes.Buffer) {
 	t.Helper()
+	// The registered checks are tested on their own; TestRunChecks sets its own.
+	saved := checks
+	checks = nil
+	t.Cleanup(func() { checks = saved })
 	st := newFakeStore(t.Name(), zones)
 	t.Cleanup(func() { fakeStores.Delete(t.Name()) })
 	cfg := &policy.Config{
@@ -391,8 +395,7 @@ func TestRunNormalisesLiveRecords(t *testing.T) {
 }
 
 func TestRunChecks(t *testing.T) {
-	saved := checks
-	t.Cleanup(func() { checks = saved })
+	e, _, logs := testEngine(t, map[string][]libdns.RR{"example.com.": comZone()}, map[string][]policy.RRset{"example.com": comPolicy()})
 	var envs []*CheckEnv
 	checks = []namedCheck{{"test", func(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding {
 		envs = append(envs, env)
@@ -401,7 +404,6 @@ func TestRunChecks(t *testing.T) {
 			{Severity: SevAction, Kind: "ptr", Domain: d.Domain, Subject: "a", Message: "first", ISPRequest: "please"},
 		}
 	}}}
-	e, _, logs := testEngine(t, map[string][]libdns.RR{"example.com.": comZone()}, map[string][]policy.RRset{"example.com": comPolicy()})
 	e.Config.LiveChecks = true
 	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce, Offline: true})
 	if err != nil {
