@@ -186,4 +186,3 @@ func liveTTL(recs []libdns.RR) int {
 }
 
 func seconds(d time.Duration) int { return int(d / time.Second) }
-
