@@ -476,3 +476,59 @@ func TestTXTEscapesRoundTrip(t *testing.T) {
 		t.Errorf("%d records left after delete", n)
 	}
 }
+
+func TestRateLimitBoundsRequests(t *testing.T) {
+	f, p := newFake(t)
+	counts := &providers.Counts{}
+	w := providers.Wrap(p, providers.WrapOptions{Name: "cf", Type: Type, Counts: counts, RateLimit: 20})
+	ctx := context.Background()
+	start := time.Now()
+	for i := 0; i < 5; i++ { // 1 zone lookup + 5 lists = 6 requests
+		if _, err := w.GetRecords(ctx, zone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// and 4 creates.
+	for i := 0; i < 4; i++ {
+		if _, err := w.AppendRecords(ctx, zone, []libdns.Record{libdns.RR{Name: "r", Type: "A", TTL: time.Hour, Data: "192.0.2." + string(rune('1'+i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	el := time.Since(start)
+	n := f.Total()
+	if n != 10 {
+		t.Errorf("requests = %d, want 10", n)
+	}
+	// Burst 1 at 20/s: n requests take at least (n-1)/20 s.
+	if min := time.Duration(n-1) * 50 * time.Millisecond; el < min-10*time.Millisecond {
+		t.Errorf("%d requests took %s, want at least %s at 20/s", n, el, min)
+	}
+	if got := counts.Get("cf", providers.OpRequest, providers.ResultSent); got != int64(n) {
+		t.Errorf("requests counted = %d, want %d", got, n)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	f, p := newFake(t)
+	w := wrap(p, &providers.Counts{}, time.Minute)
+	ctx := context.Background()
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			name := "c" + string(rune('a'+i))
+			_, err := w.SetRecords(ctx, zone, []libdns.Record{libdns.RR{Name: name, Type: "TXT", TTL: time.Hour, Data: "v"}})
+			if err == nil {
+				_, err = w.GetRecords(ctx, zone)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(f.Records(zone)); n != 8 {
+		t.Errorf("zone holds %d records, want 8", n)
+	}
+}

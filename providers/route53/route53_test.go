@@ -427,3 +427,32 @@ func TestSettings(t *testing.T) {
 func changes(action string, set *types.ResourceRecordSet) []types.Change {
 	return []types.Change{{Action: types.ChangeAction(action), ResourceRecordSet: set}}
 }
+
+func TestConcurrentUse(t *testing.T) {
+	_, p := newFake(t)
+	w := wrap(p, &providers.Counts{}, time.Minute)
+	ctx := context.Background()
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			name := "c" + string(rune('a'+i))
+			_, err := w.AppendRecords(ctx, zone, []libdns.Record{libdns.RR{Name: name, Type: "TXT", TTL: time.Hour, Data: "v"}})
+			if err == nil {
+				_, err = w.GetRecords(ctx, zone)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	recs, err := p.GetRecords(ctx, zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3+8 {
+		t.Errorf("zone holds %d records, want 11", len(recs))
+	}
+}
