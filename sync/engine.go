@@ -276,9 +276,13 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		plan.Findings = append(plan.Findings, r.findings...)
 	}
 	for _, z := range zoneOrder {
+		if z.err != nil {
+			// A failed read is one error, however many domains share the zone.
+			errs = append(errs, fmt.Errorf("zone %s at %s: %w", z.key.zone, z.key.provider, z.err))
+		}
 		for _, p := range z.parts {
 			plan.Zones = append(plan.Zones, p.plan)
-			if p.err != nil {
+			if p.err != nil && z.err == nil {
 				errs = append(errs, fmt.Errorf("domain %s, zone %s at %s: %w", p.domain.Domain, z.key.zone, z.key.provider, p.err))
 			}
 		}
