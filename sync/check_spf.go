@@ -137,7 +137,7 @@ const spfWalkLimit = 100
 
 func (c *mailCheck) walkSPF(ctx context.Context, r Resolver, p *policy.ParsedSPF, subject string) {
 	w := &spfWalk{ctx: ctx, r: r, top: c.d.Domain}
-	w.record(c, subject, c.d.Domain, p, nil)
+	w.record(c, subject, c.d.Domain, p, []string{c.d.Domain})
 	if w.lookups > policy.SPFMaxLookups {
 		more := ""
 		if w.lookups >= spfWalkLimit {
@@ -167,7 +167,8 @@ func (w *spfWalk) problem(c *mailCheck, sev, subject, format string, args ...any
 	w.problems = append(w.problems, c.finding(sev, subject, format, args...))
 }
 
-// record walks one record at domain; path is how it was reached.
+// record walks one record at domain; path is how it was reached: the
+// domain checked, then each include:/redirect= term followed.
 func (w *spfWalk) record(c *mailCheck, subject, domain string, p *policy.ParsedSPF, path []string) {
 	w.stack = append(w.stack, domain)
 	defer func() { w.stack = w.stack[:len(w.stack)-1] }()
@@ -192,7 +193,7 @@ func (w *spfWalk) record(c *mailCheck, subject, domain string, p *policy.ParsedS
 		}
 		w.lookups++
 		w.per[idx].n++
-		here := append(append([]string{}, path...), domain, t.String())
+		here := append(append([]string{}, path...), t.String())
 		if w.lookups == policy.SPFMaxLookups+1 {
 			w.overAt = strings.Join(here, " → ")
 		}
@@ -206,7 +207,7 @@ func (w *spfWalk) record(c *mailCheck, subject, domain string, p *policy.ParsedS
 		}
 		switch {
 		case t.Mechanism == "include" || t.Modifier == "redirect":
-			w.follow(c, subject, domain, target, t, append(append([]string{}, path...), domain))
+			w.follow(c, subject, domain, target, t, here)
 		case t.Mechanism == "a":
 			w.void(target, t, "A", "AAAA")
 		case t.Mechanism == "mx":
@@ -265,11 +266,12 @@ func (w *spfWalk) void(name string, t policy.SPFTerm, qtypes ...string) {
 	w.voids = append(w.voids, t.String()+" ("+name+")")
 }
 
-// follow evaluates the SPF record at target for include: or redirect=.
+// follow evaluates the SPF record at target for include: or redirect=;
+// path ends with that term.
 func (w *spfWalk) follow(c *mailCheck, subject, from, target string, t policy.SPFTerm, path []string) {
 	for _, s := range w.stack {
 		if s == target {
-			w.problem(c, SevError, subject, "SPF include loop: %s → %s (receivers return permerror)", strings.Join(path, " → "), t.String())
+			w.problem(c, SevError, subject, "SPF include loop: %s (receivers return permerror)", strings.Join(path, " → "))
 			return
 		}
 	}
