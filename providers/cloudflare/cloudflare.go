@@ -322,7 +322,15 @@ func canonical(c cfRecord, zone string) (libdns.RR, error) {
 // GetRecords implements libdns.RecordGetter: every record of the zone, in
 // canonical form (one zone lookup on first use, then one request per 100
 // records).
-func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
+func (p *Provider) GetRecords(ctx context.Context, zone string) (_ []libdns.Record, err error) {
+	// The library divides by result_info.per_page and dereferences
+	// result_info without checking: an odd answer must not bring the
+	// daemon down.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cloudflare: reading zone %q: malformed answer from the API (%v)", zone, r)
+		}
+	}()
 	recs, err := p.lib.GetRecords(ctx, zone)
 	if err != nil {
 		return nil, fmt.Errorf("cloudflare: reading zone %q: %w", zone, err)

@@ -532,3 +532,27 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("zone holds %d records, want 8", n)
 	}
 }
+
+// answerWithout answers list requests without result_info, as a broken
+// proxy might; the library would panic on it.
+type answerWithout struct{ inner interface{ Do(*http.Request) (*http.Response, error) } }
+
+func (a answerWithout) Do(req *http.Request) (*http.Response, error) {
+	if !strings.HasSuffix(req.URL.Path, "/dns_records") {
+		return a.inner.Do(req)
+	}
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Request: req,
+		Body: io.NopCloser(strings.NewReader(`{"success":true,"errors":[],"result":[]}`))}, nil
+}
+
+func TestMalformedAnswerIsAnError(t *testing.T) {
+	f, _ := newFake(t)
+	p, err := New(Config{APIToken: token, HTTPClient: answerWithout{f.Client()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.GetRecords(context.Background(), zone)
+	if err == nil || !strings.Contains(err.Error(), "malformed answer") {
+		t.Fatalf("err = %v, want a malformed-answer error", err)
+	}
+}
