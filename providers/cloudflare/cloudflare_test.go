@@ -535,7 +535,11 @@ func TestConcurrentUse(t *testing.T) {
 
 // answerWithout answers list requests without result_info, as a broken
 // proxy might; the library would panic on it.
-type answerWithout struct{ inner interface{ Do(*http.Request) (*http.Response, error) } }
+type answerWithout struct {
+	inner interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+}
 
 func (a answerWithout) Do(req *http.Request) (*http.Response, error) {
 	if !strings.HasSuffix(req.URL.Path, "/dns_records") {
