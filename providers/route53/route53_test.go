@@ -456,3 +456,33 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("zone holds %d records, want 11", len(recs))
 	}
 }
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		code       string
+		status     int
+		transient  bool
+		notApplied bool
+	}{
+		{"Throttling", 400, true, true},
+		{"PriorRequestNotComplete", 400, true, true},
+		{"ServiceUnavailable", 503, true, false},
+		{"InternalFailure", 500, true, false},
+		{"InvalidChangeBatch", 400, false, false},
+		{"AccessDenied", 403, false, false},
+	}
+	for _, tt := range tests {
+		f, p := newFake(t)
+		f.Fail(1, tt.status, tt.code)
+		_, err := p.GetRecords(context.Background(), zone)
+		if err == nil {
+			t.Fatalf("%s: want an error", tt.code)
+		}
+		tr, _ := providers.IsTransient(err)
+		var te *providers.TransientError
+		na := errors.As(err, &te) && te.NotApplied
+		if tr != tt.transient || na != tt.notApplied {
+			t.Errorf("%s (HTTP %d): transient %v not applied %v, want %v %v (%v)", tt.code, tt.status, tr, na, tt.transient, tt.notApplied, err)
+		}
+	}
+}
