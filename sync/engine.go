@@ -42,6 +42,10 @@ type Engine struct {
 	Compile func(d *policy.Domain) ([]policy.RRset, error)
 	// Concurrency bounds the provider zones read and written at once; 0: 8.
 	Concurrency int
+	// Version is maildns's version, recorded in journal entries; "": the build's.
+	Version string
+	// LockWait bounds the wait for a zone another maildns holds; 0: DefaultLockWait.
+	LockWait time.Duration
 }
 
 // DefaultConcurrency is the number of provider zones handled at once.
@@ -60,6 +64,8 @@ type zoneState struct {
 	live     []libdns.RR // canonical, as read
 	after    []libdns.RR // as read back after applying
 	readBack bool
+	unlock   func()     // releases the zone's lock (apply modes)
+	journal  *journaler // nil: no journal (no state_dir)
 	err      error // the read failed
 	parts    []*domainZone
 }
@@ -162,11 +168,12 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	g.SetLimit(limit)
 	for _, z := range zoneOrder {
 		g.Go(func() error {
-			z.live, z.err = readZone(gctx, z)
+			z.live, z.err = e.readLocked(gctx, z, apply, opts.Mode)
 			return nil
 		})
 	}
 	_ = g.Wait()
+	defer releaseZones(zoneOrder)
 	for _, z := range zoneOrder {
 		if z.err != nil {
 			log.Error("reading zone failed", "zone", z.key.zone, "provider", z.key.provider, "err", z.err)
@@ -220,8 +227,10 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		for _, z := range zoneOrder {
 			for _, p := range z.parts {
 				extra = append(extra, verifyFindings(z, p)...)
+				z.journal.finish(p)
 			}
 		}
+		releaseZones(zoneOrder)
 	}
 
 	// Log drift.
@@ -452,7 +461,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 		}
 		if !ops.empty() {
 			var n int
-			n, p.err = applyOps(ctx, z.provider, z.fqdn, ops)
+			n, p.err = z.journal.apply(ctx, z, p, ops)
 			z.calls += n
 		}
 		if p.err != nil {

@@ -1,0 +1,117 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultLockWait bounds how long a run waits for another maildns to release
+// a zone before it reports that zone as locked and goes on with the others.
+const DefaultLockWait = 30 * time.Second
+
+// ErrZoneLocked is wrapped by the error of a zone another maildns holds.
+var ErrZoneLocked = errors.New("zone locked by another maildns")
+
+// ZoneLockedError says which process holds a zone's lock.
+type ZoneLockedError struct {
+	Provider, Zone string
+	PID            int // 0: unknown
+	Err            error
+}
+
+func (e *ZoneLockedError) Error() string {
+	pid := "pid unknown"
+	if e.PID > 0 {
+		pid = "pid " + strconv.Itoa(e.PID)
+	}
+	return fmt.Sprintf("zone %s at %s: zone locked by another maildns (%s): %v", e.Zone, e.Provider, pid, e.Err)
+}
+
+func (e *ZoneLockedError) Unwrap() []error { return []error{ErrZoneLocked, e.Err} }
+
+// lockPath is the lock file of one provider zone in stateDir.
+func lockPath(stateDir, provider, zone string) string {
+	return filepath.Join(stateDir, "lock-"+fileSafe(provider)+"-"+fileSafe(zone)+".lock")
+}
+
+// fileSafe keeps letters, digits, '.', '-' and '_' of s and replaces the rest.
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// LockZone takes the exclusive lock of one provider zone in stateDir, so that
+// one maildns at a time reads, plans and writes it (a --once beside the
+// daemon). It waits at most wait (0: DefaultLockWait) and never past ctx; a
+// zone still held then is a *ZoneLockedError naming the holder's pid. The
+// returned function releases the lock. The lock file is left in place
+// (removing it would let two processes lock two different files).
+func LockZone(ctx context.Context, stateDir, provider, zone string, wait time.Duration) (func(), error) {
+	if wait <= 0 {
+		wait = DefaultLockWait
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory for the zone lock: %w", err)
+	}
+	path := lockPath(stateDir, provider, zone)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the lock of zone %s at %s: %w", zone, provider, err)
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	poll := 2 * time.Millisecond
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			_ = f.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		t := time.NewTimer(poll)
+		var why error
+		select {
+		case <-ctx.Done():
+			why = ctx.Err()
+		case <-deadline.C:
+			why = fmt.Errorf("still held after %v", wait)
+		case <-t.C:
+		}
+		t.Stop()
+		if why != nil {
+			pid := readPID(f)
+			_ = f.Close()
+			return nil, &ZoneLockedError{Provider: provider, Zone: zone, PID: pid, Err: why}
+		}
+		poll = min(poll*2, 100*time.Millisecond)
+	}
+	// Say who holds it, for the one that waits.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return func() { _ = f.Close() }, nil
+}
+
+func readPID(f *os.File) int {
+	b := make([]byte, 32)
+	n, _ := f.ReadAt(b, 0)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	if err != nil {
+		return 0
+	}
+	return pid
+}
