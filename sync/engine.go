@@ -66,7 +66,7 @@ type zoneState struct {
 	readBack bool
 	unlock   func()     // releases the zone's lock (apply modes)
 	journal  *journaler // nil: no journal (no state_dir)
-	err      error // the read failed
+	err      error      // the read failed
 	parts    []*domainZone
 }
 
