@@ -7,11 +7,14 @@
 // Settings: directory (required, relative to the config file's directory)
 // and file_suffix (default ".zone").
 //
-// Reading: GetRecords returns every record but the SOA in the canonical form
-// of providers.Normalize, as libdns's typed structs where libdns has one
-// (Address, MX, TXT, CNAME, NS, SRV, CAA, ServiceBinding) and libdns.RR
-// otherwise (PTR and the rest, data in presentation form). A missing zone file
-// is an error: this backend never creates a zone. $INCLUDE is refused.
+// Reading: GetRecords returns every record but the SOA (NS included) in the
+// canonical form of providers.Normalize, as libdns's typed structs where
+// libdns has one (Address, MX, TXT, CNAME, NS, SRV, CAA, ServiceBinding) and
+// libdns.RR otherwise (PTR and the rest, data in presentation form); RR() of
+// each is canonical. TXT data is the raw text, the file's strings unescaped
+// and joined. Reads take no lock: writes replace the file atomically. A
+// missing zone file is an error naming its path (this backend never creates
+// a zone); a parse error names file:line. $INCLUDE is refused.
 //
 // Writing follows libdns v1: AppendRecords adds records (one already present
 // with the same name, type and data is left as it is), SetRecords replaces
@@ -19,7 +22,8 @@
 // DeleteRecords removes records matching name, type, TTL and data, an empty
 // type, a zero TTL or empty data matching any. Records given with TTL 0 get
 // the zone's default ($TTL, else the SOA's TTL); a TTL under a second is
-// written as 0. The SOA cannot be changed through these methods. Names and
+// written as 0; the TTLs of the other members of an RRset are not changed by
+// AppendRecords. The SOA cannot be changed through these methods. Names and
 // targets without a trailing dot are relative to the zone; TXT data is the
 // raw text, which is written as quoted strings of at most 255 bytes with " \
 // and non-printable bytes escaped.
@@ -31,7 +35,9 @@
 // serials move to today's date, others are incremented) and replaces the file
 // atomically: a temporary file in the same directory, fsync, rename, fsync
 // of the directory, the old file's mode (and owner, when running as root)
-// kept. Each call is atomic: it is written whole or not at all.
+// kept. Each call is atomic: it is written whole or not at all, and a bad
+// input record fails the call before anything is written. The directory must
+// be writable (temporary and lock files live next to the zone files).
 //
 // The file is rewritten in a clean, deterministic form: $ORIGIN, $TTL, the
 // SOA, then the records sorted by name (DNS order), type and data, owner
