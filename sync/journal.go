@@ -169,22 +169,33 @@ func (j *journaler) apply(ctx context.Context, z *zoneState, p *domainZone, ops 
 	if j == nil {
 		return applyOps(ctx, z.provider, z.fqdn, ops)
 	}
-	entry := &JournalEntry{
-		Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
-		Domain: p.domain.Domain, Zone: z.key.zone, Provider: z.key.provider,
-		Changes: slices.Clone(p.plan.Changes),
-		Before:  touched(p.plan.Changes, z.live),
-	}
-	path, err := j.open(entry)
-	if err != nil {
-		return 0, err
-	}
-	j.remember(p, path, entry)
 	var perChange []writeOps
 	for i := range p.diffs {
 		if p.diffs[i].Change != nil {
 			perChange = append(perChange, opsFor(&p.diffs[i]))
 		}
+	}
+	n, path, entry, err := j.write(ctx, z, p.domain.Domain, "", p.plan.Changes, perChange, ops)
+	if entry != nil {
+		j.remember(p, path, entry)
+	}
+	return n, err
+}
+
+// write opens a journal entry for changes in z (the RRsets they touch as z
+// was read), runs ops (the union of perChange, which has one element per
+// change), and records the outcome. entry is nil when nothing was written
+// because the entry could not be.
+func (j *journaler) write(ctx context.Context, z *zoneState, domain, restores string, changes []Change, perChange []writeOps, ops writeOps) (n int, path string, entry *JournalEntry, err error) {
+	entry = &JournalEntry{
+		Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
+		Domain: domain, Zone: z.key.zone, Provider: z.key.provider, Restores: restores,
+		Changes: slices.Clone(changes),
+		Before:  touched(changes, z.live),
+	}
+	path, err = j.open(entry)
+	if err != nil {
+		return 0, "", nil, err
 	}
 	n, applyErr := applyOps(ctx, z.provider, z.fqdn, ops)
 	entry.Result = &JournalResult{Time: j.now().UTC(), Status: StatusApplied, Changes: changeResults(entry.Changes, perChange, ops, n, applyErr)}
@@ -195,7 +206,7 @@ func (j *journaler) apply(ctx context.Context, z *zoneState, p *domainZone, ops 
 	if err := writeJournalFile(path, entry); err != nil {
 		applyErr = errors.Join(applyErr, fmt.Errorf("recording the result in the journal: %w", err))
 	}
-	return n, applyErr
+	return n, path, entry, applyErr
 }
 
 // open writes a new entry and prunes the journal.

@@ -156,8 +156,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	switch {
 	case len(f.args) > 0:
-		fmt.Fprintf(stderr, "maildns: restore %s: not implemented yet\n", f.args[1])
-		return exitFailed
+		return restore(ctx, f, stdout, stderr)
 	case f.validate:
 		return validate(f, stdout, stderr)
 	case f.dryRun, f.once:
@@ -192,7 +191,7 @@ func load(f *flags, stderr io.Writer) (*policy.Config, *sync.Engine) {
 		printErrors(stderr, f.config, err)
 		return nil, nil
 	}
-	return cfg, &sync.Engine{Config: cfg, Providers: provs, Logger: newLogger(stderr, cfg.Log)}
+	return cfg, &sync.Engine{Config: cfg, Providers: provs, Logger: newLogger(stderr, cfg.Log), Version: versionString()}
 }
 
 // printErrors prints each error of err on its own line, then a summary.
