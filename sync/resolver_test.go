@@ -255,3 +255,18 @@ func TestZoneResolver(t *testing.T) {
 		t.Errorf("zone answers = %d, want 12", r.(LookupCounter).Lookups())
 	}
 }
+
+func TestResolverStats(t *testing.T) {
+	srv := testdns.Start(t, `a.example.net. 60 IN A 192.0.2.1`)
+	r := NewZoneResolver(map[string][]libdns.RR{"example.com": {rsRR("@", "A", "192.0.2.2")}},
+		NewCachingResolver(NewDNSResolver([]string{srv.Addr}, time.Second)))
+	for _, n := range []string{"example.com.", "a.example.net.", "a.example.net.", "example.com."} {
+		if _, err := r.Lookup(context.Background(), n, "A"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := LookupStats{FromZones: 2, Cached: 1, Asked: 1, Sent: 1}
+	if got := ResolverStats(r); got != want {
+		t.Errorf("ResolverStats = %+v, want %+v", got, want)
+	}
+}
