@@ -22,6 +22,12 @@ import (
 
 // runDaemon runs maildns as a service until ctx is done; it returns the exit status.
 func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
+	// SIGHUP reloads (caught from the start: its default action would kill
+	// the daemon); SIGTERM/SIGINT arrive as ctx (main's signal.NotifyContext).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
 	cfg, err := loadDaemonConfig(configPath)
 	if err != nil {
 		printErrors(stderr, configPath, err)
@@ -33,11 +39,6 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "maildns: %s: %v\n", configPath, err)
 		return exitFailed
 	}
-
-	// SIGHUP reloads; SIGTERM/SIGINT arrive as ctx (main's signal.NotifyContext).
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 
 	m := metrics.New(daemonVersion(), nil)
 	m.Started(time.Now())
