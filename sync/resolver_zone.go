@@ -94,19 +94,21 @@ func (z *ZoneResolver) lookup(ctx context.Context, name, qtype string, depth int
 	return ans, nil
 }
 
-// zoneOf returns the longest zone holding name, and its records.
+// zoneOf returns the longest zone holding name, and its records. It looks
+// up name and each of its parents in turn (a map lookup per label, not a
+// scan of every zone: a run over thousands of zones asks this per check).
 func (z *ZoneResolver) zoneOf(name string) (string, []libdns.RR) {
-	fq := strings.TrimSuffix(name, ".")
-	best := ""
-	for zone := range z.zones {
-		if (fq == zone || strings.HasSuffix(fq, "."+zone)) && len(zone) > len(best) {
-			best = zone
+	for fq := strings.TrimSuffix(name, "."); fq != ""; {
+		if recs, ok := z.zones[fq]; ok {
+			return fq, recs
 		}
+		i := strings.IndexByte(fq, '.')
+		if i < 0 {
+			break
+		}
+		fq = fq[i+1:]
 	}
-	if best == "" {
-		return "", nil
-	}
-	return best, z.zones[best]
+	return "", nil
 }
 
 // delegated reports whether rel lies at or below an NS RRset other than the apex.
