@@ -120,7 +120,7 @@ func (e *Engine) Restore(ctx context.Context, path string, opts Options) (*Plan,
 		action = "refused"
 	}
 	for _, c := range zp.Changes {
-		log.Warn("restore", "domain", entry.Domain, "zone", entry.Zone, "provider", entry.Provider,
+		log.Info("restore", "domain", entry.Domain, "zone", entry.Zone, "provider", entry.Provider,
 			"name", c.Name, "type", c.Type, "want", joinValues(c.After), "have", joinValues(c.Before),
 			"action", action, "journal", path)
 	}
