@@ -363,7 +363,9 @@ func TestFlags(t *testing.T) {
 		{[]string{"--force"}, 1, "", "--force goes with --dry-run or --once"},
 		{[]string{"frobnicate"}, 1, "", `unknown command "frobnicate"`},
 		{[]string{"restore"}, 1, "", "usage: maildns restore"},
-		{[]string{"restore", "journal.json", "--dry-run"}, 1, "", "not implemented"},
+		{[]string{"restore", "/nonexistent/journal.json", "--dry-run"}, 1, "", "/nonexistent/journal.json"},
+		{[]string{"restore", "a.json", "b.json"}, 1, "", "usage: maildns restore"},
+		{[]string{"restore", "a.json", "--once"}, 1, "", "restore takes --dry-run only"},
 		{[]string{"--no-such-flag"}, 1, "", "flag provided but not defined"},
 		{[]string{"-h"}, 0, "", "Usage:"},
 		{[]string{"--config", "/nonexistent/maildns.yaml", "--validate"}, 1, "", "/nonexistent/maildns.yaml"},
@@ -388,5 +390,10 @@ func TestConfigDefault(t *testing.T) {
 	f, err = parseFlags([]string{"--dry-run", "--domain", "a.example", "--domain=b.example"}, &bytes.Buffer{})
 	if err != nil || f.config != DefaultConfig || strings.Join(f.domains, " ") != "a.example b.example" {
 		t.Errorf("flags %+v, err %v", f, err)
+	}
+	// Flags may follow the restore command and its file.
+	f, err = parseFlags([]string{"restore", "entry.json", "--dry-run", "--config", "x.yaml"}, &bytes.Buffer{})
+	if err != nil || !f.dryRun || f.config != "x.yaml" || strings.Join(f.args, " ") != "restore entry.json" {
+		t.Errorf("restore flags %+v, err %v", f, err)
 	}
 }
