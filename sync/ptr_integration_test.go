@@ -223,22 +223,49 @@ func TestPTRManagedRoundTripRFC2136(t *testing.T) {
 // engine: the action finding lands in the plan and the SPEC §5 log line
 // carries exactly its keys.
 func TestPTRCheckedThroughEngine(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "zones", "example.com.zone"), ptrRoundTripForward)
-	writeFile(t, filepath.Join(dir, "maildns.yaml"), "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: true\n"+
-		"providers:\n  fwd: {type: zonefile, directory: zones}\n")
-	writeFile(t, filepath.Join(dir, "policies", "example.com.yaml"), strings.Split(ptrRoundTripPolicy, "ptr:")[0])
-
 	// The network, as the resolvers see it: the ISP's reverse zones.
 	r := &mapResolver{}
 	ispZone(r)
 	r.add("25.113.0.203.in-addr.arpa.", "PTR", "host-25.isp.example.")
 	r.add("8.b.d.0.1.0.0.2.ip6.arpa.", "SOA", "ns1.isp.example. hostmaster.isp.example. 1 2 3 4 5")
 	r.add("8.b.d.0.1.0.0.2.ip6.arpa.", "NS", "ns1.isp.example.")
-	r.add("mail.example.com.", "A", "203.0.113.25")
-	r.add("mail.example.com.", "AAAA", "2001:db8::25")
+	checkPTRThroughEngine(t, r, "")
+}
 
-	plan, logs := runConfigResolver(t, filepath.Join(dir, "maildns.yaml"), ModeDryRun, r)
+// TestPTRCheckedThroughEngineBIND is the same with the ISP's reverse zones on
+// BIND, reached through the resolvers: of maildns.yaml as in production.
+func TestPTRCheckedThroughEngineBIND(t *testing.T) {
+	srv := testbind.Start(t,
+		testbind.Zone{Name: "113.0.203.in-addr.arpa", Content: `$ORIGIN 113.0.203.in-addr.arpa.
+$TTL 3600
+@	IN SOA	ns1.isp.example. hostmaster.isp.example. 1 7200 3600 1209600 3600
+@	IN NS	ns1.isp.example.
+@	IN NS	ns2.isp.example.
+25	IN PTR	host-25.isp.example.
+`},
+		testbind.Zone{Name: "8.b.d.0.1.0.0.2.ip6.arpa", Content: `$ORIGIN 8.b.d.0.1.0.0.2.ip6.arpa.
+$TTL 3600
+@	IN SOA	ns1.isp.example. hostmaster.isp.example. 1 7200 3600 1209600 3600
+@	IN NS	ns1.isp.example.
+`})
+	checkPTRThroughEngine(t, nil, "resolvers: [\""+srv.Addr+"\"]\n")
+}
+
+// checkPTRThroughEngine runs a dry run of a checked-mode policy whose
+// forward zone is a zone file (the mail host's A/AAAA are answered from it)
+// and whose reverse zones r, or the config's resolvers, answer.
+func checkPTRThroughEngine(t *testing.T, r Resolver, resolvers string) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "zones", "example.com.zone"), ptrRoundTripForward)
+	writeFile(t, filepath.Join(dir, "maildns.yaml"), "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: true\n"+
+		resolvers+"providers:\n  fwd: {type: zonefile, directory: zones}\n")
+	writeFile(t, filepath.Join(dir, "policies", "example.com.yaml"), strings.Split(ptrRoundTripPolicy, "ptr:")[0])
+
+	var res Resolver
+	if r != nil {
+		res = r // a nil *mapResolver must stay a nil Resolver
+	}
+	plan, logs := runConfigResolver(t, filepath.Join(dir, "maildns.yaml"), ModeDryRun, res)
 	req4 := "Please set the reverse DNS (PTR) of 203.0.113.25 to mail.example.com. (currently: host-25.isp.example.). " +
 		"The reverse zone 113.0.203.in-addr.arpa is served by ns1.isp.example., ns2.isp.example. (contact hostmaster@isp.example)."
 	req6 := "Please set the reverse DNS (PTR) of 2001:db8::25 to mail.example.com. (currently: none). " +
