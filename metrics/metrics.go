@@ -30,6 +30,7 @@ type Metrics struct {
 
 	reg         *prometheus.Registry
 	runs        *prometheus.CounterVec
+	skipped     prometheus.Counter
 	lastSync    prometheus.Gauge
 	lastSuccess prometheus.Gauge
 	duration    prometheus.Histogram
@@ -61,6 +62,10 @@ func New(version string, counts *providers.Counts) *Metrics {
 			Namespace: Namespace, Name: "sync_runs_total",
 			Help: "Sync runs by result (ok: every zone synced; error: some zone could not be).",
 		}, []string{"result"}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "sync_skipped_total",
+			Help: "Scheduled syncs skipped because the previous one was still running.",
+		}),
 		lastSync: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "last_sync_timestamp_seconds",
 			Help: "Unix time the last sync run finished, whatever its result.",
@@ -95,7 +100,7 @@ func New(version string, counts *providers.Counts) *Metrics {
 	for _, r := range []string{"ok", "error"} {
 		m.runs.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.runs, m.lastSync, m.lastSuccess, m.duration, m.drift, m.changes,
+	m.reg.MustRegister(m.runs, m.skipped, m.lastSync, m.lastSuccess, m.duration, m.drift, m.changes,
 		m.findings, buildInfo, &callCollector{counts: counts},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -123,6 +128,9 @@ func (m *Metrics) Started(t time.Time) {
 	defer m.mu.Unlock()
 	m.started = t
 }
+
+// Skipped counts a scheduled sync skipped because one was still running.
+func (m *Metrics) Skipped() { m.skipped.Inc() }
 
 // Observe records one run: a run is ok when it returned no error. The gauges
 // of the plan (drift, findings) are replaced by those of this run.

@@ -42,6 +42,12 @@ type Daemon struct {
 	Watchdog time.Duration
 	// Observe, if set, sees every run's result (metrics).
 	Observe func(Result)
+	// Skipped, if set, is told of every tick skipped because a run was
+	// still in flight.
+	Skipped func()
+	// Reloaded, if set, sees every config swapped in by a reload, between
+	// runs; period is its schedule's.
+	Reloaded func(cfg *policy.Config, period time.Duration)
 	// Grace bounds a run in flight at shutdown; 0 is DefaultGrace.
 	Grace time.Duration
 	// Monotonic returns CLOCK_MONOTONIC in microseconds, sent with
@@ -90,6 +96,7 @@ func (d *Daemon) Run(ctx context.Context, cfg *policy.Config) error {
 		}
 		d.notify("STATUS=" + StatusLine(r))
 	}
+	s.OnSkip = d.Skipped
 	if d.Watchdog > 0 {
 		s.Heartbeat = d.Watchdog / 2
 		s.OnHeartbeat = func() { d.notify("WATCHDOG=1") }
@@ -159,6 +166,9 @@ func (d *Daemon) reload(s *Scheduler) {
 		d.logger.Store(newLog)
 		newLog.Info("config reloaded", "config", d.Path, "schedule", scheduleSpec(cfg),
 			"domains", len(cfg.Domains))
+		if d.Reloaded != nil {
+			d.Reloaded(cfg, Period(sched, time.Now()))
+		}
 		d.notify("READY=1\nSTATUS=config reloaded")
 	})
 }

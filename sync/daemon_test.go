@@ -78,10 +78,14 @@ func TestDaemonReloadAndStop(t *testing.T) {
 	n := &notes{}
 	reload := make(chan os.Signal, 1)
 	var observed atomic.Int32
+	reloaded := make(chan string, 10)
 	d := &Daemon{
 		Path: "maildns.yaml", Load: load, Build: build, Logger: log,
 		Reload: reload, Notify: n.notify, Watchdog: 40 * time.Millisecond,
-		Observe:   func(Result) { observed.Add(1) },
+		Observe: func(Result) { observed.Add(1) },
+		Reloaded: func(cfg *policy.Config, period time.Duration) {
+			reloaded <- fmt.Sprintf("%s %v", cfg.Domains[0].Domain, period)
+		},
 		Monotonic: func() int64 { return 4242 },
 	}
 	cfg, err := load("maildns.yaml")
@@ -125,6 +129,17 @@ func TestDaemonReloadAndStop(t *testing.T) {
 	reload <- syscall.SIGHUP
 	waitFor(t, "config reloaded", 5*time.Second, func() bool { return len(logs.records(t, "config reloaded")) == 1 })
 	waitFor(t, "a run on the new config", 5*time.Second, func() bool { return ran("gen2.example") >= 1 })
+	select {
+	case got := <-reloaded:
+		if got != "gen2.example 1s" {
+			t.Errorf("Reloaded saw %q, want the new config and its period", got)
+		}
+	default:
+		t.Error("Reloaded not called")
+	}
+	if len(reloaded) != 0 {
+		t.Error("Reloaded called more than once (or for the broken config)")
+	}
 	if r := n.index("RELOADING=1", mark); r < 0 || n.index("READY=1", r) < 0 {
 		t.Errorf("states after a reload = %q, want RELOADING=1 then READY=1", n.all()[mark:])
 	}

@@ -81,6 +81,9 @@ type Scheduler struct {
 	Grace time.Duration
 	// OnResult, if set, is called on the loop after every run.
 	OnResult func(Result)
+	// OnSkip, if set, is called on the loop for every tick skipped because
+	// a run was still in flight.
+	OnSkip func()
 	// OnHeartbeat, if set, is called on the loop every Heartbeat (the
 	// systemd watchdog), also while a run is in flight.
 	Heartbeat   time.Duration
@@ -223,6 +226,9 @@ func (s *Scheduler) Loop(ctx context.Context) error {
 			if running {
 				s.Logger.Warn("sync skipped", "reason", "previous sync still running",
 					"running_for", time.Since(runStart).Round(time.Millisecond).String())
+				if s.OnSkip != nil {
+					s.OnSkip()
+				}
 			} else {
 				start(s.jitter())
 			}

@@ -146,8 +146,9 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 		return &Plan{}, nil
 	}
 	s := NewScheduler(every(10*time.Millisecond), run, log)
-	var results atomic.Int32
+	var results, skips atomic.Int32
 	s.OnResult = func(Result) { results.Add(1) }
+	s.OnSkip = func() { skips.Add(1) }
 	stop := runLoop(t, s)
 	waitFor(t, "3 runs", 5*time.Second, func() bool { return runs.Load() >= 3 })
 	stop()
@@ -164,6 +165,9 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 	}
 	if skipped[0]["level"] != "WARN" || skipped[0]["reason"] != "previous sync still running" {
 		t.Errorf("sync skipped line = %v, want level WARN and a reason", skipped[0])
+	}
+	if got := skips.Load(); int(got) != len(skipped) {
+		t.Errorf("OnSkip called %d times for %d \"sync skipped\" lines", got, len(skipped))
 	}
 }
 

@@ -70,8 +70,16 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 				logger.Debug("sd_notify failed", "error", err.Error())
 			}
 		},
-		Watchdog:  watchdog,
-		Observe:   m.Observe,
+		Watchdog: watchdog,
+		Observe:  m.Observe,
+		Skipped:  m.Skipped,
+		Reloaded: func(newCfg *policy.Config, period time.Duration) {
+			m.SetPeriod(period)
+			if newCfg.Metrics.Listen != cfg.Metrics.Listen {
+				logger.Warn("restart needed", "setting", "metrics.listen",
+					"running", cfg.Metrics.Listen, "configured", newCfg.Metrics.Listen)
+			}
+		},
 		Monotonic: monotonicUsec,
 	}
 	err = d.Run(ctx, cfg)
