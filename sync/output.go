@@ -51,9 +51,10 @@ const (
 	ansiCyan   = "\x1b[36m"
 )
 
-// maxTextValue is the longest value the text output shows whole; longer
-// ones (DKIM keys) are shortened in the middle.
-const maxTextValue = 64
+// maxTextValue is the longest value the text output shows whole (a DMARC
+// record with report addresses fits); longer ones (DKIM keys) are shortened
+// in the middle.
+const maxTextValue = 100
 
 // WriteText writes p for people: per zone a header and aligned change lines
 // (+ create, ~ update, - delete), then the findings, then a summary line.
