@@ -479,3 +479,39 @@ func TestBuildProvidersErrors(t *testing.T) {
 		t.Errorf("secret in error: %s", msg)
 	}
 }
+
+// TestRunUnparseableLiveRecord: a record that does not normalise is kept as
+// read: at an owned name it is replaced, elsewhere it is left alone.
+func TestRunUnparseableLiveRecord(t *testing.T) {
+	live := comZone(tRR("mail", "A", tHour, "not-an-address"), tRR("odd", "A", tHour, "also-not"))
+	e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": live}, map[string][]policy.RRset{"example.com": comPolicy()})
+	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mail *Change
+	for i, c := range plan.Zones[0].Changes {
+		if c.Name == "mail" && c.Type == "A" {
+			mail = &plan.Zones[0].Changes[i]
+		}
+	}
+	if mail == nil || mail.Action != ActionUpdate || !slices.Equal(mail.Before, []string{"not-an-address"}) {
+		t.Errorf("mail A change: %+v", mail)
+	}
+	after := st.records("example.com.")
+	if slices.Contains(after, tRR("mail", "A", tHour, "not-an-address")) || !slices.Contains(after, tRR("odd", "A", tHour, "also-not")) {
+		t.Errorf("after applying: %v", after)
+	}
+}
+
+func TestRunProviderNotConfigured(t *testing.T) {
+	e, _, _ := testEngine(t, map[string][]libdns.RR{"example.com.": comZone()}, map[string][]policy.RRset{"example.com": comPolicy()})
+	delete(e.Providers, "mem")
+	plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun})
+	if err == nil || !strings.Contains(err.Error(), `provider "mem" is not configured`) {
+		t.Fatalf("err = %v", err)
+	}
+	if plan.Zones[0].Status != StatusError {
+		t.Errorf("zone: %+v", plan.Zones[0])
+	}
+}
