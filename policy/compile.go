@@ -164,6 +164,9 @@ func compile(d *Domain) ([]RRset, []*Error) {
 						if inZone(rev, z) && len(z) > len(zone) {
 							zone = z
 						}
+						if classlessHolds(z, ip) && len(z) > len(zone) {
+							zone = z
+						}
 					}
 				}
 				if !family {
@@ -178,7 +181,13 @@ func compile(d *Domain) ([]RRset, []*Error) {
 				key := zone + " " + rev
 				s := sets[key]
 				if s == nil {
-					s = &ptrSet{zone: zone, name: relName(rev, zone), ttl: ttlOr(h.TTL)}
+					name := relName(rev, zone)
+					if !inZone(rev, zone) {
+						// An RFC 2317 classless zone: the PTR sits at the
+						// last octet, which the ISP's CNAME points to.
+						name = strconv.Itoa(int(ip.As4()[3]))
+					}
+					s = &ptrSet{zone: zone, name: name, ttl: ttlOr(h.TTL)}
 					sets[key] = s
 					keys = append(keys, key)
 				}

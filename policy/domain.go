@@ -24,12 +24,13 @@ type domainLoader struct {
 	cfg  *Config
 	file string
 	d    *Domain
+	keys *keyCache // key files read so far by this load
 }
 
 // loadDomain reads and validates one policy file. It returns the domain
 // (nil when even its name could not be read), whether it is free of
 // problems, and then its compiled RRsets.
-func (c *collector) loadDomain(cfg *Config, file string) (*Domain, bool, []RRset) {
+func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache) (*Domain, bool, []RRset) {
 	start := len(c.errs)
 	data, err := readFile(file)
 	if err != nil {
@@ -49,7 +50,7 @@ func (c *collector) loadDomain(cfg *Config, file string) (*Domain, bool, []RRset
 	if !ok {
 		return nil, false, nil
 	}
-	l := &domainLoader{collector: c, cfg: cfg, file: file,
+	l := &domainLoader{collector: c, cfg: cfg, file: file, keys: kc,
 		d: &Domain{Pos: Pos{file, root.Line}, TTL: DefaultTTL}}
 	d := l.d
 	keys := map[string]entry{}
@@ -512,18 +513,18 @@ func (l *domainLoader) dkim(e entry) {
 			if abs, err := filepath.Abs(k.KeyFile); err == nil {
 				k.KeyFile = abs
 			}
-			data, err := readFile(k.KeyFile)
-			if err != nil {
-				l.errorf(l.at(*keyFile), "dkim %s: cannot read key_file %s: %v", k.Selector, s, osErrText(err))
+			ck := l.keys.get(k.KeyFile)
+			if ck.readErr != nil {
+				l.errorf(l.at(*keyFile), "dkim %s: cannot read key_file %s: %v", k.Selector, s, osErrText(ck.readErr))
 				good = false
 				break
 			}
-			pk, err := parseDKIMPEM(data)
-			if err != nil {
-				l.errorf(l.at(*keyFile), "dkim %s: key_file %s: %v", k.Selector, s, err)
+			if ck.err != nil {
+				l.errorf(l.at(*keyFile), "dkim %s: key_file %s: %v", k.Selector, s, ck.err)
 				good = false
 				break
 			}
+			pk := ck.key
 			k.Key, k.KeyType, k.KeyBits = pk.P, pk.Type, pk.Bits
 		case key != nil:
 			s, ok := l.str(*key, l.file)
@@ -659,7 +660,9 @@ func (l *domainLoader) ptr(e entry) {
 	good := true
 	zone := func(pos Pos, s string) {
 		z := normName(s)
-		switch msg := checkName(z); {
+		// RFC 2317 classless zones name their range with '/' ("0/26.…").
+		first, rest, _ := strings.Cut(z, ".")
+		switch msg := checkName(strings.Replace(first, "/", "-", 1) + "." + rest); {
 		case msg != "":
 			l.errorf(pos, "ptr zone %q is not a valid DNS name: %s", s, msg)
 			good = false

@@ -79,3 +79,37 @@ func ReverseName(ip netip.Addr) string {
 	sb.WriteString("ip6.arpa.")
 	return sb.String()
 }
+
+// classlessHolds reports whether zone is an RFC 2317 classless reverse zone
+// ("0-63.113.0.203.in-addr.arpa" or "0/26.113.0.203.in-addr.arpa") whose
+// range holds the IPv4 address ip.
+func classlessHolds(zone string, ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if !ip.Is4() {
+		return false
+	}
+	first, parent, ok := strings.Cut(zone, ".")
+	if !ok {
+		return false
+	}
+	b := ip.As4()
+	if parent != fmt.Sprintf("%d.%d.%d.in-addr.arpa", b[2], b[1], b[0]) {
+		return false
+	}
+	last := int(b[3])
+	if lo, hi, ok := strings.Cut(first, "-"); ok {
+		l, err1 := strconv.Atoi(lo)
+		h, err2 := strconv.Atoi(hi)
+		return err1 == nil && err2 == nil && l <= last && last <= h
+	}
+	if base, bits, ok := strings.Cut(first, "/"); ok {
+		l, err1 := strconv.Atoi(base)
+		n, err2 := strconv.Atoi(bits)
+		if err1 != nil || err2 != nil || n < 24 || n > 32 {
+			return false
+		}
+		size := 1 << (32 - n)
+		return l <= last && last < l+size
+	}
+	return false
+}
