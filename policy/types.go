@@ -210,7 +210,11 @@ type RRset struct {
 // Owns reports whether maildns owns value in this RRset.
 func (r *RRset) Owns(value string) bool {
 	if r.Own == OwnPrefix {
-		return strings.HasPrefix(strings.ToLower(value), strings.ToLower(r.Prefix))
+		// "v=spf1" owns "v=spf1 -all" and a bare "v=spf1", not "v=spf10".
+		if len(value) < len(r.Prefix) || !strings.EqualFold(value[:len(r.Prefix)], r.Prefix) {
+			return false
+		}
+		return len(value) == len(r.Prefix) || value[len(r.Prefix)] == ' '
 	}
 	return true
 }
