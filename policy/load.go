@@ -6,9 +6,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -130,13 +134,14 @@ func LoadConfig(path string) (*Config, error) {
 	files := c.expandGlobs(cfg.Dir, policyGlobs)
 	byName := map[string]*Domain{}
 	compiled := map[*Domain][]RRset{}
-	for _, f := range files {
-		d, ok, rrs := c.loadDomain(cfg, f)
+	for _, r := range loadDomains(cfg, files) {
+		c.add(r.errs...)
+		d := r.d
 		if d == nil {
 			continue
 		}
-		if ok {
-			compiled[d] = rrs
+		if r.ok {
+			compiled[d] = r.rrs
 		}
 		if prev, dup := byName[d.Domain]; dup {
 			c.errorf(d.Pos, "domain %s is also defined in %s", d.Domain, prev.Pos)
@@ -419,7 +424,7 @@ func validEnvName(s string) bool {
 func (c *collector) expandGlobs(dir string, globs []entry) []string {
 	var files []string
 	seen := map[string]bool{}
-	var seenInfo []os.FileInfo
+	seenID := map[fileID]bool{} // a file reached by two names (a symlink) counts once
 	for _, g := range globs {
 		if g.key == "" {
 			c.errorf(g.pos, "policies: empty glob")
@@ -437,7 +442,6 @@ func (c *collector) expandGlobs(dir string, globs []entry) []string {
 		}
 		sort.Strings(matches)
 		nfiles := 0
-	match:
 		for _, m := range matches {
 			fi, err := os.Stat(m)
 			if err == nil && fi.IsDir() {
@@ -449,12 +453,12 @@ func (c *collector) expandGlobs(dir string, globs []entry) []string {
 			}
 			seen[m] = true
 			if err == nil {
-				for _, s := range seenInfo {
-					if os.SameFile(s, fi) {
-						continue match
+				if id, ok := idOf(fi); ok {
+					if seenID[id] {
+						continue
 					}
+					seenID[id] = true
 				}
-				seenInfo = append(seenInfo, fi)
 			}
 			files = append(files, m)
 		}
@@ -463,4 +467,85 @@ func (c *collector) expandGlobs(dir string, globs []entry) []string {
 		}
 	}
 	return files
+}
+
+// fileID identifies a file whatever the name it is reached by (os.SameFile
+// as a map key: a scan of every file seen before would be quadratic).
+type fileID struct{ dev, ino uint64 }
+
+func idOf(fi os.FileInfo) (fileID, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), uint64(st.Ino)}, true
+}
+
+// loadedDomain is one policy file's result.
+type loadedDomain struct {
+	d    *Domain
+	ok   bool
+	rrs  []RRset
+	errs []*Error
+}
+
+// loadDomains loads the policy files, several at once (each file is read,
+// parsed and checked on its own), and returns their results in the order of
+// files, so that the problems found are reported in the same order as by a
+// sequential load. A key file named by several policies is read and parsed
+// once.
+func loadDomains(cfg *Config, files []string) []loadedDomain {
+	out := make([]loadedDomain, len(files))
+	keys := &keyCache{m: map[string]*cachedKey{}}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(files) {
+					return
+				}
+				c := &collector{}
+				d, ok, rrs := c.loadDomain(cfg, files[i], keys)
+				out[i] = loadedDomain{d: d, ok: ok, rrs: rrs, errs: c.errs}
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// keyCache holds the DKIM key files read by one load, by absolute path.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]*cachedKey
+}
+
+// cachedKey is one key file: read and parsed once, by whoever asks first.
+type cachedKey struct {
+	once    sync.Once
+	key     dkimKey
+	readErr error // reading the file failed
+	err     error // parsing it failed
+}
+
+// get reads and parses the key file at path (absolute), once per load.
+func (kc *keyCache) get(path string) *cachedKey {
+	kc.mu.Lock()
+	k := kc.m[path]
+	if k == nil {
+		k = &cachedKey{}
+		kc.m[path] = k
+	}
+	kc.mu.Unlock()
+	k.once.Do(func() {
+		data, err := readFile(path)
+		if err != nil {
+			k.readErr = err
+			return
+		}
+		k.key, k.err = parseDKIMPEM(data)
+	})
+	return k
 }
