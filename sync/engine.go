@@ -210,6 +210,15 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 
+	// Hold back an SPF record that breaks the lookup limits (SPEC §6).
+	live := !opts.Offline && e.Config.LiveChecks
+	var held []*domainZone
+	if apply && live {
+		var fs []Finding
+		held, fs = holdBadSPF(ctx, log, e.runResolver(log, zoneOrder), runs, zones)
+		extra = append(extra, fs...)
+	}
+
 	// Apply and verify, zone by zone.
 	if apply {
 		g, gctx := errgroup.WithContext(ctx)
@@ -231,6 +240,11 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			}
 		}
 		releaseZones(zoneOrder)
+		for _, p := range held {
+			if p.plan.Status != StatusError {
+				p.plan.Status = StatusRefused
+			}
+		}
 	}
 
 	// Log drift.
@@ -241,7 +255,6 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	}
 
 	// Checks, per domain, on the zone as it now is.
-	live := !opts.Offline && e.Config.LiveChecks
 	var resolver Resolver
 	if live {
 		resolver = e.runResolver(log, zoneOrder)
