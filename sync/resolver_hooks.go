@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"slices"
+
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
 )
@@ -17,9 +19,15 @@ func init() {
 		if base != nil {
 			next = NewCachingResolver(base)
 		}
-		m := map[string][]libdns.RR{}
+		m := make(map[string][]libdns.RR, len(zones))
 		for _, z := range zones {
-			m[z.Zone] = append(m[z.Zone], z.Records...)
+			// The zone resolver only reads the records: share them, and
+			// copy only to join one zone read at two providers.
+			if have, ok := m[z.Zone]; ok {
+				m[z.Zone] = append(slices.Clip(have), z.Records...)
+			} else {
+				m[z.Zone] = z.Records
+			}
 		}
 		return NewZoneResolver(m, next)
 	}
