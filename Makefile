@@ -24,7 +24,7 @@ lint:
 	$(STATICCHECK) ./...
 
 unit:
-	./scripts/ensure-bind.sh
+	./scripts/test-deps.sh
 	$(GO) test -race -count=1 ./...
 
 fuzz:

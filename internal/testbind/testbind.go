@@ -3,7 +3,7 @@
 // (RFC 2136) and zone transfers, and a helper to check what it serves.
 //
 // When named is not installed the test is skipped, or fails when the
-// environment variable CI is "true" (scripts/ensure-bind.sh installs it).
+// environment variable CI is "true" (scripts/test-deps.sh installs it).
 package testbind
 
 import (
@@ -86,7 +86,7 @@ func findNamed() (string, error) {
 	if fi, err := os.Stat(sbin); err == nil && !fi.IsDir() {
 		return sbin, nil
 	}
-	return "", errors.New("named (BIND 9) is not installed: run scripts/ensure-bind.sh or apt-get install bind9 bind9-dnsutils")
+	return "", errors.New("named (BIND 9) is not installed: run scripts/test-deps.sh or apt-get install bind9 bind9-dnsutils")
 }
 
 // Available reports whether named can be run here.

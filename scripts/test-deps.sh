@@ -1,0 +1,46 @@
+#!/bin/sh
+# test-deps.sh makes sure the programs the tests run for real are installed:
+# BIND 9 (named) and dig for the RFC 2136 and reverse-DNS tests, which start a
+# real name server on loopback (internal/testbind), and systemd-analyze for
+# the unit checks (systemd/). Quick and silent when they are all there;
+# installs what is missing with apt-get when run as root; otherwise it stops
+# with what to do.
+set -eu
+
+have() {
+	command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/bin/$1" ]
+}
+
+missing=""
+have named || missing="$missing bind9"
+have dig || missing="$missing bind9-dnsutils"
+have systemd-analyze || missing="$missing systemd"
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test-deps: missing packages:$missing, and this script is not running as root." >&2
+	echo "test-deps: install them with: sudo apt-get install$missing" >&2
+	echo "test-deps: (without them those tests are skipped, or fail when CI=true)" >&2
+	exit 1
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "test-deps: missing packages:$missing, and apt-get is not available; install them by hand." >&2
+	exit 1
+fi
+
+echo "test-deps: installing$missing with apt-get" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Wait for a concurrent apt run instead of failing on its lock.
+apt-get -o DPkg::Lock::Timeout=300 update -qq
+# shellcheck disable=SC2086
+apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >/dev/null
+
+for prog in named dig systemd-analyze; do
+	if ! have "$prog"; then
+		echo "test-deps: apt-get finished but $prog is still not installed" >&2
+		exit 1
+	fi
+done
