@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -94,24 +93,11 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 	return exitOK
 }
 
-// loadDaemonConfig loads the config and compiles every policy, so that a
+// loadDaemonConfig loads the config. LoadConfig compiles every policy, so a
 // policy that cannot compile stops a start or a reload before any provider
 // is touched.
 func loadDaemonConfig(path string) (*policy.Config, error) {
-	cfg, err := policy.LoadConfig(path)
-	if err != nil {
-		return nil, err
-	}
-	var errs []error
-	for _, d := range cfg.Domains {
-		if _, err := policy.Compile(d); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return policy.LoadConfig(path)
 }
 
 // daemonVersion is the version for build_info: -ldflags main.version, else

@@ -12,5 +12,8 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	args, stopProfiles := startProfiles(os.Args[1:])
+	code := run(args, os.Stdout, os.Stderr)
+	stopProfiles()
+	os.Exit(code)
 }

@@ -174,14 +174,11 @@ func load(f *flags, stderr io.Writer) (*policy.Config, *sync.Engine) {
 		printErrors(stderr, f.config, err)
 		return nil, nil
 	}
+	// LoadConfig has compiled every policy and reported what cannot
+	// compile: no second compile here (the engine compiles for its run).
 	var errs []error
 	if _, err := sync.SelectDomains(cfg, f.domains); err != nil {
 		errs = append(errs, err)
-	}
-	for _, d := range cfg.Domains {
-		if _, err := policy.Compile(d); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	provs, err := sync.BuildProviders(cfg)
 	if err != nil {

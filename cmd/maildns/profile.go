@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+)
+
+// profileFlags are the hidden profiling flags, taken out of the arguments
+// before the real flags are parsed (they are not in --help).
+var profileFlags = []string{"cpuprofile", "memprofile"}
+
+// startProfiles removes --cpuprofile FILE and --memprofile FILE from args,
+// starts the CPU profile, and returns the remaining arguments and a function
+// that stops the CPU profile and writes the heap profile.
+func startProfiles(args []string) ([]string, func()) {
+	files := map[string]string{}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			rest = append(rest, args[i:]...)
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || !isProfileFlag(name) {
+			rest = append(rest, a)
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			i++
+			val = args[i]
+		}
+		files[name] = val
+	}
+	if len(files) == 0 {
+		return args, func() {}
+	}
+	var cpu *os.File
+	if path := files["cpuprofile"]; path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "maildns: --cpuprofile: %v\n", err)
+		} else {
+			cpu = f
+		}
+	}
+	return rest, func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if path := files["memprofile"]; path != "" {
+			f, err := os.Create(path)
+			if err == nil {
+				runtime.GC()
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "maildns: --memprofile: %v\n", err)
+			}
+		}
+	}
+}
+
+func isProfileFlag(name string) bool {
+	for _, f := range profileFlags {
+		if name == f {
+			return true
+		}
+	}
+	return false
+}

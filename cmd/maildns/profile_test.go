@@ -1,0 +1,37 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestStartProfiles(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	args := []string{"--config", "x.yaml", "--cpuprofile", cpu, "--dry-run", "-memprofile=" + mem, "--", "--cpuprofile"}
+	rest, stop := startProfiles(args)
+	if d := cmp.Diff([]string{"--config", "x.yaml", "--dry-run", "--", "--cpuprofile"}, rest); d != "" {
+		t.Errorf("arguments left (-want +got):\n%s", d)
+	}
+	stop()
+	for _, p := range []string{cpu, mem} {
+		if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v (size %v), want a profile", p, err, fi)
+		}
+	}
+	// Without the flags the arguments are untouched.
+	plain := []string{"--dry-run", "--output", "json"}
+	if rest, _ := startProfiles(plain); !cmp.Equal(plain, rest) {
+		t.Errorf("arguments %q, want %q", rest, plain)
+	}
+	// The profiling flags are not part of the usage.
+	var out strings.Builder
+	parseFlags([]string{"--help"}, &out)
+	if strings.Contains(out.String(), "profile") {
+		t.Errorf("--help mentions the hidden profiling flags:\n%s", out.String())
+	}
+}
