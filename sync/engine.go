@@ -579,7 +579,7 @@ func logDrift(log *slog.Logger, z *zoneState, p *domainZone, mode string) {
 		action = "would_correct"
 	}
 	for _, c := range p.plan.Changes {
-		log.Warn("drift",
+		attrs := []any{
 			"domain", p.domain.Domain,
 			"zone", z.key.zone,
 			"provider", z.key.provider,
@@ -587,7 +587,13 @@ func logDrift(log *slog.Logger, z *zoneState, p *domainZone, mode string) {
 			"type", c.Type,
 			"want", joinValues(c.After),
 			"have", joinValues(c.Before),
-			"action", action)
+			"action", action,
+		}
+		if c.BeforeTTL != 0 && c.BeforeTTL != c.TTL {
+			// A TTL-only drift would otherwise read want == have.
+			attrs = append(attrs, "want_ttl", c.TTL, "have_ttl", c.BeforeTTL)
+		}
+		log.Warn("drift", attrs...)
 	}
 }
 

@@ -515,3 +515,29 @@ func TestRunProviderNotConfigured(t *testing.T) {
 		t.Errorf("zone: %+v", plan.Zones[0])
 	}
 }
+
+// A TTL-only drift names both TTLs in its log line; want == have otherwise.
+func TestDriftLogNamesTTLs(t *testing.T) {
+	live := comZone(tRR("@", "TXT", tHour, "v=spf1 ip4:203.0.113.25 -all"), tRR("mail", "A", 300*time.Second, "203.0.113.25"),
+		tRR("@", "MX", tHour, "10 mail.example.com."), tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject"))
+	e, _, logs := testEngine(t, map[string][]libdns.RR{"example.com.": live}, map[string][]policy.RRset{"example.com": comPolicy()})
+	if _, err := e.Run(context.Background(), Options{Mode: ModeDryRun}); err != nil {
+		t.Fatal(err)
+	}
+	var drifts []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == "drift" {
+			drifts = append(drifts, m)
+		}
+	}
+	if len(drifts) != 1 {
+		t.Fatalf("%d drift log records, want 1:\n%s", len(drifts), logs)
+	}
+	if d := drifts[0]; d["name"] != "mail" || d["want_ttl"] != float64(3600) || d["have_ttl"] != float64(300) {
+		t.Errorf("drift log %v, want name mail, want_ttl 3600, have_ttl 300", d)
+	}
+}
