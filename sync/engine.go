@@ -155,11 +155,19 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			z.parts = append(z.parts, p)
 			return p
 		}
-		part(r.main)
-		for _, rs := range r.sets {
-			k := zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, r.main.zone)), ".")}
-			p := part(k)
-			p.sets = append(p.sets, rs)
+		setZone := func(rs *policy.RRset) zoneKey {
+			return zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, r.main.zone)), ".")}
+		}
+		mainPart := part(r.main)
+		if !slices.ContainsFunc(r.sets, func(rs policy.RRset) bool { return setZone(&rs) != r.main }) {
+			// Every RRset is in the domain's own zone (the usual case):
+			// share the compiled sets (read only) rather than copy them.
+			mainPart.sets = r.sets
+			continue
+		}
+		for i := range r.sets {
+			p := part(setZone(&r.sets[i]))
+			p.sets = append(p.sets, r.sets[i])
 		}
 	}
 
@@ -206,6 +214,11 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 				if apply {
 					p.plan.Status = StatusRefused
 				}
+			}
+			if !apply {
+				// Only applying needs the diffs beyond their changes: a
+				// dry run over thousands of zones lets them go now.
+				p.diffs = nil
 			}
 		}
 	}
