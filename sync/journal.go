@@ -345,14 +345,30 @@ func (j *journaler) prune(current string) error {
 	if err != nil {
 		return err
 	}
-	var names []string
-	for _, de := range ents {
-		if de.Type().IsRegular() && journalName.MatchString(de.Name()) {
-			names = append(names, de.Name())
-		}
+	// Newest first: by the time in the name, then by modification time
+	// (entries of one second).
+	type ent struct {
+		name string
+		mod  time.Time
 	}
-	slices.Sort(names)
-	slices.Reverse(names) // newest first
+	var list []ent
+	for _, de := range ents {
+		if !de.Type().IsRegular() || !journalName.MatchString(de.Name()) {
+			continue
+		}
+		var mod time.Time
+		if info, err := de.Info(); err == nil {
+			mod = info.ModTime()
+		}
+		list = append(list, ent{de.Name(), mod})
+	}
+	slices.SortFunc(list, func(a, b ent) int {
+		return cmp.Or(strings.Compare(b.name[:16], a.name[:16]), b.mod.Compare(a.mod), strings.Compare(b.name, a.name))
+	})
+	names := make([]string, len(list))
+	for i, e := range list {
+		names[i] = e.name
+	}
 	now := j.now()
 	var errs []error
 	for i, n := range names {

@@ -1,0 +1,452 @@
+package sync
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
+	cffake "github.com/maildns/maildns/internal/fakes/cloudflare"
+	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
+	"github.com/maildns/maildns/providers/cloudflare"
+	"github.com/maildns/maildns/providers/faulty"
+	_ "github.com/maildns/maildns/providers/zonefile"
+)
+
+// The fault test: randomised sync runs against a real backend wrapped in
+// faults, with random drift injected between runs. After every run each
+// owned RRset is converged or reported (zone error/refused or a verify
+// finding), no foreign record is lost or changed, and restoring each journal
+// entry of the run puts the touched RRsets back byte for byte (then undoing
+// that restore gives the run's result back exactly).
+
+const faultRuns = 200
+
+// faultSeed is the base seed (the Cloudflare test uses the next one);
+// MAILDNS_FAULT_SEED replays a failing run.
+func faultSeed(t *testing.T) uint64 {
+	if s := os.Getenv("MAILDNS_FAULT_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("MAILDNS_FAULT_SEED: %v", err)
+		}
+		return n
+	}
+	return 20261126
+}
+
+// faultDKIM is longer than 255 bytes: split strings on the wire.
+var faultDKIM = "v=DKIM1; k=rsa; p=" + strings.Repeat("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", 8) + "IDAQAB"
+
+func faultPolicy(domain string) []policy.RRset {
+	set := func(name, typ string, ttl time.Duration, vals ...string) policy.RRset {
+		return policy.RRset{Domain: domain, Provider: "dns", Zone: domain, Name: name, Type: typ, TTL: ttl, Values: vals}
+	}
+	spf := set("@", "TXT", time.Hour, "v=spf1 ip4:203.0.113.25 ip6:2001:db8::25 -all")
+	spf.Own, spf.Prefix, spf.Element = policy.OwnPrefix, "v=spf1", "spf"
+	return []policy.RRset{
+		set("mail", "A", time.Hour, "203.0.113.25"),
+		set("mail", "AAAA", time.Hour, "2001:db8::25"),
+		set("@", "MX", time.Hour, "10 mail."+domain+"."),
+		spf,
+		set("s1._domainkey", "TXT", time.Hour, faultDKIM),
+		set("_dmarc", "TXT", time.Hour, "v=DMARC1; p=quarantine; rua=mailto:dmarc@"+domain),
+	}
+}
+
+// faultFixture is one backend under test.
+type faultFixture struct {
+	name  string
+	inner providers.Provider // no faults: drift, snapshots and restores
+}
+
+func zonefileFixture(t *testing.T, domains []string) faultFixture {
+	dir := t.TempDir()
+	for _, d := range domains {
+		zone := fmt.Sprintf("$ORIGIN %s.\n$TTL 3600\n@ IN SOA ns1.%s. hostmaster.%s. 1 7200 3600 1209600 3600\n@ IN NS ns1.%s.\n", d, d, d, d)
+		if err := os.WriteFile(filepath.Join(dir, d+".zone"), []byte(zone), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := providers.New("zonefile", &providers.Settings{Name: "dns", Values: map[string]string{"directory": dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return faultFixture{name: "zonefile", inner: p}
+}
+
+func cloudflareFixture(t *testing.T, domains []string) faultFixture {
+	srv := cffake.New()
+	t.Cleanup(srv.Close)
+	for _, d := range domains {
+		srv.AddZone(d)
+	}
+	p, err := cloudflare.New(cloudflare.Config{APIToken: "fault-test-token", HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return faultFixture{name: "cloudflare", inner: p}
+}
+
+func TestFaultsZonefile(t *testing.T) {
+	t.Parallel()
+	runFaults(t, zonefileFixture(t, []string{"example.com", "example.net"}), faultSeed(t), faultRuns)
+}
+
+func TestFaultsCloudflare(t *testing.T) {
+	t.Parallel()
+	runFaults(t, cloudflareFixture(t, []string{"example.com", "example.net"}), faultSeed(t)+1, faultRuns)
+}
+
+// faultStats are the figures of one fault test.
+type faultStats struct {
+	runs, zoneRuns, faults, converged, reported, refused, restores, driftActions, foreignLost int
+}
+
+func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	domains := []string{"example.com", "example.net"}
+	desired := map[string][]policy.RRset{}
+	for _, d := range domains {
+		desired[d] = faultPolicy(d)
+	}
+	cfg := &policy.Config{
+		File: "maildns.yaml", Dir: t.TempDir(), StateDir: t.TempDir(),
+		Safety:  policy.Safety{MaxChanges: 5},
+		Journal: policy.JournalConfig{Keep: 40}, // pruned as it goes: the run's entries are the newest
+	}
+	for _, d := range domains {
+		cfg.Domains = append(cfg.Domains, &policy.Domain{Domain: d, Provider: "dns", Zone: d, TTL: time.Hour})
+	}
+	fp := faulty.New(fx.inner, faulty.Options{
+		Seed: seed, Rate: 0.12, Hang: 2 * time.Millisecond,
+		Ops: []string{faulty.OpGet, faulty.OpAppend, faulty.OpDelete, faulty.OpSet},
+	})
+	compile := func(d *policy.Domain) ([]policy.RRset, error) { return desired[d.Domain], nil }
+	e := &Engine{Config: cfg, Providers: map[string]providers.Provider{"dns": fp}, Compile: compile, Concurrency: 1, LockWait: time.Second}
+	clean := &Engine{Config: cfg, Providers: map[string]providers.Provider{"dns": fx.inner}, Compile: compile, LockWait: time.Second}
+
+	// Foreign records to start with; owned ones come from the first runs.
+	for _, d := range domains {
+		fqdn := d + "."
+		if _, err := fx.inner.AppendRecords(ctx, fqdn, []libdns.Record{
+			tRR("www", "A", 300*time.Second, "192.0.2.80"),
+			tRR("@", "TXT", time.Hour, "google-site-verification=abc"),
+			tRR("@", "TXT", time.Hour, "MS=ms123"),
+			tRR("mail", "TXT", time.Hour, "not ours"),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var st faultStats
+	start := time.Now()
+	for run := 1; run <= runs; run++ {
+		// Drift, straight at the backend.
+		for _, d := range domains {
+			if run > 1 {
+				st.driftActions += injectDrift(t, ctx, fx.inner, d, rng, run)
+			}
+		}
+		before := map[string][]libdns.RR{}
+		for _, d := range domains {
+			before[d] = readCanonical(t, ctx, fx.inner, d)
+		}
+		journalBefore, _ := ListJournal(cfg.StateDir)
+		faultsBefore := fp.Total()
+
+		opts := Options{Mode: ModeOnce, Offline: true, Force: rng.IntN(3) == 0, AllowWeakening: rng.IntN(3) == 0}
+		plan, _ := e.Run(ctx, opts)
+		st.runs++
+		st.faults += fp.Total() - faultsBefore
+
+		after := map[string][]libdns.RR{}
+		for _, d := range domains {
+			after[d] = readCanonical(t, ctx, fx.inner, d)
+		}
+		where := fmt.Sprintf("%s run %d (seed %d; faults %v)", fx.name, run, seed, fp.Log()[faultsBefore:])
+
+		for _, d := range domains {
+			st.zoneRuns++
+			var zp *ZonePlan
+			for i := range plan.Zones {
+				if plan.Zones[i].Domain == d {
+					zp = &plan.Zones[i]
+				}
+			}
+			if zp == nil {
+				t.Fatalf("%s: no plan for %s", where, d)
+			}
+			verify := false
+			for _, f := range plan.Findings {
+				if f.Domain == d && f.Kind == "verify" {
+					verify = true
+				}
+			}
+			// Owned: converged, or reported.
+			left := Diff(desired[d], after[d])
+			switch {
+			case len(left) == 0:
+				st.converged++
+				if zp.Status == StatusRefused {
+					t.Errorf("%s: %s refused but converged", where, d)
+				}
+			case zp.Status == StatusError || zp.Status == StatusRefused || verify:
+				st.reported++
+				if zp.Status == StatusRefused {
+					st.refused++
+				}
+			default:
+				t.Errorf("%s: %s status %s but not converged: %+v", where, d, zp.Status, left)
+			}
+			// Foreign: nothing lost or changed.
+			for _, rr := range foreignOf(desired[d], before[d]) {
+				if !slices.Contains(after[d], rr) {
+					st.foreignLost++
+					t.Errorf("%s: %s lost or changed the foreign record %v", where, d, rr)
+				}
+			}
+		}
+
+		// Every journal entry of the run restores the touched RRsets
+		// exactly; undoing the restore gives the run's result back.
+		journalAfter, _ := ListJournal(cfg.StateDir)
+		for _, path := range journalAfter {
+			if slices.Contains(journalBefore, path) {
+				continue
+			}
+			entry, err := ReadJournal(path)
+			if err != nil {
+				t.Fatalf("%s: %v", where, err)
+			}
+			if entry.Result == nil {
+				t.Errorf("%s: entry %s has no result", where, path)
+			}
+			d := entry.Domain
+			listed, _ := ListJournal(cfg.StateDir)
+			rplan, err := clean.Restore(ctx, path, Options{Mode: ModeOnce, Force: true, AllowWeakening: true})
+			if err != nil {
+				t.Fatalf("%s: restore %s: %v (%+v)", where, path, err, rplan)
+			}
+			st.restores++
+			restored := readCanonical(t, ctx, fx.inner, d)
+			touchedKeys := map[nameType]bool{}
+			for _, set := range entry.Before {
+				k := nameType{set.Name, set.Type}
+				touchedKeys[k] = true
+				got := rrsetAt(restored, k)
+				if want := rrsetAt(before[d], k); !slices.Equal(got, want) {
+					t.Errorf("%s: restore of %s: %s %s is %v, was %v before the run", where, path, k.name, k.typ, got, want)
+				}
+				var recorded []libdns.RR
+				for _, r := range set.Records {
+					recorded = append(recorded, libdns.RR{Name: k.name, Type: k.typ, TTL: time.Duration(r.TTL) * time.Second, Data: r.Data})
+				}
+				if !slices.Equal(sortRRs(recorded), rrsetAt(before[d], k)) {
+					t.Errorf("%s: entry %s recorded %s %s as %v, it was %v", where, path, k.name, k.typ, recorded, rrsetAt(before[d], k))
+				}
+			}
+			for _, rr := range after[d] {
+				if !touchedKeys[nameType{rr.Name, rr.Type}] && !slices.Contains(restored, rr) {
+					t.Errorf("%s: restore of %s changed the untouched %v", where, path, rr)
+				}
+			}
+			// Undo the restore: the zone is as the run left it.
+			undo := restoreEntry(cfg.StateDir, listed, path)
+			if undo == "" {
+				if len(rplan.Zones) == 1 && rplan.Zones[0].Status == StatusApplied {
+					t.Fatalf("%s: no journal entry for the restore of %s", where, path)
+				}
+				continue
+			}
+			if _, err := clean.Restore(ctx, undo, Options{Mode: ModeOnce, Force: true, AllowWeakening: true}); err != nil {
+				t.Fatalf("%s: undoing the restore %s: %v", where, undo, err)
+			}
+			if got := readCanonical(t, ctx, fx.inner, d); !slices.Equal(got, after[d]) {
+				t.Errorf("%s: after undoing the restore of %s:\n got %v\nwant %v", where, path, got, after[d])
+			}
+		}
+		if t.Failed() {
+			t.FailNow()
+		}
+	}
+	inj := fp.Injected()
+	t.Logf("%s: %d runs (%d zone runs) in %v, %d faults injected (%d fail-before, %d timeout, %d fail-after), %d drift actions; zones converged %d, not converged but reported %d (%d refused); %d journal entries restored exactly and undone; foreign records lost %d",
+		fx.name, st.runs, st.zoneRuns, time.Since(start).Round(time.Millisecond), st.faults, inj[faulty.FailBefore], inj[faulty.Timeout], inj[faulty.FailAfter],
+		st.driftActions, st.converged, st.reported, st.refused, st.restores, st.foreignLost)
+	if st.faults == 0 || st.restores == 0 || st.converged == 0 || st.reported == 0 {
+		t.Errorf("the test did not exercise every path: %+v", st)
+	}
+}
+
+// restoreEntry returns the entry, not among old, that restored path, or "".
+func restoreEntry(dir string, old []string, path string) string {
+	paths, _ := ListJournal(dir)
+	for _, p := range paths {
+		if slices.Contains(old, p) {
+			continue
+		}
+		if e, err := ReadJournal(p); err == nil && e.Mode == ModeRestore && e.Restores == path {
+			return p
+		}
+	}
+	return ""
+}
+
+// readCanonical reads a zone as the engine sees it (canonical, sorted,
+// without the SOA, whose serial every write bumps).
+func readCanonical(t *testing.T, ctx context.Context, p providers.Provider, domain string) []libdns.RR {
+	t.Helper()
+	z := &zoneState{key: zoneKey{"dns", domain}, fqdn: domain + ".", provider: p}
+	recs, err := readZone(ctx, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs = slices.DeleteFunc(recs, func(rr libdns.RR) bool { return rr.Type == "SOA" })
+	return sortRRs(recs)
+}
+
+func sortRRs(recs []libdns.RR) []libdns.RR {
+	out := slices.Clone(recs)
+	slices.SortFunc(out, func(a, b libdns.RR) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Type, b.Type), strings.Compare(a.Data, b.Data), cmp.Compare(a.TTL, b.TTL))
+	})
+	return out
+}
+
+func rrsetAt(recs []libdns.RR, k nameType) []libdns.RR {
+	var out []libdns.RR
+	for _, rr := range recs {
+		if rr.Name == k.name && rr.Type == k.typ {
+			out = append(out, rr)
+		}
+	}
+	return sortRRs(out)
+}
+
+// foreignOf returns the records of zone that the policy does not own.
+func foreignOf(desired []policy.RRset, zone []libdns.RR) []libdns.RR {
+	sets := map[nameType]policy.RRset{}
+	for _, s := range mergeDesired(desired) {
+		sets[nameType{s.Name, s.Type}] = s
+	}
+	var out []libdns.RR
+	for _, rr := range zone {
+		s, ok := sets[nameType{rr.Name, rr.Type}]
+		if ok && s.Owns(rr.Data) {
+			continue
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// injectDrift changes a zone as people and other tools do: foreign values
+// added (with the RRset's TTL), owned values changed or removed. It returns
+// the number of changes made.
+func injectDrift(t *testing.T, ctx context.Context, p providers.Provider, domain string, rng *rand.Rand, run int) int {
+	t.Helper()
+	fqdn := domain + "."
+	cur := readCanonical(t, ctx, p, domain)
+	at := func(name, typ string) []libdns.RR { return rrsetAt(cur, nameType{name, typ}) }
+	del := func(recs []libdns.RR) {
+		if len(recs) == 0 {
+			return
+		}
+		in := make([]libdns.Record, len(recs))
+		for i, r := range recs {
+			in[i] = r
+		}
+		if _, err := p.DeleteRecords(ctx, fqdn, in); err != nil {
+			t.Fatalf("drift: %v", err)
+		}
+	}
+	add := func(recs ...libdns.RR) {
+		in := make([]libdns.Record, len(recs))
+		for i, r := range recs {
+			in[i] = r
+		}
+		if _, err := p.AppendRecords(ctx, fqdn, in); err != nil {
+			t.Fatalf("drift: %v", err)
+		}
+	}
+	ttlOf := func(recs []libdns.RR, def time.Duration) time.Duration {
+		if len(recs) > 0 {
+			return recs[0].TTL
+		}
+		return def
+	}
+	spfOf := func() []libdns.RR {
+		return slices.DeleteFunc(at("@", "TXT"), func(rr libdns.RR) bool { return !strings.HasPrefix(rr.Data, "v=spf1") })
+	}
+	n := rng.IntN(4) // 0..3 actions
+	for i := range n {
+		tag := fmt.Sprintf("r%d-%d", run, i)
+		switch k := rng.IntN(100); {
+		case k < 15: // a foreign value in the shared apex TXT
+			apex := at("@", "TXT")
+			if len(apex) > 6 { // someone cleans up
+				for _, rr := range apex {
+					if strings.HasPrefix(rr.Data, "foreign-") {
+						del([]libdns.RR{rr})
+						break
+					}
+				}
+			}
+			add(tRR("@", "TXT", ttlOf(apex, time.Hour), "foreign-"+tag))
+		case k < 22: // a foreign host
+			add(tRR("h-"+tag, "A", 300*time.Second, fmt.Sprintf("198.51.100.%d", rng.IntN(250)+1)))
+		case k < 27: // another type at an owned name
+			add(tRR("mail", "TXT", time.Hour, "note "+tag))
+		case k < 40: // the SPF softened
+			del(spfOf())
+			add(tRR("@", "TXT", ttlOf(at("@", "TXT"), time.Hour), "v=spf1 mx ~all"))
+		case k < 50: // the mail host moved
+			del(at("mail", "A"))
+			add(tRR("mail", "A", time.Hour, fmt.Sprintf("203.0.113.%d", rng.IntN(200)+30)))
+		case k < 57: // every MX removed
+			del(at("@", "MX"))
+		case k < 62: // a second, stray MX
+			add(tRR("@", "MX", ttlOf(at("@", "MX"), time.Hour), "20 backup-"+tag+"."+fqdn))
+		case k < 69: // the DKIM key deleted
+			del(at("s1._domainkey", "TXT"))
+		case k < 76: // DMARC made stricter by hand: correcting it weakens
+			del(at("_dmarc", "TXT"))
+			add(tRR("_dmarc", "TXT", time.Hour, "v=DMARC1; p=reject"))
+		case k < 83: // DMARC relaxed
+			del(at("_dmarc", "TXT"))
+			add(tRR("_dmarc", "TXT", time.Hour, "v=DMARC1; p=none"))
+		case k < 92: // a TTL changed
+			recs := at("mail", "AAAA")
+			del(recs)
+			for _, rr := range recs {
+				rr.TTL = 120 * time.Second
+				add(rr)
+			}
+			if len(recs) == 0 {
+				add(tRR("mail", "AAAA", 120*time.Second, "2001:db8::99"))
+			}
+		case k < 96: // the SPF deleted
+			del(spfOf())
+		default: // every owned record wiped: more than max_changes
+			del(at("mail", "A"))
+			del(at("mail", "AAAA"))
+			del(at("@", "MX"))
+			del(spfOf())
+			del(at("s1._domainkey", "TXT"))
+			del(at("_dmarc", "TXT"))
+		}
+		cur = readCanonical(t, ctx, p, domain)
+	}
+	return n
+}
