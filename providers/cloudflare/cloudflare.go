@@ -337,6 +337,14 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) (_ []libdns.Reco
 	}
 	out := make([]libdns.Record, 0, len(recs))
 	for _, r := range recs {
+		if raw := r.RR(); raw.Type == "PTR" && raw.Data != "" && !strings.HasSuffix(raw.Data, ".") {
+			// Cloudflare returns PTR targets without the trailing dot and
+			// the library passes them on as they are (it completes CNAME,
+			// MX and NS targets only); like every target Cloudflare
+			// stores, they are absolute, not relative to the zone.
+			raw.Data += "."
+			r = raw
+		}
 		rr, err := providers.Normalize(r, zone)
 		if err != nil {
 			return nil, fmt.Errorf("cloudflare: reading zone %q: %w", zone, err)
