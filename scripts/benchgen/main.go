@@ -1,7 +1,7 @@
 // Command benchgen writes a synthetic maildns setup of N domains for the
 // benchmarks: a config, one policy per domain, DKIM keys, and a zone file per
-// domain holding the mail records, foreign records, and (for one domain in
-// ten) drift.
+// domain (or per -domains-per-zone domains) holding the mail records, foreign
+// records, and (for one domain in ten) drift.
 //
 //	go run ./scripts/benchgen -n 10000 -dir /tmp/bench
 package main
@@ -27,6 +27,7 @@ func main() {
 	drift := flag.Int("drift-every", 10, "every k-th domain drifts")
 	parked := flag.Int("parked-every", 5, "every k-th domain is parked")
 	rsaKeys := flag.Int("rsa-keys", 8, "RSA keys in the shared pool (the rest use Ed25519)")
+	perZone := flag.Int("domains-per-zone", 1, "domains sharing one zone (each a subdomain of it)")
 	flag.Parse()
 	if *dir == "" {
 		log.Fatal("benchgen: -dir is required")
@@ -57,20 +58,52 @@ providers:
 		rsaPub[i] = base64.StdEncoding.EncodeToString(der)
 	}
 
+	// Domains share zones when perZone > 1: domain j of zone z is
+	// m<j>.z<z>.example (zone: z<z>.example), else each domain d<i>.example
+	// has its zone. Either way each zone has one file.
+	zones := map[string]*strings.Builder{}
+	var zoneOrder []string
 	for i := 0; i < *n; i++ {
 		domain := fmt.Sprintf("d%05d.example", i)
-		var policy, zone strings.Builder
-		fmt.Fprintf(&zone, "$ORIGIN %s.\n$TTL 3600\n@ IN SOA ns1.%s. hostmaster.%s. 2026010101 7200 3600 1209600 3600\n@ IN NS ns1.%s.\nns1 IN A 192.0.2.53\n", domain, domain, domain, domain)
-		// Foreign records in every zone.
-		fmt.Fprintf(&zone, "www IN A 192.0.2.80\nwww IN AAAA 2001:db8::80\n@ IN TXT \"google-site-verification=bench%05d\"\n_acme-challenge IN TXT \"token-%05d\"\nblog IN CNAME www.%s.\n", i, i, domain)
+		zoneName, label := domain, ""
+		if *perZone > 1 {
+			zoneName = fmt.Sprintf("z%05d.example", i / *perZone)
+			label = fmt.Sprintf("m%d", i%*perZone)
+			domain = label + "." + zoneName
+		}
+		// rel is a name under the domain, relative to its zone.
+		rel := func(name string) string {
+			switch {
+			case label == "":
+				return name
+			case name == "@":
+				return label
+			}
+			return name + "." + label
+		}
+		zone := zones[zoneName]
+		if zone == nil {
+			zone = &strings.Builder{}
+			zones[zoneName] = zone
+			zoneOrder = append(zoneOrder, zoneName)
+			fmt.Fprintf(zone, "$ORIGIN %s.\n$TTL 3600\n@ IN SOA ns1.%s. hostmaster.%s. 2026010101 7200 3600 1209600 3600\n@ IN NS ns1.%s.\nns1 IN A 192.0.2.53\n", zoneName, zoneName, zoneName, zoneName)
+		}
+		var policy strings.Builder
+		// Foreign records for every domain.
+		fmt.Fprintf(zone, "%s IN A 192.0.2.80\n%s IN AAAA 2001:db8::80\n%s IN TXT \"google-site-verification=bench%05d\"\n%s IN TXT \"token-%05d\"\n%s IN CNAME www.%s.\n",
+			rel("www"), rel("www"), rel("@"), i, rel("_acme-challenge"), i, rel("blog"), domain)
+		zoneLine := ""
+		if label != "" {
+			zoneLine = "zone: " + zoneName + "\n"
+		}
 		drifting := *drift > 0 && i%*drift == 0
 		if *parked > 0 && i%*parked == 1 {
-			fmt.Fprintf(&policy, "domain: %s\nprovider: local\nparked: true\n", domain)
-			fmt.Fprintf(&zone, "@ IN MX 0 .\n_dmarc IN TXT \"v=DMARC1; p=reject; sp=reject\"\n")
+			fmt.Fprintf(&policy, "domain: %s\nprovider: local\n%sparked: true\n", domain, zoneLine)
+			fmt.Fprintf(zone, "%s IN MX 0 .\n%s IN TXT \"v=DMARC1; p=reject; sp=reject\"\n", rel("@"), rel("_dmarc"))
 			if drifting {
-				fmt.Fprintf(&zone, "@ IN TXT \"v=spf1 ~all\"\n")
+				fmt.Fprintf(zone, "%s IN TXT \"v=spf1 ~all\"\n", rel("@"))
 			} else {
-				fmt.Fprintf(&zone, "@ IN TXT \"v=spf1 -all\"\n")
+				fmt.Fprintf(zone, "%s IN TXT \"v=spf1 -all\"\n", rel("@"))
 			}
 		} else {
 			v4 := fmt.Sprintf("198.18.%d.%d", (i/250)%250, i%250+1)
@@ -91,7 +124,7 @@ providers:
 			}
 			fmt.Fprintf(&policy, `domain: %s
 provider: local
-ttl: 3600
+%sttl: 3600
 mail_hosts:
   - {name: mail, ipv4: [%s], ipv6: ["%s"]}
 spf: {mail_hosts: true, all: fail}
@@ -100,17 +133,20 @@ dkim:
     %s
 dmarc: {policy: reject, rua: ["mailto:dmarc@%s"]}
 ptr: {mode: "off"}
-`, domain, v4, v6, keyLine, domain)
+`, domain, zoneLine, v4, v6, keyLine, domain)
 			mx, spfAll := "10 mail."+domain+".", "-all"
 			if drifting {
 				mx, spfAll = "10 oldmail."+domain+".", "~all"
 			}
-			fmt.Fprintf(&zone, "mail IN A %s\nmail IN AAAA %s\n@ IN MX %s\n@ IN TXT \"v=spf1 ip4:%s ip6:%s %s\"\n", v4, v6, mx, v4, v6, spfAll)
-			fmt.Fprintf(&zone, "s1._domainkey IN TXT %s\n", quoteTXT(dkimValue))
-			fmt.Fprintf(&zone, "_dmarc IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@%s\"\n", domain)
+			fmt.Fprintf(zone, "%s IN A %s\n%s IN AAAA %s\n%s IN MX %s\n%s IN TXT \"v=spf1 ip4:%s ip6:%s %s\"\n",
+				rel("mail"), v4, rel("mail"), v6, rel("@"), mx, rel("@"), v4, v6, spfAll)
+			fmt.Fprintf(zone, "%s IN TXT %s\n", rel("s1._domainkey"), quoteTXT(dkimValue))
+			fmt.Fprintf(zone, "%s IN TXT \"v=DMARC1; p=reject; rua=mailto:dmarc@%s\"\n", rel("_dmarc"), domain)
 		}
 		must(os.WriteFile(filepath.Join(*dir, "policies", domain+".yaml"), []byte(policy.String()), 0o644))
-		must(os.WriteFile(filepath.Join(*dir, "zones", domain+".zone"), []byte(zone.String()), 0o644))
+	}
+	for _, z := range zoneOrder {
+		must(os.WriteFile(filepath.Join(*dir, "zones", z+".zone"), []byte(zones[z].String()), 0o644))
 	}
 }
 
