@@ -552,7 +552,7 @@ func (h *harness) knownBug() bool {
 	if !ok {
 		return false
 	}
-	_, err, _ := h.run(sync.ModeOnce)
+	_, _, err := h.run(sync.ModeOnce)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		h.t.Errorf("known bug %s/%s: the sync should fail with %q, it returned %v (fixed? remove it from knownBugs)", h.scenario, h.backend, want, err)
 		return true

@@ -126,8 +126,8 @@ func (c calls) String() string {
 }
 
 // run loads the config, builds the providers when needed and runs the
-// engine once in mode; it returns the plan, the run's error and its calls.
-func (h *harness) run(mode string) (*sync.Plan, error, calls) {
+// engine once in mode; it returns the plan, its calls and the run's error.
+func (h *harness) run(mode string) (*sync.Plan, calls, error) {
 	h.t.Helper()
 	cfg := h.load()
 	if h.provs == nil {
@@ -169,14 +169,14 @@ func (h *harness) run(mode string) (*sync.Plan, error, calls) {
 		c.wire = h.fx.wire() - wire0
 	}
 	c.wireLog = h.fx.wireLog()
-	return plan, err, c
+	return plan, c, err
 }
 
 // sync runs --once and fails the test unless every zone is applied or in
 // sync, without retries, failed calls or error findings.
 func (h *harness) sync() (*sync.Plan, calls) {
 	h.t.Helper()
-	plan, err, c := h.run(sync.ModeOnce)
+	plan, c, err := h.run(sync.ModeOnce)
 	if err != nil {
 		h.t.Fatalf("sync: %v\nplan: %s", err, planText(plan))
 	}
@@ -199,7 +199,7 @@ func (h *harness) sync() (*sync.Plan, calls) {
 // inSync runs a dry run and fails the test unless it finds nothing to change.
 func (h *harness) inSync() calls {
 	h.t.Helper()
-	plan, err, c := h.run(sync.ModeDryRun)
+	plan, c, err := h.run(sync.ModeDryRun)
 	if err != nil {
 		h.t.Fatalf("dry run: %v", err)
 	}
