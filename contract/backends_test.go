@@ -140,25 +140,34 @@ func zoneLines(t *testing.T, zone string, recs []libdns.RR) string {
 // fixture's type: the backend's own read, outside the engine.
 func readBackend(t *testing.T, f *fixture, zone string) []libdns.RR {
 	t.Helper()
+	out, err := readBackendErr(f, zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// readBackendErr is readBackend for goroutines other than the test's.
+func readBackendErr(f *fixture, zone string) ([]libdns.RR, error) {
 	p, err := providers.New(f.typ, &providers.Settings{Name: "reader", Values: maps.Clone(f.settings)})
 	if err != nil {
-		t.Fatalf("building a %s reader: %v", f.typ, err)
+		return nil, fmt.Errorf("building a %s reader: %w", f.typ, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	recs, err := p.GetRecords(ctx, zone+".")
 	if err != nil {
-		t.Fatalf("%s: reading zone %s: %v", f.typ, zone, err)
+		return nil, fmt.Errorf("%s: reading zone %s: %w", f.typ, zone, err)
 	}
 	out := make([]libdns.RR, 0, len(recs))
 	for _, r := range recs {
 		rr, err := providers.Normalize(r, zone+".")
 		if err != nil {
-			t.Fatalf("%s: zone %s: %v", f.typ, zone, err)
+			return nil, fmt.Errorf("%s: zone %s: %w", f.typ, zone, err)
 		}
 		out = append(out, rr)
 	}
-	return out
+	return out, nil
 }
 
 // --- zone files ---

@@ -36,6 +36,9 @@ type harness struct {
 	dir      string
 	counts   *providers.Counts
 	provs    map[string]providers.Provider
+	// observer, when set before the providers are built, is told of every
+	// provider call as the wrapper counts it.
+	observer providers.Observer
 	logs     bytes.Buffer
 	logMu    stdsync.Mutex
 }
@@ -131,7 +134,7 @@ func (h *harness) run(mode string) (*sync.Plan, calls, error) {
 	h.t.Helper()
 	cfg := h.load()
 	if h.provs == nil {
-		provs, err := sync.BuildProvidersWith(cfg, providers.WrapOptions{Counts: h.counts})
+		provs, err := sync.BuildProvidersWith(cfg, providers.WrapOptions{Counts: h.counts, Observer: h.observer})
 		if err != nil {
 			h.t.Fatalf("building the providers: %v", err)
 		}
