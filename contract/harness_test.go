@@ -276,11 +276,12 @@ func (h *harness) served(name string, qtype uint16) []string {
 		switch v := rr.(type) {
 		case *dns.TXT:
 			for _, s := range v.Txt {
+				s = unescapeTXT(s)
 				if len(s) > 255 {
 					h.t.Errorf("%s TXT: a string of %d bytes", name, len(s))
 				}
+				data += s
 			}
-			data = strings.Join(v.Txt, "")
 		default:
 			data = strings.TrimPrefix(rr.String(), rr.Header().String())
 		}
