@@ -1,10 +1,13 @@
 package sync
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -312,5 +315,65 @@ func TestReadJournalErrors(t *testing.T) {
 	}
 	if _, err := ReadJournal(filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "missing.json") {
 		t.Errorf("missing: %v", err)
+	}
+}
+
+// TestZoneLockHelper is not a test: run by TestZoneLockAcrossProcesses as
+// another maildns process, it holds a zone's lock until its stdin closes.
+func TestZoneLockHelper(t *testing.T) {
+	dir := os.Getenv("MAILDNS_LOCK_HELPER_DIR")
+	if dir == "" {
+		return
+	}
+	unlock, err := LockZone(context.Background(), dir, "mem", "example.com", time.Second)
+	if err != nil {
+		fmt.Println("lock failed:", err)
+		os.Exit(1)
+	}
+	fmt.Println("locked")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	unlock()
+	os.Exit(0)
+}
+
+// A --once beside a daemon: the zone another process holds is reported with
+// that process's pid, and is free again once it exits.
+func TestZoneLockAcrossProcesses(t *testing.T) {
+	e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": driftedCom()}, map[string][]policy.RRset{"example.com": comPolicy()})
+	e.Config.StateDir = t.TempDir()
+	e.LockWait = 100 * time.Millisecond
+	cmd := exec.Command(os.Args[0], "-test.run=^TestZoneLockHelper$")
+	cmd.Env = append(os.Environ(), "MAILDNS_LOCK_HELPER_DIR="+e.Config.StateDir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("helper: %q %v", line, err)
+	}
+	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
+	want := fmt.Sprintf("zone locked by another maildns (pid %d)", cmd.Process.Pid)
+	if !errors.Is(err, ErrZoneLocked) || plan.Zones[0].Status != StatusError || !strings.Contains(plan.Zones[0].Error, want) {
+		t.Errorf("status %s error %q, want %q", plan.Zones[0].Status, plan.Zones[0].Error, want)
+	}
+	if st.appends+st.deletes != 0 {
+		t.Errorf("wrote a zone another process holds")
+	}
+	_ = stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	plan, err = e.Run(context.Background(), Options{Mode: ModeOnce})
+	if err != nil || plan.Zones[0].Status != StatusApplied {
+		t.Errorf("after the other process: %s %v", plan.Zones[0].Status, err)
 	}
 }
