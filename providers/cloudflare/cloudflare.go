@@ -369,7 +369,7 @@ func typed(r libdns.Record) libdns.Record {
 func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	var out []libdns.Record
 	for _, r := range recs {
-		created, err := p.lib.AppendRecords(ctx, zone, []libdns.Record{typed(r)})
+		created, err := p.create(ctx, zone, r)
 		if err != nil {
 			rr := r.RR()
 			return out, fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", rr.Name, rr.Type, rr.Data, zone, err)
@@ -383,6 +383,49 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 		}
 	}
 	return out, nil
+}
+
+// create adds one record through the library, except MX records, which
+// it sends itself: the library leaves out a priority of 0 (the API then
+// refuses the record) and strips the target of a null MX (RFC 7505, "0 .")
+// to nothing; Cloudflare stores a null MX with the content ".".
+func (p *Provider) create(ctx context.Context, zone string, r libdns.Record) ([]libdns.Record, error) {
+	rr, err := providers.Normalize(r, zone)
+	if err != nil || rr.Type != "MX" {
+		return p.lib.AppendRecords(ctx, zone, []libdns.Record{typed(r)})
+	}
+	pref, target, ok := strings.Cut(rr.Data, " ")
+	n, err := strconv.ParseUint(pref, 10, 16)
+	if !ok || err != nil {
+		return nil, fmt.Errorf("MX data %q: want preference and target", rr.Data)
+	}
+	if target != "." {
+		target = strings.TrimSuffix(target, ".")
+	}
+	zoneID, err := p.zoneID(ctx, zone)
+	if err != nil {
+		return nil, err
+	}
+	ttl := int(rr.TTL / time.Second)
+	if ttl <= 0 {
+		ttl = 1 // automatic
+	}
+	body := struct {
+		Type     string `json:"type"`
+		Name     string `json:"name"`
+		Content  string `json:"content"`
+		Priority uint16 `json:"priority"`
+		TTL      int    `json:"ttl"`
+	}{"MX", strings.TrimSuffix(providers.AbsoluteName(rr.Name, zone), "."), target, uint16(n), ttl}
+	var c cfRecord
+	if _, err := p.api(ctx, http.MethodPost, "/zones/"+zoneID+"/dns_records", nil, body, &c, p.apiToken); err != nil {
+		return nil, err
+	}
+	got, err := canonical(c, zone)
+	if err != nil {
+		return nil, err
+	}
+	return []libdns.Record{got}, nil
 }
 
 type rrsetKey struct{ name, typ string }
@@ -539,7 +582,7 @@ func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey
 		if present[w.Data] {
 			continue
 		}
-		if _, err := p.lib.AppendRecords(ctx, zone, []libdns.Record{typed(w)}); err != nil {
+		if _, err := p.create(ctx, zone, w); err != nil {
 			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.name, k.typ, w.Data, zone, err)
 		}
 	}

@@ -452,7 +452,9 @@ func (s *Server) apply(z *zone, rec *Record, in recordInput, full bool) (int, st
 	}
 	switch rec.Type {
 	case "CNAME", "MX", "NS", "PTR":
-		rec.Content = strings.ToLower(strings.TrimSuffix(rec.Content, "."))
+		if rec.Content != "." || rec.Type != "MX" { // a null MX (RFC 7505) is stored as "."
+			rec.Content = strings.ToLower(strings.TrimSuffix(rec.Content, "."))
+		}
 	case "TXT":
 		rec.Content = storeTXT(rec.Content)
 	}
