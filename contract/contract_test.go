@@ -141,6 +141,8 @@ var scenarios = []scenario{
 	{"foreign_between_runs", bothZones(), testForeignBetweenRuns},
 	{"parked", []zoneSeed{{name: zone, recs: []libdns.RR{rr("www", "A", 300, "192.0.2.80")}}}, testParked},
 	{"replace_window", []zoneSeed{{name: zone, recs: foreignApexRecords()}}, testReplaceWindow},
+	{"shared_zone", []zoneSeed{{name: zone}}, testSharedZone},
+	{"missing_zone", []zoneSeed{{name: "example.org"}}, testMissingZone},
 }
 
 // wantWire pins the requests on the wire of some runs by "scenario/step"
@@ -557,6 +559,10 @@ var knownBugs = map[string]string{
 	"apex_txt_foreign/journal/rfc2136":    "backslash of a foreign TXT value lost in the journal",
 	"apex_txt_foreign/journal/cloudflare": "backslash of a foreign TXT value lost in the journal",
 	"apex_txt_foreign/journal/route53":    "backslash of a foreign TXT value lost in the journal",
+	// Each domain's share of a zone is written in domain order; BIND
+	// refuses billing.example.com's MX to mail.example.com until
+	// example.com's share has added that host's A record.
+	"shared_zone/order/rfc2136": "an MX to an in-zone host refused: its A comes in a later update",
 }
 
 // knownBug runs --once when the scenario has a known bug on this backend
@@ -695,6 +701,62 @@ func (h *harness) expectKnown(check string, problems []string) {
 		for _, p := range problems {
 			h.t.Error(p)
 		}
+	}
+}
+
+// (j) Two domains in one zone: billing.example.com sends through the mail
+// host of example.com, whose A record example.com's policy creates in the
+// same run. The zone is read once; each domain's share is written with its
+// own calls (and journal entry), in domain order: billing.example.com's MX
+// goes first, naming a host that has no address yet.
+func testSharedZone(t *testing.T, h *harness) {
+	h.policy(pol{spf: "none"}.yaml())
+	h.policyFile("billing.example.com", "domain: billing.example.com\nprovider: "+providerName+"\nzone: "+zone+
+		"\nttl: 3600\nmx:\n  - {host: mail.example.com., priority: 10}\nspf: {mechanisms: [\"mx\"], all: fail}\n")
+	plan, _, err := h.run(sync.ModeOnce)
+	var problems []string
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("first sync: %v", err))
+	}
+	h.expectKnown("order", problems)
+	if err != nil {
+		// The next run finds the address in place.
+		h.sync()
+	} else {
+		h.wantChanges(plan, zone+" create @ MX", zone+" create @ TXT", zone+" create mail A",
+			zone+" create billing MX", zone+" create billing TXT")
+	}
+	h.assertConverged()
+	_, c := h.sync()
+	h.measure("2 no drift", c)
+	checkCalls(t, h, "shared zone, no drift", c, calls{get: 1})
+	h.inSync()
+}
+
+// (k) A policy whose zone the provider does not have: that domain is an
+// error naming the zone and the provider, nothing is written there, and the
+// other domain of the run is synced.
+func testMissingZone(t *testing.T, h *harness) {
+	h.policy(pol{spf: "none"}.yaml())
+	h.policyFile("example.org", "domain: example.org\nprovider: "+providerName+"\nparked: true\n")
+	plan, c, err := h.run(sync.ModeOnce)
+	h.measure("1 one zone missing", c)
+	if err == nil {
+		t.Fatalf("the sync succeeded without the zone example.com:\n%s", planText(plan))
+	}
+	if !strings.Contains(err.Error(), "example.com") || !strings.Contains(err.Error(), `"`+providerName+`"`) {
+		t.Errorf("the error does not name the zone and the provider: %v", err)
+	}
+	status := map[string]string{}
+	for _, z := range plan.Zones {
+		status[z.Zone] = z.Status
+	}
+	if diff := cmp.Diff(map[string]string{zone: sync.StatusError, "example.org": sync.StatusApplied}, status); diff != "" {
+		t.Errorf("zone statuses (-want +got):\n%s", diff)
+	}
+	checkCalls(t, h, "one zone missing", c, calls{get: 3, appendc: 1})
+	if got := readBackend(t, h.fx, "example.org"); len(got) < 3 {
+		t.Errorf("example.org after the sync: %v", got)
 	}
 }
 

@@ -94,6 +94,12 @@ func (h *harness) policy(text string) {
 	h.write(filepath.Join("policies", "example.com.yaml"), text)
 }
 
+// policyFile writes the policy of another domain.
+func (h *harness) policyFile(domain, text string) {
+	h.t.Helper()
+	h.write(filepath.Join("policies", domain+".yaml"), text)
+}
+
 // fresh drops the built providers: the next run builds them anew, as a
 // one-shot --once process does (the daemon keeps them between runs).
 func (h *harness) fresh() { h.provs = nil }
