@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -87,7 +88,11 @@ func (e *Engine) Restore(ctx context.Context, path string, opts Options) (*Plan,
 			ops.ReplaceWith = append(ops.ReplaceWith, o.ReplaceWith...)
 		}
 		if z.journal != nil {
-			_, _, _, runErr = z.journal.write(ctx, z, entry.Domain, path, changes, perChange, ops)
+			restores := path
+			if abs, err := filepath.Abs(path); err == nil {
+				restores = abs
+			}
+			_, _, _, runErr = z.journal.write(ctx, z, entry.Domain, restores, changes, perChange, ops)
 		} else {
 			_, runErr = applyOps(ctx, z.provider, z.fqdn, ops)
 		}
