@@ -146,16 +146,17 @@ var scenarios = []scenario{
 }
 
 // wantWire pins the requests on the wire of some runs by "scenario/step"
-// and backend: DNS messages through the proxy for rfc2136 (one TCP
-// connection each), HTTP requests served by the fakes (pages of 5 records:
-// the forward zone of these scenarios takes two pages on Cloudflare).
+// and backend: zone file rewrites for zonefile, DNS messages through the
+// proxy for rfc2136 (one TCP connection each), HTTP requests served by the
+// fakes (pages of 5 records: the forward zone of these scenarios takes two
+// pages on Cloudflare).
 var wantWire = map[string]map[string]int64{
-	"dkim_rsa2048/2 again":                     {"rfc2136": 1, "cloudflare": 1, "route53": 1},
-	"no_drift/2 no drift (daemon)":             {"rfc2136": 2, "cloudflare": 3, "route53": 3},
-	"no_drift/3 no drift (fresh)":              {"rfc2136": 2, "cloudflare": 5, "route53": 5},
-	"drift_k/1 k=1 update":                     {"rfc2136": 5, "cloudflare": 8, "route53": 9},
-	"drift_k/2 k=3 update":                     {"rfc2136": 5, "cloudflare": 14, "route53": 13},
-	"foreign_between_runs/1 after foreign add": {"rfc2136": 2, "cloudflare": 3, "route53": 3},
+	"dkim_rsa2048/2 again":                     {"zonefile": 0, "rfc2136": 1, "cloudflare": 1, "route53": 1},
+	"no_drift/2 no drift (daemon)":             {"zonefile": 0, "rfc2136": 2, "cloudflare": 3, "route53": 3},
+	"no_drift/3 no drift (fresh)":              {"zonefile": 0, "rfc2136": 2, "cloudflare": 5, "route53": 5},
+	"drift_k/1 k=1 update":                     {"zonefile": 2, "rfc2136": 5, "cloudflare": 8, "route53": 9},
+	"drift_k/2 k=3 update":                     {"zonefile": 2, "rfc2136": 5, "cloudflare": 14, "route53": 13},
+	"foreign_between_runs/1 after foreign add": {"zonefile": 0, "rfc2136": 2, "cloudflare": 3, "route53": 3},
 }
 
 // TestContract runs every scenario against every backend, then prints the
@@ -221,7 +222,7 @@ func logTable(t *testing.T) {
 			t.Errorf("%s: provider calls differ by backend: %s %s, %s %s", k, f.backend, f.c, r.backend, r.c)
 		}
 	}
-	t.Logf("provider calls per run (attempts, by the wrapper) and requests on the wire:\n%s", b.String())
+	t.Logf("provider calls per run (attempts, by the wrapper) and requests on the wire (zonefile: zone file rewrites):\n%s", b.String())
 }
 
 // checkApexTXT checks the apex TXT RRset: the foreign values are there with
