@@ -55,6 +55,9 @@ type fixture struct {
 	// reset starts a new count.
 	wireLog func() string
 	reset   func()
+	// failNext makes the next n requests fail with a transient error (HTTP
+	// 503); nil when the backend cannot be made to fail.
+	failNext func(n int)
 	// query asks the DNS server that serves the zones; nil when none does.
 	query func(t *testing.T, name string, qtype uint16) []dns.RR
 }
@@ -365,9 +368,10 @@ func startCloudflare(t *testing.T, zones []zoneSeed) *fixture {
 				f.Put(zone, cfRecord(rr))
 			}
 		},
-		wire:    func() int64 { return int64(f.Total()) },
-		wireLog: func() string { return callLog(f.CallLog()) },
-		reset:   f.ResetCalls,
+		wire:     func() int64 { return int64(f.Total()) },
+		wireLog:  func() string { return callLog(f.CallLog()) },
+		reset:    f.ResetCalls,
+		failNext: func(n int) { f.Fail(n, http.StatusServiceUnavailable, "") },
 	}
 }
 
@@ -412,6 +416,7 @@ func startRoute53(t *testing.T, zones []zoneSeed) *fixture {
 		wire:     func() int64 { return int64(f.Total()) },
 		wireLog:  func() string { return callLog(f.CallLog()) },
 		reset:    f.ResetCalls,
+		failNext: func(n int) { f.Fail(n, http.StatusServiceUnavailable, "ServiceUnavailable") },
 	}
 	// Another tool adds a value to an RRset as Route 53 allows: the set is
 	// rewritten whole (here through an unwrapped backend, outside the engine).
