@@ -15,10 +15,12 @@ import (
 
 	"github.com/libdns/libdns"
 	cffake "github.com/maildns/maildns/internal/fakes/cloudflare"
+	"github.com/maildns/maildns/internal/testbind"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
 	"github.com/maildns/maildns/providers/cloudflare"
 	"github.com/maildns/maildns/providers/faulty"
+	_ "github.com/maildns/maildns/providers/rfc2136"
 	_ "github.com/maildns/maildns/providers/zonefile"
 )
 
@@ -99,6 +101,29 @@ func cloudflareFixture(t *testing.T, domains []string) faultFixture {
 		t.Fatal(err)
 	}
 	return faultFixture{name: "cloudflare", inner: p}
+}
+
+// rfc2136Fixture is a real BIND 9: every record of an RRset shares one TTL
+// there, and an added value's TTL becomes the whole set's.
+func rfc2136Fixture(t *testing.T, domains []string) faultFixture {
+	var zones []testbind.Zone
+	for _, d := range domains {
+		zones = append(zones, testbind.Zone{Name: d, DisableIntegrityCheck: true})
+	}
+	srv := testbind.Start(t, zones...)
+	p, err := providers.New("rfc2136", &providers.Settings{Name: "dns", Values: srv.Settings(), Secret: map[string]bool{"key": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return faultFixture{name: "rfc2136", inner: p}
+}
+
+// TestFaultsRFC2136 runs half as many runs: BIND's journal and the
+// transfers make each run slower, and the zone file and Cloudflare tests
+// carry the 200.
+func TestFaultsRFC2136(t *testing.T) {
+	t.Parallel()
+	runFaults(t, rfc2136Fixture(t, []string{"example.com", "example.net"}), faultSeed(t)+2, faultRuns/2)
 }
 
 func TestFaultsZonefile(t *testing.T) {
