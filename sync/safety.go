@@ -54,6 +54,20 @@ func safetyFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Doma
 	if f := safetyCheck(cfg, opts, apply, zp); f != nil {
 		out = append(out, *f)
 	}
+	for _, c := range zp.Changes {
+		why := Unservable(c)
+		if why == "" {
+			continue
+		}
+		subject := c.Name + " " + c.Type
+		f := Finding{Kind: "safety", Domain: zp.Domain, Subject: subject, Severity: SevWarning,
+			Message: fmt.Sprintf("a sync would refuse to %s %s in zone %s at %s: %s", c.Action, subject, zp.Zone, zp.Provider, why)}
+		if apply {
+			f.Severity = SevError
+			f.Message = fmt.Sprintf("refused to %s %s in zone %s at %s: %s", c.Action, subject, zp.Zone, zp.Provider, why)
+		}
+		out = append(out, f)
+	}
 	if weakeningAllowed(cfg, opts, d) {
 		return out
 	}
@@ -81,6 +95,58 @@ func safetyFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Doma
 		out = append(out, f)
 	}
 	return out
+}
+
+// DNS message limits: an RDATA and a whole message are at most 65535 bytes.
+const (
+	maxRDATA   = 65535
+	maxMessage = 65535
+	// rrOverhead is the wire size of one record besides its RDATA: a
+	// compressed owner name (2), type, class, TTL and RDLENGTH (10).
+	rrOverhead = 12
+	// msgOverhead is the header and a question of a long name.
+	msgOverhead = 12 + 255 + 4
+)
+
+// Unservable says why the values a change writes could not be served in a
+// DNS answer (a TXT value over 65535 bytes on the wire, or an RRset larger
+// than a DNS message), or returns "". Such a record is never written, with
+// --force or not: a name server would refuse it or fail to answer.
+func Unservable(c Change) string {
+	if len(c.After) == 0 {
+		return ""
+	}
+	total := msgOverhead
+	for _, v := range c.After {
+		n := rdataSize(c.Type, v)
+		if n > maxRDATA {
+			return fmt.Sprintf("a value is %d bytes on the wire, over the %d an RDATA can hold (cannot be published)", n, maxRDATA)
+		}
+		total += rrOverhead + n
+	}
+	if total > maxMessage {
+		return fmt.Sprintf("its %d values are %d bytes on the wire, over the %d a DNS message can hold (cannot be published)", len(c.After), total, maxMessage)
+	}
+	return ""
+}
+
+// rdataSize estimates the wire size of one value's RDATA: exact for TXT
+// (255-byte strings, each with a length byte), A and AAAA, and the text's
+// length plus two for the rest (names are at most as long as their text).
+func rdataSize(typ, v string) int {
+	switch strings.ToUpper(typ) {
+	case "TXT", "SPF":
+		n := len(v)/255 + len(v)
+		if len(v)%255 != 0 || len(v) == 0 {
+			n++
+		}
+		return n
+	case "A":
+		return 4
+	case "AAAA":
+		return 16
+	}
+	return len(v) + 2
 }
 
 // weakeningAllowed reports whether this run may weaken d's records: the

@@ -2,7 +2,9 @@ package sync
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +48,47 @@ func TestApexSPFTakesTheSharedTTL(t *testing.T) {
 				t.Errorf("next run: %s %+v", plan.Zones[0].Status, plan.Zones[0].Changes)
 			}
 		})
+	}
+}
+
+func TestUnservable(t *testing.T) {
+	many := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("10.%d.%d.1", i/250, i%250)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		c    Change
+		want string
+	}{
+		{"spf 442 KB", Change{Type: "TXT", After: []string{"v=spf1 " + strings.Repeat("include:_spf.example.net ", 17000) + "-all"}}, "RDATA"},
+		{"txt 60,000 bytes", Change{Type: "TXT", After: []string{strings.Repeat("a", 60000)}}, ""},
+		{"txt 65,000 bytes", Change{Type: "TXT", After: []string{strings.Repeat("a", 65000)}}, "DNS message"},
+		{"10,000 addresses", Change{Type: "A", After: many(10000)}, "DNS message"},
+		{"1,000 addresses", Change{Type: "A", After: many(1000)}, ""},
+		{"deleted", Change{Type: "A", Before: many(10000)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Unservable(tc.c)
+			if (got == "") != (tc.want == "") || !strings.Contains(got, tc.want) {
+				t.Errorf("Unservable = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// A record no name server could serve is refused even with --force.
+func TestRunRefusesUnservable(t *testing.T) {
+	huge := "v=spf1 " + strings.Repeat("include:_spf.example.net ", 3000) + "-all"
+	e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": comZone()}, map[string][]policy.RRset{"example.com": {tOwnedSPF("example.com", "example.com", huge)}})
+	plan, _ := e.Run(context.Background(), Options{Mode: ModeOnce, Force: true, AllowWeakening: true})
+	if plan.Zones[0].Status != StatusRefused || st.appends+st.deletes != 0 {
+		t.Errorf("status %s, %d writes", plan.Zones[0].Status, st.appends+st.deletes)
+	}
+	if len(plan.Findings) != 1 || plan.Findings[0].Kind != "safety" || plan.Findings[0].Severity != SevError || !strings.Contains(plan.Findings[0].Message, "cannot be published") {
+		t.Errorf("findings %+v", plan.Findings)
 	}
 }
