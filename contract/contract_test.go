@@ -52,7 +52,7 @@ type pol struct {
 	ipv4       string // default 203.0.113.25
 	ipv6       bool   // AAAA 2001:db8::25
 	mxPriority int    // 0: the default MX
-	spf        string // "": no spf section; "-": state absent; else the mechanisms ("" list: "none")
+	spf        string // "": no spf section; "none": no mechanisms; "-": state absent; else one mechanism
 	dkim       bool
 	dmarc      string // "": no dmarc section; else the policy
 	dmarcRUA   bool
@@ -455,14 +455,24 @@ func testDriftK(t *testing.T, h *harness) {
 	plan, c := h.sync()
 	h.measure("1 k=1 update", c)
 	h.wantChanges(plan, zone+" update _dmarc TXT")
+	// Two write calls for one RRset: the new value is appended, then the
+	// old one deleted (see the replace_window scenario).
 	checkCalls(t, h, "k=1", c, calls{get: 3, appendc: 1, del: 1})
 	h.assertConverged()
 
-	// k = 3: SPF, MX and DMARC change.
+	// k = 3: SPF, MX and DMARC change. A dry run first reads and writes
+	// nothing.
 	p.spf = "include:_spf.example.net"
 	p.mxPriority = 20
 	p.dmarcRUA = false
 	h.policy(p.yaml())
+	plan, c, err := h.run(sync.ModeDryRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.measure("2a k=3 dry run", c)
+	h.wantChanges(plan, zone+" update @ MX", zone+" update @ TXT", zone+" update _dmarc TXT")
+	checkCalls(t, h, "k=3 dry run", c, calls{get: 2})
 	plan, c = h.sync()
 	h.measure("2 k=3 update", c)
 	h.wantChanges(plan, zone+" update @ MX", zone+" update @ TXT", zone+" update _dmarc TXT")
@@ -472,13 +482,15 @@ func testDriftK(t *testing.T, h *harness) {
 	}
 	h.assertConverged()
 
-	// k = 1, a pure create: a second mail host address.
+	// k = 3 across two zones: a second address for the mail host changes
+	// its A and the SPF, and adds a PTR in the reverse zone.
 	p.ipv4 = "203.0.113.25, 203.0.113.27"
 	h.policy(p.yaml())
 	plan, c = h.sync()
 	h.measure("3 k=3 A+SPF+PTR", c)
+	h.wantChanges(plan, zone+" update @ TXT", zone+" update mail A", revZone+" create 27 PTR")
+	checkCalls(t, h, "k=3 in two zones", c, calls{get: 4, appendc: 2, del: 1})
 	h.assertConverged()
-	_ = plan
 	h.inSync()
 }
 
