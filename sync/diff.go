@@ -38,14 +38,30 @@ func Diff(desired []policy.RRset, live []libdns.RR) []Change {
 
 type nameType struct{ name, typ string }
 
-// diffRRsets compares each desired RRset (merged by name and type) with the
-// live records; the result is sorted by name and type.
-func diffRRsets(desired []policy.RRset, live []libdns.RR) []rrsetDiff {
-	byKey := map[nameType][]libdns.RR{}
+// liveIndex is a zone's live records by (lower-case name, upper-case type).
+// The engine builds it once per zone and run: every domain with records in
+// a zone shares it (indexing the whole zone per domain would make a zone of
+// many domains cost their number squared).
+type liveIndex map[nameType][]libdns.RR
+
+// indexLive groups live records by name and type, in their order.
+func indexLive(live []libdns.RR) liveIndex {
+	byKey := make(liveIndex, len(live))
 	for _, rr := range live {
 		k := nameType{strings.ToLower(rr.Name), strings.ToUpper(rr.Type)}
 		byKey[k] = append(byKey[k], rr)
 	}
+	return byKey
+}
+
+// diffRRsets compares each desired RRset (merged by name and type) with the
+// live records; the result is sorted by name and type.
+func diffRRsets(desired []policy.RRset, live []libdns.RR) []rrsetDiff {
+	return diffIndexed(desired, indexLive(live))
+}
+
+// diffIndexed is diffRRsets against a zone's index of live records.
+func diffIndexed(desired []policy.RRset, byKey liveIndex) []rrsetDiff {
 	sets := mergeDesired(desired)
 	out := make([]rrsetDiff, 0, len(sets))
 	for _, set := range sets {

@@ -63,6 +63,7 @@ type zoneState struct {
 	provider providers.Provider
 	live     []libdns.RR // canonical, as read
 	after    []libdns.RR // as read back after applying
+	afterIdx liveIndex   // after by name and type, built once for all parts
 	readBack bool
 	unlock   func()     // releases the zone's lock (apply modes)
 	journal  *journaler // nil: no journal (no state_dir)
@@ -177,6 +178,14 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	for _, z := range zoneOrder {
 		g.Go(func() error {
 			z.live, z.err = e.readLocked(gctx, z, apply, opts.Mode)
+			if z.err == nil {
+				// Diff each domain's share here, zones in parallel, against
+				// one index of the zone's records for all its domains.
+				idx := indexLive(z.live)
+				for _, p := range z.parts {
+					p.diffs = diffIndexed(p.sets, idx)
+				}
+			}
 			return nil
 		})
 	}
@@ -199,8 +208,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 				p.err = z.err
 				continue
 			}
-			p.diffs = diffRRsets(p.sets, z.live)
-			for _, d := range p.diffs {
+			for _, d := range p.diffs { // diffed as the zone was read
 				if d.Change != nil {
 					p.plan.Changes = append(p.plan.Changes, *d.Change)
 				}
@@ -522,7 +530,10 @@ func verifyFindings(z *zoneState, p *domainZone) []Finding {
 		return nil
 	}
 	var out []Finding
-	now := diffRRsets(p.sets, z.after)
+	if z.afterIdx == nil {
+		z.afterIdx = indexLive(z.after)
+	}
+	now := diffIndexed(p.sets, z.afterIdx)
 	byKey := map[nameType]rrsetDiff{}
 	for _, d := range now {
 		byKey[nameType{d.Set.Name, d.Set.Type}] = d
