@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -144,6 +145,7 @@ var scenarios = []scenario{
 	{"shared_zone", []zoneSeed{{name: zone}}, testSharedZone},
 	{"missing_zone", []zoneSeed{{name: "example.org"}}, testMissingZone},
 	{"transient_write", []zoneSeed{{name: zone, recs: foreignApexRecords()}}, testTransientWrite},
+	{"restore", []zoneSeed{{name: zone, recs: foreignApexRecords()}}, testRestore},
 }
 
 // wantWire pins the requests on the wire of some runs by "scenario/step"
@@ -824,6 +826,56 @@ func testTransientWrite(t *testing.T, h *harness) {
 	}
 	checkApexTXT(t, h, spfOf(t, h))
 	h.inSync()
+}
+
+// (m) Restoring the journal entry of an SPF and DMARC update puts both back
+// as they were, through the same backend, and leaves the foreign values at
+// the apex exactly as they are.
+func testRestore(t *testing.T, h *harness) {
+	h.policy(pol{spf: "none", dmarc: "reject"}.yaml())
+	h.sync()
+	spf1 := spfOf(t, h)
+	dmarc1 := h.records(zone, "_dmarc", "TXT")
+	h.policy(pol{spf: "include:_spf.example.net", dmarc: "reject", dmarcRUA: true}.yaml())
+	h.sync()
+	paths, err := sync.ListJournal(filepath.Join(h.dir, "state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var update string
+	for _, p := range paths {
+		e, err := sync.ReadJournal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range e.Changes {
+			if c.Action == sync.ActionUpdate && c.Name == "_dmarc" {
+				update = p
+			}
+		}
+	}
+	if update == "" {
+		t.Fatalf("no journal entry of the update among %d", len(paths))
+	}
+	e := &sync.Engine{Config: h.load(), Providers: h.provs}
+	before := h.counts.Snapshot()
+	plan, err := e.Restore(context.Background(), update, sync.Options{Mode: sync.ModeOnce})
+	if err != nil {
+		t.Fatalf("restore: %v\n%s", err, planText(plan))
+	}
+	after := h.counts.Snapshot()
+	writes := int64(0)
+	for _, op := range []string{providers.OpAppendRecords, providers.OpDeleteRecords, providers.OpSetRecords} {
+		k := providers.CallKey{Provider: providerName, Operation: op, Result: providers.ResultOK}
+		writes += after[k] - before[k]
+	}
+	if writes == 0 || writes > 4 {
+		t.Errorf("restore: %d write calls", writes)
+	}
+	checkApexTXT(t, h, spf1)
+	if got := h.records(zone, "_dmarc", "TXT"); !cmp.Equal(dmarc1, got) {
+		t.Errorf("_dmarc after the restore: %v, want %v", got, dmarc1)
+	}
 }
 
 // checkCalls compares the provider-level calls of a run with want.
