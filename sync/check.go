@@ -19,6 +19,9 @@ type CheckEnv struct {
 	// Zone holds the live records of the domain's zone as read this run
 	// (canonical form, names relative to Domain.Zone).
 	Zone []libdns.RR
+	// index is Zone by name and type when the engine keeps one (a large
+	// zone, shared by many domains); nil: look names up by a scan of Zone.
+	index liveIndex
 	// Desired is what the policy compiles to.
 	Desired []policy.RRset
 	Logger  *slog.Logger

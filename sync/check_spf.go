@@ -384,6 +384,12 @@ func (c *mailCheck) fqdn(prefix string) string {
 func (c *mailCheck) liveValues(prefix, typ string) []string {
 	rel := providers.RelativeName(c.fqdn(prefix), c.zone)
 	var out []string
+	if c.env.index != nil {
+		for _, r := range c.env.index[nameType{strings.ToLower(rel), strings.ToUpper(typ)}] {
+			out = append(out, r.Data)
+		}
+		return out
+	}
 	for _, r := range c.env.Zone {
 		if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
 			out = append(out, r.Data)

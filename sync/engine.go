@@ -63,6 +63,7 @@ type zoneState struct {
 	provider providers.Provider
 	live     []libdns.RR // canonical, as read
 	after    []libdns.RR // as read back after applying
+	liveIdx  liveIndex   // live by name and type, kept for a zone over indexedZone records
 	afterIdx liveIndex   // after by name and type, built once for all parts
 	readBack bool
 	unlock   func()     // releases the zone's lock (apply modes)
@@ -185,6 +186,9 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 				for _, p := range z.parts {
 					p.diffs = diffIndexed(p.sets, idx)
 				}
+				if len(z.live) > indexedZone {
+					z.liveIdx = idx // for the checks' lookups too
+				}
 			}
 			return nil
 		})
@@ -294,6 +298,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			Resolver: resolver,
 			Live:     live,
 			Zone:     z.current(),
+			index:    z.currentIndex(),
 			Desired:  r.sets,
 			Logger:   log.With("domain", r.d.Domain),
 		}
@@ -395,6 +400,30 @@ func (e *Engine) runResolver(log *slog.Logger, zones []*zoneState) Resolver {
 		}
 	}
 	return zoneResolver(r, zr)
+}
+
+// indexedZone is the size over which a zone's index of records is kept for
+// the checks: they look names up in a large zone (one of many domains) by
+// the index, in a small one by a scan.
+const indexedZone = 64
+
+// afterIndex returns the read-back records by name and type, indexed once.
+func (z *zoneState) afterIndex() liveIndex {
+	if z.afterIdx == nil {
+		z.afterIdx = indexLive(z.after)
+	}
+	return z.afterIdx
+}
+
+// currentIndex returns the index of current() for a large zone, else nil.
+func (z *zoneState) currentIndex() liveIndex {
+	if len(z.current()) <= indexedZone {
+		return nil
+	}
+	if z.readBack {
+		return z.afterIndex()
+	}
+	return z.liveIdx
 }
 
 // current returns the zone's records as they now are: read back after
@@ -530,10 +559,7 @@ func verifyFindings(z *zoneState, p *domainZone) []Finding {
 		return nil
 	}
 	var out []Finding
-	if z.afterIdx == nil {
-		z.afterIdx = indexLive(z.after)
-	}
-	now := diffIndexed(p.sets, z.afterIdx)
+	now := diffIndexed(p.sets, z.afterIndex())
 	byKey := map[nameType]rrsetDiff{}
 	for _, d := range now {
 		byKey[nameType{d.Set.Name, d.Set.Type}] = d
