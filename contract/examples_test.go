@@ -262,9 +262,8 @@ func TestExampleConfigErrors(t *testing.T) {
 		{
 			name: "unknown provider type", file: "zonefile.yaml",
 			edit: replace("type: zonefile", "type: zonefiles"),
-			// The provider's entry; KeyPos["type"] would point at the
-			// type line itself (sync.providerError does not use it yet).
-			line: "  dns:", want: []string{`unknown provider type "zonefiles"`},
+			// The type line itself.
+			line: "type: zonefiles", want: []string{`unknown provider type "zonefiles"`},
 		},
 	}
 	for _, tt := range tests {

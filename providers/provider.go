@@ -79,3 +79,11 @@ func New(typ string, s *Settings) (Provider, error) {
 	}
 	return p, nil
 }
+
+// Known reports whether typ is a registered backend type.
+func Known(typ string) bool {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	_, ok := registry[typ]
+	return ok
+}

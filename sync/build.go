@@ -56,5 +56,12 @@ func providerError(pc *policy.ProviderConfig, name string, err error) error {
 		}
 		return &policy.Error{Pos: pos, Msg: fmt.Sprintf("provider %s: setting %s: %v", name, se.Key, se.Err)}
 	}
-	return &policy.Error{Pos: pc.Pos, Msg: fmt.Sprintf("provider %s: %v", name, err)}
+	pos := pc.Pos
+	if !providers.Known(pc.Type) {
+		// An unknown type is a problem of the `type:` line.
+		if p, ok := pc.KeyPos["type"]; ok {
+			pos = p
+		}
+	}
+	return &policy.Error{Pos: pos, Msg: fmt.Sprintf("provider %s: %v", name, err)}
 }

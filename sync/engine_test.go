@@ -453,7 +453,8 @@ func TestBuildProvidersErrors(t *testing.T) {
 	cfg := &policy.Config{
 		File: "maildns.yaml",
 		Providers: map[string]*policy.ProviderConfig{
-			"typo": {Name: "typo", Type: "nonesuch", Pos: policy.Pos{File: "maildns.yaml", Line: 7}},
+			"typo": {Name: "typo", Type: "nonesuch", Pos: policy.Pos{File: "maildns.yaml", Line: 6},
+				KeyPos: map[string]policy.Pos{"type": {File: "maildns.yaml", Line: 7}}},
 			"bad": {Name: "bad", Type: "fake", Settings: map[string]string{"store": "x", "password": "hunter2"},
 				Secret: map[string]bool{"password": true},
 				Pos:    policy.Pos{File: "maildns.yaml", Line: 9},
