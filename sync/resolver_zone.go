@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	gosync "sync"
 	"sync/atomic"
 
 	"github.com/libdns/libdns"
@@ -21,8 +22,50 @@ import (
 // other than the apex belongs to another server and goes to next.
 type ZoneResolver struct {
 	zones   map[string][]libdns.RR // by zone name, lower case, no trailing dot
+	names   map[string]*zoneNames  // the zones of over indexedZone records
 	next    Resolver
 	answers atomic.Int64
+}
+
+// zoneNames indexes the names of one large zone (many domains share it), so
+// that a lookup does not scan the whole zone. Built on first use.
+type zoneNames struct {
+	once   gosync.Once
+	byName map[string][]libdns.RR // lower-case name -> its records, in zone order
+	below  map[string]int         // name ("@" too) -> distinct names strictly below it
+	ns     []string               // lower-case names of the NS records but the apex
+}
+
+func (n *zoneNames) build(recs []libdns.RR) {
+	n.byName = map[string][]libdns.RR{}
+	for _, r := range recs {
+		name := strings.ToLower(r.Name)
+		n.byName[name] = append(n.byName[name], r)
+		if r.Type == "NS" && r.Name != "@" {
+			n.ns = append(n.ns, name)
+		}
+	}
+	n.below = map[string]int{}
+	for name := range n.byName {
+		if name == "@" {
+			continue
+		}
+		n.below["@"]++
+		for rest := name; ; {
+			i := strings.IndexByte(rest, '.')
+			if i < 0 {
+				break
+			}
+			rest = rest[i+1:]
+			n.below[rest]++
+		}
+	}
+}
+
+// zoneView is one zone's records, with the index of a large zone.
+type zoneView struct {
+	recs []libdns.RR
+	ix   *zoneNames // nil: scan recs
 }
 
 var _ Resolver = (*ZoneResolver)(nil)
@@ -32,9 +75,13 @@ var _ Resolver = (*ZoneResolver)(nil)
 // and asking next for the rest. next may be nil: names outside the zones
 // are then an error.
 func NewZoneResolver(zones map[string][]libdns.RR, next Resolver) Resolver {
-	z := &ZoneResolver{zones: map[string][]libdns.RR{}, next: next}
+	z := &ZoneResolver{zones: map[string][]libdns.RR{}, names: map[string]*zoneNames{}, next: next}
 	for name, recs := range zones {
-		z.zones[strings.ToLower(strings.TrimSuffix(name, "."))] = recs
+		name = strings.ToLower(strings.TrimSuffix(name, "."))
+		z.zones[name] = recs
+		if len(recs) > indexedZone {
+			z.names[name] = &zoneNames{}
+		}
 	}
 	return z
 }
@@ -54,8 +101,8 @@ func (z *ZoneResolver) lookup(ctx context.Context, name, qtype string, depth int
 	if !strings.HasSuffix(name, ".") {
 		name += "."
 	}
-	zone, recs := z.zoneOf(name)
-	if zone == "" || z.delegated(recs, providers.RelativeName(name, zone)) {
+	zone, v := z.zoneOf(name)
+	if zone == "" || v.delegated(providers.RelativeName(name, zone)) {
 		if z.next == nil {
 			return Answer{}, fmt.Errorf("looking up %s %s: outside the zones read and no resolver", name, qtype)
 		}
@@ -63,9 +110,9 @@ func (z *ZoneResolver) lookup(ctx context.Context, name, qtype string, depth int
 	}
 	z.answers.Add(1)
 	rel := providers.RelativeName(name, zone)
-	at := recordsAt(recs, rel)
-	if len(at) == 0 && !hasBelow(recs, rel) {
-		at = z.wildcard(recs, rel)
+	at := v.recordsAt(rel)
+	if len(at) == 0 && !v.hasBelow(rel) {
+		at = v.wildcard(rel)
 		if len(at) == 0 {
 			return Answer{Rcode: RcodeNXDomain, FromZone: true}, nil
 		}
@@ -97,10 +144,15 @@ func (z *ZoneResolver) lookup(ctx context.Context, name, qtype string, depth int
 // zoneOf returns the longest zone holding name, and its records. It looks
 // up name and each of its parents in turn (a map lookup per label, not a
 // scan of every zone: a run over thousands of zones asks this per check).
-func (z *ZoneResolver) zoneOf(name string) (string, []libdns.RR) {
+func (z *ZoneResolver) zoneOf(name string) (string, zoneView) {
 	for fq := strings.TrimSuffix(name, "."); fq != ""; {
 		if recs, ok := z.zones[fq]; ok {
-			return fq, recs
+			v := zoneView{recs: recs}
+			if ix := z.names[fq]; ix != nil {
+				ix.once.Do(func() { ix.build(recs) })
+				v.ix = ix
+			}
+			return fq, v
 		}
 		i := strings.IndexByte(fq, '.')
 		if i < 0 {
@@ -108,15 +160,23 @@ func (z *ZoneResolver) zoneOf(name string) (string, []libdns.RR) {
 		}
 		fq = fq[i+1:]
 	}
-	return "", nil
+	return "", zoneView{}
 }
 
 // delegated reports whether rel lies at or below an NS RRset other than the apex.
-func (z *ZoneResolver) delegated(recs []libdns.RR, rel string) bool {
+func (v zoneView) delegated(rel string) bool {
 	if rel == "@" {
 		return false
 	}
-	for _, r := range recs {
+	if v.ix != nil {
+		for _, n := range v.ix.ns {
+			if rel == n || strings.HasSuffix(rel, "."+n) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, r := range v.recs {
 		if r.Type != "NS" || r.Name == "@" {
 			continue
 		}
@@ -130,22 +190,51 @@ func (z *ZoneResolver) delegated(recs []libdns.RR, rel string) bool {
 
 // wildcard returns the records of the wildcard at the closest encloser of
 // rel (RFC 4592), if any.
-func (z *ZoneResolver) wildcard(recs []libdns.RR, rel string) []libdns.RR {
+func (v zoneView) wildcard(rel string) []libdns.RR {
 	for n := rel; n != "@"; {
 		parent := "@"
 		if i := strings.IndexByte(n, '.'); i >= 0 {
 			parent = n[i+1:]
 		}
-		if parent == "@" || len(recordsAt(recs, parent)) > 0 || hasBelowExcept(recs, parent, n) {
+		if parent == "@" || len(v.recordsAt(parent)) > 0 || v.hasBelowExcept(parent, n) {
 			w := "*"
 			if parent != "@" {
 				w = "*." + parent
 			}
-			return recordsAt(recs, w)
+			return v.recordsAt(w)
 		}
 		n = parent
 	}
 	return nil
+}
+
+// recordsAt returns the records at rel, in zone order.
+func (v zoneView) recordsAt(rel string) []libdns.RR {
+	if v.ix != nil {
+		return v.ix.byName[strings.ToLower(rel)]
+	}
+	return recordsAt(v.recs, rel)
+}
+
+// hasBelow reports whether a record lies below rel.
+func (v zoneView) hasBelow(rel string) bool {
+	if v.ix != nil {
+		return v.ix.below[rel] > 0
+	}
+	return hasBelow(v.recs, rel)
+}
+
+// hasBelowExcept reports whether a record lies below parent but not at or
+// below child, a name directly below parent.
+func (v zoneView) hasBelowExcept(parent, child string) bool {
+	if v.ix != nil {
+		n := v.ix.below[parent] - v.ix.below[child]
+		if _, ok := v.ix.byName[child]; ok {
+			n--
+		}
+		return n > 0
+	}
+	return hasBelowExcept(v.recs, parent, child)
 }
 
 func recordsAt(recs []libdns.RR, rel string) []libdns.RR {

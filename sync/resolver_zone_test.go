@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -72,5 +73,64 @@ func BenchmarkZoneResolverLookup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A large zone is answered through its index of names: every question the
+// lookup asks of a zone (records at a name, names below it, below it but
+// outside one child, delegation, wildcard) gets the answer a scan gives.
+func TestZoneNamesIndexAsScan(t *testing.T) {
+	recs := []libdns.RR{
+		rsRR("@", "NS", "ns1.example.net."),
+		rsRR("@", "TXT", "apex"),
+		rsRR("Mail", "A", "192.0.2.25"),
+		rsRR("mail", "AAAA", "2001:db8::25"),
+		rsRR("a.b.c", "TXT", "deep"),
+		rsRR("x.b.c", "TXT", "deep too"),
+		rsRR("*.wild", "TXT", "wildcard"),
+		rsRR("*", "TXT", "apex wildcard"),
+		rsRR("sub", "NS", "ns1.example.net."),
+		rsRR("in.sub", "A", "192.0.2.9"),
+		rsRR("q.r", "TXT", "q"),
+		rsRR("r", "TXT", "r"),
+	}
+	for i := len(recs); i <= indexedZone; i++ {
+		recs = append(recs, rsRR(fmt.Sprintf("h%d.hosts", i), "A", "192.0.2.1"))
+	}
+	scan := zoneView{recs: recs}
+	ix := &zoneNames{}
+	ix.build(recs)
+	indexed := zoneView{recs: recs, ix: ix}
+	names := []string{"@", "mail", "a.b.c", "b.c", "c", "x.b.c", "y.b.c", "b", "nope", "z.nope",
+		"x.wild", "y.x.wild", "wild", "*.wild", "sub", "in.sub", "deeper.in.sub", "q.r", "r", "s.r",
+		"hosts", "h70.hosts", "zz.h70.hosts", "*"}
+	for _, n := range names {
+		if d := cmp.Diff(scan.recordsAt(n), indexed.recordsAt(n)); d != "" {
+			t.Errorf("recordsAt(%q) indexed (+) differs from scanned (-):\n%s", n, d)
+		}
+		if a, b := scan.hasBelow(n), indexed.hasBelow(n); a != b {
+			t.Errorf("hasBelow(%q): scanned %v, indexed %v", n, a, b)
+		}
+		if a, b := scan.delegated(n), indexed.delegated(n); a != b {
+			t.Errorf("delegated(%q): scanned %v, indexed %v", n, a, b)
+		}
+		if d := cmp.Diff(scan.wildcard(n), indexed.wildcard(n)); d != "" {
+			t.Errorf("wildcard(%q) indexed (+) differs from scanned (-):\n%s", n, d)
+		}
+		if i := strings.IndexByte(n, '.'); i >= 0 {
+			parent := n[i+1:]
+			if a, b := scan.hasBelowExcept(parent, n), indexed.hasBelowExcept(parent, n); a != b {
+				t.Errorf("hasBelowExcept(%q, %q): scanned %v, indexed %v", parent, n, a, b)
+			}
+		}
+	}
+	// And through the resolver: a zone over indexedZone records is indexed.
+	r := NewZoneResolver(map[string][]libdns.RR{"example.com": recs}, nil).(*ZoneResolver)
+	if r.names["example.com"] == nil {
+		t.Fatal("a zone of more than indexedZone records has no index")
+	}
+	ans, err := r.Lookup(context.Background(), "y.x.wild.example.com.", "TXT")
+	if err != nil || len(ans.Records) != 1 || ans.Records[0].Data != "wildcard" {
+		t.Errorf("wildcard through the index: %+v, %v", ans, err)
 	}
 }
