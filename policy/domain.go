@@ -185,6 +185,10 @@ func (l *domainLoader) items(e entry) []*yaml.Node {
 		l.errorf(l.at(e), "%s must be a list, not %s", e.key, kindName(e.node))
 		return nil
 	}
+	if len(e.node.Content) > MaxListItems {
+		l.errorf(l.at(e), "%s has %d items, at most %d are allowed", e.key, len(e.node.Content), MaxListItems)
+		return nil
+	}
 	return e.node.Content
 }
 

@@ -78,11 +78,15 @@ func checkMailAuth(d *Domain) []*Error {
 func checkSPFMechanisms(s *SPF) []*Error {
 	var errs []*Error
 	seen := map[string]bool{}
+	lookups := 0
 	for i, m := range s.Mechanisms {
 		t, err := ParseSPFTerm(m)
 		if err != nil {
 			errs = append(errs, Errorf(s.Pos, "spf mechanisms[%d] %q: %v", i, m, stripTerm(err)))
 			continue
+		}
+		if t.QueriesDNS() {
+			lookups++
 		}
 		switch {
 		case t.Mechanism == "all":
@@ -95,6 +99,11 @@ func checkSPFMechanisms(s *SPF) []*Error {
 			}
 			seen[t.Modifier] = true
 		}
+	}
+	if lookups > SPFMaxLookups {
+		// Each such term costs at least one lookup before any include is
+		// followed: the record can never be valid (RFC 7208 §4.6.4).
+		errs = append(errs, Errorf(s.Pos, "spf: %d mechanisms that need DNS lookups, the limit is %d (RFC 7208 §4.6.4)", lookups, SPFMaxLookups))
 	}
 	return errs
 }

@@ -302,6 +302,12 @@ func (c *collector) boolean(e entry, file string) (bool, bool) {
 	return false, false
 }
 
+// MaxListItems bounds every list in a policy or config (addresses of a mail
+// host, SPF mechanisms, report URIs, mail hosts, MX, DKIM selectors, globs):
+// far above any real mail setup, far below what would make records no name
+// server can serve.
+const MaxListItems = 100
+
 // strList returns a list of strings, each with its position. A single
 // string is not a list; null is the empty list.
 func (c *collector) strList(e entry, file string) ([]string, []Pos, bool) {
@@ -311,6 +317,10 @@ func (c *collector) strList(e entry, file string) ([]string, []Pos, bool) {
 	}
 	if n.Kind != yaml.SequenceNode {
 		c.errorf(Pos{file, n.Line}, "%s must be a list of strings, not %s", e.key, kindName(n))
+		return nil, nil, false
+	}
+	if len(n.Content) > MaxListItems {
+		c.errorf(Pos{file, n.Line}, "%s has %d items, at most %d are allowed (no DNS record can hold more)", e.key, len(n.Content), MaxListItems)
 		return nil, nil, false
 	}
 	var out []string
