@@ -64,7 +64,8 @@ func parseDKIMPEM(data []byte) (dkimKey, error) {
 			continue
 		}
 		if err != nil {
-			return dkimKey{}, fmt.Errorf("bad %s: %v", blk.Type, err)
+			// The parser's ASN.1 detail helps no one: say what is wrong.
+			return dkimKey{}, fmt.Errorf("the %s block holds no valid key (damaged or not a key)", blk.Type)
 		}
 		return publishKey(pub)
 	}

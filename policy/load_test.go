@@ -247,7 +247,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`policies/p.yaml:5: dkim s1: key_file k.pem: no PEM public or private key found`}},
 		{"dkim broken pem", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: k.pem\n",
 			"policies/k.pem": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"},
-			[]string{`policies/p.yaml:5: dkim s1: key_file k.pem: bad PRIVATE KEY`}},
+			[]string{`policies/p.yaml:5: dkim s1: key_file k.pem: the PRIVATE KEY block holds no valid key`}},
 		{"dkim inline not base64", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key: \"not base64!\"\n"},
 			[]string{`policies/p.yaml:5: dkim s1: key is not base64`}},
 		{"dkim state", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    state: revoked\n"},
