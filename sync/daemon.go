@@ -29,6 +29,8 @@ type Daemon struct {
 	// Build turns a loaded config into the runner of its syncs; nil is
 	// EngineRunner.
 	Build func(cfg *policy.Config, logger *slog.Logger) (Runner, error)
+	// Version is recorded in the journal entries of the default runner.
+	Version string
 	// Logger is the daemon's logger; NewLogger, if set, builds the logger of
 	// a reloaded config (log level and format may change on reload).
 	Logger    *slog.Logger
@@ -60,11 +62,16 @@ type Daemon struct {
 // EngineRunner builds cfg's providers and returns a runner of an Engine in
 // "daemon" mode.
 func EngineRunner(cfg *policy.Config, logger *slog.Logger) (Runner, error) {
+	return engineRunner(cfg, logger, "")
+}
+
+// engineRunner is EngineRunner recording version in journal entries.
+func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runner, error) {
 	provs, err := BuildProviders(cfg)
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{Config: cfg, Providers: provs, Logger: logger}
+	e := &Engine{Config: cfg, Providers: provs, Logger: logger, Version: version}
 	opts := Options{Mode: "daemon", Offline: !cfg.LiveChecks}
 	return func(ctx context.Context) (*Plan, error) { return e.Run(ctx, opts) }, nil
 }
@@ -177,7 +184,7 @@ func (d *Daemon) build(cfg *policy.Config, log *slog.Logger) (Runner, error) {
 	if d.Build != nil {
 		return d.Build(cfg, log)
 	}
-	return EngineRunner(cfg, log)
+	return engineRunner(cfg, log, d.Version)
 }
 
 func (d *Daemon) notify(state string) {

@@ -60,6 +60,7 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 	watchdog, _ := sddaemon.SdWatchdogEnabled(false)
 	d := &sync.Daemon{
 		Path:      configPath,
+		Version:   versionString(),
 		Load:      loadDaemonConfig,
 		Logger:    logger,
 		NewLogger: func(cfg *policy.Config) *slog.Logger { return newLogger(stderr, cfg.Log) },
