@@ -20,7 +20,9 @@ func Compile(d *Domain) ([]RRset, error) {
 var allQualifier = map[string]string{"fail": "-all", "softfail": "~all", "neutral": "?all", "": "-all"}
 
 func compile(d *Domain) ([]RRset, []*Error) {
-	var out []RRset
+	// Room for the usual sets (A, AAAA, MX, SPF, one DKIM, DMARC, PTRs):
+	// an RRset is large, and growing the slice copies every one.
+	out := make([]RRset, 0, 6+len(d.DKIM)+len(d.MailHosts)*2)
 	var errs []*Error
 	ttlOr := func(t time.Duration) time.Duration {
 		if t > 0 {
@@ -201,6 +203,9 @@ func compile(d *Domain) ([]RRset, []*Error) {
 		}
 	}
 	sortRRsets(out)
+	if len(out) == 0 {
+		out = nil // as before the room was made: nothing wanted is nil
+	}
 	return out, errs
 }
 

@@ -732,19 +732,28 @@ func (l *domainLoader) ptr(e entry) {
 // checkClaims reports two policies wanting the same RRset.
 func (c *collector) checkClaims(domains []*Domain, compiled map[*Domain][]RRset) {
 	type key struct{ provider, zone, name, typ string }
-	owner := map[key]RRset{}
+	type claim struct { // the first RRset's domain and place, not the whole RRset
+		domain string
+		pos    Pos
+	}
+	n := 0
+	for _, rrs := range compiled {
+		n += len(rrs)
+	}
+	owner := make(map[key]claim, n)
 	for _, d := range domains {
-		for _, r := range compiled[d] {
+		for i := range compiled[d] {
+			r := &compiled[d][i]
 			k := key{r.Provider, r.Zone, r.Name, r.Type}
 			if prev, dup := owner[k]; dup {
-				if prev.Domain == r.Domain {
+				if prev.domain == r.Domain {
 					continue
 				}
 				c.errorf(r.Pos, "%s %s in zone %s (provider %s) is also wanted by domain %s at %s",
-					r.Name, r.Type, r.Zone, r.Provider, prev.Domain, prev.Pos)
+					r.Name, r.Type, r.Zone, r.Provider, prev.domain, prev.pos)
 				continue
 			}
-			owner[k] = r
+			owner[k] = claim{r.Domain, r.Pos}
 		}
 	}
 }
