@@ -571,13 +571,6 @@ var knownBugs = map[string]string{
 	"replace_window/window/rfc2136":    "two SPF and DMARC records between the append and the delete",
 	"replace_window/window/cloudflare": "two SPF and DMARC records between the append and the delete",
 	"replace_window/window/route53":    "two SPF and DMARC records between the append and the delete",
-	// The engine normalises the records a backend returns a second time;
-	// for TXT that undoes escapes again, so a backslash in a foreign value
-	// is lost in the engine's view of the zone (and in the journal).
-	"apex_txt_foreign/journal/zonefile":   "backslash of a foreign TXT value lost in the journal",
-	"apex_txt_foreign/journal/rfc2136":    "backslash of a foreign TXT value lost in the journal",
-	"apex_txt_foreign/journal/cloudflare": "backslash of a foreign TXT value lost in the journal",
-	"apex_txt_foreign/journal/route53":    "backslash of a foreign TXT value lost in the journal",
 	// Each domain's share of a zone is written in domain order; BIND
 	// refuses billing.example.com's MX to mail.example.com until
 	// example.com's share has added that host's A record.

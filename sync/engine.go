@@ -491,6 +491,11 @@ func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
 	out := make([]libdns.RR, 0, len(recs))
 	for _, rec := range recs {
 		rr, err := providers.Normalize(rec, z.fqdn)
+		if raw := rec.RR().Data; err == nil && (rr.Type == "TXT" || rr.Type == "SPF") && !strings.HasPrefix(raw, `"`) {
+			// The backends return TXT as the text itself: normalising it
+			// again would read a backslash in it as an escape.
+			rr.Data = raw
+		}
 		if err != nil {
 			// Keep what cannot be parsed as it came, so that it is
 			// compared (and, when owned, replaced) rather than ignored.
@@ -506,7 +511,7 @@ func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
 // then reads the zone back once.
 func applyZone(ctx context.Context, z *zoneState) {
 	attempted := false
-	for _, p := range z.parts {
+	for _, p := range writeOrder(z.parts) {
 		if p.plan.Status != StatusDrift {
 			continue
 		}
