@@ -20,9 +20,10 @@ func Compile(d *Domain) ([]RRset, error) {
 var allQualifier = map[string]string{"fail": "-all", "softfail": "~all", "neutral": "?all", "": "-all"}
 
 func compile(d *Domain) ([]RRset, []*Error) {
-	// Room for the usual sets (A, AAAA, MX, SPF, one DKIM, DMARC, PTRs):
-	// an RRset is large, and growing the slice copies every one.
-	out := make([]RRset, 0, 6+len(d.DKIM)+len(d.MailHosts)*2)
+	// Room for the usual sets (MX, SPF, DMARC, each DKIM key, each mail
+	// host's A and AAAA; PTRs may grow it): an RRset is large, and growing
+	// the slice copies every one. The sets live as long as the run.
+	out := make([]RRset, 0, 3+len(d.DKIM)+2*len(d.MailHosts))
 	var errs []*Error
 	ttlOr := func(t time.Duration) time.Duration {
 		if t > 0 {
