@@ -179,17 +179,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	for _, z := range zoneOrder {
 		g.Go(func() error {
 			z.live, z.err = e.readLocked(gctx, z, apply, opts.Mode)
-			if z.err == nil {
-				// Diff each domain's share here, zones in parallel, against
-				// one index of the zone's records for all its domains.
-				idx := indexLive(z.live)
-				for _, p := range z.parts {
-					p.diffs = diffIndexed(p.sets, idx)
-				}
-				if len(z.live) > indexedZone {
-					z.liveIdx = idx // for the checks' lookups too
-				}
-			}
+			planZone(z, apply)
 			return nil
 		})
 	}
@@ -201,36 +191,18 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 
-	// Plan.
+	// Safety limits on the plans (made as each zone was read).
 	var extra []Finding
 	for _, z := range zoneOrder {
+		if z.err != nil {
+			continue
+		}
 		for _, p := range z.parts {
-			p.plan = ZonePlan{Domain: p.domain.Domain, Zone: z.key.zone, Provider: z.key.provider, Changes: []Change{}}
-			if z.err != nil {
-				p.plan.Status = StatusError
-				p.plan.Error = z.err.Error()
-				p.err = z.err
-				continue
-			}
-			for _, d := range p.diffs { // diffed as the zone was read
-				if d.Change != nil {
-					p.plan.Changes = append(p.plan.Changes, *d.Change)
-				}
-			}
-			p.plan.Status = StatusInSync
-			if len(p.plan.Changes) > 0 {
-				p.plan.Status = StatusDrift
-			}
 			if fs := safetyFindings(e.Config, opts, apply, p.domain, &p.plan); len(fs) > 0 {
 				extra = append(extra, fs...)
 				if apply {
 					p.plan.Status = StatusRefused
 				}
-			}
-			if !apply {
-				// Only applying needs the diffs beyond their changes: a
-				// dry run over thousands of zones lets them go now.
-				p.diffs = nil
 			}
 		}
 	}
@@ -400,6 +372,43 @@ func (e *Engine) runResolver(log *slog.Logger, zones []*zoneState) Resolver {
 		}
 	}
 	return zoneResolver(r, zr)
+}
+
+// planZone plans each domain's share of z as soon as z is read (zones in
+// parallel): diff against one index of the zone's records for all its
+// domains, then the changes and status of the share's plan.
+func planZone(z *zoneState, apply bool) {
+	var idx liveIndex
+	if z.err == nil {
+		idx = indexLive(z.live)
+		if len(z.live) > indexedZone {
+			z.liveIdx = idx // for the checks' lookups too
+		}
+	}
+	for _, p := range z.parts {
+		p.plan = ZonePlan{Domain: p.domain.Domain, Zone: z.key.zone, Provider: z.key.provider, Changes: []Change{}}
+		if z.err != nil {
+			p.plan.Status = StatusError
+			p.plan.Error = z.err.Error()
+			p.err = z.err
+			continue
+		}
+		p.diffs = diffIndexed(p.sets, idx)
+		for _, d := range p.diffs {
+			if d.Change != nil {
+				p.plan.Changes = append(p.plan.Changes, *d.Change)
+			}
+		}
+		p.plan.Status = StatusInSync
+		if len(p.plan.Changes) > 0 {
+			p.plan.Status = StatusDrift
+		}
+		if !apply {
+			// Only applying needs the diffs beyond their changes: a dry
+			// run over thousands of zones lets them go at once.
+			p.diffs = nil
+		}
+	}
 }
 
 // indexedZone is the size over which a zone's index of records is kept for
