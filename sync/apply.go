@@ -12,10 +12,15 @@ import (
 
 // writeOps are the provider calls that carry out one RRset change, by exact
 // record so that no foreign value at the same name and type is ever touched.
-// They run in this order: Append adds values that are new, Delete removes
-// values no longer wanted, then Replace is deleted and ReplaceWith appended
-// (the same data with a new TTL: deleting after appending would remove the
-// new record on backends that delete by data).
+// When the provider can replace records in one step (providers.CanReplace)
+// and the ops both remove and add values, they are one ReplaceRecords call
+// (removes: Delete and Replace; adds: Append and ReplaceWith), so that the
+// zone never holds the old and the new values together (two SPF or DMARC
+// records) nor neither. Otherwise they run in this order: Append adds values
+// that are new, Delete removes values no longer wanted, then Replace is
+// deleted and ReplaceWith appended (the same data with a new TTL: deleting
+// after appending would remove the new record on backends that delete by
+// data).
 type writeOps struct {
 	Append      []libdns.RR
 	Delete      []libdns.RR
@@ -86,9 +91,34 @@ func opsFor(d *rrsetDiff) writeOps {
 	return ops
 }
 
+// replacer returns p as a providers.Replacer when ops go to it as one
+// ReplaceRecords call: p can replace records in one step and ops both
+// remove and add values.
+func (o writeOps) replacer(p providers.Provider) (providers.Replacer, bool) {
+	if p == nil || len(o.Delete)+len(o.Replace) == 0 || len(o.Append)+len(o.ReplaceWith) == 0 || !providers.CanReplace(p) {
+		return nil, false
+	}
+	r, ok := p.(providers.Replacer)
+	return r, ok
+}
+
 // applyOps runs ops against p in zone (fully qualified with a trailing dot)
 // and returns the number of provider calls it made.
 func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops writeOps) (int, error) {
+	if r, ok := ops.replacer(p); ok {
+		remove := make([]libdns.Record, 0, len(ops.Delete)+len(ops.Replace))
+		for _, rr := range slices.Concat(ops.Delete, ops.Replace) {
+			remove = append(remove, rr)
+		}
+		add := make([]libdns.Record, 0, len(ops.Append)+len(ops.ReplaceWith))
+		for _, rr := range slices.Concat(ops.Append, ops.ReplaceWith) {
+			add = append(add, rr)
+		}
+		if _, err := r.ReplaceRecords(ctx, zoneFQDN, remove, add); err != nil {
+			return 1, fmt.Errorf("replacing %s in zone %q: %w", describe(slices.Concat(ops.Delete, ops.Replace, ops.Append, ops.ReplaceWith)), zoneFQDN, err)
+		}
+		return 1, nil
+	}
 	calls := 0
 	steps := []struct {
 		verb string
@@ -140,4 +170,30 @@ func describe(recs []libdns.RR) string {
 		}
 	}
 	return strings.Join(keys, ", ")
+}
+
+// writeOrder returns the shares of a zone in the order they are written: a
+// share whose changes add an A or AAAA record first (a stable sort), so that
+// a mail host's address is there before another domain's MX names it (BIND
+// refuses an MX to an in-zone name without an address).
+func writeOrder(parts []*domainZone) []*domainZone {
+	out := slices.Clone(parts)
+	addsAddress := func(p *domainZone) bool {
+		for _, c := range p.plan.Changes {
+			if (c.Type == "A" || c.Type == "AAAA") && c.Action != ActionDelete {
+				return true
+			}
+		}
+		return false
+	}
+	slices.SortStableFunc(out, func(a, b *domainZone) int {
+		switch x, y := addsAddress(a), addsAddress(b); {
+		case x && !y:
+			return -1
+		case y && !x:
+			return 1
+		}
+		return 0
+	})
+	return out
 }

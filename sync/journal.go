@@ -198,7 +198,8 @@ func (j *journaler) write(ctx context.Context, z *zoneState, domain, restores st
 		return 0, "", nil, err
 	}
 	n, applyErr := applyOps(ctx, z.provider, z.fqdn, ops)
-	entry.Result = &JournalResult{Time: j.now().UTC(), Status: StatusApplied, Changes: changeResults(entry.Changes, perChange, ops, n, applyErr)}
+	_, oneCall := ops.replacer(z.provider)
+	entry.Result = &JournalResult{Time: j.now().UTC(), Status: StatusApplied, Changes: changeResults(entry.Changes, perChange, ops, oneCall, n, applyErr)}
 	if applyErr != nil {
 		entry.Result.Status = StatusError
 		entry.Result.Error = applyErr.Error()
@@ -249,16 +250,18 @@ func (j *journaler) finish(p *domainZone) {
 }
 
 // changeResults says, for each change, whether the calls that carry it were
-// made: ops' non-empty steps run in order and the n-th call failed when err
-// is not nil.
-func changeResults(changes []Change, perChange []writeOps, ops writeOps, n int, err error) []ChangeResult {
+// made: ops' non-empty steps run in order (or all in one call when oneCall:
+// a ReplaceRecords) and the n-th call failed when err is not nil.
+func changeResults(changes []Change, perChange []writeOps, ops writeOps, oneCall bool, n int, err error) []ChangeResult {
 	// The index of each step among the calls made.
 	steps := [4]int{-1, -1, -1, -1}
 	call := 0
 	for i, recs := range [][]libdns.RR{ops.Append, ops.Delete, ops.Replace, ops.ReplaceWith} {
 		if len(recs) > 0 {
 			steps[i] = call
-			call++
+			if !oneCall {
+				call++
+			}
 		}
 	}
 	failed := -1

@@ -92,6 +92,7 @@ type Provider struct {
 var (
 	_ providers.Provider     = (*Provider)(nil)
 	_ providers.RequestGater = (*Provider)(nil)
+	_ providers.Replacer     = (*Provider)(nil)
 )
 
 // New returns a Cloudflare backend. It touches no network.
@@ -590,6 +591,191 @@ func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey
 		return del()
 	}
 	return nil
+}
+
+// ReplaceRecords implements providers.Replacer. Cloudflare's API (as used
+// here) has no atomic batch, so the step is atomic per record, not per call:
+// for each RRset (name, type) touched, one list request, then
+//   - a value removed and added again (a new TTL) is changed in place;
+//   - each other removed value is paired with an added value and its record
+//     is changed in place (PATCH by ID: the record keeps its ID and goes
+//     from the old to the new content at once), for A, AAAA, CNAME, MX, NS,
+//     PTR and TXT;
+//   - added values left over are created, then removed values left over are
+//     deleted (a CNAME's are deleted first).
+//
+// So an update of one value (an SPF, a DMARC record) never shows two values
+// nor none; an RRset whose number of values changes shows, for a moment,
+// only part of the change. Removed values are matched on canonical data,
+// whatever the TTL; a removed value not there is ignored, an added value
+// already there (and not removed) is left as it is. Values not named are
+// never touched. A failure part way leaves the records already changed.
+func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
+	}
+	rkeys, rsets, err := group(remove, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
+	}
+	akeys, asets, err := group(add, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
+	}
+	keys := rkeys
+	for _, k := range akeys {
+		if _, ok := rsets[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	zoneID, err := p.zoneID(ctx, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: %w", err)
+	}
+	var out []libdns.Record
+	for _, k := range keys {
+		if err := p.replaceRRset(ctx, zoneID, zone, k, rsets[k], asets[k]); err != nil {
+			return nil, err
+		}
+		for _, rr := range dedupe(asets[k]) {
+			out = append(out, rr)
+		}
+	}
+	return out, nil
+}
+
+func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrsetKey, remove, add []libdns.RR) error {
+	have, err := p.list(ctx, zoneID, zone, k.name, k.typ)
+	if err != nil {
+		return fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+	}
+	gone := map[string]bool{}
+	for _, r := range remove {
+		gone[r.Data] = true
+	}
+	var stale []live
+	kept := map[string]bool{}
+	for _, h := range have {
+		if gone[h.rr.Data] {
+			stale = append(stale, h)
+		} else {
+			kept[h.rr.Data] = true
+		}
+	}
+	var news []libdns.RR
+	for _, a := range dedupe(add) {
+		if !kept[a.Data] {
+			news = append(news, a)
+		}
+	}
+	patch := func(h live, body map[string]any, w libdns.RR) error {
+		if _, err := p.api(ctx, http.MethodPatch, "/zones/"+zoneID+"/dns_records/"+h.id, nil, body, nil, p.apiToken); err != nil {
+			return fmt.Errorf("cloudflare: changing %s %s %q to %q in zone %q: %w", k.name, k.typ, h.rr.Data, w.Data, zone, err)
+		}
+		return nil
+	}
+	// The same value with a new TTL: changed in place.
+	used := make([]bool, len(stale))
+	var rest []libdns.RR
+	for _, w := range news {
+		paired := false
+		for i, h := range stale {
+			if !used[i] && h.rr.Data == w.Data {
+				used[i], paired = true, true
+				if err := patch(h, map[string]any{"ttl": cfTTL(w.TTL)}, w); err != nil {
+					return err
+				}
+				break
+			}
+		}
+		if !paired {
+			rest = append(rest, w)
+		}
+	}
+	// Another value: the record's content changed in place.
+	var create []libdns.RR
+	for _, w := range rest {
+		body, ok := patchBody(w)
+		paired := false
+		for i, h := range stale {
+			if ok && !used[i] {
+				used[i], paired = true, true
+				if err := patch(h, body, w); err != nil {
+					return err
+				}
+				break
+			}
+		}
+		if !paired {
+			create = append(create, w)
+		}
+	}
+	del := func() error {
+		for i, h := range stale {
+			if used[i] {
+				continue
+			}
+			if err := p.deleteID(ctx, zoneID, h.id); err != nil {
+				return fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", k.name, k.typ, h.rr.Data, zone, err)
+			}
+			used[i] = true
+		}
+		return nil
+	}
+	if k.typ == "CNAME" {
+		if err := del(); err != nil {
+			return err
+		}
+	}
+	for _, w := range create {
+		if _, err := p.create(ctx, zone, w); err != nil {
+			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.name, k.typ, w.Data, zone, err)
+		}
+	}
+	return del()
+}
+
+// cfTTL is the API's TTL of d: whole seconds, 1 for automatic.
+func cfTTL(d time.Duration) int {
+	if t := int(d / time.Second); t > 0 {
+		return t
+	}
+	return 1
+}
+
+// patchBody is the body of a PATCH that gives a record the value rr (in
+// canonical form, TXT as text), sent as the library sends new records; ok
+// is false for types whose value is not plain content (SRV, CAA, ...).
+func patchBody(rr libdns.RR) (map[string]any, bool) {
+	body := map[string]any{"ttl": cfTTL(rr.TTL)}
+	switch rr.Type {
+	case "A", "AAAA", "PTR":
+		body["content"] = rr.Data
+	case "CNAME", "NS":
+		body["content"] = strings.TrimSuffix(rr.Data, ".")
+	case "TXT":
+		c := rr.Data
+		if !strings.HasPrefix(c, `"`) && !strings.HasSuffix(c, `"`) {
+			c = fmt.Sprintf("%q", c) // as the library quotes it on create
+		}
+		body["content"] = c
+	case "MX":
+		pref, target, ok := strings.Cut(rr.Data, " ")
+		n, err := strconv.ParseUint(pref, 10, 16)
+		if !ok || err != nil {
+			return nil, false
+		}
+		if target != "." {
+			target = strings.TrimSuffix(target, ".")
+		}
+		body["content"], body["priority"] = target, uint16(n)
+	default:
+		return nil, false
+	}
+	return body, true
 }
 
 // ListZones implements libdns.ZoneLister: the zones the token can see.

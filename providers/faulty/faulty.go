@@ -47,10 +47,11 @@ func (f Fault) String() string {
 
 // Operations, as in the call counts of package providers.
 const (
-	OpGet    = providers.OpGetRecords
-	OpAppend = providers.OpAppendRecords
-	OpSet    = providers.OpSetRecords
-	OpDelete = providers.OpDeleteRecords
+	OpGet     = providers.OpGetRecords
+	OpAppend  = providers.OpAppendRecords
+	OpSet     = providers.OpSetRecords
+	OpDelete  = providers.OpDeleteRecords
+	OpReplace = providers.OpReplaceRecords
 )
 
 // ErrInjected is wrapped by every injected error.
@@ -63,7 +64,7 @@ type Options struct {
 	// Rate is the probability that a call gets a fault (0..1).
 	Rate float64
 	// Ops are the operations that may get a fault; empty: the writes
-	// (append, set, delete).
+	// (append, set, delete, replace).
 	Ops []string
 	// Faults are the kinds drawn from, evenly; empty: all three.
 	Faults []Fault
@@ -86,12 +87,15 @@ type Provider struct {
 	log      []string
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ providers.Replacer = (*Provider)(nil)
+)
 
 // New wraps inner.
 func New(inner providers.Provider, o Options) *Provider {
 	if len(o.Ops) == 0 {
-		o.Ops = []string{OpAppend, OpSet, OpDelete}
+		o.Ops = []string{OpAppend, OpSet, OpDelete, OpReplace}
 	}
 	if len(o.Faults) == 0 {
 		o.Faults = []Fault{FailBefore, Timeout, FailAfter}
@@ -203,4 +207,18 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	return around(ctx, p, OpDelete, zone, func() ([]libdns.Record, error) { return p.inner.DeleteRecords(ctx, zone, recs) })
+}
+
+// CanReplace reports whether the wrapped provider implements
+// providers.Replacer (see providers.CanReplace).
+func (p *Provider) CanReplace() bool { return providers.CanReplace(p.inner) }
+
+// ReplaceRecords implements providers.Replacer when the wrapped provider
+// does; otherwise it fails with providers.ErrCannotReplace.
+func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	r, ok := p.inner.(providers.Replacer)
+	if !ok || !p.CanReplace() {
+		return nil, fmt.Errorf("%s in zone %q: %w", OpReplace, zone, providers.ErrCannotReplace)
+	}
+	return around(ctx, p, OpReplace, zone, func() ([]libdns.Record, error) { return r.ReplaceRecords(ctx, zone, remove, add) })
 }

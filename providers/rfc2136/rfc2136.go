@@ -18,7 +18,11 @@
 //   - DeleteRecords: one UPDATE deleting each record by value (empty Data:
 //     the whole RRset; empty Type: every record of the name);
 //   - SetRecords: one UPDATE that deletes each (name, type) RRset given and
-//     adds the given records, applied by the server atomically.
+//     adds the given records, applied by the server atomically;
+//   - ReplaceRecords (providers.Replacer): one UPDATE that deletes each
+//     record to remove by value (class NONE) and then adds each record to
+//     add, applied by the server atomically: no query sees the zone between
+//     the old and the new values.
 //
 // Values of a shared RRset that the caller does not name are never touched
 // by AppendRecords and DeleteRecords; SetRecords replaces whole RRsets, as
@@ -33,6 +37,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +74,10 @@ type Provider struct {
 	timeout time.Duration
 }
 
-var _ providers.Provider = (*Provider)(nil)
+var (
+	_ providers.Provider = (*Provider)(nil)
+	_ providers.Replacer = (*Provider)(nil)
+)
 
 // New builds a provider from its settings without touching the network.
 func New(s *providers.Settings) (providers.Provider, error) {
@@ -372,4 +380,41 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, records []lib
 		return nil, err
 	}
 	return records, nil
+}
+
+// ReplaceRecords implements providers.Replacer with one UPDATE: the records
+// of remove are deleted by value (a value not in the zone is ignored by the
+// server), then the records of add are added with their TTLs; the server
+// applies the whole message or none of it (RFC 2136 section 3.4). Values
+// not named are never touched; adding a value to an RRset with another TTL
+// gives the whole RRset the TTL of the added value, as in AppendRecords.
+func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, fmt.Errorf("rfc2136 UPDATE of zone %q: %w", fqdnZone(zone), err)
+	}
+	if len(remove)+len(add) == 0 {
+		return nil, nil
+	}
+	zone = fqdnZone(zone)
+	err := p.update(ctx, zone, append(slices.Clip(remove), add...), func(m *dns.Msg) error {
+		dels, err := wireRecords(remove, zone)
+		if err != nil {
+			return err
+		}
+		adds, err := wireRecords(add, zone)
+		if err != nil {
+			return err
+		}
+		if len(dels) > 0 {
+			m.Remove(dels)
+		}
+		if len(adds) > 0 {
+			m.Insert(adds)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return add, nil
 }

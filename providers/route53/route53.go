@@ -17,6 +17,9 @@
 // (one request each, not the zone) and send one batch that deletes the set
 // as read and creates it anew, so a concurrent change makes the batch fail
 // rather than be overwritten, and foreign values are kept exactly as stored.
+// ReplaceRecords (providers.Replacer) does the same for every RRset it
+// touches, its removes and adds together, in one batch: Route 53 applies it
+// whole or not at all, so no query sees an RRset between old and new.
 //
 // Settings: region (default us-east-1), hosted_zone_id, access_key_id,
 // secret_access_key (secret), session_token (secret), profile, max_retries
@@ -160,6 +163,7 @@ type Provider struct {
 var (
 	_ providers.Provider     = (*Provider)(nil)
 	_ providers.RequestGater = (*Provider)(nil)
+	_ providers.Replacer     = (*Provider)(nil)
 )
 
 // New checks c and returns a backend. It touches no network and loads no
@@ -718,6 +722,102 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 		}
 	}
 	return deleted, nil
+}
+
+// ReplaceRecords implements providers.Replacer. Each RRset (name, type) it
+// touches is read (one request each), then one batch (one request) deletes
+// every such RRset as read and creates it anew: the values read, byte for
+// byte, less those of remove (matched on canonical data, whatever the TTL),
+// plus those of add not already there. Route 53 applies the batch whole or
+// not at all, and fails it rather than overwrite an RRset changed since it
+// was read. An RRset left with no value is deleted. An RRset has one TTL:
+// the TTL of the first record of add at that RRset, else the one it has.
+func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, fmt.Errorf("route53: zone %q: %w", zone, err)
+	}
+	rkeys, rsets, err := group(remove, zone)
+	if err != nil {
+		return nil, fmt.Errorf("route53: replacing: %w", err)
+	}
+	akeys, asets, err := group(add, zone)
+	if err != nil {
+		return nil, fmt.Errorf("route53: replacing: %w", err)
+	}
+	keys := rkeys
+	for _, k := range akeys {
+		if _, ok := rsets[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cl, err := p.api(ctx)
+	if err != nil {
+		return nil, err
+	}
+	zid, err := p.zoneID(ctx, cl, zone)
+	if err != nil {
+		return nil, err
+	}
+	var changes []types.Change
+	var out []libdns.Record
+	for _, k := range keys {
+		live, err := p.readSets(ctx, cl, zid, zone, k.name, k.typ)
+		if err != nil {
+			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+		}
+		gone := map[string]bool{}
+		for _, rr := range rsets[k] {
+			gone[rr.Data] = true
+		}
+		have := map[string]bool{}
+		var values []string
+		changed := false
+		var ttl int64 = defaultTTL
+		if len(live) == 1 {
+			ttl = aws.ToInt64(live[0].raw.TTL)
+			for i, rr := range live[0].canon {
+				if gone[rr.Data] {
+					changed = true
+					continue
+				}
+				have[rr.Data] = true
+				values = append(values, aws.ToString(live[0].raw.ResourceRecords[i].Value))
+			}
+		}
+		if len(asets[k]) > 0 {
+			if t := ttlOf(asets[k]); t != ttl {
+				ttl, changed = t, true
+			}
+		}
+		for _, rr := range asets[k] {
+			out = append(out, rr)
+			if have[rr.Data] {
+				continue
+			}
+			have[rr.Data] = true
+			values = append(values, encode(rr))
+			changed = true
+		}
+		if !changed {
+			continue
+		}
+		if len(live) == 1 {
+			old := live[0].raw
+			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &old})
+		}
+		if len(values) > 0 {
+			changes = append(changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: newSet(k, zone, ttl, values)})
+		}
+	}
+	if len(changes) > 0 {
+		if err := p.change(ctx, cl, zid, zone, "replacing in "+describe(keys), changes); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // ListZones implements libdns.ZoneLister: every hosted zone of the account.

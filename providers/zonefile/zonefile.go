@@ -28,6 +28,12 @@
 // raw text, which is written as quoted strings of at most 255 bytes with " \
 // and non-printable bytes escaped.
 //
+// ReplaceRecords (providers.Replacer) removes records matching name, type
+// and data (never a wildcard: each must give all three) and then adds
+// records as AppendRecords does, in one read-modify-write: one file
+// replacement and one serial step, so that no reader of the file (nor a
+// server loading it) ever sees the old and the new values together.
+//
 // Every write is a read-modify-write under a per-zone lock in this process
 // and an exclusive flock on <zone file>.lock against other processes (waiting
 // honours ctx; the lock file is left in place). A write that changes nothing
@@ -79,6 +85,7 @@ type Provider struct {
 
 var (
 	_ providers.Provider = (*Provider)(nil)
+	_ providers.Replacer = (*Provider)(nil)
 	_ libdns.ZoneLister  = (*Provider)(nil)
 )
 
@@ -272,6 +279,60 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 				z.entries = append(z.entries, n)
 				out = append(out, n.rec)
 			}
+		}
+		return out, changed, nil
+	})
+}
+
+// ReplaceRecords implements providers.Replacer: the records of remove
+// (matched by name, type and data, whatever their TTL) are removed and the
+// records of add are added (one already present with the same name, type
+// and data, and not removed, is left as it is), in one atomic rewrite of
+// the zone file with one serial step. Every other record is kept as it is.
+// It returns the records of add as they are in the file.
+func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, fmt.Errorf("zone %s: %w", zone, err)
+	}
+	return p.modify(ctx, zone, "replacing records", func(z *zoneData) ([]libdns.Record, bool, error) {
+		dels, err := entriesFor(z, remove)
+		if err != nil {
+			return nil, false, err
+		}
+		adds, err := entriesFor(z, add)
+		if err != nil {
+			return nil, false, err
+		}
+		type key struct{ name, typ, data string }
+		gone := make(map[key]bool, len(dels))
+		for _, d := range dels {
+			gone[key{d.key.Name, d.key.Type, d.key.Data}] = true
+		}
+		changed := false
+		kept := z.entries[:0]
+		for _, e := range z.entries {
+			if gone[key{e.key.Name, e.key.Type, e.key.Data}] {
+				changed = true
+				continue
+			}
+			kept = append(kept, e)
+		}
+		z.entries = kept
+		have := make(map[key]int, len(z.entries))
+		for i, e := range z.entries {
+			have[key{e.key.Name, e.key.Type, e.key.Data}] = i
+		}
+		out := make([]libdns.Record, 0, len(adds))
+		for _, n := range adds {
+			k := key{n.key.Name, n.key.Type, n.key.Data}
+			if i, ok := have[k]; ok {
+				out = append(out, z.entries[i].rec)
+				continue
+			}
+			have[k] = len(z.entries)
+			z.entries = append(z.entries, n)
+			out = append(out, n.rec)
+			changed = true
 		}
 		return out, changed, nil
 	})
