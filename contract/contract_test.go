@@ -157,8 +157,8 @@ var wantWire = map[string]map[string]int64{
 	"dkim_rsa2048/2 again":                     {"zonefile": 0, "rfc2136": 1, "cloudflare": 1, "route53": 1},
 	"no_drift/2 no drift (daemon)":             {"zonefile": 0, "rfc2136": 2, "cloudflare": 3, "route53": 3},
 	"no_drift/3 no drift (fresh)":              {"zonefile": 0, "rfc2136": 2, "cloudflare": 5, "route53": 5},
-	"drift_k/1 k=1 update":                     {"zonefile": 2, "rfc2136": 5, "cloudflare": 8, "route53": 9},
-	"drift_k/2 k=3 update":                     {"zonefile": 2, "rfc2136": 5, "cloudflare": 14, "route53": 13},
+	"drift_k/1 k=1 update":                     {"zonefile": 1, "rfc2136": 4, "cloudflare": 7, "route53": 7},
+	"drift_k/2 k=3 update":                     {"zonefile": 1, "rfc2136": 4, "cloudflare": 11, "route53": 9},
 	"foreign_between_runs/1 after foreign add": {"zonefile": 0, "rfc2136": 2, "cloudflare": 3, "route53": 3},
 }
 
@@ -203,13 +203,13 @@ func logTable(t *testing.T) {
 	})
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(w, "scenario\tstep\tbackend\tget_records\tappend_records\tdelete_records\tset_records\tretried\twire requests\twire detail")
+	fmt.Fprintln(w, "scenario\tstep\tbackend\tget_records\tappend_records\tdelete_records\tset_records\treplace_records\tretried\twire requests\twire detail")
 	for _, r := range rows {
 		wire := "-"
 		if r.c.wire >= 0 {
 			wire = fmt.Sprint(r.c.wire)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.scenario, r.step, r.backend, r.c.get, r.c.appendc, r.c.del, r.c.set, r.c.retries, wire, r.c.wireLog)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.scenario, r.step, r.backend, r.c.get, r.c.appendc, r.c.del, r.c.set, r.c.replace, r.c.retries, wire, r.c.wireLog)
 	}
 	w.Flush()
 	// The provider calls are the engine's: the same on every backend.
@@ -224,7 +224,7 @@ func logTable(t *testing.T) {
 		if f.c.retries+r.c.retries > 0 {
 			continue // a fault was injected on one of them
 		}
-		if f.c.get != r.c.get || f.c.appendc != r.c.appendc || f.c.del != r.c.del || f.c.set != r.c.set {
+		if f.c.get != r.c.get || f.c.appendc != r.c.appendc || f.c.del != r.c.del || f.c.set != r.c.set || f.c.replace != r.c.replace {
 			t.Errorf("%s: provider calls differ by backend: %s %s, %s %s", k, f.backend, f.c, r.backend, r.c)
 		}
 	}
@@ -457,9 +457,9 @@ func testDriftK(t *testing.T, h *harness) {
 	plan, c := h.sync()
 	h.measure("1 k=1 update", c)
 	h.wantChanges(plan, zone+" update _dmarc TXT")
-	// Two write calls for one RRset: the new value is appended, then the
-	// old one deleted (see the replace_window scenario).
-	checkCalls(t, h, "k=1", c, calls{get: 3, appendc: 1, del: 1})
+	// One write call: the old value is replaced by the new one in one step
+	// (see the replace_window scenario).
+	checkCalls(t, h, "k=1", c, calls{get: 3, replace: 1})
 	h.assertConverged()
 
 	// k = 3: SPF, MX and DMARC change. A dry run first reads and writes
@@ -478,7 +478,7 @@ func testDriftK(t *testing.T, h *harness) {
 	plan, c = h.sync()
 	h.measure("2 k=3 update", c)
 	h.wantChanges(plan, zone+" update @ MX", zone+" update @ TXT", zone+" update _dmarc TXT")
-	checkCalls(t, h, "k=3", c, calls{get: 3, appendc: 1, del: 1})
+	checkCalls(t, h, "k=3", c, calls{get: 3, replace: 1})
 	if c.writes() > 3 {
 		t.Errorf("k=3: %d write calls", c.writes())
 	}
@@ -491,7 +491,7 @@ func testDriftK(t *testing.T, h *harness) {
 	plan, c = h.sync()
 	h.measure("3 k=3 A+SPF+PTR", c)
 	h.wantChanges(plan, zone+" update @ TXT", zone+" update mail A", revZone+" create 27 PTR")
-	checkCalls(t, h, "k=3 in two zones", c, calls{get: 4, appendc: 2, del: 1})
+	checkCalls(t, h, "k=3 in two zones", c, calls{get: 4, appendc: 1, replace: 1})
 	h.assertConverged()
 	h.inSync()
 }
@@ -564,18 +564,7 @@ func testParked(t *testing.T, h *harness) {
 // knownBugs are contract failures not fixed yet, by "scenario/check/backend",
 // with what is seen. A check with a known bug must still fail, so that the
 // entry is removed with the fix; "sync" is the error the sync fails with.
-var knownBugs = map[string]string{
-	// The engine replaces a value by an append call, then a delete call:
-	// in between, the zone holds the old and the new SPF and DMARC record.
-	"replace_window/window/zonefile":   "two SPF and DMARC records between the append and the delete",
-	"replace_window/window/rfc2136":    "two SPF and DMARC records between the append and the delete",
-	"replace_window/window/cloudflare": "two SPF and DMARC records between the append and the delete",
-	"replace_window/window/route53":    "two SPF and DMARC records between the append and the delete",
-	// Each domain's share of a zone is written in domain order; BIND
-	// refuses billing.example.com's MX to mail.example.com until
-	// example.com's share has added that host's A record.
-	"shared_zone/order/rfc2136": "an MX to an in-zone host refused: its A comes in a later update",
-}
+var knownBugs = map[string]string{}
 
 // knownBug runs --once when the scenario has a known bug on this backend
 // and checks that it fails as recorded; it reports whether it did so.
@@ -637,9 +626,22 @@ func testReplaceWindow(t *testing.T, h *harness) {
 	h.policy(pol{spf: "include:_spf.example.net", dmarc: "reject"}.yaml())
 	plan, _ := h.sync()
 	h.wantChanges(plan, zone+" update @ TXT", zone+" update _dmarc TXT")
+	// A TTL-only update of the DMARC record (the SPF keeps the foreign
+	// values' TTL): it is never gone for a moment.
+	h.policy(pol{ttl: 600, spf: "include:_spf.example.net", dmarc: "reject"}.yaml())
+	plan, _ = h.sync()
+	h.wantChanges(plan, zone+" update @ MX", zone+" update _dmarc TXT", zone+" update mail A")
+	for _, r := range h.records(zone, "_dmarc", "TXT") {
+		if r.TTL != 600*time.Second {
+			t.Errorf("_dmarc TXT TTL %s after the TTL update, want 10m", r.TTL)
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	var bad []string
+	if len(states) < 2 {
+		bad = append(bad, fmt.Sprintf("%d write calls seen in two syncs that change records", len(states)))
+	}
 	for _, s := range states {
 		if !strings.HasSuffix(s, ": 1 SPF, 1 DMARC") {
 			bad = append(bad, fmt.Sprintf("the zone between the write calls of one sync: %q", states))
@@ -719,8 +721,9 @@ func (h *harness) expectKnown(check string, problems []string) {
 // (j) Two domains in one zone: billing.example.com sends through the mail
 // host of example.com, whose A record example.com's policy creates in the
 // same run. The zone is read once; each domain's share is written with its
-// own calls (and journal entry), in domain order: billing.example.com's MX
-// goes first, naming a host that has no address yet.
+// own calls (and journal entry), the shares that add an address first: in
+// domain order billing.example.com's MX would go first, naming a host that
+// has no address yet, which BIND refuses.
 func testSharedZone(t *testing.T, h *harness) {
 	h.policy(pol{spf: "none"}.yaml())
 	h.policyFile("billing.example.com", "domain: billing.example.com\nprovider: "+providerName+"\nzone: "+zone+
@@ -858,7 +861,7 @@ func testRestore(t *testing.T, h *harness) {
 	}
 	after := h.counts.Snapshot()
 	writes := int64(0)
-	for _, op := range []string{providers.OpAppendRecords, providers.OpDeleteRecords, providers.OpSetRecords} {
+	for _, op := range []string{providers.OpAppendRecords, providers.OpDeleteRecords, providers.OpSetRecords, providers.OpReplaceRecords} {
 		k := providers.CallKey{Provider: providerName, Operation: op, Result: providers.ResultOK}
 		writes += after[k] - before[k]
 	}
@@ -874,7 +877,7 @@ func testRestore(t *testing.T, h *harness) {
 // checkCalls compares the provider-level calls of a run with want.
 func checkCalls(t *testing.T, h *harness, what string, got, want calls) {
 	t.Helper()
-	if got.get != want.get || got.appendc != want.appendc || got.del != want.del || got.set != want.set {
-		t.Errorf("%s: %s, want get=%d append=%d delete=%d set=%d", what, got, want.get, want.appendc, want.del, want.set)
+	if got.get != want.get || got.appendc != want.appendc || got.del != want.del || got.set != want.set || got.replace != want.replace {
+		t.Errorf("%s: %s, want get=%d append=%d delete=%d set=%d replace=%d", what, got, want.get, want.appendc, want.del, want.set, want.replace)
 	}
 }

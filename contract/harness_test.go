@@ -118,20 +118,21 @@ func (h *harness) load() *policy.Config {
 // and the requests the run sent on the wire.
 type calls struct {
 	get, appendc, del, set int64
+	replace                int64 // ReplaceRecords
 	retries, errors        int64
 	gated                  int64 // OpRequest counted by the wrapper's gate
 	wire                   int64 // -1: no wire
 	wireLog                string
 }
 
-func (c calls) writes() int64 { return c.appendc + c.del + c.set }
+func (c calls) writes() int64 { return c.appendc + c.del + c.set + c.replace }
 
 func (c calls) String() string {
 	w := "-"
 	if c.wire >= 0 {
 		w = fmt.Sprint(c.wire)
 	}
-	return fmt.Sprintf("get=%d append=%d delete=%d set=%d wire=%s", c.get, c.appendc, c.del, c.set, w)
+	return fmt.Sprintf("get=%d append=%d delete=%d set=%d replace=%d wire=%s", c.get, c.appendc, c.del, c.set, c.replace, w)
 }
 
 // run loads the config, builds the providers when needed and runs the
@@ -167,8 +168,9 @@ func (h *harness) run(mode string) (*sync.Plan, calls, error) {
 		c.appendc += d(providers.OpAppendRecords, r)
 		c.del += d(providers.OpDeleteRecords, r)
 		c.set += d(providers.OpSetRecords, r)
+		c.replace += d(providers.OpReplaceRecords, r)
 	}
-	for _, op := range []string{providers.OpGetRecords, providers.OpAppendRecords, providers.OpDeleteRecords, providers.OpSetRecords} {
+	for _, op := range []string{providers.OpGetRecords, providers.OpAppendRecords, providers.OpDeleteRecords, providers.OpSetRecords, providers.OpReplaceRecords} {
 		c.retries += d(op, providers.ResultRetry)
 		c.errors += d(op, providers.ResultError)
 	}
