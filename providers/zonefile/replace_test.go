@@ -21,7 +21,7 @@ func TestReplaceRecords(t *testing.T) {
 		libdns.RR{Name: "@", Type: "TXT", TTL: h(3600), Data: "v=spf1 mx -all"},
 		libdns.RR{Name: "_dmarc", Type: "TXT", TTL: h(3600), Data: "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"},
 		libdns.RR{Name: "@", Type: "MX", TTL: h(300), Data: "10 mail.example.com."}, // a new TTL
-		libdns.RR{Name: "gone", Type: "A", TTL: h(300), Data: "192.0.2.99"},        // not there: ignored
+		libdns.RR{Name: "gone", Type: "A", TTL: h(300), Data: "192.0.2.99"},         // not there: ignored
 	}
 	add := []libdns.Record{
 		libdns.RR{Name: "@", Type: "TXT", TTL: h(3600), Data: "v=spf1 ip4:192.0.2.10 -all"},
