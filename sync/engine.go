@@ -209,10 +209,20 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 
 	// Hold back an SPF record that breaks the lookup limits (SPEC §6).
 	live := !opts.Offline && e.Config.LiveChecks
+	// One resolver (and cache) for the names outside the zones, for the
+	// whole run: the hold before applying and the checks after it share it.
+	var base Resolver
+	baseBuilt := false
+	runBase := func() Resolver {
+		if !baseBuilt {
+			base, baseBuilt = e.runBase(log), true
+		}
+		return base
+	}
 	var held []*domainZone
 	if apply && live {
 		var fs []Finding
-		held, fs = holdBadSPF(ctx, log, e.runResolver(log, zoneOrder), runs, zones)
+		held, fs = holdBadSPF(ctx, log, e.runResolver(runBase(), zoneOrder), runs, zones)
 		extra = append(extra, fs...)
 	}
 
@@ -254,7 +264,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	// Checks, per domain, on the zone as it now is.
 	var resolver Resolver
 	if live {
-		resolver = e.runResolver(log, zoneOrder)
+		resolver = e.runResolver(runBase(), zoneOrder)
 	}
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(limit)
@@ -340,6 +350,8 @@ var (
 	// newResolver builds the resolver of a run when Engine.Resolver is nil,
 	// from Config.Resolvers (empty: /etc/resolv.conf).
 	newResolver func(cfg *policy.Config) (Resolver, error)
+	// cacheResolver puts a run's cache in front of its resolver.
+	cacheResolver func(next Resolver) Resolver
 	// zoneResolver wraps a run's resolver (which may be nil) so that names
 	// inside the zones read this run are answered from those records.
 	zoneResolver func(base Resolver, zones []zoneRecords) Resolver
@@ -352,8 +364,10 @@ type zoneRecords struct {
 	Records  []libdns.RR // canonical, names relative to Zone
 }
 
-// runResolver returns the resolver the checks of a run use.
-func (e *Engine) runResolver(log *slog.Logger, zones []*zoneState) Resolver {
+// runBase returns a run's resolver for the names outside the zones it read:
+// Engine.Resolver, else one built from the config, behind the run's cache.
+// A run builds it once.
+func (e *Engine) runBase(log *slog.Logger) Resolver {
 	r := e.Resolver
 	if r == nil && newResolver != nil {
 		var err error
@@ -362,6 +376,15 @@ func (e *Engine) runResolver(log *slog.Logger, zones []*zoneState) Resolver {
 			r = nil
 		}
 	}
+	if r != nil && cacheResolver != nil {
+		r = cacheResolver(r)
+	}
+	return r
+}
+
+// runResolver returns the resolver the checks of a run use: the zones as
+// they now are, then base (runBase) for the rest.
+func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
 	if zoneResolver == nil {
 		return r
 	}

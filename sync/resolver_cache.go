@@ -55,6 +55,15 @@ func (c *CachingResolver) Lookup(ctx context.Context, name, qtype string) (Answe
 	}
 	leader := false
 	ch := c.group.DoChan(key, func() (any, error) {
+		// Answered between the look in the cache above and this flight
+		// (a flight ends when its answer is cached): use that answer,
+		// do not ask again.
+		c.mu.Lock()
+		e, ok := c.cache[key]
+		c.mu.Unlock()
+		if ok {
+			return e.ans, e.err
+		}
 		leader = true
 		c.misses.Add(1)
 		// The question is shared: one caller giving up must not fail the

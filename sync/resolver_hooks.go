@@ -9,16 +9,14 @@ import (
 
 // The engine builds a run's resolver through these hooks: the configured
 // (or system) resolvers, behind a per-run cache, behind the zones read this
-// run. A new cache per run: answers never outlive the run.
+// run. A new cache per run (shared by the SPF hold before applying and the
+// checks after it): answers never outlive the run.
 func init() {
 	newResolver = func(cfg *policy.Config) (Resolver, error) {
 		return NewDNSResolver(cfg.Resolvers, DefaultResolverTimeout), nil
 	}
-	zoneResolver = func(base Resolver, zones []zoneRecords) Resolver {
-		var next Resolver
-		if base != nil {
-			next = NewCachingResolver(base)
-		}
+	cacheResolver = NewCachingResolver
+	zoneResolver = func(next Resolver, zones []zoneRecords) Resolver {
 		m := make(map[string][]libdns.RR, len(zones))
 		for _, z := range zones {
 			// The zone resolver only reads the records: share them, and
