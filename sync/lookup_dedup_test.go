@@ -3,6 +3,7 @@ package sync
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/maildns/maildns/internal/testdns"
@@ -53,6 +54,9 @@ _dmarc	IN TXT	"v=DMARC1; p=reject"
 			asked[q.Name+" "+q.Type]++
 		}
 		for q, k := range asked {
+			if strings.Contains(q, ".example. ") && !strings.HasPrefix(q, "_spf.provider.example. ") {
+				t.Errorf("%s run: %q went to the server: it is in a zone read this run", mode, q)
+			}
 			if k != 1 {
 				t.Errorf("%s run: %q asked %d times, want once a run", mode, q, k)
 			}
