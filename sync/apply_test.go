@@ -28,6 +28,21 @@ func simulate(zone []libdns.RR, ops writeOps) []libdns.RR {
 	return append(zone, ops.ReplaceWith...)
 }
 
+// simulateReplace applies ops as one ReplaceRecords call of a provider
+// that removes by name, type and data and adds each value not there.
+func simulateReplace(zone []libdns.RR, ops writeOps) []libdns.RR {
+	same := func(a, b libdns.RR) bool { return a.Name == b.Name && a.Type == b.Type && a.Data == b.Data }
+	zone = slices.DeleteFunc(zone, func(have libdns.RR) bool {
+		return slices.ContainsFunc(slices.Concat(ops.Delete, ops.Replace), func(r libdns.RR) bool { return same(r, have) })
+	})
+	for _, r := range slices.Concat(ops.Append, ops.ReplaceWith) {
+		if !slices.ContainsFunc(zone, func(have libdns.RR) bool { return same(r, have) }) {
+			zone = append(zone, r)
+		}
+	}
+	return zone
+}
+
 // fuzzRecords decodes data into live records and a desired RRset at a few
 // names and types, with values drawn from a small alphabet so that they
 // collide often.
@@ -83,12 +98,26 @@ func FuzzApplyConverges(f *testing.F) {
 		live, desired := fuzzRecords(data)
 		before := diffRRsets(desired, live)
 		zone := slices.Clone(live)
+		// As a provider that can replace gets them: one call for the share.
+		replaced := slices.Clone(live)
+		var all writeOps
 		for i := range before {
-			zone = simulate(zone, opsFor(&before[i]))
+			o := opsFor(&before[i])
+			zone = simulate(zone, o)
+			all.Append = append(all.Append, o.Append...)
+			all.Delete = append(all.Delete, o.Delete...)
+			all.Replace = append(all.Replace, o.Replace...)
+			all.ReplaceWith = append(all.ReplaceWith, o.ReplaceWith...)
 		}
+		replaced = simulateReplace(replaced, all)
 		for _, d := range diffRRsets(desired, zone) {
 			if d.Change != nil {
 				t.Fatalf("not converged: %+v\nlive %v\ndesired %+v\nafter %v", *d.Change, live, desired, zone)
+			}
+		}
+		for _, d := range diffRRsets(desired, replaced) {
+			if d.Change != nil {
+				t.Fatalf("not converged by one replacement: %+v\nlive %v\ndesired %+v\nafter %v", *d.Change, live, desired, replaced)
 			}
 		}
 		// Foreign records: every live record no desired set owns.
@@ -113,6 +142,15 @@ func FuzzApplyConverges(f *testing.F) {
 		}
 		if !slices.Equal(fBefore, fAfter) {
 			t.Fatalf("foreign records changed:\nbefore %v\nafter  %v\ndesired %+v", fBefore, fAfter, desired)
+		}
+		var fReplaced []libdns.RR
+		for _, r := range replaced {
+			if !owned(r) {
+				fReplaced = append(fReplaced, r)
+			}
+		}
+		if !slices.Equal(fBefore, fReplaced) {
+			t.Fatalf("foreign records changed by one replacement:\nbefore %v\nafter  %v\ndesired %+v", fBefore, fReplaced, desired)
 		}
 	})
 }

@@ -27,6 +27,10 @@ type fakeStore struct {
 	dropWrites bool
 	// rawTXT returns TXT values quoted and split, as some backends do.
 	rawTXT bool
+	// replacer makes the provider a providers.Replacer (built after it is set).
+	replacer    bool
+	replaces    int
+	failReplace error
 }
 
 var fakeStores stdsync.Map
@@ -40,6 +44,9 @@ func init() {
 		st, ok := fakeStores.Load(name)
 		if !ok {
 			return nil, &providers.SettingError{Key: "store", Err: fmt.Errorf("no fake store %q", name)}
+		}
+		if st.(*fakeStore).replacer {
+			return &fakeReplacer{fakeProvider{st.(*fakeStore)}}, nil
 		}
 		return &fakeProvider{st.(*fakeStore)}, nil
 	})
@@ -156,4 +163,47 @@ func (p *fakeProvider) DeleteRecords(ctx context.Context, zone string, recs []li
 	}
 	st.zones[zone] = keep
 	return deleted, nil
+}
+
+// fakeReplacer is a fakeProvider that replaces records in one step: exact
+// removes by name, type and data, then adds (a value already there is left).
+type fakeReplacer struct{ fakeProvider }
+
+var _ providers.Replacer = (*fakeReplacer)(nil)
+
+func (p *fakeReplacer) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, err
+	}
+	st := p.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.replaces++
+	if st.failReplace != nil {
+		return nil, st.failReplace
+	}
+	same := func(a, b libdns.RR) bool { return a.Name == b.Name && a.Type == b.Type && a.Data == b.Data }
+	var keep []libdns.RR
+	for _, have := range st.zones[zone] {
+		gone := false
+		for _, r := range remove {
+			if same(r.RR(), have) {
+				gone = true
+			}
+		}
+		if !gone {
+			keep = append(keep, have)
+		}
+	}
+next:
+	for _, r := range add {
+		for _, have := range keep {
+			if same(r.RR(), have) {
+				continue next
+			}
+		}
+		keep = append(keep, r.RR())
+	}
+	st.zones[zone] = keep
+	return add, nil
 }

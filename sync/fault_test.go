@@ -159,7 +159,7 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 	}
 	fp := faulty.New(fx.inner, faulty.Options{
 		Seed: seed, Rate: 0.12, Hang: 2 * time.Millisecond,
-		Ops: []string{faulty.OpGet, faulty.OpAppend, faulty.OpDelete, faulty.OpSet},
+		Ops: []string{faulty.OpGet, faulty.OpAppend, faulty.OpDelete, faulty.OpSet, faulty.OpReplace},
 	})
 	compile := func(d *policy.Domain) ([]policy.RRset, error) { return desired[d.Domain], nil }
 	e := &Engine{Config: cfg, Providers: map[string]providers.Provider{"dns": fp}, Compile: compile, Concurrency: 1, LockWait: time.Second}
