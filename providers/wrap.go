@@ -193,7 +193,8 @@ var _ Provider = (*Wrapped)(nil)
 //   - AppendRecords is not idempotent: before it is retried after a failure
 //     that may have landed (anything but a *TransientError with NotApplied),
 //     the zone is read again and the records already present are not sent
-//     again (they are returned as appended);
+//     again (they are returned as appended); ReplaceRecords likewise sends
+//     again only what the zone shows is not done (see Replacer);
 //   - requests are held to RateLimit: per API request when p implements
 //     RequestGater (Wrap installs the gate on p), else per attempt;
 //   - every attempt is counted by (provider, operation, result) in Counts and
