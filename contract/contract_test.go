@@ -778,11 +778,14 @@ func testMissingZone(t *testing.T, h *harness) {
 // (l) A write that fails with a transient error after part of it landed
 // (the second request after the zone read answers 503) is retried by the
 // wrapper: the zone is read again, only what is missing is sent, and the run
-// converges with no record twice. Backends that cannot be made to fail run
-// the same sync without the fault.
+// converges with no record twice. Then the same for an update of the SPF
+// and the DMARC record (one replacement): the third request after the read
+// fails, when Cloudflare has changed the SPF in place but not the DMARC
+// record yet. Backends that cannot be made to fail run the same syncs
+// without the fault.
 func testTransientWrite(t *testing.T, h *harness) {
 	var mu stdsync.Mutex
-	read, sent := false, 0
+	read, sent, failAt := false, 0, 2
 	h.observer = func(_, op, result string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -790,7 +793,7 @@ func testTransientWrite(t *testing.T, h *harness) {
 		case op == providers.OpGetRecords && result == providers.ResultOK:
 			read = true
 		case op == providers.OpRequest && read && h.fx.failNext != nil:
-			if sent++; sent == 2 {
+			if sent++; sent == failAt {
 				h.fx.failNext(1)
 			}
 		}
@@ -821,6 +824,26 @@ func testTransientWrite(t *testing.T, h *harness) {
 		}
 	}
 	checkApexTXT(t, h, spfOf(t, h))
+	h.inSync()
+
+	mu.Lock()
+	read, sent, failAt = false, 0, 3
+	mu.Unlock()
+	h.policy(pol{spf: "include:_spf.example.net", dkim: true, dmarc: "reject", dmarcRUA: true}.yaml())
+	plan, c, err = h.run(sync.ModeOnce)
+	h.measure("2 update, one 503", c)
+	if err != nil {
+		t.Fatalf("sync: %v\n%s", err, planText(plan))
+	}
+	h.wantChanges(plan, zone+" update @ TXT", zone+" update _dmarc TXT")
+	if c.retries != wantRetries || c.errors != 0 || c.replace != 1+wantRetries {
+		t.Errorf("update: %d retried and %d failed calls, %d replace attempts, want %d, 0 and %d", c.retries, c.errors, c.replace, wantRetries, 1+wantRetries)
+	}
+	h.assertConverged()
+	checkApexTXT(t, h, spfOf(t, h))
+	if got := h.records(zone, "_dmarc", "TXT"); len(got) != 1 || !strings.Contains(got[0].Data, "rua=mailto:") {
+		t.Errorf("_dmarc after the update: %v", got)
+	}
 	h.inSync()
 }
 
