@@ -179,6 +179,9 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	for _, z := range zoneOrder {
 		g.Go(func() error {
 			z.live, z.err = e.readLocked(gctx, z, apply, opts.Mode)
+			if z.journal != nil {
+				z.journal.runPrune = true // pruned once, after the run's writes
+			}
 			planZone(z, apply)
 			return nil
 		})
@@ -246,6 +249,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 				z.journal.finish(p)
 			}
 		}
+		pruneJournal(zoneOrder)
 		releaseZones(zoneOrder)
 		for _, p := range held {
 			if p.plan.Status != StatusError {

@@ -100,6 +100,10 @@ type journaler struct {
 	mode    string
 	now     func() time.Time
 
+	// runPrune: the engine prunes once after the run's writes (pruneJournal)
+	// instead of on each entry.
+	runPrune bool
+
 	mu      stdsync.Mutex
 	entries map[*domainZone]*openEntry
 }
@@ -222,8 +226,32 @@ func (j *journaler) open(entry *JournalEntry) (string, error) {
 	if err := writeJournalFile(path, entry); err != nil {
 		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	_ = j.prune(name)
+	if !j.runPrune {
+		_ = j.prune(name)
+	}
 	return path, nil
+}
+
+// pruneJournal prunes the journal once after a run's writes (if it wrote):
+// the state pruning after each entry leaves, without listing state_dir (an
+// entry and a lock file per zone) once per entry, which made a run writing
+// to many zones cost their number squared. The newest entries are kept
+// first, so the run's last one stays.
+func pruneJournal(zones []*zoneState) {
+	for _, z := range zones {
+		j := z.journal
+		if j == nil {
+			continue
+		}
+		j.mu.Lock()
+		wrote := len(j.entries) > 0
+		j.mu.Unlock()
+		if wrote {
+			// Every zone's journal has the run's state_dir, keep and max_age.
+			_ = j.prune("")
+			return
+		}
+	}
 }
 
 // remember keeps the open entry of p for finish.
