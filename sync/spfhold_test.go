@@ -15,12 +15,7 @@ import (
 func TestSPFOverLookupLimitIsNotPublished(t *testing.T) {
 	// _spf.provider.example includes a chain of 10 more records: with the
 	// policy's own include that is 11 lookups.
-	var recs []string
-	for i := 0; i < 10; i++ {
-		recs = append(recs, fmt.Sprintf(`s%d.provider.example. 300 IN TXT "v=spf1 include:s%d.provider.example. -all"`, i, i+1))
-	}
-	recs = append(recs, `s10.provider.example. 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"`)
-	srv := testdns.Start(t, recs...)
+	srv := testdns.Start(t, testdns.SPFIncludeChain("provider.example", 10)...)
 
 	for _, tc := range []struct {
 		name, include string

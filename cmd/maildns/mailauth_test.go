@@ -13,12 +13,7 @@ import (
 // An audit of a domain whose SPF is broken in the live zone or through its
 // include tree exits 2 and names the problem.
 func TestDryRunNamesBrokenSPF(t *testing.T) {
-	var recs []string
-	for i := 0; i < 10; i++ {
-		recs = append(recs, fmt.Sprintf(`s%d.provider.example. 300 IN TXT "v=spf1 include:s%d.provider.example. -all"`, i, i+1))
-	}
-	recs = append(recs, `s10.provider.example. 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"`)
-	srv := testdns.Start(t, recs...)
+	srv := testdns.Start(t, testdns.SPFIncludeChain("provider.example", 10)...)
 
 	for _, tc := range []struct {
 		name, spf, liveTXT, want string
@@ -37,20 +32,11 @@ func TestDryRunNamesBrokenSPF(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			write := func(name, content string) {
-				t.Helper()
-				p := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			write("maildns.yaml", fmt.Sprintf("policies: [\"policies/*.yaml\"]\nresolvers: [\"%s\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n", srv.Addr))
-			write("policies/example.com.yaml", "domain: example.com\nprovider: local\nmail_hosts: [{name: mail, ipv4: [203.0.113.25]}]\nspf: "+tc.spf+"\nptr: {mode: \"off\"}\n")
-			write("zones/example.com.zone", "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600\n@ IN NS ns1.example.com.\nns1 IN A 203.0.113.53\n@ IN MX 10 mail.example.com.\nmail IN A 203.0.113.25\n"+tc.liveTXT)
+			dir := writeTree(t, map[string]string{
+				"maildns.yaml":              fmt.Sprintf("policies: [\"policies/*.yaml\"]\nresolvers: [\"%s\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n", srv.Addr),
+				"policies/example.com.yaml": "domain: example.com\nprovider: local\nmail_hosts: [{name: mail, ipv4: [203.0.113.25]}]\nspf: " + tc.spf + "\nptr: {mode: \"off\"}\n",
+				"zones/example.com.zone":    "$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600\n@ IN NS ns1.example.com.\nns1 IN A 203.0.113.53\n@ IN MX 10 mail.example.com.\nmail IN A 203.0.113.25\n" + tc.liveTXT,
+			})
 			code, stdout, stderr := e2eRun(t, "--config", filepath.Join(dir, "maildns.yaml"), "--dry-run")
 			if code != exitDrift {
 				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, exitDrift, stdout, stderr)
@@ -60,4 +46,21 @@ func TestDryRunNamesBrokenSPF(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeTree writes files (path relative to a new temporary directory ->
+// content) and returns the directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,20 +28,10 @@ $TTL 300
 @	NS	ns1.isp.example.
 25	PTR	` + tc.ptr + `
 `})
-			dir := t.TempDir()
-			write := func(name, content string) {
-				t.Helper()
-				p := filepath.Join(dir, name)
-				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			write("maildns.yaml", fmt.Sprintf("policies: [\"policies/*.yaml\"]\nresolvers: [\"%s\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n", srv.Addr))
-			write("policies/example.com.yaml", "domain: example.com\nprovider: local\nmail_hosts: [{name: mail, ipv4: [203.0.113.25]}]\n")
-			write("zones/example.com.zone", `$ORIGIN example.com.
+			dir := writeTree(t, map[string]string{
+				"maildns.yaml":              fmt.Sprintf("policies: [\"policies/*.yaml\"]\nresolvers: [\"%s\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n", srv.Addr),
+				"policies/example.com.yaml": "domain: example.com\nprovider: local\nmail_hosts: [{name: mail, ipv4: [203.0.113.25]}]\n",
+				"zones/example.com.zone": `$ORIGIN example.com.
 $TTL 3600
 @	SOA	ns1.example.com. hostmaster.example.com. 1 7200 3600 1209600 3600
 @	NS	ns1.example.com.
@@ -50,7 +39,8 @@ ns1	A	203.0.113.53
 @	MX	10 mail.example.com.
 @	TXT	"v=spf1 ip4:203.0.113.25 -all"
 mail	A	203.0.113.25
-`)
+`,
+			})
 			code, stdout, stderr := e2eRun(t, "--config", filepath.Join(dir, "maildns.yaml"), "--dry-run", "--output", "json")
 			if code != tc.want {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.want, stdout, stderr)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/maildns/maildns/sync"
 )
@@ -34,20 +33,5 @@ func restore(ctx context.Context, f *flags, stdout, stderr io.Writer) int {
 		AllowWeakening: f.allowWeakening,
 		Offline:        true,
 	})
-	var werr error
-	if f.output == "json" {
-		werr = sync.WriteJSON(stdout, plan)
-	} else {
-		werr = sync.WriteText(stdout, plan, isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
-	}
-	if werr != nil {
-		fmt.Fprintf(stderr, "maildns: writing the plan: %v\n", werr)
-		return exitFailed
-	}
-	if runErr != nil {
-		for _, e := range flatten(runErr) {
-			fmt.Fprintf(stderr, "maildns: %v\n", e)
-		}
-	}
-	return exitStatus(mode, plan, runErr)
+	return report(stdout, stderr, f.output, mode, plan, runErr)
 }

@@ -243,8 +243,14 @@ func oneShot(ctx context.Context, f *flags, stdout, stderr io.Writer) int {
 		AllowWeakening: f.allowWeakening,
 		Offline:        f.offline,
 	})
+	return report(stdout, stderr, f.output, mode, plan, runErr)
+}
+
+// report prints a one-shot run's plan (text or JSON) and its errors, and
+// returns the run's exit status.
+func report(stdout, stderr io.Writer, output, mode string, plan *sync.Plan, runErr error) int {
 	var werr error
-	if f.output == "json" {
+	if output == "json" {
 		werr = sync.WriteJSON(stdout, plan)
 	} else {
 		werr = sync.WriteText(stdout, plan, isTerminal(stdout) && os.Getenv("NO_COLOR") == "")

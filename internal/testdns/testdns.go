@@ -6,6 +6,7 @@
 package testdns
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -224,4 +225,15 @@ func (s *Server) exists(name string) bool {
 		}
 	}
 	return false
+}
+
+// SPFIncludeChain returns the records of a chain of n+1 SPF records under
+// domain: s0 includes s1, ..., s(n-1) includes sn, and sn ends the chain.
+// An SPF that includes s0 needs n+1 DNS lookups.
+func SPFIncludeChain(domain string, n int) []string {
+	var recs []string
+	for i := 0; i < n; i++ {
+		recs = append(recs, fmt.Sprintf(`s%d.%s. 300 IN TXT "v=spf1 include:s%d.%s. -all"`, i, domain, i+1, domain))
+	}
+	return append(recs, fmt.Sprintf(`s%d.%s. 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"`, n, domain))
 }
