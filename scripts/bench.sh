@@ -8,8 +8,8 @@
 #                             BENCH_DIR and reused)
 #   BENCH_RUNS=3              timed runs per size: the median wall time is
 #                             shown, with that run's CPU, and the largest RSS
-#   BENCH_DIR=DIR             where the data, plans and logs go (default: a
-#                             new temporary directory)
+#   BENCH_DIR=DIR             where the data, plans and logs go, kept for the
+#                             next run (default: a temporary directory, removed)
 #   BENCH_SHARED=4            also run the largest size with this many domains
 #                             sharing each zone (0: not): still one read per zone
 #   GOBENCH=0                 skip the Go benchmarks
@@ -19,7 +19,12 @@ cd "$(dirname "$0")/.."
 SIZES=${BENCH_SIZES:-"1000 10000"}
 RUNS=${BENCH_RUNS:-3}
 SHARED=${BENCH_SHARED:-4}
-WORK=${BENCH_DIR:-$(mktemp -d -t maildns-bench.XXXXXX)}
+if [ -n "${BENCH_DIR:-}" ]; then
+	WORK=$BENCH_DIR
+else
+	WORK=$(mktemp -d -t maildns-bench.XXXXXX)
+	trap 'rm -rf "$WORK"' EXIT # generated data is kept only in a BENCH_DIR
+fi
 GOBENCH=${GOBENCH:-1}
 PATTERN=${GOBENCH_PATTERN:-'^Benchmark(LoadConfig|Compile|ZoneParse|GetRecords|Plan|Diff|RunDryRun|ZoneResolverLookup)'}
 mkdir -p "$WORK"
