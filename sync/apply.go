@@ -32,6 +32,28 @@ func (o writeOps) empty() bool {
 	return len(o.Append)+len(o.Delete)+len(o.Replace)+len(o.ReplaceWith) == 0
 }
 
+// add appends the writes of other to o's, after o's own.
+func (o *writeOps) add(other writeOps) {
+	o.Append = append(o.Append, other.Append...)
+	o.Delete = append(o.Delete, other.Delete...)
+	o.Replace = append(o.Replace, other.Replace...)
+	o.ReplaceWith = append(o.ReplaceWith, other.ReplaceWith...)
+}
+
+// shareOps returns the writes of each change of p's plan (in the order of
+// its changes) and their union.
+func shareOps(p *domainZone) (perChange []writeOps, ops writeOps) {
+	for i := range p.diffs {
+		if p.diffs[i].Change == nil {
+			continue
+		}
+		o := opsFor(&p.diffs[i])
+		perChange = append(perChange, o)
+		ops.add(o)
+	}
+	return perChange, ops
+}
+
 // opsFor computes the writes for one RRset difference. Values to add are the
 // desired values not live (all of them when the TTL changes); values to
 // remove are the owned live values not desired (all of them when the TTL
@@ -169,8 +191,15 @@ func describe(recs []libdns.RR) string {
 			keys[i] = fmt.Sprintf("%s (%d records)", k, n[k])
 		}
 	}
+	if len(keys) > describeMax {
+		// One call carries the writes of a whole zone: name the first.
+		return fmt.Sprintf("%s and %d more RRsets", strings.Join(keys[:describeMax], ", "), len(keys)-describeMax)
+	}
 	return strings.Join(keys, ", ")
 }
+
+// describeMax is the number of RRsets an error message names.
+const describeMax = 8
 
 // writeOrder returns the shares of a zone in the order they are written: a
 // share whose changes add an A or AAAA record first (a stable sort), so that

@@ -81,6 +81,11 @@ type domainZone struct {
 	plan   ZonePlan
 	wrote  bool
 	err    error
+	run    *domainRun // the domain's run (its own zone's share: the SPF hold)
+	spf    spfState   // the SPF hold of this share
+	// Findings of the share: the safety rules, the SPF hold and the
+	// read-back's verification.
+	safety, held, verify []Finding
 }
 
 // domainRun is one selected domain.
@@ -151,7 +156,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			if p, ok := parts[k]; ok {
 				return p
 			}
-			p := &domainZone{domain: d, main: k == r.main}
+			p := &domainZone{domain: d, main: k == r.main, run: r}
 			parts[k] = p
 			z := zoneFor(k)
 			z.parts = append(z.parts, p)
@@ -173,21 +178,18 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 
-	// Read each zone once, concurrently.
+	// Read each zone once, concurrently, without its lock: a zone is
+	// locked (and read again) only when it is to be written.
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for _, z := range zoneOrder {
 		g.Go(func() error {
-			z.live, z.err = e.readLocked(gctx, z, apply, opts.Mode)
-			if z.journal != nil {
-				z.journal.runPrune = true // pruned once, after the run's writes
-			}
+			z.live, z.err = readZone(gctx, z)
 			planZone(z, apply)
 			return nil
 		})
 	}
 	_ = g.Wait()
-	defer releaseZones(zoneOrder)
 	for _, z := range zoneOrder {
 		if z.err != nil {
 			log.Error("reading zone failed", "zone", z.key.zone, "provider", z.key.provider, "err", z.err)
@@ -195,19 +197,8 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	}
 
 	// Safety limits on the plans (made as each zone was read).
-	var extra []Finding
 	for _, z := range zoneOrder {
-		if z.err != nil {
-			continue
-		}
-		for _, p := range z.parts {
-			if fs := safetyFindings(e.Config, opts, apply, p.domain, &p.plan); len(fs) > 0 {
-				extra = append(extra, fs...)
-				if apply {
-					p.plan.Status = StatusRefused
-				}
-			}
-		}
+		safetyZone(e.Config, opts, apply, z)
 	}
 
 	// Hold back an SPF record that breaks the lookup limits (SPEC §6).
@@ -222,39 +213,51 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		}
 		return base
 	}
-	var held []*domainZone
+	var hold func(ctx context.Context, z *zoneState, p *domainZone)
 	if apply && live {
-		var fs []Finding
-		held, fs = holdBadSPF(ctx, log, e.runResolver(runBase(), zoneOrder), runs, zones)
-		extra = append(extra, fs...)
-	}
-
-	// Apply and verify, zone by zone.
-	if apply {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(limit)
+		resolver := e.runResolver(runBase(), zoneOrder)
+		hold = func(ctx context.Context, z *zoneState, p *domainZone) { holdSPF(ctx, log, resolver, z, p) }
 		for _, z := range zoneOrder {
 			if z.err != nil {
 				continue
 			}
+			for _, p := range z.parts {
+				hold(ctx, z, p)
+			}
+		}
+	}
+
+	// Apply and verify, zone by zone: a zone with changes to apply is
+	// locked, read again and planned again under its lock, written, read
+	// back and released, at most limit zones at once.
+	if apply {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(limit)
+		for _, z := range zoneOrder {
+			if z.err != nil || !slices.ContainsFunc(z.parts, func(p *domainZone) bool { return p.plan.Status == StatusDrift }) {
+				continue
+			}
 			g.Go(func() error {
-				applyZone(gctx, z)
+				e.applyLocked(gctx, z, opts, hold)
 				return nil
 			})
 		}
 		_ = g.Wait()
+		pruneJournal(zoneOrder)
 		for _, z := range zoneOrder {
 			for _, p := range z.parts {
-				extra = append(extra, verifyFindings(z, p)...)
-				z.journal.finish(p)
+				if p.spf == spfHeld && p.plan.Status != StatusError {
+					p.plan.Status = StatusRefused
+				}
 			}
 		}
-		pruneJournal(zoneOrder)
-		releaseZones(zoneOrder)
-		for _, p := range held {
-			if p.plan.Status != StatusError {
-				p.plan.Status = StatusRefused
-			}
+	}
+	var extra []Finding
+	for _, z := range zoneOrder {
+		for _, p := range z.parts {
+			extra = append(extra, p.safety...)
+			extra = append(extra, p.held...)
+			extra = append(extra, p.verify...)
 		}
 	}
 
@@ -418,6 +421,7 @@ func planZone(z *zoneState, apply bool) {
 			p.plan.Status = StatusError
 			p.plan.Error = z.err.Error()
 			p.err = z.err
+			p.diffs, p.held, p.spf = nil, nil, spfUnchecked
 			continue
 		}
 		p.diffs = diffIndexed(p.sets, idx)
@@ -435,6 +439,58 @@ func planZone(z *zoneState, apply bool) {
 			// run over thousands of zones lets them go at once.
 			p.diffs = nil
 		}
+	}
+}
+
+// safetyZone runs the safety rules on each share of z (SPEC §6) and, when
+// apply, refuses the shares they stop.
+func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
+	for _, p := range z.parts {
+		p.safety = nil
+		if z.err != nil {
+			continue
+		}
+		if fs := safetyFindings(cfg, opts, apply, p.domain, &p.plan); len(fs) > 0 {
+			p.safety = fs
+			if apply {
+				p.plan.Status = StatusRefused
+			}
+		}
+	}
+}
+
+// applyLocked writes z: with a state directory it takes the zone's lock
+// (waiting at most LockWait), reads the zone again under it and plans it
+// again (safety rules and SPF hold included), so that nothing is written
+// from a read another maildns may have changed the zone after; then it
+// applies, reads back, verifies, records the journal's outcome and
+// releases the lock. A zone it cannot lock is an error.
+func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, hold func(context.Context, *zoneState, *domainZone)) {
+	if err := e.lock(ctx, z, opts.Mode); err != nil {
+		z.err = err
+		planZone(z, true)
+		safetyZone(e.Config, opts, true, z)
+		return
+	}
+	defer releaseZones([]*zoneState{z})
+	if z.unlock != nil {
+		z.journal.runPrune = true // pruned once, after the run's writes
+		z.live, z.err = readZone(ctx, z)
+		planZone(z, true)
+		safetyZone(e.Config, opts, true, z)
+		if z.err != nil {
+			return
+		}
+		if hold != nil {
+			for _, p := range z.parts {
+				hold(ctx, z, p)
+			}
+		}
+	}
+	applyZone(ctx, z)
+	for _, p := range z.parts {
+		p.verify = verifyFindings(z, p)
+		z.journal.finish(p)
 	}
 }
 
@@ -543,30 +599,65 @@ func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
 	return out, nil
 }
 
-// applyZone writes the changes of every domain in z that may be applied,
-// then reads the zone back once.
+// applyZone writes the changes of every domain's share of z that may be
+// applied as one write for the whole zone, then reads the zone back once.
+// Each share's journal entry is written first (a share whose entry cannot
+// be is not written); then one ReplaceRecords call (when the provider can
+// replace and the zone's writes both remove and add) or one call per kind of
+// write carries every share's changes, the shares that add an address first
+// (BIND refuses an MX to an in-zone name without an address, even later in
+// the same UPDATE). A share's changes carried by a failed call are failed in
+// its entry, and the share is an error.
 func applyZone(ctx context.Context, z *zoneState) {
+	type share struct {
+		p         *domainZone
+		perChange []writeOps
+		entry     *openEntry
+	}
+	var shares []share
+	var ops writeOps
 	attempted := false
 	for _, p := range writeOrder(z.parts) {
 		if p.plan.Status != StatusDrift {
 			continue
 		}
 		attempted = true
-		p.wrote = true
-		// One call per kind of write for the whole domain's share of the
-		// zone: fewer API requests, and fewer serial bumps.
-		var ops writeOps
-		for i := range p.diffs {
-			o := opsFor(&p.diffs[i])
-			ops.Append = append(ops.Append, o.Append...)
-			ops.Delete = append(ops.Delete, o.Delete...)
-			ops.Replace = append(ops.Replace, o.Replace...)
-			ops.ReplaceWith = append(ops.ReplaceWith, o.ReplaceWith...)
+		perChange, o := shareOps(p)
+		s := share{p: p, perChange: perChange}
+		if z.journal != nil && !o.empty() {
+			var err error
+			if s.entry, err = z.journal.begin(z, p.domain.Domain, "", p.plan.Changes); err != nil {
+				p.err = err
+				p.plan.Status = StatusError
+				p.plan.Error = err.Error()
+				continue
+			}
+			z.journal.remember(p, s.entry)
 		}
-		if !ops.empty() {
-			var n int
-			n, p.err = z.journal.apply(ctx, z, p, ops)
-			z.calls += n
+		p.wrote = true
+		ops.add(o)
+		shares = append(shares, s)
+	}
+	if !attempted {
+		return
+	}
+	var n int
+	var err error
+	if !ops.empty() {
+		n, err = applyOps(ctx, z.provider, z.fqdn, ops)
+		z.calls += n
+	}
+	_, oneCall := ops.replacer(z.provider)
+	for _, s := range shares {
+		p := s.p
+		results := changeResults(p.plan.Changes, s.perChange, ops, oneCall, n, err)
+		if !allDone(results) {
+			p.err = err
+		}
+		if s.entry != nil {
+			if jerr := z.journal.end(s.entry, s.perChange, ops, oneCall, n, p.err); jerr != nil {
+				p.err = errors.Join(p.err, jerr)
+			}
 		}
 		if p.err != nil {
 			p.plan.Status = StatusError
@@ -574,9 +665,6 @@ func applyZone(ctx context.Context, z *zoneState) {
 		} else {
 			p.plan.Status = StatusApplied
 		}
-	}
-	if !attempted {
-		return
 	}
 	after, err := readZone(ctx, z)
 	if err != nil {

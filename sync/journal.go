@@ -166,52 +166,65 @@ func touched(changes []Change, live []libdns.RR) []JournalRRset {
 	return out
 }
 
-// apply writes p's journal entry, runs ops, and records the outcome of each
-// change in the entry. Without a journal it only runs ops. No write is made
-// when the entry cannot be written.
-func (j *journaler) apply(ctx context.Context, z *zoneState, p *domainZone, ops writeOps) (int, error) {
-	if j == nil {
-		return applyOps(ctx, z.provider, z.fqdn, ops)
-	}
-	var perChange []writeOps
-	for i := range p.diffs {
-		if p.diffs[i].Change != nil {
-			perChange = append(perChange, opsFor(&p.diffs[i]))
-		}
-	}
-	n, path, entry, err := j.write(ctx, z, p.domain.Domain, "", p.plan.Changes, perChange, ops)
-	if entry != nil {
-		j.remember(p, path, entry)
-	}
-	return n, err
-}
-
-// write opens a journal entry for changes in z (the RRsets they touch as z
-// was read), runs ops (the union of perChange, which has one element per
-// change), and records the outcome. entry is nil when nothing was written
-// because the entry could not be.
-func (j *journaler) write(ctx context.Context, z *zoneState, domain, restores string, changes []Change, perChange []writeOps, ops writeOps) (n int, path string, entry *JournalEntry, err error) {
-	entry = &JournalEntry{
+// begin opens the journal entry of changes in z (the RRsets they touch as z
+// was read) before any of them is written. entry is nil, and nothing may be
+// written, when the entry could not be.
+func (j *journaler) begin(z *zoneState, domain, restores string, changes []Change) (*openEntry, error) {
+	entry := &JournalEntry{
 		Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
 		Domain: domain, Zone: z.key.zone, Provider: z.key.provider, Restores: restores,
 		Changes: slices.Clone(changes),
 		Before:  touched(changes, z.live),
 	}
-	path, err = j.open(entry)
+	path, err := j.open(entry)
+	if err != nil {
+		return nil, err
+	}
+	return &openEntry{path: path, entry: entry}, nil
+}
+
+// end records in o the outcome of the call or calls that carried its
+// changes: ops (the writes of the whole zone, one call when oneCall) made n
+// calls, the n-th failing when applyErr is not nil; perChange are the writes
+// of each of o's changes. It returns an error when the result could not be
+// recorded.
+func (j *journaler) end(o *openEntry, perChange []writeOps, ops writeOps, oneCall bool, n int, applyErr error) error {
+	results := changeResults(o.entry.Changes, perChange, ops, oneCall, n, applyErr)
+	o.entry.Result = &JournalResult{Time: j.now().UTC(), Status: StatusApplied, Changes: results}
+	if !allDone(results) {
+		o.entry.Result.Status = StatusError
+		o.entry.Result.Error = applyErr.Error()
+	}
+	if err := writeJournalFile(o.path, o.entry); err != nil {
+		return fmt.Errorf("recording the result in the journal: %w", err)
+	}
+	return nil
+}
+
+// allDone reports whether every change of results was made.
+func allDone(results []ChangeResult) bool {
+	for _, r := range results {
+		if r.Result != ChangeDone {
+			return false
+		}
+	}
+	return true
+}
+
+// write opens a journal entry for changes in z, runs ops (the union of
+// perChange, which has one element per change), and records the outcome.
+// entry is nil when nothing was written because the entry could not be.
+func (j *journaler) write(ctx context.Context, z *zoneState, domain, restores string, changes []Change, perChange []writeOps, ops writeOps) (n int, path string, entry *JournalEntry, err error) {
+	o, err := j.begin(z, domain, restores, changes)
 	if err != nil {
 		return 0, "", nil, err
 	}
 	n, applyErr := applyOps(ctx, z.provider, z.fqdn, ops)
 	_, oneCall := ops.replacer(z.provider)
-	entry.Result = &JournalResult{Time: j.now().UTC(), Status: StatusApplied, Changes: changeResults(entry.Changes, perChange, ops, oneCall, n, applyErr)}
-	if applyErr != nil {
-		entry.Result.Status = StatusError
-		entry.Result.Error = applyErr.Error()
+	if err := j.end(o, perChange, ops, oneCall, n, applyErr); err != nil {
+		applyErr = errors.Join(applyErr, err)
 	}
-	if err := writeJournalFile(path, entry); err != nil {
-		applyErr = errors.Join(applyErr, fmt.Errorf("recording the result in the journal: %w", err))
-	}
-	return n, path, entry, applyErr
+	return n, o.path, o.entry, applyErr
 }
 
 // open writes a new entry and prunes the journal.
@@ -255,10 +268,10 @@ func pruneJournal(zones []*zoneState) {
 }
 
 // remember keeps the open entry of p for finish.
-func (j *journaler) remember(p *domainZone, path string, entry *JournalEntry) {
+func (j *journaler) remember(p *domainZone, o *openEntry) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.entries[p] = &openEntry{path: path, entry: entry}
+	j.entries[p] = o
 }
 
 // finish records a verify failure found after the read-back in p's entry.
@@ -467,18 +480,34 @@ func ListJournal(dir string) ([]string, error) {
 	return out, nil
 }
 
-// readLocked takes the zone's lock in the apply modes (with a state
-// directory) and reads the zone. The lock is held until releaseZones.
+// lockZone takes a zone's lock; tests replace it to watch the locks held.
+var lockZone = LockZone
+
+// readLocked takes the zone's lock when apply (with a state directory),
+// opens the zone's journal, and reads the zone. The lock is held until
+// releaseZones.
 func (e *Engine) readLocked(ctx context.Context, z *zoneState, apply bool, mode string) ([]libdns.RR, error) {
-	if apply && e.Config != nil && e.Config.StateDir != "" && z.provider != nil {
-		unlock, err := LockZone(ctx, e.Config.StateDir, z.key.provider, z.key.zone, e.LockWait)
-		if err != nil {
+	if apply {
+		if err := e.lock(ctx, z, mode); err != nil {
 			return nil, err
 		}
-		z.unlock = unlock
-		z.journal = e.newJournaler(mode)
 	}
 	return readZone(ctx, z)
+}
+
+// lock takes z's lock and opens its journal when the config has a state
+// directory (else it does nothing); the lock is held until releaseZones.
+func (e *Engine) lock(ctx context.Context, z *zoneState, mode string) error {
+	if e.Config == nil || e.Config.StateDir == "" || z.provider == nil {
+		return nil
+	}
+	unlock, err := lockZone(ctx, e.Config.StateDir, z.key.provider, z.key.zone, e.LockWait)
+	if err != nil {
+		return err
+	}
+	z.unlock = unlock
+	z.journal = e.newJournaler(mode)
+	return nil
 }
 
 // releaseZones releases the locks of zones; it may be called again.
