@@ -133,7 +133,7 @@ func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops wr
 			remove = append(remove, rr)
 		}
 		add := make([]libdns.Record, 0, len(ops.Append)+len(ops.ReplaceWith))
-		for _, rr := range slices.Concat(ops.Append, ops.ReplaceWith) {
+		for _, rr := range addressFirst(slices.Concat(ops.Append, ops.ReplaceWith)) {
 			add = append(add, rr)
 		}
 		if _, err := r.ReplaceRecords(ctx, zoneFQDN, remove, add); err != nil {
@@ -157,7 +157,7 @@ func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops wr
 			continue
 		}
 		recs := make([]libdns.Record, len(s.recs))
-		for i, rr := range s.recs {
+		for i, rr := range addressFirst(s.recs) {
 			recs[i] = rr
 		}
 		var err error
@@ -200,6 +200,27 @@ func describe(recs []libdns.RR) string {
 
 // describeMax is the number of RRsets an error message names.
 const describeMax = 8
+
+// addressFirst returns recs with the A and AAAA records first (a stable
+// sort of a copy): within one call, a mail host's address is added before an
+// MX that names it, which BIND checks record by record in an UPDATE.
+func addressFirst(recs []libdns.RR) []libdns.RR {
+	isAddr := func(rr libdns.RR) bool { return rr.Type == "A" || rr.Type == "AAAA" }
+	if !slices.ContainsFunc(recs, isAddr) {
+		return recs
+	}
+	out := slices.Clone(recs)
+	slices.SortStableFunc(out, func(a, b libdns.RR) int {
+		switch x, y := isAddr(a), isAddr(b); {
+		case x && !y:
+			return -1
+		case y && !x:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
 
 // writeOrder returns the shares of a zone in the order they are written: a
 // share whose changes add an A or AAAA record first (a stable sort), so that
