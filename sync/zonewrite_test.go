@@ -433,7 +433,9 @@ func TestReplanUnderLock(t *testing.T) {
 					t.Errorf("%v missing after the run", want)
 				}
 			}
-			if slices.ContainsFunc(after, func(rr libdns.RR) bool { return rr.Type == "TXT" && rr.Name == "@" && strings.HasPrefix(rr.Data, "v=spf1") && rr.Data != "v=spf1 ip4:203.0.113.25 -all" }) {
+			if slices.ContainsFunc(after, func(rr libdns.RR) bool {
+				return rr.Type == "TXT" && rr.Name == "@" && strings.HasPrefix(rr.Data, "v=spf1") && rr.Data != "v=spf1 ip4:203.0.113.25 -all"
+			}) {
 				t.Errorf("a second SPF record: %v", after)
 			}
 		})
