@@ -19,10 +19,12 @@ import (
 	"github.com/miekg/dns"
 
 	cffake "github.com/maildns/maildns/internal/fakes/cloudflare"
+	dsfake "github.com/maildns/maildns/internal/fakes/desec"
 	r53fake "github.com/maildns/maildns/internal/fakes/route53"
 	"github.com/maildns/maildns/internal/testbind"
 	"github.com/maildns/maildns/providers"
 	_ "github.com/maildns/maildns/providers/cloudflare"
+	_ "github.com/maildns/maildns/providers/desec"
 	_ "github.com/maildns/maildns/providers/rfc2136"
 	_ "github.com/maildns/maildns/providers/route53"
 	_ "github.com/maildns/maildns/providers/zonefile"
@@ -73,6 +75,7 @@ var backends = []backend{
 	{"rfc2136", startBIND},
 	{"cloudflare", startCloudflare},
 	{"route53", startRoute53},
+	{"desec", startDesec},
 }
 
 // TestMain routes the Cloudflare backend's requests to the fakes and keeps
@@ -435,6 +438,59 @@ func startRoute53(t *testing.T, zones []zoneSeed) *fixture {
 		}
 	}
 	return fx
+}
+
+// --- deSEC fake ---
+
+// dsRecord writes canonical data as deSEC holds it (TXT quoted, split).
+func dsRecord(rr libdns.RR) string {
+	if rr.Type != "TXT" {
+		return rr.Data
+	}
+	return cfQuote(rr.Data)
+}
+
+func startDesec(t *testing.T, zones []zoneSeed) *fixture {
+	f := dsfake.New()
+	t.Cleanup(f.Close)
+	f.PageSize = 5   // small pages: every zone read is paginated
+	f.MinimumTTL = 0 // the scenarios use TTLs of 300 and 600 (deSEC's default minimum is 3600)
+	token := randomToken("ds")
+	f.Token = token
+	// Another tool adds a value to an RRset: deSEC rewrites the RRset whole.
+	add := func(zone string, rrs ...libdns.RR) {
+		for _, rr := range rrs {
+			sub := providers.RelativeName(rr.Name, zone+".")
+			if sub == "@" {
+				sub = ""
+			}
+			set := dsfake.RRset{Subname: sub, Type: rr.Type, TTL: int(rr.TTL / time.Second)}
+			for _, have := range f.RRsets(zone) {
+				if have.Subname == sub && have.Type == rr.Type {
+					set.Records = have.Records
+				}
+			}
+			set.Records = append(set.Records, dsRecord(rr))
+			f.Put(zone, set)
+		}
+	}
+	for _, z := range zones {
+		f.AddZone(z.name)
+		add(z.name, z.recs...)
+	}
+	return &fixture{
+		yaml:     fmt.Sprintf(`{type: desec, token: "${file:desec.token}", base_url: %q, rate_limit: 0}`, f.URL()),
+		files:    map[string]string{"desec.token": token + "\n"},
+		typ:      "desec",
+		settings: map[string]string{"token": token, "base_url": f.URL()},
+		add: func(t *testing.T, zone string, rrs ...libdns.RR) {
+			add(zone, rrs...)
+		},
+		wire:     func() int64 { return int64(f.Total()) },
+		wireLog:  func() string { return callLog(f.CallLog()) },
+		reset:    f.ResetCalls,
+		failNext: func(n int) { f.Fail(n, http.StatusServiceUnavailable, "") },
+	}
 }
 
 // callLog summarises a fake's request log: "2 GET dns_records, 1 POST ...".
