@@ -40,11 +40,14 @@ const (
 )
 
 // DefaultRateLimit is the request rate a backend type allows by default:
-// Cloudflare 1200 requests per 5 minutes (4/s), Route53 5/s, others unlimited.
+// Cloudflare 1200 requests per 5 minutes (4/s), Route53 5/s, deSEC 50
+// reads a minute (0.8/s), others unlimited.
 func DefaultRateLimit(typ string) rate.Limit {
 	switch typ {
 	case "cloudflare":
 		return 4
+	case "desec":
+		return 0.8
 	case "route53":
 		return 5
 	default:
