@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -598,5 +600,77 @@ func TestRateLimitPerRequest(t *testing.T) {
 	}
 	if got := counts.Get("ds", providers.OpRequest, providers.ResultSent); got != 6 {
 		t.Errorf("requests counted = %d, want 6", got)
+	}
+}
+
+// landThenFail sends the first PATCH, then answers 502 as if its answer
+// was lost on the way back.
+type landThenFail struct {
+	base http.RoundTripper
+	done bool
+}
+
+func (l *landThenFail) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.base.RoundTrip(req)
+	if err != nil || req.Method != http.MethodPatch || l.done {
+		return resp, err
+	}
+	l.done = true
+	resp.Body.Close()
+	return &http.Response{StatusCode: 502, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("bad gateway")), Request: req}, nil
+}
+
+// A replacement whose write landed but whose answer was lost is retried by
+// the wrapper: the zone is read again, nothing is left to send.
+func TestReplaceAfterLostAnswer(t *testing.T) {
+	f, _ := newFake(t)
+	seedForeign(f)
+	f.Put(zone, dsfake.RRset{Subname: "", Type: "TXT", TTL: 3600, Records: append(append([]string{}, foreignRaw...), `"v=spf1 mx -all"`)})
+	p, err := New(Config{Token: token, BaseURL: f.URL(), HTTPClient: &http.Client{Transport: &landThenFail{base: http.DefaultTransport}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := wrap(p, &providers.Counts{}, time.Minute)
+	f.ResetCalls()
+	_, err = w.(providers.Replacer).ReplaceRecords(context.Background(), zone,
+		[]libdns.Record{libdns.RR{Name: "@", Type: "TXT", TTL: time.Hour, Data: "v=spf1 mx -all"}},
+		[]libdns.Record{libdns.RR{Name: "@", Type: "TXT", TTL: time.Hour, Data: "v=spf1 a mx -all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"GET rrset", "PATCH rrsets", "GET rrsets"}, f.CallLog()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	want := append(append([]string{}, foreign...), "@ 1h0m0s TXT v=spf1 a mx -all")
+	sort.Strings(want)
+	if got := get(t, p, "@", "TXT"); !cmp.Equal(got, want) {
+		t.Errorf("(-want +got):\n%s", cmp.Diff(want, got))
+	}
+	foreignKept(t, f, "replace after a lost answer")
+}
+
+// Concurrent writes to different RRsets of one zone through one provider.
+func TestConcurrentUse(t *testing.T) {
+	f, p := newFake(t)
+	w := wrap(p, &providers.Counts{}, time.Minute)
+	ctx := context.Background()
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			name := fmt.Sprintf("c%d", i)
+			_, err := w.SetRecords(ctx, zone, []libdns.Record{libdns.RR{Name: name, Type: "TXT", TTL: time.Hour, Data: "v"}})
+			if err == nil {
+				_, err = w.GetRecords(ctx, zone)
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := len(f.RRsets(zone)); n != 8 {
+		t.Errorf("zone holds %d RRsets, want 8", n)
 	}
 }
