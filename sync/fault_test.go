@@ -30,6 +30,7 @@ import (
 // finding), no foreign record is lost or changed, and restoring each journal
 // entry of the run puts the touched RRsets back byte for byte (then undoing
 // that restore gives the run's result back exactly).
+// Two of the domains share a zone: a run writes their shares in one call.
 
 const faultRuns = 200
 
@@ -53,19 +54,39 @@ func faultSeed(t *testing.T) uint64 {
 // faultDKIM is longer than 255 bytes: split strings on the wire.
 var faultDKIM = "v=DKIM1; k=rsa; p=" + strings.Repeat("MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA", 8) + "IDAQAB"
 
-func faultPolicy(domain string) []policy.RRset {
+// faultDomain is one domain of the fault test, in its own zone or sharing
+// one (its names then under its label).
+type faultDomain struct{ domain, zone string }
+
+// rel returns a name of the domain ("@", "mail") relative to its zone.
+func (fd faultDomain) rel(name string) string {
+	if fd.domain == fd.zone {
+		return name
+	}
+	label := strings.TrimSuffix(fd.domain, "."+fd.zone)
+	if name == "@" {
+		return label
+	}
+	return name + "." + label
+}
+
+// faultDomains are the domains of the fault test: shop.example.com shares
+// example.com's zone, so that a run writes both shares in one call.
+var faultDomains = []faultDomain{{"example.com", "example.com"}, {"example.net", "example.net"}, {"shop.example.com", "example.com"}}
+
+func faultPolicy(fd faultDomain) []policy.RRset {
 	set := func(name, typ string, ttl time.Duration, vals ...string) policy.RRset {
-		return policy.RRset{Domain: domain, Provider: "dns", Zone: domain, Name: name, Type: typ, TTL: ttl, Values: vals}
+		return policy.RRset{Domain: fd.domain, Provider: "dns", Zone: fd.zone, Name: fd.rel(name), Type: typ, TTL: ttl, Values: vals}
 	}
 	spf := set("@", "TXT", time.Hour, "v=spf1 ip4:203.0.113.25 ip6:2001:db8::25 -all")
 	spf.Own, spf.Prefix, spf.Element = policy.OwnPrefix, "v=spf1", "spf"
 	return []policy.RRset{
 		set("mail", "A", time.Hour, "203.0.113.25"),
 		set("mail", "AAAA", time.Hour, "2001:db8::25"),
-		set("@", "MX", time.Hour, "10 mail."+domain+"."),
+		set("@", "MX", time.Hour, "10 mail."+fd.domain+"."),
 		spf,
 		set("s1._domainkey", "TXT", time.Hour, faultDKIM),
-		set("_dmarc", "TXT", time.Hour, "v=DMARC1; p=quarantine; rua=mailto:dmarc@"+domain),
+		set("_dmarc", "TXT", time.Hour, "v=DMARC1; p=quarantine; rua=mailto:dmarc@"+fd.domain),
 	}
 }
 
@@ -139,23 +160,26 @@ func TestFaultsCloudflare(t *testing.T) {
 // faultStats are the figures of one fault test.
 type faultStats struct {
 	runs, zoneRuns, faults, converged, reported, refused, restores, driftActions, foreignLost int
+	sharedWrites                                                                              int // runs writing both shares of example.com
 }
 
 func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 1))
-	domains := []string{"example.com", "example.net"}
+	zones := []string{"example.com", "example.net"}
 	desired := map[string][]policy.RRset{}
-	for _, d := range domains {
-		desired[d] = faultPolicy(d)
+	zoneDesired := map[string][]policy.RRset{} // every domain's RRsets in a zone
+	for _, fd := range faultDomains {
+		desired[fd.domain] = faultPolicy(fd)
+		zoneDesired[fd.zone] = append(zoneDesired[fd.zone], desired[fd.domain]...)
 	}
 	cfg := &policy.Config{
 		File: "maildns.yaml", Dir: t.TempDir(), StateDir: t.TempDir(),
 		Safety:  policy.Safety{MaxChanges: 5},
 		Journal: policy.JournalConfig{Keep: 40}, // pruned as it goes: the run's entries are the newest
 	}
-	for _, d := range domains {
-		cfg.Domains = append(cfg.Domains, &policy.Domain{Domain: d, Provider: "dns", Zone: d, TTL: time.Hour})
+	for _, fd := range faultDomains {
+		cfg.Domains = append(cfg.Domains, &policy.Domain{Domain: fd.domain, Provider: "dns", Zone: fd.zone, TTL: time.Hour})
 	}
 	fp := faulty.New(fx.inner, faulty.Options{
 		Seed: seed, Rate: 0.12, Hang: 2 * time.Millisecond,
@@ -166,13 +190,13 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 	clean := &Engine{Config: cfg, Providers: map[string]providers.Provider{"dns": fx.inner}, Compile: compile, LockWait: time.Second}
 
 	// Foreign records to start with; owned ones come from the first runs.
-	for _, d := range domains {
-		fqdn := d + "."
+	for _, fd := range faultDomains {
+		fqdn := fd.zone + "."
 		if _, err := fx.inner.AppendRecords(ctx, fqdn, []libdns.Record{
-			tRR("www", "A", 300*time.Second, "192.0.2.80"),
-			tRR("@", "TXT", time.Hour, "google-site-verification=abc"),
-			tRR("@", "TXT", time.Hour, "MS=ms123"),
-			tRR("mail", "TXT", time.Hour, "not ours"),
+			tRR(fd.rel("www"), "A", 300*time.Second, "192.0.2.80"),
+			tRR(fd.rel("@"), "TXT", time.Hour, "google-site-verification=abc"),
+			tRR(fd.rel("@"), "TXT", time.Hour, "MS=ms123"),
+			tRR(fd.rel("mail"), "TXT", time.Hour, "not ours"),
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -183,14 +207,16 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 	after := map[string][]libdns.RR{}
 	for run := 1; run <= runs; run++ {
 		// Drift, straight at the backend.
-		for _, d := range domains {
+		for _, fd := range faultDomains {
 			if run > 1 {
-				st.driftActions += injectDrift(t, ctx, fx.inner, d, after[d], rng, run)
+				n, cur := injectDrift(t, ctx, fx.inner, fd, after[fd.zone], rng, run)
+				st.driftActions += n
+				after[fd.zone] = cur
 			}
 		}
-		before := map[string][]libdns.RR{}
-		for _, d := range domains {
-			before[d] = readCanonical(t, ctx, fx.inner, d)
+		before := map[string][]libdns.RR{} // by zone
+		for _, z := range zones {
+			before[z] = readCanonical(t, ctx, fx.inner, z)
 		}
 		journalBefore, _ := ListJournal(cfg.StateDir)
 		faultsBefore := fp.Total()
@@ -201,12 +227,13 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 		st.faults += fp.Total() - faultsBefore
 
 		after = map[string][]libdns.RR{}
-		for _, d := range domains {
-			after[d] = readCanonical(t, ctx, fx.inner, d)
+		for _, z := range zones {
+			after[z] = readCanonical(t, ctx, fx.inner, z)
 		}
 		where := fmt.Sprintf("%s run %d (seed %d; faults %v)", fx.name, run, seed, fp.Log()[faultsBefore:])
 
-		for _, d := range domains {
+		for _, fd := range faultDomains {
+			d := fd.domain
 			st.zoneRuns++
 			var zp *ZonePlan
 			for i := range plan.Zones {
@@ -224,7 +251,7 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 				}
 			}
 			// Owned: converged, or reported.
-			left := Diff(desired[d], after[d])
+			left := Diff(desired[d], after[fd.zone])
 			switch {
 			case len(left) == 0:
 				st.converged++
@@ -239,11 +266,13 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 			default:
 				t.Errorf("%s: %s status %s but not converged: %+v", where, d, zp.Status, left)
 			}
-			// Foreign: nothing lost or changed.
-			for _, rr := range foreignOf(desired[d], before[d]) {
-				if !slices.Contains(after[d], rr) {
+		}
+		// Foreign to every domain of a zone: nothing lost or changed.
+		for _, z := range zones {
+			for _, rr := range foreignOf(zoneDesired[z], before[z]) {
+				if !slices.Contains(after[z], rr) {
 					st.foreignLost++
-					t.Errorf("%s: %s lost or changed the foreign record %v", where, d, rr)
+					t.Errorf("%s: zone %s lost or changed the foreign record %v", where, z, rr)
 				}
 			}
 		}
@@ -251,6 +280,17 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 		// Every journal entry of the run restores the touched RRsets
 		// exactly; undoing the restore gives the run's result back.
 		journalAfter, _ := ListJournal(cfg.StateDir)
+		shares := map[string]int{}
+		for _, path := range journalAfter {
+			if !slices.Contains(journalBefore, path) {
+				if entry, err := ReadJournal(path); err == nil && entry.Mode == ModeOnce {
+					shares[entry.Zone]++
+				}
+			}
+		}
+		if shares["example.com"] > 1 {
+			st.sharedWrites++
+		}
 		for _, path := range journalAfter {
 			if slices.Contains(journalBefore, path) {
 				continue
@@ -262,7 +302,7 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 			if entry.Result == nil {
 				t.Errorf("%s: entry %s has no result", where, path)
 			}
-			d := entry.Domain
+			d := entry.Zone
 			listed, _ := ListJournal(cfg.StateDir)
 			rplan, err := clean.Restore(ctx, path, Options{Mode: ModeOnce, Force: true, AllowWeakening: true})
 			if err != nil {
@@ -311,10 +351,10 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 		}
 	}
 	inj := fp.Injected()
-	t.Logf("%s: %d runs (%d zone runs) in %v, %d faults injected (%d fail-before, %d timeout, %d fail-after), %d drift actions; zones converged %d, not converged but reported %d (%d refused); %d journal entries restored exactly and undone; foreign records lost %d",
+	t.Logf("%s: %d runs (%d zone runs) in %v, %d faults injected (%d fail-before, %d timeout, %d fail-after), %d drift actions; zones converged %d, not converged but reported %d (%d refused); %d journal entries restored exactly and undone; %d runs wrote both shares of example.com in one call; foreign records lost %d",
 		fx.name, st.runs, st.zoneRuns, time.Since(start).Round(time.Millisecond), st.faults, inj[faulty.FailBefore], inj[faulty.Timeout], inj[faulty.FailAfter],
-		st.driftActions, st.converged, st.reported, st.refused, st.restores, st.foreignLost)
-	if st.faults == 0 || st.restores == 0 || st.converged == 0 || st.reported == 0 {
+		st.driftActions, st.converged, st.reported, st.refused, st.restores, st.sharedWrites, st.foreignLost)
+	if st.faults == 0 || st.restores == 0 || st.converged == 0 || st.reported == 0 || st.sharedWrites == 0 {
 		t.Errorf("the test did not exercise every path: %+v", st)
 	}
 }
@@ -384,12 +424,12 @@ func foreignOf(desired []policy.RRset, zone []libdns.RR) []libdns.RR {
 // injectDrift changes a zone as people and other tools do: foreign values
 // added (with the RRset's TTL), owned values changed or removed. cur is the
 // zone as last read (kept up to date here, the backend is not read again).
-// It returns the number of changes made.
-func injectDrift(t *testing.T, ctx context.Context, p providers.Provider, domain string, cur []libdns.RR, rng *rand.Rand, run int) int {
+// It returns the number of changes made and the zone after them.
+func injectDrift(t *testing.T, ctx context.Context, p providers.Provider, fd faultDomain, cur []libdns.RR, rng *rand.Rand, run int) (int, []libdns.RR) {
 	t.Helper()
-	fqdn := domain + "."
+	fqdn := fd.zone + "."
 	cur = slices.Clone(cur)
-	at := func(name, typ string) []libdns.RR { return rrsetAt(cur, nameType{name, typ}) }
+	at := func(name, typ string) []libdns.RR { return rrsetAt(cur, nameType{fd.rel(name), typ}) }
 	del := func(recs []libdns.RR) {
 		if len(recs) == 0 {
 			return
@@ -436,29 +476,29 @@ func injectDrift(t *testing.T, ctx context.Context, p providers.Provider, domain
 					}
 				}
 			}
-			add(tRR("@", "TXT", ttlOf(apex, time.Hour), "foreign-"+tag))
+			add(tRR(fd.rel("@"), "TXT", ttlOf(apex, time.Hour), "foreign-"+tag))
 		case k < 22: // a foreign host
-			add(tRR("h-"+tag, "A", 300*time.Second, fmt.Sprintf("198.51.100.%d", rng.IntN(250)+1)))
+			add(tRR(fd.rel("h-"+tag), "A", 300*time.Second, fmt.Sprintf("198.51.100.%d", rng.IntN(250)+1)))
 		case k < 27: // another type at an owned name
-			add(tRR("mail", "TXT", time.Hour, "note "+tag))
+			add(tRR(fd.rel("mail"), "TXT", time.Hour, "note "+tag))
 		case k < 40: // the SPF softened
 			del(spfOf())
-			add(tRR("@", "TXT", ttlOf(at("@", "TXT"), time.Hour), "v=spf1 mx ~all"))
+			add(tRR(fd.rel("@"), "TXT", ttlOf(at("@", "TXT"), time.Hour), "v=spf1 mx ~all"))
 		case k < 50: // the mail host moved
 			del(at("mail", "A"))
-			add(tRR("mail", "A", time.Hour, fmt.Sprintf("203.0.113.%d", rng.IntN(200)+30)))
+			add(tRR(fd.rel("mail"), "A", time.Hour, fmt.Sprintf("203.0.113.%d", rng.IntN(200)+30)))
 		case k < 57: // every MX removed
 			del(at("@", "MX"))
 		case k < 62: // a second, stray MX
-			add(tRR("@", "MX", ttlOf(at("@", "MX"), time.Hour), "20 backup-"+tag+"."+fqdn))
+			add(tRR(fd.rel("@"), "MX", ttlOf(at("@", "MX"), time.Hour), "20 backup-"+tag+"."+fqdn))
 		case k < 69: // the DKIM key deleted
 			del(at("s1._domainkey", "TXT"))
 		case k < 76: // DMARC made stricter by hand: correcting it weakens
 			del(at("_dmarc", "TXT"))
-			add(tRR("_dmarc", "TXT", time.Hour, "v=DMARC1; p=reject"))
+			add(tRR(fd.rel("_dmarc"), "TXT", time.Hour, "v=DMARC1; p=reject"))
 		case k < 83: // DMARC relaxed
 			del(at("_dmarc", "TXT"))
-			add(tRR("_dmarc", "TXT", time.Hour, "v=DMARC1; p=none"))
+			add(tRR(fd.rel("_dmarc"), "TXT", time.Hour, "v=DMARC1; p=none"))
 		case k < 92: // a TTL changed
 			recs := at("mail", "AAAA")
 			del(recs)
@@ -467,7 +507,7 @@ func injectDrift(t *testing.T, ctx context.Context, p providers.Provider, domain
 				add(rr)
 			}
 			if len(recs) == 0 {
-				add(tRR("mail", "AAAA", 120*time.Second, "2001:db8::99"))
+				add(tRR(fd.rel("mail"), "AAAA", 120*time.Second, "2001:db8::99"))
 			}
 		case k < 96: // the SPF deleted
 			del(spfOf())
@@ -480,5 +520,5 @@ func injectDrift(t *testing.T, ctx context.Context, p providers.Provider, domain
 			del(at("_dmarc", "TXT"))
 		}
 	}
-	return n
+	return n, cur
 }
