@@ -98,7 +98,11 @@ type domainRun struct {
 }
 
 // Run reads every zone the selected policies touch (one read per provider
-// zone), plans, runs the checks, and in the apply modes applies and verifies.
+// zone, without locks), plans, runs the checks, and in the apply modes
+// applies and verifies: each zone with changes to apply is locked, read and
+// planned again under its lock, written in one call (or one per kind of
+// write) for all its domains, read back and released, at most Concurrency
+// zones at once.
 // The returned plan is complete even when err is not nil; err reports that
 // the run could not be completed for some zone.
 func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
