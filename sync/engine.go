@@ -62,6 +62,8 @@ type zoneState struct {
 	fqdn     string
 	provider providers.Provider
 	live     []libdns.RR // canonical, as read
+	gen      uint64      // the zone's lock generation before the first read
+	genOK    bool        // gen was read
 	after    []libdns.RR // as read back after applying
 	liveIdx  liveIndex   // live by name and type, kept for a zone over indexedZone records
 	afterIdx liveIndex   // after by name and type, built once for all parts
@@ -188,6 +190,9 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	g.SetLimit(limit)
 	for _, z := range zoneOrder {
 		g.Go(func() error {
+			if apply && e.Config.StateDir != "" {
+				z.gen, z.genOK = zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone)
+			}
 			z.live, z.err = readZone(gctx, z)
 			planZone(z, apply)
 			return nil
@@ -464,9 +469,10 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 }
 
 // applyLocked writes z: with a state directory it takes the zone's lock
-// (waiting at most LockWait), reads the zone again under it and plans it
-// again (safety rules and SPF hold included), so that nothing is written
-// from a read another maildns may have changed the zone after; then it
+// (waiting at most LockWait) and, when another maildns held that lock since
+// the first read, reads the zone again under it; it plans the zone again
+// (safety rules and SPF hold included), so that nothing is written from a
+// read another maildns may have changed the zone after; then it
 // applies, reads back, verifies, records the journal's outcome and
 // releases the lock. A zone it cannot lock is an error.
 func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, hold func(context.Context, *zoneState, *domainZone)) {
@@ -479,7 +485,11 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 	defer releaseZones([]*zoneState{z})
 	if z.unlock != nil {
 		z.journal.runPrune = true // pruned once, after the run's writes
-		z.live, z.err = readZone(ctx, z)
+		// Read again only when another maildns held the lock since the
+		// first read (the lock generation moved): it may have written.
+		if gen, ok := zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone); !z.genOK || !ok || gen != z.gen {
+			z.live, z.err = readZone(ctx, z)
+		}
 		planZone(z, true)
 		safetyZone(e.Config, opts, true, z)
 		if z.err != nil {

@@ -153,10 +153,10 @@ func (h *hookProvider) DeleteRecords(ctx context.Context, zone string, recs []li
 func TestPartialFailure(t *testing.T) {
 	e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": driftedCom()}, map[string][]policy.RRset{"example.com": comPolicy()})
 	e.Config.StateDir = t.TempDir()
-	// Call 1 reads, 2 reads again under the zone's lock, 3 appends, 4
-	// deletes the old SPF: it fails.
+	// Call 1 reads (no other maildns held the lock since: no second read),
+	// 2 appends, 3 deletes the old SPF: it fails.
 	fp := faulty.New(e.Providers["mem"], faulty.Options{Script: func(n int, op string) faulty.Fault {
-		if n == 4 {
+		if n == 3 {
 			return faulty.FailBefore
 		}
 		return faulty.None

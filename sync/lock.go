@@ -99,17 +99,54 @@ func LockZone(ctx context.Context, stateDir, provider, zone string, wait time.Du
 		}
 		poll = min(poll*2, 100*time.Millisecond)
 	}
-	// Say who holds it, for the one that waits.
+	// Say who holds it, for the one that waits, keeping the generation.
+	gen := readGeneration(f)
+	writeLockFile(f, gen)
+	return func() {
+		// A new generation tells a run that read the zone before taking
+		// the lock that another maildns may have written it since.
+		writeLockFile(f, gen+1)
+		_ = f.Close()
+	}, nil
+}
+
+// The lock file holds the holder's pid and the zone's lock generation: a
+// count of the times the lock was released, so that a run which read the
+// zone without the lock knows, once it holds the lock, whether another
+// maildns held it (and may have written the zone) in between.
+func writeLockFile(f *os.File, gen uint64) {
 	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"+strconv.FormatUint(gen, 10)+"\n"), 0)
 	}
-	return func() { _ = f.Close() }, nil
+}
+
+func readGeneration(f *os.File) uint64 {
+	b := make([]byte, 64)
+	n, _ := f.ReadAt(b, 0)
+	_, rest, _ := strings.Cut(string(b[:n]), "\n")
+	gen, _ := strconv.ParseUint(strings.TrimSpace(rest), 10, 64)
+	return gen
+}
+
+// zoneGeneration reads the lock generation of a zone without locking it
+// (0 when it was never locked); ok is false when it cannot be read.
+func zoneGeneration(stateDir, provider, zone string) (gen uint64, ok bool) {
+	f, err := os.Open(lockPath(stateDir, provider, zone))
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, true
+	}
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	return readGeneration(f), true
 }
 
 func readPID(f *os.File) int {
-	b := make([]byte, 32)
+	b := make([]byte, 64)
 	n, _ := f.ReadAt(b, 0)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
+	first, _, _ := strings.Cut(string(b[:n]), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
 	if err != nil {
 		return 0
 	}

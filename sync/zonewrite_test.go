@@ -119,8 +119,8 @@ func TestSharedZoneOneWrite(t *testing.T) {
 			} else if st.appends != 1 || st.deletes != 1 || st.replaces+st.sets != 0 {
 				t.Errorf("calls: %d append, %d delete, %d replace, %d set; want one append and one delete", st.appends, st.deletes, st.replaces, st.sets)
 			}
-			if got := st.gets["example.com."]; got != 3 {
-				t.Errorf("%d reads of the zone, want 3 (the run's, under the lock, the read-back)", got)
+			if got := st.gets["example.com."]; got != 2 {
+				t.Errorf("%d reads of the zone, want 2 (the run's and the read-back: no other maildns held the lock in between)", got)
 			}
 			// Within the one call, the addresses come first.
 			if replace {
@@ -382,9 +382,15 @@ func TestReplanUnderLock(t *testing.T) {
 			saved := lockZone
 			t.Cleanup(func() { lockZone = saved })
 			lockZone = func(ctx context.Context, dir, provider, zone string, wait time.Duration) (func(), error) {
+				// Another maildns takes the lock, changes the zone, lets go.
+				other, err := saved(ctx, dir, provider, zone, wait)
+				if err != nil {
+					return nil, err
+				}
 				st.mu.Lock()
 				tc.between(st)
 				st.mu.Unlock()
+				other()
 				return saved(ctx, dir, provider, zone, wait)
 			}
 			plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
