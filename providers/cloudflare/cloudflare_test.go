@@ -15,6 +15,7 @@ import (
 	"github.com/libdns/libdns/libdnstest"
 
 	cffake "github.com/maildns/maildns/internal/fakes/cloudflare"
+	"github.com/maildns/maildns/internal/providertest"
 	"github.com/maildns/maildns/providers"
 )
 
@@ -36,30 +37,9 @@ func newFake(t *testing.T) (*cffake.Server, *Provider) {
 	return f, p
 }
 
-// rrs renders records sorted, for comparison.
-func rrs(recs []libdns.Record) []string {
-	out := make([]string, 0, len(recs))
-	for _, r := range recs {
-		rr := r.RR()
-		out = append(out, rr.Name+" "+rr.TTL.String()+" "+rr.Type+" "+rr.Data)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func get(t *testing.T, p providers.Provider, name, typ string) []string {
 	t.Helper()
-	recs, err := p.GetRecords(context.Background(), zone)
-	if err != nil {
-		t.Fatalf("GetRecords: %v", err)
-	}
-	var out []libdns.Record
-	for _, r := range recs {
-		if rr := r.RR(); rr.Name == name && rr.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return rrs(out)
+	return providertest.Get(t, p, zone, name, typ)
 }
 
 func TestConformance(t *testing.T) {

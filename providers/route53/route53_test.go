@@ -16,6 +16,7 @@ import (
 	"github.com/libdns/libdns/libdnstest"
 
 	r53fake "github.com/maildns/maildns/internal/fakes/route53"
+	"github.com/maildns/maildns/internal/providertest"
 	"github.com/maildns/maildns/providers"
 )
 
@@ -48,29 +49,9 @@ func newFake(t *testing.T) (*r53fake.Server, *Provider) {
 	return f, p
 }
 
-func rrs(recs []libdns.Record) []string {
-	out := make([]string, 0, len(recs))
-	for _, r := range recs {
-		rr := r.RR()
-		out = append(out, rr.Name+" "+rr.TTL.String()+" "+rr.Type+" "+rr.Data)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func get(t *testing.T, p providers.Provider, name, typ string) []string {
 	t.Helper()
-	recs, err := p.GetRecords(context.Background(), zone)
-	if err != nil {
-		t.Fatalf("GetRecords: %v", err)
-	}
-	var out []libdns.Record
-	for _, r := range recs {
-		if rr := r.RR(); rr.Name == name && rr.Type == typ {
-			out = append(out, r)
-		}
-	}
-	return rrs(out)
+	return providertest.Get(t, p, zone, name, typ)
 }
 
 func TestConformance(t *testing.T) {
