@@ -491,6 +491,27 @@ func (p *Provider) readSets(ctx context.Context, cl *r53.Client, zid, zone, name
 
 type rrsetKey struct{ name, typ string }
 
+// prepare groups recs by RRset and finds the client and hosted zone of a
+// write ("setting", "adding", "deleting" name it in errors); no RRset: nothing.
+func (p *Provider) prepare(ctx context.Context, zone string, recs []libdns.Record, verb string) ([]rrsetKey, map[rrsetKey][]libdns.RR, *r53.Client, string, error) {
+	keys, sets, err := group(recs, zone)
+	if err != nil {
+		return nil, nil, nil, "", fmt.Errorf("route53: %s: %w", verb, err)
+	}
+	if len(keys) == 0 {
+		return nil, nil, nil, "", nil
+	}
+	cl, err := p.api(ctx)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	zid, err := p.zoneID(ctx, cl, zone)
+	if err != nil {
+		return nil, nil, nil, "", err
+	}
+	return keys, sets, cl, zid, nil
+}
+
 func group(recs []libdns.Record, zone string) ([]rrsetKey, map[rrsetKey][]libdns.RR, error) {
 	var keys []rrsetKey
 	m := map[rrsetKey][]libdns.RR{}
@@ -560,19 +581,8 @@ func describe(keys []rrsetKey) string {
 // the values given. One request (one UPSERT batch), whatever the number of
 // RRsets; it applies whole or not at all.
 func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	keys, sets, err := group(recs, zone)
-	if err != nil {
-		return nil, fmt.Errorf("route53: setting: %w", err)
-	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	cl, err := p.api(ctx)
-	if err != nil {
-		return nil, err
-	}
-	zid, err := p.zoneID(ctx, cl, zone)
-	if err != nil {
+	keys, sets, cl, zid, err := p.prepare(ctx, zone, recs, "setting")
+	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
 	var changes []types.Change
@@ -600,19 +610,8 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 // are not added twice; an RRset keeps its TTL. One read per RRset touched,
 // then one change request.
 func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	keys, sets, err := group(recs, zone)
-	if err != nil {
-		return nil, fmt.Errorf("route53: adding: %w", err)
-	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	cl, err := p.api(ctx)
-	if err != nil {
-		return nil, err
-	}
-	zid, err := p.zoneID(ctx, cl, zone)
-	if err != nil {
+	keys, sets, cl, zid, err := p.prepare(ctx, zone, recs, "adding")
+	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
 	var changes []types.Change
@@ -672,19 +671,8 @@ func matchesAny(have libdns.RR, want []libdns.RR) bool {
 // with other values keeps them exactly as stored. One read per RRset
 // touched, then one change request.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	keys, sets, err := group(recs, zone)
-	if err != nil {
-		return nil, fmt.Errorf("route53: deleting: %w", err)
-	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	cl, err := p.api(ctx)
-	if err != nil {
-		return nil, err
-	}
-	zid, err := p.zoneID(ctx, cl, zone)
-	if err != nil {
+	keys, sets, cl, zid, err := p.prepare(ctx, zone, recs, "deleting")
+	if err != nil || len(keys) == 0 {
 		return nil, err
 	}
 	var changes []types.Change
