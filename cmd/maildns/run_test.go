@@ -281,6 +281,43 @@ func TestValidateBadInputs(t *testing.T) {
 			wantRe: `maildns\.yaml:\d+: provider other: unknown provider type "nonesuch"`,
 		},
 		{
+			name: "bad IP address",
+			edit: func(t *testing.T, dir string) {
+				e2eReplace(t, filepath.Join(dir, "policies", "example.com.yaml"), "203.0.113.25]", "203.0.113.256]")
+			},
+			wantRe: `example\.com\.yaml:\d+: .*203\.0\.113\.256`,
+		},
+		{
+			name: "unknown provider in a policy",
+			edit: func(t *testing.T, dir string) {
+				e2eReplace(t, filepath.Join(dir, "policies", "example.net.yaml"), "provider: local", "provider: lcoal")
+			},
+			wantRe: `example\.net\.yaml:\d+: .*unknown provider "lcoal"`,
+		},
+		{
+			name: "DMARC policy rejct",
+			edit: func(t *testing.T, dir string) {
+				e2eReplace(t, filepath.Join(dir, "policies", "example.com.yaml"), "policy: reject", "policy: rejct")
+			},
+			wantRe: `example\.com\.yaml:\d+: dmarc policy: "rejct" is not one of .*did you mean "reject"`,
+		},
+		{
+			name: "unreadable key file",
+			edit: func(t *testing.T, dir string) {
+				if err := os.Remove(filepath.Join(dir, "keys", "s2026.pem")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			wantRe: `example\.com\.yaml:\d+: dkim s2026: .*s2026\.pem`,
+		},
+		{
+			name: "domain outside its zone",
+			edit: func(t *testing.T, dir string) {
+				e2eReplace(t, filepath.Join(dir, "policies", "example.net.yaml"), "provider: local", "provider: local\nzone: example.org")
+			},
+			wantRe: `example\.net\.yaml:\d+: .*outside zone`,
+		},
+		{
 			name: "unknown provider setting",
 			edit: func(t *testing.T, dir string) {
 				e2eAppend(t, filepath.Join(dir, "maildns.yaml"), "  other: {type: zonefile, directory: zones, colour: blue}\n")
@@ -336,6 +373,21 @@ func e2eSnapshot(t *testing.T, dir string) map[string]string {
 		out[filepath.Base(f)] = string(data)
 	}
 	return out
+}
+
+// e2eReplace replaces old (which must be there) with new in the file at path.
+func e2eReplace(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s holds no %q", path, old)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func e2eAppend(t *testing.T, path, s string) {
