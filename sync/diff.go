@@ -110,8 +110,12 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 		rs.Type = strings.ToUpper(rs.Type)
 		vals := make([]string, 0, len(rs.Values))
 		for _, v := range rs.Values {
-			if c, err := providers.CanonicalData(rs.Type, v, rs.Zone); err == nil {
-				v = c
+			// TXT from a policy is already the text itself: a backslash in
+			// it is a character, not an escape to undo.
+			if rs.Type != "TXT" && rs.Type != "SPF" {
+				if c, err := providers.CanonicalData(rs.Type, v, rs.Zone); err == nil {
+					v = c
+				}
 			}
 			vals = append(vals, v)
 		}
