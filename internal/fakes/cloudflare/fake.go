@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/maildns/maildns/internal/fakes/ledger"
 )
 
 // Record is a DNS record as the fake stores it (Cloudflare's fields).
@@ -44,33 +46,28 @@ type zone struct {
 	recs     []*Record
 }
 
-type failure struct {
-	status     int
-	retryAfter string
-	left       int
-}
-
 // Server is the fake. Its zero value is not usable; call New.
 type Server struct {
 	srv *httptest.Server
+	// Ledger counts requests by "METHOD kind" ("GET zones", "GET dns_records",
+	// "POST dns_records", "PATCH dns_records", "PUT dns_records",
+	// "DELETE dns_records"); Fail(n, status, retryAfter) answers the next n
+	// requests with status (429, 5xx) and that Retry-After.
+	ledger.Ledger
 
 	// MaxPerPage caps per_page on lists (default 100), to force pagination.
 	MaxPerPage int
 	// Token, when set, is the only API token accepted (Authorization: Bearer).
 	Token string
 
-	mu      sync.Mutex
-	zones   map[string]*zone // by id
-	nextID  int
-	fails   []failure
-	calls   map[string]int
-	total   int
-	history []string
+	mu     sync.Mutex
+	zones  map[string]*zone // by id
+	nextID int
 }
 
 // New starts a fake server; Close stops it.
 func New() *Server {
-	s := &Server{zones: map[string]*zone{}, calls: map[string]int{}}
+	s := &Server{zones: map[string]*zone{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -158,46 +155,6 @@ func (s *Server) Records(zoneName string) []Record {
 	return out
 }
 
-// Fail makes the next n requests answer status (429, 500, 503...), with a
-// Retry-After header when retryAfter is not empty.
-func (s *Server) Fail(n, status int, retryAfter string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails = append(s.fails, failure{status: status, retryAfter: retryAfter, left: n})
-}
-
-// Calls returns how many requests of one kind were served, by key:
-// "GET zones", "GET dns_records", "POST dns_records", "PATCH dns_records",
-// "PUT dns_records", "DELETE dns_records". Failed (injected) answers count.
-func (s *Server) Calls(key string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[key]
-}
-
-// Total returns how many requests were served.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
-
-// CallLog returns the keys of every request served, in order.
-func (s *Server) CallLog() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.history...)
-}
-
-// ResetCalls zeroes the counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-	s.total = 0
-	s.history = nil
-}
-
 func (s *Server) zoneByName(name string) *zone {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	for _, z := range s.zones {
@@ -267,19 +224,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Method + " " + kind
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls[key]++
-	s.total++
-	s.history = append(s.history, key)
-
-	if len(s.fails) > 0 {
-		f := &s.fails[0]
-		f.left--
-		status, ra := f.status, f.retryAfter
-		if f.left <= 0 {
-			s.fails = s.fails[1:]
-		}
+	if f, failed := s.Record(key); failed {
+		status, ra := f.Status, f.Detail
 		if ra != "" {
 			w.Header().Set("Retry-After", ra)
 		}
@@ -290,6 +236,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	auth := r.Header.Get("Authorization")
 	if !strings.HasPrefix(auth, "Bearer ") || (s.Token != "" && auth != "Bearer "+s.Token) {
 		replyErr(w, http.StatusForbidden, 10000, "Authentication error")

@@ -33,6 +33,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/maildns/maildns/internal/fakes/ledger"
 )
 
 // RRset is an RRset as the fake stores it. Subname is "" at the apex;
@@ -56,15 +58,14 @@ type domain struct {
 	rrsets  map[key]*RRset
 }
 
-type failure struct {
-	status     int
-	retryAfter string
-	left       int
-}
-
 // Server is the fake. Its zero value is not usable; call New.
 type Server struct {
 	srv *httptest.Server
+	// Ledger counts requests by "METHOD kind" ("GET domains", "GET domain",
+	// "GET rrsets", "PATCH rrsets", "PUT rrsets", "GET rrset", "PATCH rrset",
+	// "PUT rrset", "DELETE rrset"); Fail(n, status, retryAfter) answers the
+	// next n requests with status (429, 5xx) and that Retry-After.
+	ledger.Ledger
 
 	// Token, when set, is the only token accepted (Authorization: Token ...).
 	Token string
@@ -78,15 +79,11 @@ type Server struct {
 	mu      sync.Mutex
 	domains map[string]*domain
 	seq     int
-	fails   []failure
-	calls   map[string]int
-	total   int
-	history []string
 }
 
 // New starts a fake server; Close stops it.
 func New() *Server {
-	s := &Server{MinimumTTL: 3600, PageSize: 500, domains: map[string]*domain{}, calls: map[string]int{}}
+	s := &Server{MinimumTTL: 3600, PageSize: 500, domains: map[string]*domain{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -160,47 +157,6 @@ func (s *Server) RRsets(zone string) []RRset {
 	return out
 }
 
-// Fail makes the next n requests answer status (429, 500, 503...), with a
-// Retry-After header when retryAfter is not empty. Nothing is changed.
-func (s *Server) Fail(n, status int, retryAfter string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails = append(s.fails, failure{status: status, retryAfter: retryAfter, left: n})
-}
-
-// Calls returns how many requests of one kind were served, by key:
-// "GET domains", "GET domain", "GET rrsets", "POST rrsets", "PATCH rrsets",
-// "PUT rrsets" (the list and bulk endpoint), "GET rrset", "PATCH rrset",
-// "PUT rrset", "DELETE rrset" (one RRset). Failed (injected) answers count.
-func (s *Server) Calls(key string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[key]
-}
-
-// Total returns how many requests were served.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
-
-// CallLog returns the keys of every request served, in order.
-func (s *Server) CallLog() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.history...)
-}
-
-// ResetCalls zeroes the counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-	s.total = 0
-	s.history = nil
-}
-
 func reply(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -238,19 +194,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	k := r.Method + " " + kind
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls[k]++
-	s.total++
-	s.history = append(s.history, k)
-
-	if len(s.fails) > 0 {
-		f := &s.fails[0]
-		f.left--
-		status, ra := f.status, f.retryAfter
-		if f.left <= 0 {
-			s.fails = s.fails[1:]
-		}
+	if f, failed := s.Record(k); failed {
+		status, ra := f.Status, f.Detail
 		if ra != "" {
 			w.Header().Set("Retry-After", ra)
 		}
@@ -261,6 +206,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	auth := r.Header.Get("Authorization")
 	if !strings.HasPrefix(auth, "Token ") || (s.Token != "" && auth != "Token "+s.Token) {
 		detail(w, http.StatusUnauthorized, "Invalid token.")

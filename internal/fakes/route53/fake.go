@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/maildns/maildns/internal/fakes/ledger"
 )
 
 const xmlns = "https://route53.amazonaws.com/doc/2013-04-01/"
@@ -42,31 +44,28 @@ type zone struct {
 	sets     []*RRset
 }
 
-type failure struct {
-	status int
-	code   string
-	left   int
-}
-
 // Server is the fake. Create it with New.
 type Server struct {
 	srv *httptest.Server
+	// Ledger counts requests by operation ("ListHostedZonesByName",
+	// "ListResourceRecordSets", "ChangeResourceRecordSets", "GetChange");
+	// Fail(n, status, code) answers the next n requests with 400 Throttling
+	// when code is "Throttling", else status with code (default
+	// "ServiceUnavailable" for 5xx).
+	ledger.Ledger
 
 	// MaxItems caps maxitems on ListResourceRecordSets (default 300, as
 	// Route 53 does), to force pagination in tests.
 	MaxItems int
 
-	mu      sync.Mutex
-	zones   []*zone
-	nextID  int
-	fails   []failure
-	calls   map[string]int
-	history []string
+	mu     sync.Mutex
+	zones  []*zone
+	nextID int
 }
 
 // New starts a fake; Close stops it.
 func New() *Server {
-	s := &Server{calls: map[string]int{}}
+	s := &Server{}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -129,46 +128,6 @@ func (s *Server) RRsets(zoneName string) []RRset {
 		out = append(out, c)
 	}
 	return out
-}
-
-// Fail makes the next n requests fail: status 400 with code "Throttling"
-// when code is "Throttling", else the given status with code
-// "ServiceUnavailable" or "InternalFailure".
-func (s *Server) Fail(n, status int, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails = append(s.fails, failure{status: status, code: code, left: n})
-}
-
-// Calls returns how many requests of one operation were served:
-// "ListHostedZonesByName", "ListResourceRecordSets",
-// "ChangeResourceRecordSets", "GetChange". Failed (injected) answers count.
-func (s *Server) Calls(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
-}
-
-// CallLog returns the operations served, in order.
-func (s *Server) CallLog() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.history...)
-}
-
-// Total returns how many requests were served.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.history)
-}
-
-// ResetCalls zeroes the counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-	s.history = nil
 }
 
 func (s *Server) zoneByName(name string) *zone {
@@ -238,18 +197,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		op = "GetChange"
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls[op]++
-	s.history = append(s.history, op)
-
-	if len(s.fails) > 0 {
-		f := &s.fails[0]
-		f.left--
-		status, code := f.status, f.code
-		if f.left <= 0 {
-			s.fails = s.fails[1:]
-		}
+	if f, failed := s.Record(op); failed {
+		status, code := f.Status, f.Detail
 		switch {
 		case code == "Throttling":
 			writeErr(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
@@ -263,6 +212,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		writeErr(w, http.StatusForbidden, "Sender", "MissingAuthenticationToken", "Missing Authentication Token")
 		return
