@@ -182,3 +182,36 @@ func SplitTXT(text string) []string {
 	}
 	return out
 }
+
+// NormalizeInput is Normalize for a record handed to a provider to write. By
+// the libdns convention its TXT data is the text itself, so a quote or a
+// backslash in it is a character and is kept as given.
+func NormalizeInput(rec libdns.Record, zone string) (libdns.RR, error) {
+	rr, err := Normalize(rec, zone)
+	if err == nil && (rr.Type == "TXT" || rr.Type == "SPF") {
+		rr.Data = rec.RR().Data
+	}
+	return rr, err
+}
+
+// RRsetKey names an RRset in a zone: the name relative to the zone and the type.
+type RRsetKey struct{ Name, Type string }
+
+// GroupRRsets normalises records handed to a provider (NormalizeInput) and
+// groups them by RRset, the RRsets in the order they first appear.
+func GroupRRsets(recs []libdns.Record, zone string) ([]RRsetKey, map[RRsetKey][]libdns.RR, error) {
+	var keys []RRsetKey
+	m := map[RRsetKey][]libdns.RR{}
+	for _, r := range recs {
+		rr, err := NormalizeInput(r, zone)
+		if err != nil {
+			return nil, nil, fmt.Errorf("zone %q: %w", zone, err)
+		}
+		k := RRsetKey{rr.Name, rr.Type}
+		if _, ok := m[k]; !ok {
+			keys = append(keys, k)
+		}
+		m[k] = append(m[k], rr)
+	}
+	return keys, m, nil
+}

@@ -429,37 +429,14 @@ func (p *Provider) create(ctx context.Context, zone string, r libdns.Record) ([]
 	return []libdns.Record{got}, nil
 }
 
-type rrsetKey struct{ name, typ string }
-
-// group normalises recs and groups them by RRset, in input order.
-func group(recs []libdns.Record, zone string) ([]rrsetKey, map[rrsetKey][]libdns.RR, error) {
-	var keys []rrsetKey
-	m := map[rrsetKey][]libdns.RR{}
-	for _, r := range recs {
-		rr, err := providers.Normalize(r, zone)
-		if err != nil {
-			return nil, nil, fmt.Errorf("zone %q: %w", zone, err)
-		}
-		if rr.Type == "TXT" || rr.Type == "SPF" {
-			// libdns TXT data is the text itself: a backslash or quote in
-			// it is a character, not an escape to undo.
-			rr.Data = r.RR().Data
-		}
-		k := rrsetKey{rr.Name, rr.Type}
-		if _, ok := m[k]; !ok {
-			keys = append(keys, k)
-		}
-		m[k] = append(m[k], rr)
-	}
-	return keys, m, nil
-}
+type rrsetKey = providers.RRsetKey
 
 // DeleteRecords implements libdns.RecordDeleter. Records are matched in
 // canonical form (so a TXT split by Cloudflare into 255-byte strings
 // matches) and deleted by ID; an empty type, data or a zero TTL match any.
 // One list request per RRset, one delete request per record.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	keys, sets, err := group(recs, zone)
+	keys, sets, err := providers.GroupRRsets(recs, zone)
 	if err != nil {
 		return nil, fmt.Errorf("cloudflare: deleting: %w", err)
 	}
@@ -469,9 +446,9 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 	}
 	var deleted []libdns.Record
 	for _, k := range keys {
-		have, err := p.list(ctx, zoneID, zone, k.name, k.typ)
+		have, err := p.list(ctx, zoneID, zone, k.Name, k.Type)
 		if err != nil {
-			return deleted, fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+			return deleted, fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
 		}
 		for _, h := range have {
 			if !matchesAny(h.rr, sets[k]) {
@@ -508,7 +485,7 @@ func (p *Provider) deleteID(ctx context.Context, zoneID, id string) error {
 // request, then one request per value created, updated or deleted.
 // Not atomic: a failure part way leaves the RRset between old and new.
 func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
-	keys, sets, err := group(recs, zone)
+	keys, sets, err := providers.GroupRRsets(recs, zone)
 	if err != nil {
 		return nil, fmt.Errorf("cloudflare: setting: %w", err)
 	}
@@ -542,9 +519,9 @@ func dedupe(rrs []libdns.RR) []libdns.RR {
 
 func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey, want []libdns.RR) error {
 	want = dedupe(want)
-	have, err := p.list(ctx, zoneID, zone, k.name, k.typ)
+	have, err := p.list(ctx, zoneID, zone, k.Name, k.Type)
 	if err != nil {
-		return fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+		return fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
 	}
 	wanted := map[string]libdns.RR{}
 	for _, w := range want {
@@ -562,19 +539,19 @@ func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey
 		if w.TTL != h.rr.TTL && w.TTL > 0 {
 			body := map[string]int{"ttl": int(w.TTL / time.Second)}
 			if _, err := p.api(ctx, http.MethodPatch, "/zones/"+zoneID+"/dns_records/"+h.id, nil, body, nil, p.apiToken); err != nil {
-				return fmt.Errorf("cloudflare: changing the TTL of %s %s %q in zone %q: %w", k.name, k.typ, h.rr.Data, zone, err)
+				return fmt.Errorf("cloudflare: changing the TTL of %s %s %q in zone %q: %w", k.Name, k.Type, h.rr.Data, zone, err)
 			}
 		}
 	}
 	del := func() error {
 		for _, h := range stale {
 			if err := p.deleteID(ctx, zoneID, h.id); err != nil {
-				return fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", k.name, k.typ, h.rr.Data, zone, err)
+				return fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", k.Name, k.Type, h.rr.Data, zone, err)
 			}
 		}
 		return nil
 	}
-	if k.typ == "CNAME" {
+	if k.Type == "CNAME" {
 		if err := del(); err != nil {
 			return err
 		}
@@ -584,10 +561,10 @@ func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey
 			continue
 		}
 		if _, err := p.create(ctx, zone, w); err != nil {
-			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.name, k.typ, w.Data, zone, err)
+			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.Name, k.Type, w.Data, zone, err)
 		}
 	}
-	if k.typ != "CNAME" {
+	if k.Type != "CNAME" {
 		return del()
 	}
 	return nil
@@ -614,11 +591,11 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 	if err := providers.CheckReplace(remove, add); err != nil {
 		return nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
 	}
-	rkeys, rsets, err := group(remove, zone)
+	rkeys, rsets, err := providers.GroupRRsets(remove, zone)
 	if err != nil {
 		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
 	}
-	akeys, asets, err := group(add, zone)
+	akeys, asets, err := providers.GroupRRsets(add, zone)
 	if err != nil {
 		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
 	}
@@ -648,9 +625,9 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 }
 
 func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrsetKey, remove, add []libdns.RR) error {
-	have, err := p.list(ctx, zoneID, zone, k.name, k.typ)
+	have, err := p.list(ctx, zoneID, zone, k.Name, k.Type)
 	if err != nil {
-		return fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+		return fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
 	}
 	gone := map[string]bool{}
 	for _, r := range remove {
@@ -673,7 +650,7 @@ func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrse
 	}
 	patch := func(h live, body map[string]any, w libdns.RR) error {
 		if _, err := p.api(ctx, http.MethodPatch, "/zones/"+zoneID+"/dns_records/"+h.id, nil, body, nil, p.apiToken); err != nil {
-			return fmt.Errorf("cloudflare: changing %s %s %q to %q in zone %q: %w", k.name, k.typ, h.rr.Data, w.Data, zone, err)
+			return fmt.Errorf("cloudflare: changing %s %s %q to %q in zone %q: %w", k.Name, k.Type, h.rr.Data, w.Data, zone, err)
 		}
 		return nil
 	}
@@ -719,20 +696,20 @@ func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrse
 				continue
 			}
 			if err := p.deleteID(ctx, zoneID, h.id); err != nil {
-				return fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", k.name, k.typ, h.rr.Data, zone, err)
+				return fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", k.Name, k.Type, h.rr.Data, zone, err)
 			}
 			used[i] = true
 		}
 		return nil
 	}
-	if k.typ == "CNAME" {
+	if k.Type == "CNAME" {
 		if err := del(); err != nil {
 			return err
 		}
 	}
 	for _, w := range create {
 		if _, err := p.create(ctx, zone, w); err != nil {
-			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.name, k.typ, w.Data, zone, err)
+			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.Name, k.Type, w.Data, zone, err)
 		}
 	}
 	return del()

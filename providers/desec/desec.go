@@ -573,9 +573,9 @@ type incoming struct {
 	recs map[rrkey][]libdns.RR
 }
 
-// group normalises recs and groups them by RRset, in input order. A TXT
-// keeps its data as given: libdns TXT data is the text itself, a quote or
-// backslash in it a character, not an escape.
+// group normalises recs (providers.NormalizeInput) and groups them by
+// RRset, in input order; with wildcards, a record without type or data is
+// kept as a pattern (DeleteRecords).
 func group(recs []libdns.Record, zone string, wildcards bool) (incoming, error) {
 	in := incoming{recs: map[rrkey][]libdns.RR{}}
 	for _, r := range recs {
@@ -585,11 +585,8 @@ func group(recs []libdns.Record, zone string, wildcards bool) (incoming, error) 
 			rr = libdns.RR{Name: providers.RelativeName(raw.Name, zone), Type: strings.ToUpper(strings.TrimSpace(raw.Type)), TTL: raw.TTL}
 		} else {
 			var err error
-			if rr, err = providers.Normalize(r, zone); err != nil {
+			if rr, err = providers.NormalizeInput(r, zone); err != nil {
 				return in, fmt.Errorf("zone %q: %w", zone, err)
-			}
-			if rr.Type == "TXT" || rr.Type == "SPF" {
-				rr.Data = raw.Data
 			}
 		}
 		if strings.HasSuffix(rr.Name, ".") {

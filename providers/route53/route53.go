@@ -489,12 +489,12 @@ func (p *Provider) readSets(ctx context.Context, cl *r53.Client, zid, zone, name
 	return out, nil
 }
 
-type rrsetKey struct{ name, typ string }
+type rrsetKey = providers.RRsetKey
 
 // prepare groups recs by RRset and finds the client and hosted zone of a
 // write ("setting", "adding", "deleting" name it in errors); no RRset: nothing.
 func (p *Provider) prepare(ctx context.Context, zone string, recs []libdns.Record, verb string) ([]rrsetKey, map[rrsetKey][]libdns.RR, *r53.Client, string, error) {
-	keys, sets, err := group(recs, zone)
+	keys, sets, err := providers.GroupRRsets(recs, zone)
 	if err != nil {
 		return nil, nil, nil, "", fmt.Errorf("route53: %s: %w", verb, err)
 	}
@@ -510,28 +510,6 @@ func (p *Provider) prepare(ctx context.Context, zone string, recs []libdns.Recor
 		return nil, nil, nil, "", err
 	}
 	return keys, sets, cl, zid, nil
-}
-
-func group(recs []libdns.Record, zone string) ([]rrsetKey, map[rrsetKey][]libdns.RR, error) {
-	var keys []rrsetKey
-	m := map[rrsetKey][]libdns.RR{}
-	for _, r := range recs {
-		rr, err := providers.Normalize(r, zone)
-		if err != nil {
-			return nil, nil, fmt.Errorf("zone %q: %w", zone, err)
-		}
-		if rr.Type == "TXT" || rr.Type == "SPF" {
-			// libdns TXT data is the text itself: a backslash or quote in
-			// it is a character, not an escape to undo.
-			rr.Data = r.RR().Data
-		}
-		k := rrsetKey{rr.Name, rr.Type}
-		if _, ok := m[k]; !ok {
-			keys = append(keys, k)
-		}
-		m[k] = append(m[k], rr)
-	}
-	return keys, m, nil
 }
 
 func ttlOf(rrs []libdns.RR) int64 {
@@ -565,13 +543,13 @@ func newSet(k rrsetKey, zone string, ttl int64, values []string) *types.Resource
 	for i, v := range values {
 		rs[i] = types.ResourceRecord{Value: aws.String(v)}
 	}
-	return &types.ResourceRecordSet{Name: aws.String(providers.AbsoluteName(k.name, zone)), Type: types.RRType(k.typ), TTL: aws.Int64(ttl), ResourceRecords: rs}
+	return &types.ResourceRecordSet{Name: aws.String(providers.AbsoluteName(k.Name, zone)), Type: types.RRType(k.Type), TTL: aws.Int64(ttl), ResourceRecords: rs}
 }
 
 func describe(keys []rrsetKey) string {
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k.name + " " + k.typ
+		parts[i] = k.Name + " " + k.Type
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
@@ -617,9 +595,9 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 	var changes []types.Change
 	var out []libdns.Record
 	for _, k := range keys {
-		live, err := p.readSets(ctx, cl, zid, zone, k.name, k.typ)
+		live, err := p.readSets(ctx, cl, zid, zone, k.Name, k.Type)
 		if err != nil {
-			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
 		}
 		have := map[string]bool{}
 		var values []string
@@ -678,9 +656,9 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 	var changes []types.Change
 	var deleted []libdns.Record
 	for _, k := range keys {
-		live, err := p.readSets(ctx, cl, zid, zone, k.name, k.typ)
+		live, err := p.readSets(ctx, cl, zid, zone, k.Name, k.Type)
 		if err != nil {
-			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
 		}
 		for _, ls := range live {
 			var keep []string
@@ -700,7 +678,7 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 			changes = append(changes, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &old})
 			if len(keep) > 0 {
 				changes = append(changes, types.Change{Action: types.ChangeActionCreate,
-					ResourceRecordSet: newSet(rrsetKey{k.name, string(old.Type)}, zone, aws.ToInt64(old.TTL), keep)})
+					ResourceRecordSet: newSet(rrsetKey{Name: k.Name, Type: string(old.Type)}, zone, aws.ToInt64(old.TTL), keep)})
 			}
 		}
 	}
@@ -724,11 +702,11 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 	if err := providers.CheckReplace(remove, add); err != nil {
 		return nil, fmt.Errorf("route53: zone %q: %w", zone, err)
 	}
-	rkeys, rsets, err := group(remove, zone)
+	rkeys, rsets, err := providers.GroupRRsets(remove, zone)
 	if err != nil {
 		return nil, fmt.Errorf("route53: replacing: %w", err)
 	}
-	akeys, asets, err := group(add, zone)
+	akeys, asets, err := providers.GroupRRsets(add, zone)
 	if err != nil {
 		return nil, fmt.Errorf("route53: replacing: %w", err)
 	}
@@ -752,9 +730,9 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 	var changes []types.Change
 	var out []libdns.Record
 	for _, k := range keys {
-		live, err := p.readSets(ctx, cl, zid, zone, k.name, k.typ)
+		live, err := p.readSets(ctx, cl, zid, zone, k.Name, k.Type)
 		if err != nil {
-			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.name, k.typ, zone, err)
+			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
 		}
 		gone := map[string]bool{}
 		for _, rr := range rsets[k] {

@@ -199,7 +199,7 @@ func TestFakeRejectsLikeRoute53(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := rrsetKey{"@", "TXT"}
+	k := rrsetKey{Name: "@", Type: "TXT"}
 	tests := []struct {
 		name   string
 		action string
