@@ -5,6 +5,7 @@ import (
 	"context"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/providers"
@@ -35,4 +36,12 @@ func Get(t testing.TB, p providers.Provider, zone, name, typ string) []string {
 		}
 	}
 	return Render(out)
+}
+
+// Wrap wraps p as the engine does, with a fast retry (10 ms base delay,
+// giving up after maxTime) and no real rate limit, counting into counts
+// under name.
+func Wrap(p providers.Provider, name, typ string, counts *providers.Counts, maxTime time.Duration) providers.Provider {
+	return providers.Wrap(p, providers.WrapOptions{Name: name, Type: typ, Counts: counts, RateLimit: 1000,
+		RetryMaxTime: maxTime, RetryBaseDelay: 10 * time.Millisecond})
 }

@@ -208,8 +208,7 @@ func TestSetSeveralValuesKeepsAll(t *testing.T) {
 }
 
 func wrap(p providers.Provider, counts *providers.Counts, maxTime time.Duration) providers.Provider {
-	return providers.Wrap(p, providers.WrapOptions{Name: "cf", Type: Type, Counts: counts, RateLimit: 1000,
-		RetryMaxTime: maxTime, RetryBaseDelay: 10 * time.Millisecond})
+	return providertest.Wrap(p, "cf", Type, counts, maxTime)
 }
 
 func TestRetryOn429HonoursRetryAfter(t *testing.T) {

@@ -328,8 +328,7 @@ func TestTTLBelowMinimumRefusedWhole(t *testing.T) {
 }
 
 func wrap(p providers.Provider, counts *providers.Counts, maxTime time.Duration) providers.Provider {
-	return providers.Wrap(p, providers.WrapOptions{Name: "ds", Type: Type, Counts: counts, RateLimit: 1000,
-		RetryMaxTime: maxTime, RetryBaseDelay: 10 * time.Millisecond})
+	return providertest.Wrap(p, "ds", Type, counts, maxTime)
 }
 
 func TestRetryOn429HonoursRetryAfter(t *testing.T) {

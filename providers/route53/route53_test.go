@@ -222,8 +222,7 @@ func TestFakeRejectsLikeRoute53(t *testing.T) {
 }
 
 func wrap(p providers.Provider, counts *providers.Counts, maxTime time.Duration) providers.Provider {
-	return providers.Wrap(p, providers.WrapOptions{Name: "aws", Type: Type, Counts: counts, RateLimit: 1000,
-		RetryMaxTime: maxTime, RetryBaseDelay: 10 * time.Millisecond})
+	return providertest.Wrap(p, "aws", Type, counts, maxTime)
 }
 
 func TestRetryOnThrottling(t *testing.T) {
