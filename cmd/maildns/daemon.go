@@ -27,7 +27,7 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	cfg, err := loadDaemonConfig(configPath)
+	cfg, err := policy.LoadConfig(configPath) // compiles every policy too
 	if err != nil {
 		printErrors(stderr, configPath, err)
 		return exitFailed
@@ -61,7 +61,7 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 	d := &sync.Daemon{
 		Path:      configPath,
 		Version:   versionString(),
-		Load:      loadDaemonConfig,
+		Load:      policy.LoadConfig,
 		Logger:    logger,
 		NewLogger: func(cfg *policy.Config) *slog.Logger { return newLogger(stderr, cfg.Log) },
 		Reload:    hup,
@@ -92,13 +92,6 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 		return exitFailed
 	}
 	return exitOK
-}
-
-// loadDaemonConfig loads the config. LoadConfig compiles every policy, so a
-// policy that cannot compile stops a start or a reload before any provider
-// is touched.
-func loadDaemonConfig(path string) (*policy.Config, error) {
-	return policy.LoadConfig(path)
 }
 
 // daemonVersion is the version for build_info: -ldflags main.version, else
