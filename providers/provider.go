@@ -72,7 +72,9 @@ func New(typ string, s *Settings) (Provider, error) {
 	s.Type = typ
 	p, err := f(s)
 	if err != nil {
-		return nil, err
+		// A backend's message may quote a setting's value: one placed
+		// through a ${...} reference is a secret whatever its key.
+		return nil, RedactorFor(s).Error(err)
 	}
 	if err := s.Unknown(); err != nil {
 		return nil, err

@@ -121,10 +121,11 @@ func (s *Settings) Duration(key string, def time.Duration) (time.Duration, error
 	return d, nil
 }
 
-// display returns v, or a redaction when key holds a secret.
+// display returns v, or a redaction when key holds a secret (a value from
+// a ${...} reference, or a key of SecretSettings).
 func (s *Settings) display(key, v string) string {
-	if s.Secret[key] {
-		return "[redacted]"
+	if s.Secret[key] || SecretSettings[key] {
+		return Redacted
 	}
 	return v
 }

@@ -145,6 +145,11 @@ type WrapOptions struct {
 
 	Counts   *Counts  // default DefaultCounts
 	Observer Observer // optional
+
+	// Redactor removes secrets from every error the wrapper returns, so
+	// that no backend can forget to; nil redacts credentials by shape only.
+	// NewWrapped builds it from the provider's settings (RedactorFor).
+	Redactor *Redactor
 }
 
 func (o WrapOptions) withDefaults() WrapOptions {
@@ -323,8 +328,13 @@ func splitPresent(recs, live []libdns.Record, zone string) (present, missing []l
 }
 
 // do runs call until it succeeds, fails for good, or the retry time is
-// spent. prev is the error of the previous attempt (nil on the first).
+// spent. prev is the error of the previous attempt (nil on the first). Its
+// error is redacted: this is the one boundary every backend's errors cross.
 func (w *Wrapped) do(ctx context.Context, op, zone string, call func(ctx context.Context, prev error) error) error {
+	return w.o.Redactor.Error(w.try(ctx, op, zone, call))
+}
+
+func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx context.Context, prev error) error) error {
 	start := time.Now()
 	var prev error
 	for attempt := 0; ; attempt++ {
@@ -460,11 +470,14 @@ func NewWrapped(typ string, s *Settings, base WrapOptions) (Provider, error) {
 	}
 	o, err := WrapOptionsFromSettings(typ, s, base)
 	if err != nil {
-		return nil, err
+		return nil, RedactorFor(s).Error(err)
 	}
 	p, err := New(typ, s)
 	if err != nil {
 		return nil, err
+	}
+	if o.Redactor == nil {
+		o.Redactor = RedactorFor(s)
 	}
 	return Wrap(p, o), nil
 }
