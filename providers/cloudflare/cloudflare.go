@@ -84,6 +84,7 @@ type Provider struct {
 	apiToken  string
 	zoneToken string
 	gate      func(ctx context.Context) error
+	red       *providers.Redactor // the tokens, out of every error text
 
 	mu    sync.Mutex
 	zones map[string]string // zone name without dot -> zone ID
@@ -104,7 +105,8 @@ func New(c Config) (*Provider, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	p := &Provider{client: client, apiToken: c.APIToken, zoneToken: c.ZoneToken, zones: map[string]string{}}
+	p := &Provider{client: client, apiToken: c.APIToken, zoneToken: c.ZoneToken, zones: map[string]string{},
+		red: providers.NewRedactor(c.APIToken, c.ZoneToken)}
 	p.lib = &libcf.Provider{APIToken: c.APIToken, ZoneToken: c.ZoneToken, HTTPClient: doer{p}}
 	return p, nil
 }
@@ -137,7 +139,7 @@ func (d doer) Do(req *http.Request) (*http.Response, error) {
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		resp.Body.Close()
-		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, "cloudflare "+req.Method+" "+req.URL.Path, apiMessages(body))
+		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, "cloudflare "+req.Method+" "+req.URL.Path, d.p.apiMessages(body))
 	}
 	return resp, nil
 }
@@ -170,7 +172,9 @@ type cfResponse struct {
 	} `json:"result_info"`
 }
 
-func apiMessages(body []byte) string {
+// apiMessages is the errors of an answer as one line, tokens redacted (an
+// API may echo the request's credentials).
+func (p *Provider) apiMessages(body []byte) string {
 	var r cfResponse
 	if json.Unmarshal(body, &r) != nil || len(r.Errors) == 0 {
 		return ""
@@ -179,7 +183,7 @@ func apiMessages(body []byte) string {
 	for i, e := range r.Errors {
 		msgs[i] = fmt.Sprintf("code %d: %s", e.Code, e.Message)
 	}
-	return strings.Join(msgs, "; ")
+	return p.red.Redact(strings.Join(msgs, "; "))
 }
 
 // api makes one request of our own and decodes its result into out.
@@ -218,7 +222,7 @@ func (p *Provider) api(ctx context.Context, method, path string, q url.Values, b
 		return nil, fmt.Errorf("cloudflare %s %s: HTTP %d: undecodable answer: %w", method, path, resp.StatusCode, err)
 	}
 	if resp.StatusCode >= 400 || !r.Success {
-		return nil, fmt.Errorf("cloudflare %s %s: HTTP %d: %s", method, path, resp.StatusCode, apiMessages(raw))
+		return nil, fmt.Errorf("cloudflare %s %s: HTTP %d: %s", method, path, resp.StatusCode, p.apiMessages(raw))
 	}
 	if out != nil && len(r.Result) > 0 {
 		if err := json.Unmarshal(r.Result, out); err != nil {
@@ -334,7 +338,8 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) (_ []libdns.Reco
 	}()
 	recs, err := p.lib.GetRecords(ctx, zone)
 	if err != nil {
-		return nil, fmt.Errorf("cloudflare: reading zone %q: %w", zone, err)
+		// The library quotes the API's answer as it came.
+		return nil, p.red.Error(fmt.Errorf("cloudflare: reading zone %q: %w", zone, err))
 	}
 	out := make([]libdns.Record, 0, len(recs))
 	for _, r := range recs {
@@ -373,7 +378,7 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 		created, err := p.create(ctx, zone, r)
 		if err != nil {
 			rr := r.RR()
-			return out, fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", rr.Name, rr.Type, rr.Data, zone, err)
+			return out, p.red.Error(fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", rr.Name, rr.Type, rr.Data, zone, err))
 		}
 		for _, c := range created {
 			n, err := providers.Normalize(c, zone)
@@ -393,7 +398,8 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 func (p *Provider) create(ctx context.Context, zone string, r libdns.Record) ([]libdns.Record, error) {
 	rr, err := providers.Normalize(r, zone)
 	if err != nil || rr.Type != "MX" {
-		return p.lib.AppendRecords(ctx, zone, []libdns.Record{typed(r)})
+		recs, err := p.lib.AppendRecords(ctx, zone, []libdns.Record{typed(r)})
+		return recs, p.red.Error(err)
 	}
 	pref, target, ok := strings.Cut(rr.Data, " ")
 	n, err := strconv.ParseUint(pref, 10, 16)
@@ -759,7 +765,7 @@ func patchBody(rr libdns.RR) (map[string]any, bool) {
 func (p *Provider) ListZones(ctx context.Context) ([]libdns.Zone, error) {
 	zones, err := p.lib.ListZones(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("cloudflare: listing zones: %w", err)
+		return nil, p.red.Error(fmt.Errorf("cloudflare: listing zones: %w", err))
 	}
 	return zones, nil
 }

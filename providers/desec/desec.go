@@ -87,6 +87,7 @@ type Provider struct {
 	base   string // without trailing slash
 	client *http.Client
 	gate   func(ctx context.Context) error
+	red    *providers.Redactor // the token, out of every error text
 }
 
 var (
@@ -112,7 +113,7 @@ func New(c Config) (*Provider, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Provider{token: c.Token, base: strings.TrimSuffix(base, "/"), client: client}, nil
+	return &Provider{token: c.Token, base: strings.TrimSuffix(base, "/"), client: client, red: providers.NewRedactor(c.Token)}, nil
 }
 
 // checkBaseURL accepts https URLs, and http ones to a loopback address
@@ -231,7 +232,9 @@ func (p *Provider) request(ctx context.Context, method, path string, q url.Value
 
 // describe turns an error answer into one line: {"detail": ...}, field
 // errors {"ttl": [...]}, or a bulk list of those (one per RRset, {} for the
-// valid ones), named by labels. The token never appears in it.
+// valid ones), named by labels. The token never appears in it: the text is
+// redacted before it is cut to 600 bytes, so that a token across the cut
+// leaves no prefix behind.
 func (p *Provider) describe(raw []byte, labels []string) string {
 	var out string
 	var list []json.RawMessage
@@ -252,10 +255,11 @@ func (p *Provider) describe(raw []byte, labels []string) string {
 	} else {
 		out = strings.Join(strings.Fields(string(raw)), " ")
 	}
+	out = p.red.Redact(out)
 	if len(out) > 600 {
 		out = out[:600] + "..."
 	}
-	return strings.ReplaceAll(out, p.token, "[redacted]")
+	return out
 }
 
 // fields renders a JSON object of errors: "detail" first, then each field.

@@ -154,6 +154,7 @@ func (c *Config) check() error {
 type Provider struct {
 	c    Config
 	gate func(ctx context.Context) error
+	red  *providers.Redactor // the credentials, out of every error text
 
 	mu     sync.Mutex
 	client *r53.Client
@@ -173,7 +174,8 @@ func New(c Config) (*Provider, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	return &Provider{c: c, zones: map[string]string{}}, nil
+	return &Provider{c: c, zones: map[string]string{},
+		red: providers.NewRedactor(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}, nil
 }
 
 // String keeps credentials out of any print of the provider.
@@ -222,7 +224,7 @@ func (p *Provider) api(ctx context.Context) (*r53.Client, error) {
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("route53: loading the AWS configuration: %w", err)
+		return nil, p.red.Error(fmt.Errorf("route53: loading the AWS configuration: %w", err))
 	}
 	endpoint, custom := p.c.Endpoint, p.c.HTTPClient
 	p.client = r53.NewFromConfig(cfg, func(o *r53.Options) {
@@ -245,11 +247,15 @@ func (p *Provider) api(ctx context.Context) (*r53.Client, error) {
 	return p.client, nil
 }
 
-// classify marks the SDK errors worth retrying as *providers.TransientError.
-func classify(err error) error {
+// classify marks the SDK errors worth retrying as *providers.TransientError
+// and redacts the credentials from their text: an error such as
+// SignatureDoesNotMatch quotes the request it received (the canonical
+// request with the session token, the access key id).
+func (p *Provider) classify(err error) error {
 	if err == nil {
 		return nil
 	}
+	err = p.red.Error(err)
 	status := 0
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
@@ -284,7 +290,7 @@ func (p *Provider) zoneID(ctx context.Context, cl *r53.Client, zone string) (str
 	}
 	out, err := cl.ListHostedZonesByName(ctx, &r53.ListHostedZonesByNameInput{DNSName: aws.String(fq), MaxItems: aws.Int32(10)})
 	if err != nil {
-		return "", fmt.Errorf("route53: looking up the hosted zone %q: %w", zone, classify(err))
+		return "", fmt.Errorf("route53: looking up the hosted zone %q: %w", zone, p.classify(err))
 	}
 	var public, private []string
 	for _, hz := range out.HostedZones {
@@ -434,7 +440,7 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 	for {
 		page, err := cl.ListResourceRecordSets(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("route53: reading zone %q: %w", zone, classify(err))
+			return nil, fmt.Errorf("route53: reading zone %q: %w", zone, p.classify(err))
 		}
 		for _, set := range page.ResourceRecordSets {
 			rrs, err := decode(set, zone)
@@ -470,7 +476,7 @@ func (p *Provider) readSets(ctx context.Context, cl *r53.Client, zid, zone, name
 	}
 	page, err := cl.ListResourceRecordSets(ctx, in)
 	if err != nil {
-		return nil, classify(err)
+		return nil, p.classify(err)
 	}
 	var out []liveSet
 	for _, set := range page.ResourceRecordSets {
@@ -531,9 +537,9 @@ func (p *Provider) change(ctx context.Context, cl *r53.Client, zid, zone, what s
 	if err != nil {
 		var icb *types.InvalidChangeBatch
 		if errors.As(err, &icb) && len(icb.Messages) > 0 {
-			return fmt.Errorf("route53: %s in zone %q: rejected: %s: %w", what, zone, strings.Join(icb.Messages, "; "), err)
+			return p.red.Error(fmt.Errorf("route53: %s in zone %q: rejected: %s: %w", what, zone, strings.Join(icb.Messages, "; "), err))
 		}
-		return fmt.Errorf("route53: %s in zone %q: %w", what, zone, classify(err))
+		return fmt.Errorf("route53: %s in zone %q: %w", what, zone, p.classify(err))
 	}
 	return nil
 }
@@ -797,7 +803,7 @@ func (p *Provider) ListZones(ctx context.Context) ([]libdns.Zone, error) {
 	for {
 		page, err := cl.ListHostedZonesByName(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("route53: listing hosted zones: %w", classify(err))
+			return nil, fmt.Errorf("route53: listing hosted zones: %w", p.classify(err))
 		}
 		for _, hz := range page.HostedZones {
 			out = append(out, libdns.Zone{Name: strings.ToLower(decodeName(aws.ToString(hz.Name)))})

@@ -59,6 +59,11 @@ type Server struct {
 	MaxPerPage int
 	// Token, when set, is the only API token accepted (Authorization: Bearer).
 	Token string
+	// EchoCredentials answers every request 403 with errors that quote the
+	// credentials it carried (the Authorization header, the token alone),
+	// as a misbehaving API or proxy might: for tests that no error text
+	// shows them.
+	EchoCredentials bool
 
 	mu     sync.Mutex
 	zones  map[string]*zone // by id
@@ -239,6 +244,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	auth := r.Header.Get("Authorization")
+	if s.EchoCredentials {
+		token := strings.TrimPrefix(auth, "Bearer ")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(response{Success: false, Messages: []any{}, Errors: []apiError{
+			{Code: 10000, Message: "Authentication error: request header Authorization: " + auth},
+			{Code: 9109, Message: "Invalid access token " + token + " for " + r.URL.Path},
+		}})
+		return
+	}
 	if !strings.HasPrefix(auth, "Bearer ") || (s.Token != "" && auth != "Bearer "+s.Token) {
 		replyErr(w, http.StatusForbidden, 10000, "Authentication error")
 		return

@@ -69,6 +69,10 @@ type Server struct {
 
 	// Token, when set, is the only token accepted (Authorization: Token ...).
 	Token string
+	// EchoToken, when set, answers every request 401 with this detail, in
+	// which "{token}" stands for the token the request carried: for tests
+	// that no error text shows it (wherever it falls in a long answer).
+	EchoToken string
 	// MinimumTTL is every domain's minimum TTL (deSEC's default is 3600);
 	// 0 accepts any TTL from 1 up. Set it before use.
 	MinimumTTL int
@@ -209,6 +213,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	auth := r.Header.Get("Authorization")
+	if s.EchoToken != "" {
+		detail(w, http.StatusUnauthorized, strings.ReplaceAll(s.EchoToken, "{token}", strings.TrimPrefix(auth, "Token ")))
+		return
+	}
 	if !strings.HasPrefix(auth, "Token ") || (s.Token != "" && auth != "Token "+s.Token) {
 		detail(w, http.StatusUnauthorized, "Invalid token.")
 		return

@@ -57,6 +57,12 @@ type Server struct {
 	// MaxItems caps maxitems on ListResourceRecordSets (default 300, as
 	// Route 53 does), to force pagination in tests.
 	MaxItems int
+	// SignatureMismatch answers every request 403 SignatureDoesNotMatch
+	// with the message AWS gives, which quotes the canonical request (the
+	// session token among its headers) and the string to sign, and the
+	// Authorization header (the access key id): for tests that no error
+	// text shows them.
+	SignatureMismatch bool
 
 	mu     sync.Mutex
 	zones  []*zone
@@ -214,6 +220,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.SignatureMismatch {
+		writeErr(w, http.StatusForbidden, "Sender", "SignatureDoesNotMatch", signatureMessage(r))
+		return
+	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
 		writeErr(w, http.StatusForbidden, "Sender", "MissingAuthenticationToken", "Missing Authentication Token")
 		return
@@ -232,6 +242,30 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeErr(w, http.StatusNotFound, "Sender", "UnknownOperationException", "unknown operation "+r.Method+" "+r.URL.Path)
 	}
+}
+
+// signatureMessage is AWS's SignatureDoesNotMatch message for r: it quotes
+// the canonical request and the string to sign.
+func signatureMessage(r *http.Request) string {
+	auth := r.Header.Get("Authorization")
+	scope := ""
+	if _, cred, ok := strings.Cut(auth, "Credential="); ok {
+		cred, _, _ = strings.Cut(cred, ",")
+		if _, sc, ok := strings.Cut(cred, "/"); ok {
+			scope = sc
+		}
+	}
+	hdrs := []string{"host:" + r.Host}
+	for _, h := range []string{"x-amz-date", "x-amz-security-token"} {
+		if v := r.Header.Get(h); v != "" {
+			hdrs = append(hdrs, h+":"+v)
+		}
+	}
+	canonical := r.Method + "\n" + r.URL.EscapedPath() + "\n" + r.URL.RawQuery + "\n" + strings.Join(hdrs, "\n") + "\n"
+	return "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key " +
+		"and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'" +
+		canonical + "'\n\nThe String-to-Sign should have been\n'AWS4-HMAC-SHA256\n" + r.Header.Get("X-Amz-Date") + "\n" + scope + "\n'" +
+		"\n\nThe request carried: Authorization: " + auth + "; X-Amz-Security-Token=" + r.Header.Get("X-Amz-Security-Token")
 }
 
 type errorResponse struct {
