@@ -2,6 +2,7 @@ package desec
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ func TestErrorsRedactEchoedToken(t *testing.T) {
 	}
 	ctx := context.Background()
 	txt := libdns.RR{Name: "@", Type: "TXT", TTL: time.Hour, Data: "v=spf1 -all"}
+	f.Fail(1000, http.StatusUnauthorized, "echo")
 	for _, at := range []int{0, 300, 590, 596, 599} {
 		f.EchoToken = strings.Repeat("x", at) + "{token} is not a valid token; " + strings.Repeat("y", 700)
 		for name, call := range map[string]func() error{

@@ -52,7 +52,8 @@ type Server struct {
 	// Ledger counts requests by "METHOD kind" ("GET zones", "GET dns_records",
 	// "POST dns_records", "PATCH dns_records", "PUT dns_records",
 	// "DELETE dns_records"); Fail(n, status, retryAfter) answers the next n
-	// requests with status (429, 5xx) and that Retry-After.
+	// requests with status (429, 5xx) and that Retry-After; a retryAfter
+	// of "echo" answers errors that quote the request's credentials.
 	ledger.Ledger
 
 	// MaxPerPage caps per_page on lists (default 100), to force pagination.
@@ -231,6 +232,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	if f, failed := s.Record(key); failed {
 		status, ra := f.Status, f.Detail
+		if ra == "echo" {
+			echoCredentials(w, r, status)
+			return
+		}
 		if ra != "" {
 			w.Header().Set("Retry-After", ra)
 		}
@@ -245,13 +250,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	auth := r.Header.Get("Authorization")
 	if s.EchoCredentials {
-		token := strings.TrimPrefix(auth, "Bearer ")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_ = json.NewEncoder(w).Encode(response{Success: false, Messages: []any{}, Errors: []apiError{
-			{Code: 10000, Message: "Authentication error: request header Authorization: " + auth},
-			{Code: 9109, Message: "Invalid access token " + token + " for " + r.URL.Path},
-		}})
+		echoCredentials(w, r, http.StatusForbidden)
 		return
 	}
 	if !strings.HasPrefix(auth, "Bearer ") || (s.Token != "" && auth != "Bearer "+s.Token) {
@@ -291,6 +290,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		replyErr(w, http.StatusNotFound, 7000, "No route for that URI")
 	}
+}
+
+// echoCredentials answers with errors that quote the request's credentials.
+func echoCredentials(w http.ResponseWriter, r *http.Request, status int) {
+	auth := r.Header.Get("Authorization")
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(response{Success: false, Messages: []any{}, Errors: []apiError{
+		{Code: 10000, Message: "Authentication error: request header Authorization: " + auth},
+		{Code: 9109, Message: "Invalid access token " + strings.TrimPrefix(auth, "Bearer ") + " for " + r.URL.Path},
+	}})
 }
 
 type zoneJSON struct {

@@ -64,14 +64,17 @@ type Server struct {
 	// Ledger counts requests by "METHOD kind" ("GET domains", "GET domain",
 	// "GET rrsets", "PATCH rrsets", "PUT rrsets", "GET rrset", "PATCH rrset",
 	// "PUT rrset", "DELETE rrset"); Fail(n, status, retryAfter) answers the
-	// next n requests with status (429, 5xx) and that Retry-After.
+	// next n requests with status (429, 5xx) and that Retry-After; a
+	// retryAfter of "echo" answers a detail that quotes the request's token
+	// (EchoToken's, or a short one).
 	ledger.Ledger
 
 	// Token, when set, is the only token accepted (Authorization: Token ...).
 	Token string
-	// EchoToken, when set, answers every request 401 with this detail, in
-	// which "{token}" stands for the token the request carried: for tests
-	// that no error text shows it (wherever it falls in a long answer).
+	// EchoToken is the detail of an injected failure whose retryAfter is
+	// "echo" (see Ledger), in which "{token}" stands for the token the
+	// request carried: for tests that no error text shows it, wherever it
+	// falls in a long answer. Default "Invalid token {token}.".
 	EchoToken string
 	// MinimumTTL is every domain's minimum TTL (deSEC's default is 3600);
 	// 0 accepts any TTL from 1 up. Set it before use.
@@ -200,6 +203,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	if f, failed := s.Record(k); failed {
 		status, ra := f.Status, f.Detail
+		if ra == "echo" {
+			s.mu.Lock()
+			tmpl := s.EchoToken
+			s.mu.Unlock()
+			if tmpl == "" {
+				tmpl = "Invalid token {token}."
+			}
+			detail(w, status, strings.ReplaceAll(tmpl, "{token}", strings.TrimPrefix(r.Header.Get("Authorization"), "Token ")))
+			return
+		}
 		if ra != "" {
 			w.Header().Set("Retry-After", ra)
 		}
@@ -213,10 +226,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	auth := r.Header.Get("Authorization")
-	if s.EchoToken != "" {
-		detail(w, http.StatusUnauthorized, strings.ReplaceAll(s.EchoToken, "{token}", strings.TrimPrefix(auth, "Token ")))
-		return
-	}
 	if !strings.HasPrefix(auth, "Token ") || (s.Token != "" && auth != "Token "+s.Token) {
 		detail(w, http.StatusUnauthorized, "Invalid token.")
 		return

@@ -24,6 +24,7 @@ type Ledger struct {
 	calls   map[string]int
 	history []string
 	fails   []pending
+	failsOn map[string][]pending // by request kind, answered before fails
 }
 
 // Fail makes the next n requests fail with status; detail is the fake's (a
@@ -34,8 +35,19 @@ func (l *Ledger) Fail(n, status int, detail string) {
 	l.fails = append(l.fails, pending{Failure{status, detail}, n})
 }
 
+// FailOn makes the next n requests of kind key (as the fake counts them,
+// "PATCH rrsets") fail with status and detail; other requests are served.
+func (l *Ledger) FailOn(key string, n, status int, detail string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.failsOn == nil {
+		l.failsOn = map[string][]pending{}
+	}
+	l.failsOn[key] = append(l.failsOn[key], pending{Failure{status, detail}, n})
+}
+
 // Record counts one request of kind key and returns the failure to answer
-// it with, if one is queued.
+// it with, if one is queued (for its kind first, then for any request).
 func (l *Ledger) Record(key string) (Failure, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -44,16 +56,27 @@ func (l *Ledger) Record(key string) (Failure, bool) {
 	}
 	l.calls[key]++
 	l.history = append(l.history, key)
+	if q := l.failsOn[key]; len(q) > 0 {
+		out, rest := take(q)
+		l.failsOn[key] = rest
+		return out, true
+	}
 	if len(l.fails) == 0 {
 		return Failure{}, false
 	}
-	f := &l.fails[0]
-	f.left--
-	out := f.Failure
-	if f.left <= 0 {
-		l.fails = l.fails[1:]
-	}
+	out, rest := take(l.fails)
+	l.fails = rest
 	return out, true
+}
+
+// take hands out the first failure of q and returns what is left.
+func take(q []pending) (Failure, []pending) {
+	f := &q[0]
+	f.left--
+	if f.left <= 0 {
+		return f.Failure, q[1:]
+	}
+	return f.Failure, q
 }
 
 // Calls returns how many requests of kind key were served (failed ones too).

@@ -30,3 +30,21 @@ func TestLedger(t *testing.T) {
 		t.Error("ResetCalls left counts")
 	}
 }
+
+func TestFailOn(t *testing.T) {
+	var l Ledger
+	l.FailOn("PATCH x", 2, 403, "echo")
+	l.Fail(1, 503, "")
+	var got []Failure
+	for _, k := range []string{"GET x", "PATCH x", "GET x", "PATCH x", "PATCH x"} {
+		f, failed := l.Record(k)
+		if !failed {
+			f = Failure{}
+		}
+		got = append(got, f)
+	}
+	want := []Failure{{503, ""}, {403, "echo"}, {}, {403, "echo"}, {}}
+	if !slices.Equal(got, want) {
+		t.Errorf("failures %v, want %v", got, want)
+	}
+}

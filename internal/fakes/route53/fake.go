@@ -208,6 +208,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case code == "Throttling":
 			writeErr(w, http.StatusBadRequest, "Sender", "Throttling", "Rate exceeded")
+		case code == "SignatureDoesNotMatch":
+			writeErr(w, http.StatusForbidden, "Sender", code, signatureMessage(r))
 		case status >= 500:
 			if code == "" {
 				code = "ServiceUnavailable"
