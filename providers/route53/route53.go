@@ -165,6 +165,8 @@ var (
 	_ providers.Provider     = (*Provider)(nil)
 	_ providers.RequestGater = (*Provider)(nil)
 	_ providers.Replacer     = (*Provider)(nil)
+
+	_ providers.ConditionalReplacer = (*Provider)(nil)
 )
 
 // New checks c and returns a backend. It touches no network and loads no
@@ -705,6 +707,31 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 // was read. An RRset left with no value is deleted. An RRset has one TTL:
 // the TTL of the first record of add at that RRset, else the one it has.
 func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	return p.replace(ctx, zone, nil, remove, add)
+}
+
+// ReplaceRecordsIf implements providers.ConditionalReplacer, atomically:
+// the RRsets of expect and those remove and add touch are read (one request
+// each) and compared with expect (a difference: a *providers.ChangedError,
+// nothing written); then one change batch carries, for each such RRset, a
+// DELETE of the RRset exactly as read (every value as Route 53 stores it,
+// and its TTL) followed by a CREATE of what it becomes, and a CREATE alone
+// for an RRset expected absent. An RRset of expect that does not change is
+// deleted and created again as it is, so that it too is checked by the
+// batch. Route 53 applies a batch whole or not at all and refuses a DELETE
+// that does not match what it holds and a CREATE of an RRset that exists:
+// a zone changed between the read and the write fails the whole batch,
+// which is reported as a *providers.ChangedError. The one thing not checked
+// in the batch is that an RRset expected absent and left absent stays so.
+func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if expect == nil {
+		expect = []providers.RRsetState{}
+	}
+	return p.replace(ctx, zone, expect, remove, add)
+}
+
+// replace is ReplaceRecords, and ReplaceRecordsIf when expect is not nil.
+func (p *Provider) replace(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
 	if err := providers.CheckReplace(remove, add); err != nil {
 		return nil, fmt.Errorf("route53: zone %q: %w", zone, err)
 	}
@@ -716,13 +743,27 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 	if err != nil {
 		return nil, fmt.Errorf("route53: replacing: %w", err)
 	}
+	conditional := expect != nil
 	keys := rkeys
+	seen := map[rrsetKey]bool{}
+	for _, k := range rkeys {
+		seen[k] = true
+	}
 	for _, k := range akeys {
-		if _, ok := rsets[k]; !ok {
+		if !seen[k] {
+			seen[k] = true
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) == 0 {
+	touched := len(keys)
+	for _, e := range expect {
+		k := rrsetKey{Name: providers.RelativeName(e.Name, zone), Type: strings.ToUpper(e.Type)}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if touched == 0 {
 		return nil, nil
 	}
 	cl, err := p.api(ctx)
@@ -733,12 +774,35 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 	if err != nil {
 		return nil, err
 	}
-	var changes []types.Change
-	var out []libdns.Record
-	for _, k := range keys {
+	lives := make([][]liveSet, len(keys))
+	var read []libdns.Record
+	for i, k := range keys {
 		live, err := p.readSets(ctx, cl, zid, zone, k.Name, k.Type)
 		if err != nil {
 			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
+		}
+		lives[i] = live
+		for _, ls := range live {
+			for _, rr := range ls.canon {
+				read = append(read, rr)
+			}
+		}
+	}
+	if err := providers.CheckExpect(zone, expect, read); err != nil {
+		return nil, fmt.Errorf("route53: zone %q: %w", zone, err)
+	}
+	var changes, guards []types.Change
+	var out []libdns.Record
+	for i, k := range keys {
+		live := lives[i]
+		if i >= touched {
+			// Expected, not touched: deleted and created as it is.
+			if len(live) == 1 {
+				old := live[0].raw
+				guards = append(guards, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &old},
+					types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: &old})
+			}
+			continue
 		}
 		gone := map[string]bool{}
 		for _, rr := range rsets[k] {
@@ -774,6 +838,11 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 			changed = true
 		}
 		if !changed {
+			if conditional && len(live) == 1 {
+				old := live[0].raw
+				guards = append(guards, types.Change{Action: types.ChangeActionDelete, ResourceRecordSet: &old},
+					types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: &old})
+			}
 			continue
 		}
 		if len(live) == 1 {
@@ -784,12 +853,66 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 			changes = append(changes, types.Change{Action: types.ChangeActionCreate, ResourceRecordSet: newSet(k, zone, ttl, values)})
 		}
 	}
-	if len(changes) > 0 {
-		if err := p.change(ctx, cl, zid, zone, "replacing in "+describe(keys), changes); err != nil {
-			return nil, err
+	if len(changes) == 0 {
+		return out, nil // nothing to change: no batch, no guards
+	}
+	changes = append(changes, guards...)
+	if err := p.change(ctx, cl, zid, zone, "replacing in "+describe(keys[:touched]), changes); err != nil {
+		if conditional {
+			if ce := p.changedError(ctx, cl, zid, zone, expect, err); ce != nil {
+				return nil, fmt.Errorf("route53: replacing in zone %q: the change batch no longer matches the zone: %w", zone, ce)
+			}
 		}
+		return nil, err
 	}
 	return out, nil
+}
+
+// batchMismatchRE finds the RRset Route 53 names when it refuses a batch
+// because the zone does not hold what it says: a DELETE of an RRset that is
+// not there or holds other values, a CREATE of an RRset that exists.
+var batchMismatchRE = regexp.MustCompile(`name='([^']*)', type='([^']*)'.*(?:not found|already exists|do not match)`)
+
+// changedError turns Route 53's refusal of a batch whose DELETEs or
+// CREATEs no longer match the zone into a *providers.ChangedError naming
+// the RRset (read again, one request, to say what it holds); nil for any
+// other failure.
+func (p *Provider) changedError(ctx context.Context, cl *r53.Client, zid, zone string, expect []providers.RRsetState, err error) *providers.ChangedError {
+	var icb *types.InvalidChangeBatch
+	if !errors.As(err, &icb) {
+		return nil
+	}
+	for _, msg := range icb.Messages {
+		m := batchMismatchRE.FindStringSubmatch(msg)
+		if m == nil {
+			continue
+		}
+		name := providers.RelativeName(decodeName(m[1]), zone)
+		typ := strings.ToUpper(m[2])
+		ce := &providers.ChangedError{Zone: zone, Name: name, Type: typ}
+		for _, e := range expect {
+			if providers.RelativeName(e.Name, zone) == name && strings.EqualFold(e.Type, typ) {
+				ce.Want = sortedValues(e.Values)
+			}
+		}
+		if live, rerr := p.readSets(ctx, cl, zid, zone, name, typ); rerr == nil {
+			var have []string
+			for _, ls := range live {
+				for _, rr := range ls.canon {
+					have = append(have, rr.Data)
+				}
+			}
+			ce.Have = sortedValues(have)
+		}
+		return ce
+	}
+	return nil
+}
+
+func sortedValues(v []string) []string {
+	out := append([]string(nil), v...)
+	sort.Strings(out)
+	return out
 }
 
 // ListZones implements libdns.ZoneLister: every hosted zone of the account.

@@ -63,6 +63,11 @@ type Server struct {
 	// Authorization header (the access key id): for tests that no error
 	// text shows them.
 	SignatureMismatch bool
+	// BeforeChange, when set, is called as a ChangeResourceRecordSets
+	// request arrives, before the batch is looked at (the fake's lock not
+	// held): a test's other writer changes the zone there, between a
+	// client's read and its write.
+	BeforeChange func()
 
 	mu     sync.Mutex
 	zones  []*zone
@@ -104,7 +109,9 @@ func (s *Server) addZone(name string, private bool) string {
 	return id
 }
 
-// Put stores an RRset as given (seeding foreign records).
+// Put stores an RRset as given, values byte for byte (seeding records as
+// people made them, or another writer's change), in place of the RRset of
+// that name and type if there is one; no values: the RRset is deleted.
 func (s *Server) Put(zoneName string, set RRset) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -115,7 +122,19 @@ func (s *Server) Put(zoneName string, set RRset) {
 	set.Name = canonName(set.Name)
 	set.Type = strings.ToUpper(set.Type)
 	set.Values = append([]string(nil), set.Values...)
-	z.sets = append(z.sets, &set)
+	for i, old := range z.sets {
+		if old.Name == set.Name && old.Type == set.Type {
+			if len(set.Values) == 0 {
+				z.sets = append(z.sets[:i], z.sets[i+1:]...)
+			} else {
+				z.sets[i] = &set
+			}
+			return
+		}
+	}
+	if len(set.Values) > 0 {
+		z.sets = append(z.sets, &set)
+	}
 }
 
 // RRsets returns a copy of the zone's sets in Route 53 order.
@@ -219,6 +238,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, status, "Sender", code, "injected failure")
 		}
 		return
+	}
+	if op == "ChangeResourceRecordSets" && s.BeforeChange != nil {
+		s.BeforeChange()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -544,7 +566,13 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, id string) {
 				sets = append(sets, next)
 			}
 		case "DELETE":
-			if i < 0 || sets[i].TTL != next.TTL || !sameValues(sets[i].Values, next.Values) {
+			if i < 0 {
+				msgs = append(msgs, fmt.Sprintf("Tried to delete resource record set [name='%s', type='%s'] but it was not found", name, typ))
+				continue
+			}
+			// Route 53 deletes an RRset only when the DELETE names it
+			// exactly: every value as stored, and its TTL.
+			if sets[i].TTL != next.TTL || !sameValues(sets[i].Values, next.Values) {
 				msgs = append(msgs, fmt.Sprintf("Tried to delete resource record set [name='%s', type='%s'] but the values provided do not match the current values", name, typ))
 				continue
 			}
