@@ -95,6 +95,8 @@ var (
 	_ providers.RequestGater = (*Provider)(nil)
 	_ providers.Replacer     = (*Provider)(nil)
 	_ libdns.ZoneLister      = (*Provider)(nil)
+
+	_ providers.ConditionalReplacer = (*Provider)(nil)
 )
 
 // New returns a deSEC backend. It touches no network.
@@ -817,8 +819,32 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 // An RRset left empty is deleted. Requests: one read (see read), and one
 // write unless nothing changes. Another client writing the same RRsets
 // between the read and the write would see its change undone: deSEC has
-// no conditional write.
+// no conditional write (see ReplaceRecordsIf for what is checked).
 func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	return p.replace(ctx, zone, nil, remove, add)
+}
+
+// ReplaceRecordsIf implements providers.ConditionalReplacer as closely as
+// the deSEC API allows. It has no conditional request (no version or
+// If-Match on RRsets), so the RRsets of expect and those the write touches
+// are read just before the write, in the same call, and compared with
+// expect: a difference is a *providers.ChangedError and nothing is
+// written. The write is then the one bulk request of ReplaceRecords, which
+// deSEC applies whole or not at all, carrying every touched RRset in full
+// as just read. When every RRset the write touches is expected absent it
+// is a bulk POST, which deSEC refuses whole if any of them exists by then:
+// that check is atomic. Otherwise (a PATCH) the window left is the time
+// between this read and the write (one round trip): a change another
+// client makes to those RRsets in it is overwritten.
+func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if expect == nil {
+		expect = []providers.RRsetState{}
+	}
+	return p.replace(ctx, zone, expect, remove, add)
+}
+
+// replace is ReplaceRecords, and ReplaceRecordsIf when expect is not nil.
+func (p *Provider) replace(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
 	if err := providers.CheckReplace(remove, add); err != nil {
 		return nil, fmt.Errorf("desec: zone %q: %w", zone, err)
 	}
@@ -839,12 +865,33 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	live, err := p.read(ctx, zone, keys)
+	readKeys := slices.Clone(keys)
+	absent := map[rrkey]bool{}
+	for _, e := range expect {
+		k := rrkey{providers.RelativeName(e.Name, zone), strings.ToUpper(e.Type)}
+		if len(e.Values) == 0 {
+			absent[k] = true
+		}
+		if !slices.Contains(readKeys, k) {
+			readKeys = append(readKeys, k)
+		}
+	}
+	live, err := p.read(ctx, zone, readKeys)
 	if err != nil {
 		return nil, err
 	}
+	if expect != nil {
+		var read []libdns.Record
+		for _, s := range live {
+			read = append(read, s.records()...)
+		}
+		if err := providers.CheckExpect(zone, expect, read); err != nil {
+			return nil, fmt.Errorf("desec: zone %q: %w", zone, err)
+		}
+	}
 	var writes []*rrset
 	var out []libdns.Record
+	create := expect != nil
 	for _, k := range keys {
 		s := start(live, k)
 		// A value both removed and added (a new TTL) stays where it is.
@@ -864,13 +911,55 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 		finish(s, ttlOf(ad.recs[k]))
 		if changed(live, s) {
 			writes = append(writes, s)
+			create = create && absent[k] && live[k] == nil && len(s.values) > 0
 		}
 		for _, r := range ad.recs[k] {
 			out = append(out, r)
 		}
 	}
-	if err := p.write(ctx, zone, writes); err != nil {
+	if create && len(writes) > 0 {
+		err = p.createAll(ctx, zone, writes)
+	} else {
+		err = p.write(ctx, zone, writes)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// createAll creates sets (each new) in one bulk POST, which deSEC refuses
+// whole when any of them exists: then a *providers.ChangedError.
+func (p *Provider) createAll(ctx context.Context, zone string, sets []*rrset) error {
+	body := make([]apiRRset, len(sets))
+	labels := make([]string, len(sets))
+	keys := make([]rrkey, len(sets))
+	for i, s := range sets {
+		ttl := s.ttl
+		body[i] = apiRRset{Subname: subname(s.key.name), Type: s.key.typ, TTL: &ttl, Records: s.raws()}
+		labels[i] = fmt.Sprintf("%s (TTL %d)", s.key, s.ttl)
+		keys[i] = s.key
+	}
+	what := fmt.Sprintf("desec: creating %s in zone %q", joinKeys(keys), zone)
+	_, err := p.request(ctx, http.MethodPost, rrsetsPath(zone), nil, body, nil, what, labels)
+	var se *statusError
+	if errors.As(err, &se) && se.status == http.StatusBadRequest && strings.Contains(se.msg, "Another RRset with the same subdomain and type exists") {
+		k := keys[0]
+		for i, l := range labels {
+			if strings.Contains(se.msg, l+": ") {
+				k = keys[i]
+				break
+			}
+		}
+		// Another client created it since the read: say what it holds.
+		ce := &providers.ChangedError{Zone: zone, Name: k.name, Type: k.typ}
+		if now, rerr := p.read(ctx, zone, []rrkey{k}); rerr == nil && now[k] != nil {
+			for _, v := range now[k].values {
+				ce.Have = append(ce.Have, v.data)
+			}
+			slices.Sort(ce.Have)
+		}
+		return fmt.Errorf("desec: zone %q: %w", zone, ce)
+	}
+	return p.zoneErr(zone, err)
 }

@@ -76,6 +76,11 @@ type Server struct {
 	// request carried: for tests that no error text shows it, wherever it
 	// falls in a long answer. Default "Invalid token {token}.".
 	EchoToken string
+	// BeforeWrite, when set, is called as a write of RRsets (POST, PATCH,
+	// PUT) arrives, before it is looked at (the fake's lock not held): a
+	// test's other writer changes the zone there, between a client's read
+	// and its write.
+	BeforeWrite func()
 	// MinimumTTL is every domain's minimum TTL (deSEC's default is 3600);
 	// 0 accepts any TTL from 1 up. Set it before use.
 	MinimumTTL int
@@ -113,7 +118,8 @@ func (s *Server) AddZone(name string) {
 
 // Put stores an RRset as another client would have written it (subname ""
 // or "@" for the apex), records canonicalised as deSEC does; the TTL is not
-// checked against the minimum (an RRset may predate it). It panics on an
+// checked against the minimum (an RRset may predate it). No records: the
+// RRset is deleted. It panics on an
 // unknown zone or invalid records: it is for seeding tests.
 func (s *Server) Put(zone string, r RRset) {
 	s.mu.Lock()
@@ -130,6 +136,10 @@ func (s *Server) Put(zone string, r RRset) {
 		panic(fmt.Sprintf("fake desec: Put %q %s: %v", r.Subname, r.Type, err))
 	}
 	k := key{r.Subname, r.Type}
+	if len(recs) == 0 {
+		delete(d.rrsets, k) // as a write of records [] does
+		return
+	}
 	if old := d.rrsets[k]; old != nil {
 		old.Records = recs
 		old.TTL = r.TTL
@@ -222,6 +232,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			detail(w, status, "Internal Server Error")
 		}
 		return
+	}
+	if s.BeforeWrite != nil && (kind == "rrsets" || kind == "rrset") && r.Method != http.MethodGet && r.Method != http.MethodDelete {
+		s.BeforeWrite()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
