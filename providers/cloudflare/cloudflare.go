@@ -18,8 +18,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,6 +96,8 @@ var (
 	_ providers.Provider     = (*Provider)(nil)
 	_ providers.RequestGater = (*Provider)(nil)
 	_ providers.Replacer     = (*Provider)(nil)
+
+	_ providers.ConditionalReplacer = (*Provider)(nil)
 )
 
 // New returns a Cloudflare backend. It touches no network.
@@ -635,6 +639,33 @@ func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrse
 	if err != nil {
 		return fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
 	}
+	return p.apply(ctx, zoneID, zone, planRRset(k, have, remove, add))
+}
+
+// patchOp changes record h in place to w (body: the fields sent).
+type patchOp struct {
+	h    live
+	body map[string]any
+	w    libdns.RR
+}
+
+// rrsetOps are the requests that replace values of one RRset.
+type rrsetOps struct {
+	k       rrsetKey
+	patches []patchOp   // in place, by ID
+	creates []libdns.RR // new records
+	deletes []live      // by ID
+}
+
+func (o rrsetOps) empty() bool { return len(o.patches)+len(o.creates)+len(o.deletes) == 0 }
+
+// planRRset pairs the records of an RRset as read (have) with the values
+// removed and added (see ReplaceRecords): a value removed and added again
+// (a new TTL) and then each other removed value paired with an added one
+// are changed in place; added values left over are created, removed
+// values left over deleted.
+func planRRset(k rrsetKey, have []live, remove, add []libdns.RR) rrsetOps {
+	ops := rrsetOps{k: k}
 	gone := map[string]bool{}
 	for _, r := range remove {
 		gone[r.Data] = true
@@ -654,12 +685,6 @@ func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrse
 			news = append(news, a)
 		}
 	}
-	patch := func(h live, body map[string]any, w libdns.RR) error {
-		if _, err := p.api(ctx, http.MethodPatch, "/zones/"+zoneID+"/dns_records/"+h.id, nil, body, nil, p.apiToken); err != nil {
-			return fmt.Errorf("cloudflare: changing %s %s %q to %q in zone %q: %w", k.Name, k.Type, h.rr.Data, w.Data, zone, err)
-		}
-		return nil
-	}
 	// The same value with a new TTL: changed in place.
 	used := make([]bool, len(stale))
 	var rest []libdns.RR
@@ -668,9 +693,7 @@ func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrse
 		for i, h := range stale {
 			if !used[i] && h.rr.Data == w.Data {
 				used[i], paired = true, true
-				if err := patch(h, map[string]any{"ttl": cfTTL(w.TTL)}, w); err != nil {
-					return err
-				}
+				ops.patches = append(ops.patches, patchOp{h, map[string]any{"ttl": cfTTL(w.TTL)}, w})
 				break
 			}
 		}
@@ -679,32 +702,42 @@ func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrse
 		}
 	}
 	// Another value: the record's content changed in place.
-	var create []libdns.RR
 	for _, w := range rest {
 		body, ok := patchBody(w)
 		paired := false
 		for i, h := range stale {
 			if ok && !used[i] {
 				used[i], paired = true, true
-				if err := patch(h, body, w); err != nil {
-					return err
-				}
+				ops.patches = append(ops.patches, patchOp{h, body, w})
 				break
 			}
 		}
 		if !paired {
-			create = append(create, w)
+			ops.creates = append(ops.creates, w)
+		}
+	}
+	for i, h := range stale {
+		if !used[i] {
+			ops.deletes = append(ops.deletes, h)
+		}
+	}
+	return ops
+}
+
+// apply sends the requests of ops one by one: the changes in place, then
+// the creates and deletes (a CNAME's deletes first).
+func (p *Provider) apply(ctx context.Context, zoneID, zone string, ops rrsetOps) error {
+	k := ops.k
+	for _, op := range ops.patches {
+		if _, err := p.api(ctx, http.MethodPatch, "/zones/"+zoneID+"/dns_records/"+op.h.id, nil, op.body, nil, p.apiToken); err != nil {
+			return fmt.Errorf("cloudflare: changing %s %s %q to %q in zone %q: %w", k.Name, k.Type, op.h.rr.Data, op.w.Data, zone, err)
 		}
 	}
 	del := func() error {
-		for i, h := range stale {
-			if used[i] {
-				continue
-			}
+		for _, h := range ops.deletes {
 			if err := p.deleteID(ctx, zoneID, h.id); err != nil {
 				return fmt.Errorf("cloudflare: deleting %s %s %q in zone %q: %w", k.Name, k.Type, h.rr.Data, zone, err)
 			}
-			used[i] = true
 		}
 		return nil
 	}
@@ -713,12 +746,187 @@ func (p *Provider) replaceRRset(ctx context.Context, zoneID, zone string, k rrse
 			return err
 		}
 	}
-	for _, w := range create {
+	for _, w := range ops.creates {
 		if _, err := p.create(ctx, zone, w); err != nil {
 			return fmt.Errorf("cloudflare: adding %s %s %q in zone %q: %w", k.Name, k.Type, w.Data, zone, err)
 		}
 	}
-	return del()
+	if k.Type != "CNAME" {
+		return del()
+	}
+	return nil
+}
+
+// ReplaceRecordsIf implements providers.ConditionalReplacer as closely as
+// the Cloudflare API allows. Cloudflare has no conditional write: the
+// RRsets of expect and those the write touches are read again in this call
+// (one request each) and compared with expect (a difference: a
+// *providers.ChangedError, nothing written). The changes then go out as
+// one request to the batch endpoint (POST dns_records/batch), which
+// Cloudflare runs in one database transaction, all or nothing: deletes
+// and changes in place by record ID, so a record another client deleted
+// since the read fails the whole batch, reported as ErrChanged. The window
+// left, between the read and the batch (one round trip): a record another
+// client changed in place (same ID) or added to a touched RRset is not
+// seen, and a change in place overwrites it. A batch that holds a type
+// whose value is not plain content (SRV, CAA, TLSA...) cannot be built:
+// those changes are sent one by one after the check, as ReplaceRecords
+// sends them.
+func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
+	}
+	rkeys, rsets, err := providers.GroupRRsets(remove, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
+	}
+	akeys, asets, err := providers.GroupRRsets(add, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
+	}
+	keys := rkeys
+	for _, k := range akeys {
+		if _, ok := rsets[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	readKeys := append([]rrsetKey(nil), keys...)
+	for _, e := range expect {
+		k := rrsetKey{Name: providers.RelativeName(e.Name, zone), Type: strings.ToUpper(e.Type)}
+		if !slices.Contains(readKeys, k) {
+			readKeys = append(readKeys, k)
+		}
+	}
+	zoneID, err := p.zoneID(ctx, zone)
+	if err != nil {
+		return nil, fmt.Errorf("cloudflare: %w", err)
+	}
+	haves := map[rrsetKey][]live{}
+	var read []libdns.Record
+	for _, k := range readKeys {
+		have, err := p.list(ctx, zoneID, zone, k.Name, k.Type)
+		if err != nil {
+			return nil, fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
+		}
+		haves[k] = have
+		for _, h := range have {
+			read = append(read, h.rr)
+		}
+	}
+	if err := providers.CheckExpect(zone, expect, read); err != nil {
+		return nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
+	}
+	var all []rrsetOps
+	var out []libdns.Record
+	batchable := true
+	for _, k := range keys {
+		ops := planRRset(k, haves[k], rsets[k], asets[k])
+		for _, w := range ops.creates {
+			if _, ok := patchBody(w); !ok {
+				batchable = false
+			}
+		}
+		all = append(all, ops)
+		for _, rr := range dedupe(asets[k]) {
+			out = append(out, rr)
+		}
+	}
+	if !batchable {
+		for _, ops := range all {
+			if err := p.apply(ctx, zoneID, zone, ops); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	if err := p.batch(ctx, zoneID, zone, all, expect); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// batch sends every change of ops as one request to the batch endpoint.
+func (p *Provider) batch(ctx context.Context, zoneID, zone string, all []rrsetOps, expect []providers.RRsetState) error {
+	type idOnly struct {
+		ID string `json:"id"`
+	}
+	body := struct {
+		Deletes []idOnly         `json:"deletes,omitempty"`
+		Patches []map[string]any `json:"patches,omitempty"`
+		Posts   []map[string]any `json:"posts,omitempty"`
+	}{}
+	var names []string
+	for _, ops := range all {
+		if ops.empty() {
+			continue
+		}
+		names = append(names, ops.k.Name+" "+ops.k.Type)
+		for _, h := range ops.deletes {
+			body.Deletes = append(body.Deletes, idOnly{h.id})
+		}
+		for _, op := range ops.patches {
+			b := maps.Clone(op.body)
+			b["id"] = op.h.id
+			body.Patches = append(body.Patches, b)
+		}
+		for _, w := range ops.creates {
+			b, _ := patchBody(w)
+			b["type"] = w.Type
+			b["name"] = strings.TrimSuffix(providers.AbsoluteName(w.Name, zone), ".")
+			body.Posts = append(body.Posts, b)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	_, err := p.api(ctx, http.MethodPost, "/zones/"+zoneID+"/dns_records/batch", nil, body, nil, p.apiToken)
+	if err == nil {
+		return nil
+	}
+	what := fmt.Sprintf("cloudflare: replacing %s in zone %q", strings.Join(names, ", "), zone)
+	if strings.Contains(err.Error(), "code 81044") {
+		// A record the batch deletes or changes by ID is gone: another
+		// client changed the zone since the read. Say what it holds now.
+		for _, ops := range all {
+			if ops.empty() {
+				continue
+			}
+			now, rerr := p.list(ctx, zoneID, zone, ops.k.Name, ops.k.Type)
+			if rerr != nil {
+				break
+			}
+			ids := map[string]bool{}
+			for _, h := range now {
+				ids[h.id] = true
+			}
+			missing := false
+			for _, h := range ops.deletes {
+				missing = missing || !ids[h.id]
+			}
+			for _, op := range ops.patches {
+				missing = missing || !ids[op.h.id]
+			}
+			if missing {
+				ce := &providers.ChangedError{Zone: zone, Name: ops.k.Name, Type: ops.k.Type}
+				for _, e := range expect {
+					if providers.RelativeName(e.Name, zone) == ops.k.Name && strings.EqualFold(e.Type, ops.k.Type) {
+						ce.Want = append([]string(nil), e.Values...)
+					}
+				}
+				for _, h := range now {
+					ce.Have = append(ce.Have, h.rr.Data)
+				}
+				slices.Sort(ce.Want)
+				slices.Sort(ce.Have)
+				return fmt.Errorf("%s: %w", what, ce)
+			}
+		}
+		return fmt.Errorf("%s: a record it changes is gone (%v): %w", what, err, providers.ErrChanged)
+	}
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 // cfTTL is the API's TTL of d: whole seconds, 1 for automatic.

@@ -1,6 +1,8 @@
 // Package cloudflare is an in-process fake of the subset of the Cloudflare v4
 // API that DNS clients use: zone lookup by name, DNS record list with
-// filters and pagination, create, update (PATCH/PUT) and delete. It stores
+// filters and pagination, create, update (PATCH/PUT), delete, and the
+// batch endpoint (deletes, patches, puts, posts in one transaction: a
+// missing record ID or an invalid record fails it whole). It stores
 // TXT content as Cloudflare does (quoted as sent, content over 255 bytes
 // split into `"a" "b"`), can answer 429 with Retry-After or 5xx a given
 // number of times, and counts every call.
@@ -51,7 +53,7 @@ type Server struct {
 	srv *httptest.Server
 	// Ledger counts requests by "METHOD kind" ("GET zones", "GET dns_records",
 	// "POST dns_records", "PATCH dns_records", "PUT dns_records",
-	// "DELETE dns_records"); Fail(n, status, retryAfter) answers the next n
+	// "DELETE dns_records", "POST batch"); Fail(n, status, retryAfter) answers the next n
 	// requests with status (429, 5xx) and that Retry-After; a retryAfter
 	// of "echo" answers errors that quote the request's credentials.
 	ledger.Ledger
@@ -65,6 +67,11 @@ type Server struct {
 	// as a misbehaving API or proxy might: for tests that no error text
 	// shows them.
 	EchoCredentials bool
+	// BeforeWrite, when set, is called as a write to DNS records (POST,
+	// PATCH, PUT, DELETE, a batch) arrives, before it is looked at (the
+	// fake's lock not held): a test's other writer changes the zone there,
+	// between a client's read and its write.
+	BeforeWrite func()
 
 	mu     sync.Mutex
 	zones  map[string]*zone // by id
@@ -134,6 +141,24 @@ func (s *Server) Put(zoneName string, r Record) string {
 	r.Modified = r.Created
 	z.recs = append(z.recs, &r)
 	return r.ID
+}
+
+// Remove deletes the record of that ID, as another client would; it
+// reports whether there was one.
+func (s *Server) Remove(zoneName, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	z := s.zoneByName(zoneName)
+	if z == nil {
+		return false
+	}
+	for i, r := range z.recs {
+		if r.ID == id {
+			z.recs = append(z.recs[:i], z.recs[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 // Records returns a copy of the zone's records, sorted by name, type, content.
@@ -225,6 +250,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case len(parts) == 1 && parts[0] == "zones":
 		kind = "zones"
+	case len(parts) == 4 && parts[0] == "zones" && parts[2] == "dns_records" && parts[3] == "batch":
+		kind = "batch"
 	case len(parts) >= 3 && parts[0] == "zones" && parts[2] == "dns_records":
 		kind = "dns_records"
 	}
@@ -246,6 +273,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if s.BeforeWrite != nil && (kind == "dns_records" || kind == "batch") && r.Method != http.MethodGet {
+		s.BeforeWrite()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	auth := r.Header.Get("Authorization")
@@ -261,6 +291,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case kind == "zones" && r.Method == http.MethodGet:
 		s.listZones(w, r)
+	case kind == "batch" && r.Method == http.MethodPost:
+		z := s.zones[parts[1]]
+		if z == nil {
+			replyErr(w, http.StatusNotFound, 7003, "Could not route to /zones/"+parts[1]+"/dns_records/batch, perhaps your object identifier is invalid?")
+			return
+		}
+		s.batch(w, r, z)
 	case kind == "dns_records":
 		z := s.zones[parts[1]]
 		if z == nil {
@@ -301,6 +338,98 @@ func echoCredentials(w http.ResponseWriter, r *http.Request, status int) {
 		{Code: 10000, Message: "Authentication error: request header Authorization: " + auth},
 		{Code: 9109, Message: "Invalid access token " + strings.TrimPrefix(auth, "Bearer ") + " for " + r.URL.Path},
 	}})
+}
+
+// batchInput is the body of POST dns_records/batch.
+type batchInput struct {
+	Deletes []struct {
+		ID string `json:"id"`
+	} `json:"deletes"`
+	Patches []json.RawMessage `json:"patches"`
+	Puts    []json.RawMessage `json:"puts"`
+	Posts   []json.RawMessage `json:"posts"`
+}
+
+// batch serves POST dns_records/batch as Cloudflare does: deletes, then
+// patches, puts and posts, in one transaction: a record ID that does not
+// exist or an invalid record fails the whole batch, which changes nothing.
+func (s *Server) batch(w http.ResponseWriter, r *http.Request, z *zone) {
+	var in batchInput
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &in); err != nil {
+		replyErr(w, http.StatusBadRequest, 9207, "Request body is invalid.")
+		return
+	}
+	work := make([]*Record, len(z.recs))
+	for i, rec := range z.recs {
+		c := *rec
+		work[i] = &c
+	}
+	tmp := &zone{id: z.id, name: z.name, recs: work}
+	find := func(id string) int {
+		for i, rec := range tmp.recs {
+			if rec.ID == id {
+				return i
+			}
+		}
+		return -1
+	}
+	fail := func(code int, msg string) {
+		replyErr(w, http.StatusBadRequest, code, msg)
+	}
+	now := time.Now().UTC()
+	out := map[string][]Record{"deletes": {}, "patches": {}, "puts": {}, "posts": {}}
+	for _, d := range in.Deletes {
+		i := find(d.ID)
+		if i < 0 {
+			fail(81044, "Record does not exist.")
+			return
+		}
+		out["deletes"] = append(out["deletes"], *tmp.recs[i])
+		tmp.recs = append(tmp.recs[:i], tmp.recs[i+1:]...)
+	}
+	for kind, list := range map[string][]json.RawMessage{"patches": in.Patches, "puts": in.Puts} {
+		for _, raw := range list {
+			var id struct {
+				ID string `json:"id"`
+			}
+			var rin recordInput
+			if json.Unmarshal(raw, &id) != nil || json.Unmarshal(raw, &rin) != nil {
+				fail(9207, "Request body is invalid.")
+				return
+			}
+			i := find(id.ID)
+			if i < 0 {
+				fail(81044, "Record does not exist.")
+				return
+			}
+			next := *tmp.recs[i]
+			if code, msg := s.apply(tmp, &next, rin, kind == "puts"); code != 0 {
+				fail(code, msg)
+				return
+			}
+			next.Modified = now
+			tmp.recs[i] = &next
+			out[kind] = append(out[kind], next)
+		}
+	}
+	for _, raw := range in.Posts {
+		var rin recordInput
+		if json.Unmarshal(raw, &rin) != nil {
+			fail(9207, "Request body is invalid.")
+			return
+		}
+		s.nextID++
+		rec := &Record{ID: fmt.Sprintf("rec%06d", s.nextID), ZoneID: z.id, ZoneName: z.name, Created: now, Modified: now}
+		if code, msg := s.apply(tmp, rec, rin, true); code != 0 {
+			fail(code, msg)
+			return
+		}
+		tmp.recs = append(tmp.recs, rec)
+		out["posts"] = append(out["posts"], *rec)
+	}
+	z.recs = tmp.recs
+	reply(w, http.StatusOK, out, nil)
 }
 
 type zoneJSON struct {
