@@ -657,7 +657,8 @@ type rrsetOps struct {
 	deletes []live      // by ID
 }
 
-func (o rrsetOps) empty() bool { return len(o.patches)+len(o.creates)+len(o.deletes) == 0 }
+func (o rrsetOps) size() int   { return len(o.patches) + len(o.creates) + len(o.deletes) }
+func (o rrsetOps) empty() bool { return o.size() == 0 }
 
 // planRRset pairs the records of an RRset as read (have) with the values
 // removed and added (see ReplaceRecords): a value removed and added again
@@ -771,7 +772,9 @@ func (p *Provider) apply(ctx context.Context, zoneID, zone string, ops rrsetOps)
 // seen, and a change in place overwrites it. A batch that holds a type
 // whose value is not plain content (SRV, CAA, TLSA...) cannot be built:
 // those changes are sent one by one after the check, as ReplaceRecords
-// sends them.
+// sends them. A write of more than 200 records (Cloudflare's limit for a
+// batch on the free plan) goes in several batches of whole RRsets, each
+// all or nothing.
 func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
 	if err := providers.CheckReplace(remove, add); err != nil {
 		return nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
@@ -842,11 +845,27 @@ func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []p
 		}
 		return out, nil
 	}
-	if err := p.batch(ctx, zoneID, zone, all, expect); err != nil {
-		return nil, err
+	// Cloudflare takes at most 200 records in a batch on every plan: a
+	// larger write goes in several batches, each of whole RRsets.
+	var chunk []rrsetOps
+	n := 0
+	for i, ops := range all {
+		chunk = append(chunk, ops)
+		n += ops.size()
+		if i+1 < len(all) && n+all[i+1].size() <= maxBatch {
+			continue
+		}
+		if err := p.batch(ctx, zoneID, zone, chunk, expect); err != nil {
+			return nil, err
+		}
+		chunk, n = nil, 0
 	}
 	return out, nil
 }
+
+// maxBatch is the number of records Cloudflare takes in one batch request
+// on its free plan (3,500 on the others).
+const maxBatch = 200
 
 // batch sends every change of ops as one request to the batch endpoint.
 func (p *Provider) batch(ctx context.Context, zoneID, zone string, all []rrsetOps, expect []providers.RRsetState) error {

@@ -3,9 +3,13 @@ package cloudflare
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
 
 	cffake "github.com/maildns/maildns/internal/fakes/cloudflare"
 	pt "github.com/maildns/maildns/internal/providertest"
@@ -146,4 +150,27 @@ func recordByID(f *cffake.Server, id string) cffake.Record {
 		}
 	}
 	return cffake.Record{}
+}
+
+// A write of more records than a batch takes (200 on the free plan) goes
+// in batches of whole RRsets.
+func TestReplaceIfManyRecordsInBatches(t *testing.T) {
+	f, p := newFake(t)
+	var add []libdns.Record
+	var expect []providers.RRsetState
+	for i := range 210 {
+		name := fmt.Sprintf("h%d", i)
+		add = append(add, libdns.RR{Name: name, Type: "A", TTL: time.Hour, Data: fmt.Sprintf("192.0.2.%d", i%250)})
+		expect = append(expect, providers.RRsetState{Name: name, Type: "A"})
+	}
+	f.ResetCalls()
+	if _, err := p.ReplaceRecordsIf(context.Background(), zone, expect, nil, add); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Calls("POST batch"); n != 2 {
+		t.Errorf("%d batches, want 2", n)
+	}
+	if n := len(f.Records(zone)); n != 210 {
+		t.Errorf("%d records in the zone, want 210", n)
+	}
 }
