@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	cffake "github.com/maildns/maildns/internal/fakes/cloudflare"
 	dsfake "github.com/maildns/maildns/internal/fakes/desec"
@@ -110,6 +112,7 @@ func TestSecretsNeverShownByAPIs(t *testing.T) {
 		provider func(t *testing.T) string // the provider's settings; starts its fake
 		modes    []mode
 		echoed   bool // the API's answer reached the output, redacted
+		daemon   bool // run the daemon's first sync too
 	}{
 		{"cloudflare", func(t *testing.T) string {
 			f := cffake.New()
@@ -124,7 +127,7 @@ func TestSecretsNeverShownByAPIs(t *testing.T) {
 			http.DefaultTransport = cfRoute{base: old, fake: f}
 			t.Cleanup(func() { http.DefaultTransport = old })
 			return `{type: cloudflare, api_token: "${MAILDNS_T_CF}", retry_max_time: 0s, rate_limit: 0}`
-		}, once, true},
+		}, once, true, true},
 		{"route53", func(t *testing.T) string {
 			f := r53fake.New()
 			t.Cleanup(f.Close)
@@ -132,7 +135,7 @@ func TestSecretsNeverShownByAPIs(t *testing.T) {
 			f.FailOn("ChangeResourceRecordSets", 1000, http.StatusForbidden, "SignatureDoesNotMatch")
 			return fmt.Sprintf(`{type: route53, access_key_id: "${MAILDNS_T_KEYID}", secret_access_key: "${file:aws.secret}", `+
 				`session_token: "${MAILDNS_T_SESSION}", endpoint: %q, retry_max_time: 0s, rate_limit: 0}`, f.URL())
-		}, once, true},
+		}, once, true, true},
 		{"desec", func(t *testing.T) string {
 			f := dsfake.New()
 			t.Cleanup(f.Close)
@@ -142,19 +145,19 @@ func TestSecretsNeverShownByAPIs(t *testing.T) {
 			f.EchoToken = strings.Repeat("x", 590) + "{token} is not allowed to write" + strings.Repeat("y", 200)
 			f.FailOn("PATCH rrsets", 1000, http.StatusUnauthorized, "echo")
 			return fmt.Sprintf(`{type: desec, token: "${MAILDNS_T_DESEC}", base_url: %q, retry_max_time: 0s, rate_limit: 0}`, f.URL())
-		}, once, true},
+		}, once, true, true},
 		{"rfc2136 unreachable", func(t *testing.T) string {
 			return `{type: rfc2136, server: "${MAILDNS_T_SERVER}", key_name: maildns, key: "${credential:tsig}", retry_max_time: 0s, timeout: 2s}`
-		}, unreachable, false},
+		}, unreachable, false, true},
 		{"rfc2136 invalid server", func(t *testing.T) string {
 			return `{type: rfc2136, server: "${MAILDNS_T_BADSERVER}", key_name: maildns, key: "${credential:tsig}"}`
-		}, invalid, true},
+		}, invalid, true, false},
 		{"zonefile missing directory", func(t *testing.T) string {
 			return `{type: zonefile, directory: "${MAILDNS_T_ZDIR}", retry_max_time: 0s, rate_limit: 0}`
-		}, unreachable, false},
+		}, unreachable, false, true},
 		{"zonefile invalid suffix", func(t *testing.T) string {
 			return `{type: zonefile, directory: zones, file_suffix: "${MAILDNS_T_SUFFIX}"}`
-		}, invalid, true},
+		}, invalid, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -187,6 +190,27 @@ func TestSecretsNeverShownByAPIs(t *testing.T) {
 				}
 				all.WriteString(stdout.String())
 				all.WriteString(stderr.String())
+			}
+			if tc.daemon {
+				// The daemon's first sync, then a stop: its log lines.
+				ctx, cancel := context.WithCancel(context.Background())
+				var dlog secretBuf
+				done := make(chan int, 1)
+				go func() { done <- runDaemon(ctx, cfg, &dlog) }()
+				deadline := time.Now().Add(20 * time.Second)
+				for !strings.Contains(dlog.String(), "sync finished") && time.Now().Before(deadline) {
+					time.Sleep(20 * time.Millisecond)
+				}
+				cancel()
+				select {
+				case <-done:
+				case <-time.After(20 * time.Second):
+					t.Fatal("the daemon did not stop")
+				}
+				if !strings.Contains(dlog.String(), "sync finished") {
+					t.Errorf("the daemon did not sync:\n%s", dlog.String())
+				}
+				all.WriteString(dlog.String())
 			}
 			journal := 0
 			_ = filepath.WalkDir(filepath.Join(dir, "state"), func(p string, d fs.DirEntry, err error) error {
