@@ -3,9 +3,13 @@ package route53
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
 
 	r53fake "github.com/maildns/maildns/internal/fakes/route53"
 	pt "github.com/maildns/maildns/internal/providertest"
@@ -165,5 +169,33 @@ func TestReplaceIfCreateAndUntouched(t *testing.T) {
 	}
 	if v, _ := storedValues(f, "_dmarc."+zone, "TXT"); !slices.Equal(v, []string{`"v=DMARC1; p=none"`}) {
 		t.Errorf("_dmarc now %q: written though www changed", v)
+	}
+}
+
+// A write beyond Route 53's limits for one batch (1,000 values) goes in
+// batches of whole RRsets; the fake refuses one batch that large.
+func TestReplaceIfManyRecordsInBatches(t *testing.T) {
+	f, p := newFake(t)
+	var add []libdns.Record
+	var expect []providers.RRsetState
+	for i := range 600 {
+		name := fmt.Sprintf("h%d", i)
+		for _, ip := range []string{"192.0.2.1", "192.0.2.2"} {
+			add = append(add, libdns.RR{Name: name, Type: "A", TTL: time.Hour, Data: ip})
+		}
+		expect = append(expect, providers.RRsetState{Name: name, Type: "A"})
+	}
+	if _, err := p.SetRecords(context.Background(), zone, add); err == nil || !strings.Contains(err.Error(), "limit of 1000") {
+		t.Fatalf("one batch of 1,200 values: %v, want Route 53's limit", err)
+	}
+	f.ResetCalls()
+	if _, err := p.ReplaceRecordsIf(context.Background(), zone, expect, nil, add); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Calls("ChangeResourceRecordSets"); n != 2 {
+		t.Errorf("%d batches, want 2", n)
+	}
+	if n := len(f.RRsets(zone)); n != 602 {
+		t.Errorf("%d RRsets in the zone, want 602 (600 and SOA, NS)", n)
 	}
 }

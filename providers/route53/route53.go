@@ -723,6 +723,10 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 // a zone changed between the read and the write fails the whole batch,
 // which is reported as a *providers.ChangedError. The one thing not checked
 // in the batch is that an RRset expected absent and left absent stays so.
+// A write beyond Route 53's limits for one batch (1,000 values, 32,000
+// characters) goes in several batches of whole RRsets, each checked and
+// applied whole or not at all; a later one refused leaves the earlier
+// ones written.
 func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
 	if expect == nil {
 		expect = []providers.RRsetState{}
@@ -857,15 +861,74 @@ func (p *Provider) replace(ctx context.Context, zone string, expect []providers.
 		return out, nil // nothing to change: no batch, no guards
 	}
 	changes = append(changes, guards...)
-	if err := p.change(ctx, cl, zid, zone, "replacing in "+describe(keys[:touched]), changes); err != nil {
-		if conditional {
-			if ce := p.changedError(ctx, cl, zid, zone, expect, err); ce != nil {
-				return nil, fmt.Errorf("route53: replacing in zone %q: the change batch no longer matches the zone: %w", zone, ce)
+	for _, batch := range packBatches(changes) {
+		if err := p.change(ctx, cl, zid, zone, "replacing in "+describe(keys[:touched]), batch); err != nil {
+			if conditional {
+				if ce := p.changedError(ctx, cl, zid, zone, expect, err); ce != nil {
+					return nil, fmt.Errorf("route53: replacing in zone %q: the change batch no longer matches the zone: %w", zone, ce)
+				}
 			}
+			return nil, err
 		}
-		return nil, err
 	}
 	return out, nil
+}
+
+// Route 53's limits on one change batch: ResourceRecord elements, and
+// characters in all their values (an UPSERT counts twice).
+const (
+	maxBatchRecords = 1000
+	maxBatchChars   = 32000
+)
+
+// packBatches cuts changes into batches within Route 53's limits, never
+// splitting the changes of one RRset (its DELETE and CREATE are adjacent):
+// one batch whenever they fit, and each batch whole or not at all.
+func packBatches(changes []types.Change) [][]types.Change {
+	size := func(c types.Change) (int, int) {
+		n, chars := 0, 0
+		if c.ResourceRecordSet != nil {
+			for _, r := range c.ResourceRecordSet.ResourceRecords {
+				n++
+				chars += len(aws.ToString(r.Value))
+			}
+		}
+		if c.Action == types.ChangeActionUpsert {
+			n, chars = 2*n, 2*chars
+		}
+		return n, chars
+	}
+	var out [][]types.Change
+	var cur []types.Change
+	n, chars := 0, 0
+	for i := 0; i < len(changes); {
+		// One RRset's changes: those naming the same name and type.
+		j := i + 1
+		for j < len(changes) && sameSet(changes[i], changes[j]) {
+			j++
+		}
+		gn, gc := 0, 0
+		for _, c := range changes[i:j] {
+			a, b := size(c)
+			gn, gc = gn+a, gc+b
+		}
+		if len(cur) > 0 && (n+gn > maxBatchRecords || chars+gc > maxBatchChars) {
+			out = append(out, cur)
+			cur, n, chars = nil, 0, 0
+		}
+		cur = append(cur, changes[i:j]...)
+		n, chars = n+gn, chars+gc
+		i = j
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+func sameSet(a, b types.Change) bool {
+	x, y := a.ResourceRecordSet, b.ResourceRecordSet
+	return x != nil && y != nil && strings.EqualFold(aws.ToString(x.Name), aws.ToString(y.Name)) && x.Type == y.Type
 }
 
 // batchMismatchRE finds the RRset Route 53 names when it refuses a batch

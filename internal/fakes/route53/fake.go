@@ -3,7 +3,9 @@
 // ListResourceRecordSets (with Route 53's ordering and pagination by
 // NextRecordName/NextRecordType), ChangeResourceRecordSets (CREATE, UPSERT,
 // DELETE; a batch applies whole or not at all, with InvalidChangeBatch
-// errors like the real service) and GetChange. It can answer Throttling
+// errors like the real service: a DELETE that does not match the RRset
+// exactly, values and TTL, a CREATE of an RRset that exists, a batch over
+// 1,000 values or 32,000 characters) and GetChange. It can answer Throttling
 // (HTTP 400) or 5xx a given number of times and counts every call.
 // Request signatures are not checked.
 //
@@ -524,6 +526,24 @@ func (s *Server) change(w http.ResponseWriter, r *http.Request, id string) {
 		return -1
 	}
 	var msgs []string
+	// Route 53's limits on one batch: 1,000 values, 32,000 characters in
+	// them (an UPSERT counts twice).
+	nrec, nchar := 0, 0
+	for _, c := range req.ChangeBatch.Changes {
+		k := 1
+		if c.Action == "UPSERT" {
+			k = 2
+		}
+		for _, rr := range c.Set.ResourceRecords {
+			nrec, nchar = nrec+k, nchar+k*len(rr.Value)
+		}
+	}
+	if nrec > 1000 {
+		msgs = append(msgs, "Number of records limit of 1000 exceeded.")
+	}
+	if nchar > 32000 {
+		msgs = append(msgs, "RDATA character limit of 32000 exceeded.")
+	}
 	for _, c := range req.ChangeBatch.Changes {
 		name, typ := canonName(c.Set.Name), strings.ToUpper(c.Set.Type)
 		var values []string
