@@ -112,9 +112,10 @@ func (r *Redactor) Redact(text string) string {
 }
 
 // Error returns err with its text redacted; errors.Is and errors.As still
-// see the errors it wraps (a *ChangedError, a *TransientError, a
-// *SettingError keeps its Key). nil stays nil; an error with nothing to
-// redact is returned as it is.
+// see the errors it wraps (a *ChangedError, a *TransientError), and a
+// *SettingError found through errors.As keeps its Key with its text
+// redacted. nil stays nil; an error with nothing to redact is returned as
+// it is.
 func (r *Redactor) Error(err error) error {
 	if err == nil {
 		return nil
@@ -124,19 +125,30 @@ func (r *Redactor) Error(err error) error {
 	if red == msg {
 		return err
 	}
-	var se *SettingError
-	if errors.As(err, &se) && se == err {
-		// Keep the type: callers place a setting's error at its line.
-		return &SettingError{Key: se.Key, Err: &redactedError{msg: r.Redact(se.Err.Error()), err: se.Err}}
-	}
-	return &redactedError{msg: red, err: err}
+	return &redactedError{msg: red, err: err, r: r}
 }
 
 // redactedError is an error whose text was redacted.
 type redactedError struct {
 	msg string
 	err error
+	r   *Redactor
 }
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// As hands out a setting's error redacted too: callers place it at the
+// setting's line and print its text.
+func (e *redactedError) As(target any) bool {
+	t, ok := target.(**SettingError)
+	if !ok {
+		return false
+	}
+	var se *SettingError
+	if !errors.As(e.err, &se) {
+		return false
+	}
+	*t = &SettingError{Key: se.Key, Err: e.r.Error(se.Err)}
+	return true
+}

@@ -69,6 +69,11 @@ func TestRedactError(t *testing.T) {
 	if !errors.As(err, &se) || se.Key != "server" || strings.Contains(err.Error(), testToken) || strings.Contains(se.Err.Error(), testToken) {
 		t.Errorf("setting: %v", err)
 	}
+	// A setting's error deeper in the chain comes out redacted as well.
+	err = r.Error(fmt.Errorf("building: %w", &SettingError{Key: "server", Err: fmt.Errorf("have %q", testToken)}))
+	if !errors.As(err, &se) || se.Key != "server" || strings.Contains(se.Err.Error(), testToken) || strings.Contains(se.Error(), testToken) {
+		t.Errorf("wrapped setting: %v / %v", err, se)
+	}
 	plain := errors.New("nothing secret")
 	if r.Error(plain) != plain || r.Error(nil) != nil {
 		t.Error("an error with nothing to redact was changed")
