@@ -274,12 +274,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // the canonical request and the string to sign.
 func signatureMessage(r *http.Request) string {
 	auth := r.Header.Get("Authorization")
+	// The credential: the access key id and the scope, as a misbehaving
+	// endpoint might quote it in the string to sign.
 	scope := ""
 	if _, cred, ok := strings.Cut(auth, "Credential="); ok {
-		cred, _, _ = strings.Cut(cred, ",")
-		if _, sc, ok := strings.Cut(cred, "/"); ok {
-			scope = sc
-		}
+		scope, _, _ = strings.Cut(cred, ",")
 	}
 	hdrs := []string{"host:" + r.Host}
 	for _, h := range []string{"x-amz-date", "x-amz-security-token"} {
