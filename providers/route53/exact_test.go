@@ -92,10 +92,19 @@ func TestReplaceHandMadeRecords(t *testing.T) {
 // error is ErrChanged, and the other write survives.
 func TestReplaceIfChangedSinceRead(t *testing.T) {
 	other := `"v=spf1 include:other.example -all"`
-	for _, when := range []string{"before the backend's read", "between read and batch"} {
+	for _, tc := range []struct {
+		when string
+		many bool // expect enough RRsets that the zone is read whole
+	}{{"before the backend's read", false}, {"between read and batch", false}, {"before the backend's read", true}, {"between read and batch", true}} {
+		when := tc.when
 		f, p := newFake(t)
 		seedMessy(f)
 		u := pt.PlanMailUpdate(t, p, zone)
+		if tc.many {
+			for i := range zoneReadAt {
+				u.Expect = append(u.Expect, providers.RRsetState{Name: fmt.Sprintf("absent%d", i), Type: "TXT"})
+			}
+		}
 		otherWrite := func() {
 			f.Put(zone, r53fake.RRset{Name: zone, Type: "TXT", TTL: 300, Values: []string{other, `"google-site-verification=abc123"`}})
 		}
@@ -112,6 +121,9 @@ func TestReplaceIfChangedSinceRead(t *testing.T) {
 		}
 		if ce.Name != "@" || ce.Type != "TXT" || !slices.Contains(ce.Have, "v=spf1 include:other.example -all") {
 			t.Errorf("%s: changed error names %s %s holding %q", when, ce.Name, ce.Type, ce.Have)
+		}
+		if reads := f.Calls("ListResourceRecordSets"); tc.many && reads > 2 {
+			t.Errorf("%s: %d reads, want the zone read whole", when, reads)
 		}
 		batches := f.Calls("ChangeResourceRecordSets")
 		if want := map[bool]int{true: 0, false: 1}[when == "before the backend's read"]; batches != want {
@@ -194,6 +206,9 @@ func TestReplaceIfManyRecordsInBatches(t *testing.T) {
 	}
 	if n := f.Calls("ChangeResourceRecordSets"); n != 2 {
 		t.Errorf("%d batches, want 2", n)
+	}
+	if n := f.Calls("ListResourceRecordSets"); n != 1 {
+		t.Errorf("%d reads for 600 RRsets, want 1 (the zone, one page)", n)
 	}
 	if n := len(f.RRsets(zone)); n != 602 {
 		t.Errorf("%d RRsets in the zone, want 602 (600 and SOA, NS)", n)

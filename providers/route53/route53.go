@@ -499,6 +499,58 @@ func (p *Provider) readSets(ctx context.Context, cl *r53.Client, zid, zone, name
 
 type rrsetKey = providers.RRsetKey
 
+// zoneReadAt is the number of RRsets from which a write reads the whole
+// zone (one request per 300 record sets) rather than each RRset (one
+// request each): a zone with hundreds of policies is read in a few pages,
+// not in hundreds of requests at 5 a second.
+const zoneReadAt = 8
+
+// readKeys returns the record sets of each key (in order), read one by one
+// or, for many keys, by listing the zone.
+func (p *Provider) readKeys(ctx context.Context, cl *r53.Client, zid, zone string, keys []rrsetKey) ([][]liveSet, error) {
+	out := make([][]liveSet, len(keys))
+	if len(keys) < zoneReadAt {
+		for i, k := range keys {
+			live, err := p.readSets(ctx, cl, zid, zone, k.Name, k.Type)
+			if err != nil {
+				return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
+			}
+			out[i] = live
+		}
+		return out, nil
+	}
+	index := map[rrsetKey]int{}
+	for i, k := range keys {
+		index[k] = i
+	}
+	in := &r53.ListResourceRecordSetsInput{HostedZoneId: aws.String(zid), MaxItems: aws.Int32(listPageSize)}
+	for {
+		page, err := cl.ListResourceRecordSets(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("route53: reading zone %q: %w", zone, p.classify(err))
+		}
+		for _, set := range page.ResourceRecordSets {
+			k := rrsetKey{Name: providers.RelativeName(decodeName(aws.ToString(set.Name)), zone), Type: string(set.Type)}
+			i, ok := index[k]
+			if !ok {
+				continue
+			}
+			if set.AliasTarget != nil || set.SetIdentifier != nil {
+				return nil, fmt.Errorf("route53: %s %s in zone %q is an alias or routing-policy record set, which maildns does not change", k.Name, k.Type, zone)
+			}
+			rrs, err := decode(set, zone)
+			if err != nil {
+				return nil, fmt.Errorf("route53: reading zone %q: %w", zone, err)
+			}
+			out[i] = append(out[i], liveSet{raw: set, canon: rrs})
+		}
+		if !page.IsTruncated {
+			return out, nil
+		}
+		in.StartRecordName, in.StartRecordType, in.StartRecordIdentifier = page.NextRecordName, page.NextRecordType, page.NextRecordIdentifier
+	}
+}
+
 // prepare groups recs by RRset and finds the client and hosted zone of a
 // write ("setting", "adding", "deleting" name it in errors); no RRset: nothing.
 func (p *Provider) prepare(ctx context.Context, zone string, recs []libdns.Record, verb string) ([]rrsetKey, map[rrsetKey][]libdns.RR, *r53.Client, string, error) {
@@ -699,7 +751,8 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 }
 
 // ReplaceRecords implements providers.Replacer. Each RRset (name, type) it
-// touches is read (one request each), then one batch (one request) deletes
+// touches is read (one request each; the whole zone, one request per 300
+// record sets, from 8 RRsets up), then one batch (one request) deletes
 // every such RRset as read and creates it anew: the values read, byte for
 // byte, less those of remove (matched on canonical data, whatever the TTL),
 // plus those of add not already there. Route 53 applies the batch whole or
@@ -778,14 +831,12 @@ func (p *Provider) replace(ctx context.Context, zone string, expect []providers.
 	if err != nil {
 		return nil, err
 	}
-	lives := make([][]liveSet, len(keys))
+	lives, err := p.readKeys(ctx, cl, zid, zone, keys)
+	if err != nil {
+		return nil, err
+	}
 	var read []libdns.Record
-	for i, k := range keys {
-		live, err := p.readSets(ctx, cl, zid, zone, k.Name, k.Type)
-		if err != nil {
-			return nil, fmt.Errorf("route53: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
-		}
-		lives[i] = live
+	for _, live := range lives {
 		for _, ls := range live {
 			for _, rr := range ls.canon {
 				read = append(read, rr)
