@@ -271,10 +271,14 @@ type live struct {
 	rr libdns.RR
 }
 
-// list returns the records at name (relative, canonical) of type typ (""
-// for every type), with their IDs, following pagination.
+// list returns the records at name (relative, canonical; "" for every
+// name) of type typ ("" for every type), with their IDs, following
+// pagination.
 func (p *Provider) list(ctx context.Context, zoneID, zone, name, typ string) ([]live, error) {
-	q := url.Values{"name": {strings.TrimSuffix(providers.AbsoluteName(name, zone), ".")}, "per_page": {"100"}}
+	q := url.Values{"per_page": {"100"}}
+	if name != "" {
+		q.Set("name", strings.TrimSuffix(providers.AbsoluteName(name, zone), "."))
+	}
 	if typ != "" {
 		q.Set("type", typ)
 	}
@@ -761,7 +765,8 @@ func (p *Provider) apply(ctx context.Context, zoneID, zone string, ops rrsetOps)
 // ReplaceRecordsIf implements providers.ConditionalReplacer as closely as
 // the Cloudflare API allows. Cloudflare has no conditional write: the
 // RRsets of expect and those the write touches are read again in this call
-// (one request each) and compared with expect (a difference: a
+// (one request each; the zone, 100 records a request, from 8 RRsets up)
+// and compared with expect (a difference: a
 // *providers.ChangedError, nothing written). The changes then go out as
 // one request to the batch endpoint (POST dns_records/batch), which
 // Cloudflare runs in one database transaction, all or nothing: deletes
@@ -809,14 +814,33 @@ func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []p
 	}
 	haves := map[rrsetKey][]live{}
 	var read []libdns.Record
-	for _, k := range readKeys {
-		have, err := p.list(ctx, zoneID, zone, k.Name, k.Type)
+	if len(readKeys) >= zoneReadAt {
+		// Many RRsets: the zone in pages of 100 records, not a request
+		// per RRset at 4 a second.
+		all, err := p.list(ctx, zoneID, zone, "", "")
 		if err != nil {
-			return nil, fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
+			return nil, fmt.Errorf("cloudflare: reading zone %q: %w", zone, err)
 		}
-		haves[k] = have
-		for _, h := range have {
-			read = append(read, h.rr)
+		want := map[rrsetKey]bool{}
+		for _, k := range readKeys {
+			want[k] = true
+		}
+		for _, h := range all {
+			if k := (rrsetKey{Name: h.rr.Name, Type: h.rr.Type}); want[k] {
+				haves[k] = append(haves[k], h)
+				read = append(read, h.rr)
+			}
+		}
+	} else {
+		for _, k := range readKeys {
+			have, err := p.list(ctx, zoneID, zone, k.Name, k.Type)
+			if err != nil {
+				return nil, fmt.Errorf("cloudflare: reading %s %s in zone %q: %w", k.Name, k.Type, zone, err)
+			}
+			haves[k] = have
+			for _, h := range have {
+				read = append(read, h.rr)
+			}
 		}
 	}
 	if err := providers.CheckExpect(zone, expect, read); err != nil {
@@ -862,6 +886,10 @@ func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []p
 	}
 	return out, nil
 }
+
+// zoneReadAt is the number of RRsets from which a conditional write reads
+// the whole zone rather than each RRset.
+const zoneReadAt = 8
 
 // maxBatch is the number of records Cloudflare takes in one batch request
 // on its free plan (3,500 on the others).

@@ -103,10 +103,20 @@ func TestReplaceHandMadeRecords(t *testing.T) {
 // whole). Nothing of maildns is written, the error is ErrChanged, the
 // other write survives.
 func TestReplaceIfChangedSinceRead(t *testing.T) {
-	for _, when := range []string{"before the backend's read", "between read and batch"} {
+	for _, tc := range []struct {
+		when string
+		many bool // expect enough RRsets that the zone is read whole
+	}{{"before the backend's read", false}, {"between read and batch", false}, {"before the backend's read", true}, {"between read and batch", true}} {
+		when := tc.when
 		f, p := newFake(t)
+		f.MaxPerPage = 3 // the zone read whole takes several pages
 		ids, foreign := seedMessy(f)
 		u := pt.PlanMailUpdate(t, p, zone)
+		if tc.many {
+			for i := range zoneReadAt {
+				u.Expect = append(u.Expect, providers.RRsetState{Name: fmt.Sprintf("absent%d", i), Type: "TXT"})
+			}
+		}
 		var otherID string
 		otherWrite := func() {
 			f.Remove(zone, ids["spf"])
@@ -169,6 +179,9 @@ func TestReplaceIfManyRecordsInBatches(t *testing.T) {
 	}
 	if n := f.Calls("POST batch"); n != 2 {
 		t.Errorf("%d batches, want 2", n)
+	}
+	if n := f.Calls("GET dns_records"); n != 1 {
+		t.Errorf("%d reads for 210 RRsets, want 1 (the zone)", n)
 	}
 	if n := len(f.Records(zone)); n != 210 {
 		t.Errorf("%d records in the zone, want 210", n)
