@@ -7,41 +7,66 @@ import (
 	"strings"
 )
 
-// DMARC records (RFC 7489 §6.3, §6.4).
+// DMARC records (RFC 7489 §6.3, §6.4), read as receivers read them.
 //
-// Choices where the RFC leaves room:
-//   - v=DMARC1 must be the first tag, exactly (case-sensitive value); else
-//     the record is not a DMARC record (error).
-//   - p must be present and valid, with one exception from §6.6.3: a record
-//     whose p is missing or invalid but whose rua holds at least one valid
-//     URI is treated by receivers as p=none; ParseDMARC accepts it with
-//     Policy "none", PolicyMissing set and a warning. Without such a rua it
-//     is an error.
-//   - p placed other than second (the ABNF order) is a warning: receivers
-//     accept it.
-//   - Invalid values of the other known tags are errors (receivers ignore
-//     the tag, which is never what the author meant); unknown tags are
-//     ignored with a warning; a tag given twice is an error (the tag-list
-//     rules of RFC 6376 §3.2 that DMARC borrows).
-//   - rua/ruf URIs other than mailto: are warnings (no other scheme is
-//     defined); a mailto: URI must hold an address.
+// ParseDMARC says what a receiver does with a record and what in it the
+// operator must fix. The RFC's words decide each case:
+//   - The record must start with "v=DMARC1" (the name and '=' may have
+//     whitespace around them, "DMARC1" is %x-coded, so case-sensitive,
+//     §6.4); "Records that do not start with a "v=" tag that identifies the
+//     current version of DMARC are discarded" (§6.6.3 step 3): whitespace
+//     before "v" or anything else first is an error, the record discarded.
+//   - Tag values are ABNF strings, case-insensitive (RFC 5234 §2.3):
+//     p=ReJect, adkim=R, fo=D, the size unit in "!10M" are valid; only the
+//     version is case-sensitive.
+//   - A missing or invalid p, or an invalid sp: "if a "rua" tag is present
+//     and contains at least one syntactically valid reporting URI, the Mail
+//     Receiver SHOULD act as if a record containing a valid "v" tag and
+//     "p=none" was retrieved ... otherwise, the Mail Receiver applies no
+//     DMARC processing" (§6.6.3 step 6). So with such a rua the record is
+//     read as p=none (PolicyFallback) and that is an error, since the
+//     policy written is not the one applied; without it the record is
+//     discarded (an error from ParseDMARC). Invalid sp is handled exactly
+//     like invalid p: the same sentence covers both.
+//   - "the "v" and "p" tags MUST be present and MUST appear in that order"
+//     (§6.3) and the ABNF puts p right after v (§6.4): p elsewhere is an
+//     error, though receivers that follow §6.6.3 still apply the record.
+//   - rf: "The values MUST be present in the registry of reporting formats
+//     defined in Section 11 [afrf]; a Mail Receiver observing a different
+//     value SHOULD ignore it or MAY ignore the entire DMARC record" (§6.3):
+//     an unregistered format is an error.
+//   - "Syntax errors in the remainder of the record SHOULD be discarded in
+//     favor of default values (if any) or ignored outright" (§6.3): a
+//     malformed item ("fo:0", ";;"), a bad value of pct, adkim, aspf, fo,
+//     ri, or a bad report URI is an error, and the record is still applied
+//     with the default in its place.
+//   - A tag given twice makes the tag-list invalid (DMARC uses the DKIM
+//     tag-value syntax, §6.3; RFC 6376 §3.2: "the entire tag-list is
+//     invalid"): the record is discarded.
+//   - "Unknown tags MUST be ignored" (§6.3): a warning. A report URI other
+//     than mailto: is a valid URI, so it counts for step 6, but receivers
+//     only send mail reports: a warning.
 
-// ParsedDMARC is a parsed DMARC record.
+// ParsedDMARC is a DMARC record as a receiver applies it.
 type ParsedDMARC struct {
-	Tags            []DMARCTag // in record order, names lower case
-	Policy          string     // p (none|quarantine|reject); "none" when PolicyMissing
-	PolicyMissing   bool       // p absent or invalid, accepted for a valid rua (§6.6.3)
-	SubdomainPolicy string     // sp; "" when absent
-	Percent         int        // pct; 100 when absent
-	ADKIM, ASPF     string     // "r" | "s"; "r" when absent
-	RUA, RUF        []DMARCURI
-	FO              []string // "0" when absent
-	RF              []string // "afrf" when absent
-	RI              int      // 86400 when absent
-	Warnings        []string
+	Tags            []DMARCTag // every item in record order, names lower case
+	Policy          string     // p (none|quarantine|reject), lower case; "none" with PolicyFallback
+	PolicyFallback  bool       // p missing or invalid, or sp invalid: applied as p=none (§6.6.3)
+	SubdomainPolicy string     // sp, lower case; "" when absent or with PolicyFallback
+	Percent         int        // pct; 100 when absent or invalid
+	ADKIM, ASPF     string     // "r" | "s"; "r" when absent or invalid
+	RUA, RUF        []DMARCURI // the valid URIs
+	FO              []string   // "0" when absent or invalid
+	RF              []string   // "afrf" when absent or invalid
+	RI              int        // 86400 when absent or invalid
+	// Errors are what the operator must fix although receivers apply the
+	// record: a policy applied as p=none, a value ignored for its default.
+	Errors   []string
+	Warnings []string
 }
 
-// DMARCTag is one tag of the record.
+// DMARCTag is one item of the record. An item that is not tag=value has
+// no Name; Value holds it as written.
 type DMARCTag struct {
 	Name  string
 	Value string
@@ -71,10 +96,12 @@ func (u DMARCURI) String() string {
 	return u.URI + "!" + strconv.FormatUint(u.Size, 10) + u.Unit
 }
 
-// IsDMARC reports whether a TXT value starts with the DMARC version tag.
+// IsDMARC reports whether a TXT value is a DMARC record to a receiver: it
+// starts, with no whitespace before, with the version tag "v=DMARC1"
+// (RFC 7489 §6.6.3 step 3).
 func IsDMARC(txt string) bool {
 	name, value, ok := strings.Cut(strings.SplitN(txt, ";", 2)[0], "=")
-	return ok && strings.EqualFold(strings.TrimSpace(name), "v") && strings.TrimSpace(value) == "DMARC1"
+	return ok && strings.EqualFold(strings.TrimRight(name, " \t"), "v") && strings.Trim(value, " \t") == "DMARC1"
 }
 
 // DMARCError is a problem in a DMARC record, at a tag.
@@ -90,118 +117,214 @@ func (e *DMARCError) Error() string {
 	return e.Tag + "=: " + e.Msg
 }
 
-// ParseDMARC parses a DMARC record. The error is a *DMARCError.
+// ParseDMARC reads a DMARC record as a receiver does (see the rules at the
+// top of this file). An error (a *DMARCError) means receivers discard the
+// record; a record they apply may still carry Errors.
 func ParseDMARC(record string) (*ParsedDMARC, error) {
-	tags, err := parseTagList(record, true)
-	if err != nil {
-		return nil, &DMARCError{Msg: err.Error()}
-	}
-	if len(tags) == 0 || tags[0].Name != "v" {
+	items := strings.Split(record, ";")
+	vName, vValue, ok := strings.Cut(items[0], "=")
+	switch {
+	case record == "":
+		return nil, &DMARCError{Msg: "an empty record"}
+	case strings.TrimLeft(record, " \t\r\n") != record:
+		return nil, &DMARCError{Tag: "v", Msg: "whitespace before \"v=DMARC1\": receivers discard a record that does not start with v=DMARC1 (RFC 7489 §6.6.3)"}
+	case !ok || !strings.EqualFold(strings.TrimRight(vName, " \t"), "v"):
 		return nil, &DMARCError{Msg: `a DMARC record starts with "v=DMARC1"`}
+	case strings.Trim(vValue, " \t") != "DMARC1":
+		return nil, &DMARCError{Tag: "v", Msg: fmt.Sprintf("version %q, want exactly DMARC1", strings.Trim(vValue, " \t"))}
 	}
-	if tags[0].Value != "DMARC1" {
-		return nil, &DMARCError{Tag: "v", Msg: fmt.Sprintf("version %q, want exactly DMARC1", tags[0].Value)}
-	}
-	r := &ParsedDMARC{Tags: tags, Percent: 100, ADKIM: "r", ASPF: "r", FO: []string{"0"}, RF: []string{"afrf"}, RI: 86400}
-	var pErr string
-	havePolicy := false
-	for i, t := range tags[1:] {
-		v := t.Value
-		switch t.Name {
+	r := &ParsedDMARC{Tags: []DMARCTag{{Name: "v", Value: "DMARC1"}}, Percent: 100, ADKIM: "r", ASPF: "r",
+		FO: []string{"0"}, RF: []string{"afrf"}, RI: 86400}
+	errf := func(format string, args ...any) { r.Errors = append(r.Errors, fmt.Sprintf(format, args...)) }
+	seen := map[string]bool{"v": true}
+	var pErr, spErr string
+	pSeen := false
+	rest := items[1:]
+	for i, item := range rest {
+		item = strings.Trim(item, " \t")
+		if item == "" {
+			if i == len(rest)-1 {
+				continue // the optional final separator
+			}
+			r.Tags = append(r.Tags, DMARCTag{})
+			errf("an empty item (\";;\") is a syntax error; receivers skip it (RFC 7489 §6.3)")
+			continue
+		}
+		name, value, ok := strings.Cut(item, "=")
+		name, value = strings.ToLower(strings.TrimRight(name, " \t")), strings.TrimLeft(value, " \t")
+		if !ok || !dmarcTagName(name) || !dmarcValueChars(value) {
+			r.Tags = append(r.Tags, DMARCTag{Value: item})
+			errf("%q is not tag=value: receivers ignore it (RFC 7489 §6.3)", item)
+			continue
+		}
+		if seen[name] {
+			return nil, &DMARCError{Tag: name, Msg: "the tag appears twice: receivers discard the record (RFC 7489 §6.3, RFC 6376 §3.2)"}
+		}
+		seen[name] = true
+		r.Tags = append(r.Tags, DMARCTag{Name: name, Value: value})
+		lv := strings.ToLower(value)
+		switch name {
 		case "v":
 			return nil, &DMARCError{Tag: "v", Msg: "v must appear once, first"}
 		case "p":
-			if !dmarcPolicy(v) {
-				pErr = fmt.Sprintf("p=%q is not none, quarantine or reject", v)
+			pSeen = true
+			if !dmarcPolicy(lv) {
+				pErr = fmt.Sprintf("p=%q is not none, quarantine or reject", value)
 				continue
 			}
-			r.Policy, havePolicy = v, true
-			if i != 0 {
-				r.Warnings = append(r.Warnings, "p should be the second tag, right after v (RFC 7489 §6.4)")
+			r.Policy = lv
+			if len(r.Tags) != 2 {
+				errf("p must be the second tag, right after v (RFC 7489 §6.3, §6.4)")
 			}
 		case "sp":
-			if !dmarcPolicy(v) {
-				return nil, &DMARCError{Tag: "sp", Msg: fmt.Sprintf("%q is not none, quarantine or reject", v)}
+			if !dmarcPolicy(lv) {
+				spErr = fmt.Sprintf("sp=%q is not none, quarantine or reject", value)
+				continue
 			}
-			r.SubdomainPolicy = v
+			r.SubdomainPolicy = lv
 		case "pct":
-			n, err := strconv.Atoi(v)
-			if err != nil || !spfIsDigits(v) || len(v) > 3 || n > 100 {
-				return nil, &DMARCError{Tag: "pct", Msg: fmt.Sprintf("%q is not a whole number 0-100", v)}
+			n, err := strconv.Atoi(value)
+			if err != nil || !spfIsDigits(value) || len(value) > 3 || n > 100 {
+				errf("pct=: %q is not a whole number 0-100: receivers use 100 (RFC 7489 §6.3)", value)
+				continue
 			}
 			r.Percent = n
 		case "adkim", "aspf":
-			if v != "r" && v != "s" {
-				return nil, &DMARCError{Tag: t.Name, Msg: fmt.Sprintf("%q is not r (relaxed) or s (strict)", v)}
+			if lv != "r" && lv != "s" {
+				errf("%s=: %q is not r (relaxed) or s (strict): receivers use r (RFC 7489 §6.3)", name, value)
+				continue
 			}
-			if t.Name == "adkim" {
-				r.ADKIM = v
+			if name == "adkim" {
+				r.ADKIM = lv
 			} else {
-				r.ASPF = v
+				r.ASPF = lv
 			}
 		case "rua", "ruf":
-			uris, warns, err := parseDMARCURIs(v)
-			if err != nil {
-				return nil, &DMARCError{Tag: t.Name, Msg: err.Error()}
+			var uris []DMARCURI
+			for _, part := range strings.Split(value, ",") {
+				u, w, err := parseDMARCURI(strings.Trim(part, " \t"))
+				if err != nil {
+					errf("%s=: %v: receivers skip it", name, err)
+					continue
+				}
+				if w != "" {
+					r.Warnings = append(r.Warnings, name+"=: "+w)
+				}
+				uris = append(uris, u)
 			}
-			for _, w := range warns {
-				r.Warnings = append(r.Warnings, t.Name+"=: "+w)
-			}
-			if t.Name == "rua" {
+			if name == "rua" {
 				r.RUA = uris
 			} else {
 				r.RUF = uris
 			}
 		case "fo":
-			parts := strings.Split(v, ":")
+			parts := trimAll(strings.Split(lv, ":"))
+			good := true
 			for _, p := range parts {
-				p = strings.TrimSpace(p)
 				if p != "0" && p != "1" && p != "d" && p != "s" {
-					return nil, &DMARCError{Tag: "fo", Msg: fmt.Sprintf("%q: options are 0, 1, d, s separated by ':'", v)}
+					good = false
 				}
 			}
-			r.FO = trimAll(parts)
+			if !good {
+				errf("fo=: %q: options are 0, 1, d, s separated by ':'; receivers use 0 (RFC 7489 §6.3)", value)
+				continue
+			}
+			r.FO = parts
 		case "rf":
-			parts := trimAll(strings.Split(v, ":"))
+			parts := trimAll(strings.Split(lv, ":"))
+			good := true
 			for _, p := range parts {
-				if p == "" {
-					return nil, &DMARCError{Tag: "rf", Msg: fmt.Sprintf("%q: an empty format", v)}
-				}
-				if !strings.EqualFold(p, "afrf") {
-					r.Warnings = append(r.Warnings, fmt.Sprintf("rf=: unknown report format %q (only afrf is defined)", p))
+				if p != "afrf" {
+					good = false
+					errf("rf=: report format %q is not registered (only afrf is): receivers SHOULD ignore it or MAY ignore the whole record (RFC 7489 §6.3)", p)
 				}
 			}
-			r.RF = parts
+			if good {
+				r.RF = parts
+			}
 		case "ri":
-			n, err := strconv.ParseUint(v, 10, 32)
-			if err != nil || !spfIsDigits(v) {
-				return nil, &DMARCError{Tag: "ri", Msg: fmt.Sprintf("%q is not a whole number of seconds", v)}
+			n, err := strconv.ParseUint(value, 10, 32)
+			if err != nil || !spfIsDigits(value) {
+				errf("ri=: %q is not a whole number of seconds (32 bits): receivers use 86400 (RFC 7489 §6.3)", value)
+				continue
 			}
 			r.RI = int(n)
 		default:
-			r.Warnings = append(r.Warnings, fmt.Sprintf("unknown tag %q is ignored", t.Name))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("unknown tag %q is ignored (RFC 7489 §6.3)", name))
 		}
 	}
-	if !havePolicy {
-		if pErr == "" {
-			pErr = "p (the policy) is missing"
+	if r.Policy == "" && pErr == "" {
+		pErr = "p (the policy) is missing"
+		if pSeen {
+			pErr = "p is empty"
+		}
+	}
+	if r.Policy == "" || spErr != "" {
+		why := strings.Join(nonEmpty(pErr, spErr), "; ")
+		if r.Policy != "" {
+			why = spErr
 		}
 		if len(r.RUA) == 0 {
-			return nil, &DMARCError{Tag: "p", Msg: pErr}
+			tag := "p"
+			if r.Policy != "" {
+				tag = "sp"
+			}
+			return nil, &DMARCError{Tag: tag, Msg: why + ": without a valid rua receivers apply no DMARC policy (RFC 7489 §6.6.3)"}
 		}
-		r.Policy, r.PolicyMissing = "none", true
-		r.Warnings = append(r.Warnings, pErr+": receivers treat the record as p=none because rua is valid (RFC 7489 §6.6.3)")
+		r.Policy, r.SubdomainPolicy, r.PolicyFallback = "none", "", true
+		errf("%s: because rua is valid, receivers act as if the record said p=none (RFC 7489 §6.6.3)", why)
 	}
 	return r, nil
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// dmarcTagName: letters, digits and '_', starting with a letter (RFC 6376 §3.2).
+func dmarcTagName(s string) bool {
+	if s == "" || !spfIsAlpha(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !spfIsAlpha(c) && !(c >= '0' && c <= '9') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// dmarcValueChars: printable ASCII and inner spaces (RFC 6376 §3.2 tval).
+func dmarcValueChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < 0x21 || c > 0x7e) && c != ' ' && c != '\t' {
+			return false
+		}
+	}
+	return true
 }
 
 // String prints the record: the tags in their order, "; " between them.
 func (r *ParsedDMARC) String() string {
 	parts := make([]string, len(r.Tags))
 	for i, t := range r.Tags {
+		if t.Name == "" {
+			parts[i] = t.Value // an item that is not tag=value, as written
+			continue
+		}
 		parts[i] = t.Name + "=" + t.Value
 	}
-	return strings.Join(parts, "; ")
+	out := strings.Join(parts, "; ")
+	if len(r.Tags) > 1 && r.Tags[len(r.Tags)-1] == (DMARCTag{}) {
+		out += ";" // an empty last item, not the optional final separator
+	}
+	return out
 }
 
 // ParseDMARCURI parses one report URI: "mailto:addr" with an optional
@@ -212,22 +335,6 @@ func ParseDMARCURI(s string) (DMARCURI, error) {
 		return u, fmt.Errorf("%s", warn)
 	}
 	return u, err
-}
-
-func parseDMARCURIs(v string) ([]DMARCURI, []string, error) {
-	var out []DMARCURI
-	var warns []string
-	for _, part := range strings.Split(v, ",") {
-		u, w, err := parseDMARCURI(strings.Trim(part, " \t"))
-		if err != nil {
-			return nil, nil, err
-		}
-		if w != "" {
-			warns = append(warns, w)
-		}
-		out = append(out, u)
-	}
-	return out, warns, nil
 }
 
 // parseDMARCURI returns the URI, a warning for a scheme other than mailto,
@@ -241,8 +348,9 @@ func parseDMARCURI(s string) (DMARCURI, string, error) {
 	if k := strings.LastIndexByte(s, '!'); k >= 0 {
 		size := s[k+1:]
 		unit := ""
-		if size != "" && strings.IndexByte("kmgt", size[len(size)-1]) >= 0 {
-			unit, size = size[len(size)-1:], size[:len(size)-1]
+		if size != "" && strings.IndexByte("kmgtKMGT", size[len(size)-1]) >= 0 {
+			// Units are ABNF strings: case-insensitive (RFC 5234 §2.3).
+			unit, size = strings.ToLower(size[len(size)-1:]), size[:len(size)-1]
 		}
 		n, err := strconv.ParseUint(size, 10, 64)
 		if err != nil || !spfIsDigits(size) {

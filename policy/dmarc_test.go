@@ -1,126 +1,150 @@
 package policy
 
 import (
+	"bufio"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// dmarcCases are records from RFC 7489 (appendix B, §6, §7) and the edges of
-// the §6.4 ABNF with the verdict this parser gives (see the choices at the
-// top of dmarc.go).
-var dmarcCases = []struct {
-	rec     string
-	ok      bool
-	policy  string // when ok
-	warns   int    // when ok
-	errTag  string // when !ok: the tag the error names ("" for the record)
-	ruaLen  int
-	ruaDest string // domain of the first rua, when ok
-}{
-	// Appendix B.2.1 - B.2.4.
-	{"v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com", true, "none", 0, "", 1, "example.com"},
-	{"v=DMARC1; p=none; rua=mailto:dmarc-feedback@example.com; ruf=mailto:auth-reports@thirdparty.example.net", true, "none", 0, "", 1, "example.com"},
-	{"v=DMARC1; p=quarantine; rua=mailto:dmarc-feedback@example.com,mailto:tld-test@thirdparty.example.net!10m; pct=25", true, "quarantine", 0, "", 2, "example.com"},
-	{"v=DMARC1; p=quarantine; sp=none; rua=mailto:dmarc-feedback@example.com", true, "quarantine", 0, "", 1, "example.com"},
-	{"v=DMARC1; p=reject; aspf=r; rua=mailto:dmarc-feedback@example.com", true, "reject", 0, "", 1, "example.com"},
-	// §7.1: the authorisation record.
-	{"v=DMARC1", false, "", 0, "p", 0, ""},
-	// Plain shapes.
-	{"v=DMARC1; p=reject", true, "reject", 0, "", 0, ""},
-	{"v=DMARC1;p=reject;", true, "reject", 0, "", 0, ""},
-	{"v=DMARC1 ; p = reject ; ", true, "reject", 0, "", 0, ""},
-	{"v=DMARC1; p=reject; sp=quarantine; adkim=s; aspf=s; pct=0; fo=0:1:d:s; rf=afrf; ri=3600", true, "reject", 0, "", 0, ""},
-	{"v=DMARC1; p=none; rua=mailto:a@example.com , mailto:b@example.org!50k", true, "none", 0, "", 2, "example.com"},
-	{"v=DMARC1; p=none; rua=mailto:a@example.com!5", true, "none", 0, "", 1, "example.com"},
-	{"v=DMARC1; p=none; foo=bar", true, "none", 1, "", 0, ""},
-	{"v=DMARC1; sp=none; p=reject", true, "reject", 1, "", 0, ""},
-	// §6.6.3: no valid p, but a valid rua: treated as p=none.
-	{"v=DMARC1; rua=mailto:dmarc@example.com", true, "none", 1, "", 1, "example.com"},
-	{"v=DMARC1; p=bogus; rua=mailto:dmarc@example.com", true, "none", 1, "", 1, "example.com"},
-	// Errors.
-	{"", false, "", 0, "", 0, ""},
-	{"p=reject; v=DMARC1", false, "", 0, "", 0, ""},
-	{"v=dmarc1; p=reject", false, "", 0, "v", 0, ""},
-	{"v=DMARC2; p=reject", false, "", 0, "v", 0, ""},
-	{"v=DMARC1 p=reject", false, "", 0, "v", 0, ""},
-	{"v=DMARC1; p=bogus", false, "", 0, "p", 0, ""},
-	{"v=DMARC1; p=Reject", false, "", 0, "p", 0, ""},
-	{"v=DMARC1; p=none; pct=101", false, "", 0, "pct", 0, ""},
-	{"v=DMARC1; p=none; pct=-1", false, "", 0, "pct", 0, ""},
-	{"v=DMARC1; p=none; pct=abc", false, "", 0, "pct", 0, ""},
-	{"v=DMARC1; p=none; adkim=x", false, "", 0, "adkim", 0, ""},
-	{"v=DMARC1; p=none; aspf=relaxed", false, "", 0, "aspf", 0, ""},
-	{"v=DMARC1; p=none; sp=all", false, "", 0, "sp", 0, ""},
-	{"v=DMARC1; p=none; fo=2", false, "", 0, "fo", 0, ""},
-	{"v=DMARC1; p=none; fo=1:", false, "", 0, "fo", 0, ""},
-	{"v=DMARC1; p=none; ri=-5", false, "", 0, "ri", 0, ""},
-	{"v=DMARC1; p=none; rua=dmarc@example.com", false, "", 0, "rua", 0, ""},
-	{"v=DMARC1; p=none; rua=mailto:", false, "", 0, "rua", 0, ""},
-	{"v=DMARC1; p=none; rua=mailto:a@example.com!10x", false, "", 0, "rua", 0, ""},
-	{"v=DMARC1; p=none; rua=mailto:a@example.com,", false, "", 0, "rua", 0, ""},
-	{"v=DMARC1; p=none; ruf=mailto:nobody", false, "", 0, "ruf", 0, ""},
-	{"v=DMARC1; p=none; p=reject", false, "", 0, "", 0, ""},
-	{"v=DMARC1; p=none; pct", false, "", 0, "", 0, ""},
-	{"v=DMARC1;; p=none", false, "", 0, "", 0, ""},
+// dmarcCase is one record of a corpus in testdata/dmarc (see its README).
+type dmarcCase struct {
+	corpus, where string
+	rec           string
+	apply         bool
+	policy, tag   string // policy applied (apply) or the tag the error names (discard)
+	errs, warns   int
 }
 
-func TestParseDMARCTable(t *testing.T) {
-	if len(dmarcCases) < 25 {
-		t.Fatalf("only %d DMARC cases", len(dmarcCases))
+// dmarcMinimum is the number of records each corpus holds at least, so
+// that a file cut short fails the test.
+var dmarcMinimum = map[string]int{"rfc7489": 50, "mox": 40, "opendmarc": 19, "checkdmarc": 37, "mail-dmarc": 50}
+
+func readDMARCCorpora(t testing.TB) []dmarcCase {
+	t.Helper()
+	files, err := filepath.Glob("testdata/dmarc/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no corpora: %v", err)
 	}
-	for _, c := range dmarcCases {
-		r, err := ParseDMARC(c.rec)
-		if (err == nil) != c.ok {
-			t.Errorf("ParseDMARC(%q) error = %v, want ok=%v", c.rec, err, c.ok)
-			continue
-		}
+	var out []dmarcCase
+	for _, file := range files {
+		f, err := os.Open(file)
 		if err != nil {
+			t.Fatal(err)
+		}
+		corpus := strings.TrimSuffix(filepath.Base(file), ".txt")
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || line[0] == '#' {
+				continue
+			}
+			where := file + ":" + strconv.Itoa(n)
+			fields := strings.Fields(line)
+			q := strings.IndexByte(line, '"')
+			if len(fields) < 5 || q < 0 {
+				t.Fatalf("%s: want VERDICT P-OR-TAG ERRORS WARNINGS \"RECORD\"", where)
+			}
+			lit, err := strconv.QuotedPrefix(line[q:])
+			if err != nil {
+				t.Fatalf("%s: record: %v", where, err)
+			}
+			rec, _ := strconv.Unquote(lit)
+			c := dmarcCase{corpus: corpus, where: where, rec: rec, apply: fields[0] == "apply"}
+			switch fields[0] {
+			case "apply":
+				c.policy = fields[1]
+				c.errs, _ = strconv.Atoi(fields[2])
+				c.warns, _ = strconv.Atoi(fields[3])
+			case "discard":
+				c.tag = strings.TrimPrefix(fields[1], "-")
+			default:
+				t.Fatalf("%s: verdict %q", where, fields[0])
+			}
+			out = append(out, c)
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// TestDMARCCorpora holds the reader to RFC 7489 on the records of public
+// DMARC test corpora: whether receivers apply or discard each record, the
+// policy they apply, and how many errors and warnings the operator sees.
+func TestDMARCCorpora(t *testing.T) {
+	cases := readDMARCCorpora(t)
+	count := map[string]int{}
+	for _, c := range cases {
+		count[c.corpus]++
+		r, err := ParseDMARC(c.rec)
+		if !c.apply {
 			de, ok := err.(*DMARCError)
-			if !ok {
-				t.Errorf("ParseDMARC(%q) error type %T", c.rec, err)
-			} else if de.Tag != c.errTag {
-				t.Errorf("ParseDMARC(%q) error at tag %q, want %q (%v)", c.rec, de.Tag, c.errTag, err)
+			switch {
+			case err == nil:
+				t.Errorf("%s: %q applied (p=%s, errors %q), RFC 7489: discarded", c.where, c.rec, r.Policy, r.Errors)
+			case !ok:
+				t.Errorf("%s: %q: error type %T", c.where, c.rec, err)
+			case de.Tag != c.tag:
+				t.Errorf("%s: %q: error at tag %q, want %q (%v)", c.where, c.rec, de.Tag, c.tag, err)
 			}
 			continue
 		}
-		if r.Policy != c.policy || len(r.Warnings) != c.warns || len(r.RUA) != c.ruaLen {
-			t.Errorf("ParseDMARC(%q) = p %q warnings %q rua %d; want p %q, %d warnings, %d rua", c.rec, r.Policy, r.Warnings, len(r.RUA), c.policy, c.warns, c.ruaLen)
+		if err != nil {
+			t.Errorf("%s: %q discarded (%v), RFC 7489: applied with p=%s", c.where, c.rec, err, c.policy)
+			continue
 		}
-		if c.ruaDest != "" && r.RUA[0].Domain() != c.ruaDest {
-			t.Errorf("ParseDMARC(%q) rua domain %q, want %q", c.rec, r.RUA[0].Domain(), c.ruaDest)
+		if r.Policy != c.policy || len(r.Errors) != c.errs || len(r.Warnings) != c.warns {
+			t.Errorf("%s: %q: p=%s, errors %q, warnings %q; want p=%s, %d errors, %d warnings",
+				c.where, c.rec, r.Policy, r.Errors, r.Warnings, c.policy, c.errs, c.warns)
 		}
 		r2, err := ParseDMARC(r.String())
 		if err != nil || !reflect.DeepEqual(r, r2) {
-			t.Errorf("ParseDMARC(%q): print %q reparses to %+v, %v", c.rec, r.String(), r2, err)
+			t.Errorf("%s: %q: print %q reparses to %+v, %v", c.where, c.rec, r.String(), r2, err)
 		}
 	}
+	for corpus, min := range dmarcMinimum {
+		if count[corpus] < min {
+			t.Errorf("corpus %s: %d records, want at least %d", corpus, count[corpus], min)
+		}
+	}
+	t.Logf("records per corpus: %v (%d in all)", count, len(cases))
 }
 
 func TestDMARCFields(t *testing.T) {
-	r, err := ParseDMARC("v=DMARC1; p=quarantine; rua=mailto:dmarc-feedback@example.com,mailto:tld-test@thirdparty.example.net!10m; pct=25; fo=1:d")
+	r, err := ParseDMARC("v=DMARC1; p=quarantine; rua=mailto:dmarc-feedback@example.com,mailto:tld-test@thirdparty.example.net!10M; pct=25; fo=1:D; ADKIM=S")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Percent != 25 || r.ADKIM != "r" || r.RI != 86400 || strings.Join(r.FO, ":") != "1:d" {
+	if r.Percent != 25 || r.ADKIM != "s" || r.RI != 86400 || strings.Join(r.FO, ":") != "1:d" {
 		t.Errorf("fields: %+v", r)
 	}
 	u := r.RUA[1]
 	if u.URI != "mailto:tld-test@thirdparty.example.net" || u.Size != 10 || u.Unit != "m" || u.Domain() != "thirdparty.example.net" || u.String() != "mailto:tld-test@thirdparty.example.net!10m" {
 		t.Errorf("rua[1] = %+v", u)
 	}
-	if !IsDMARC("v=DMARC1; p=none") || IsDMARC("v=DMARC10; p=none") || IsDMARC("v=spf1 -all") {
+	if !IsDMARC("v=DMARC1; p=none") || !IsDMARC("V = DMARC1;p=none") || IsDMARC("v=DMARC10; p=none") || IsDMARC("v=spf1 -all") || IsDMARC(" v=DMARC1; p=none") {
 		t.Error("IsDMARC wrong")
 	}
 	if _, err := ParseDMARCURI("https://example.com/r"); err == nil {
 		t.Error("https URI accepted as a report address")
+	}
+	// §6.6.3: an invalid sp with a valid rua makes the whole record p=none.
+	r, err = ParseDMARC("v=DMARC1; p=reject; sp=never; rua=mailto:d@example.com")
+	if err != nil || r.Policy != "none" || !r.PolicyFallback || r.SubdomainPolicy != "" || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "§6.6.3") {
+		t.Errorf("sp fallback: %+v, %v", r, err)
 	}
 }
 
 // FuzzParseDMARC: parsing never panics, and a parsed record prints to text
 // that parses to the same record.
 func FuzzParseDMARC(f *testing.F) {
-	for _, c := range dmarcCases {
+	for _, c := range readDMARCCorpora(f) {
 		f.Add(c.rec)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

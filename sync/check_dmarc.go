@@ -15,8 +15,10 @@ func init() { registerCheck(KindDMARC, CheckDMARC) }
 // CheckDMARC checks the domain's DMARC record (RFC 7489). Without lookups:
 // more than one DMARC record at _dmarc (error: receivers apply none), a
 // TXT there that starts like one but is not (error), the syntax of the
-// desired and the live record (error; warnings for what receivers accept
-// but the RFC does not want). With lookups: each rua/ruf destination in
+// desired and the live record (error when receivers discard it, and for
+// what they apply otherwise than written: a policy read as p=none, a value
+// replaced by its default; warnings for what is merely ignored), a record
+// with whitespace before "v=DMARC1" (error: receivers discard it). With lookups: each rua/ruf destination in
 // another organisational domain must authorise the reports with a TXT
 // "v=DMARC1" at <domain>._report._dmarc.<destination> (RFC 7489 §7.1):
 // missing is an action finding naming that record; a failed lookup a
@@ -29,6 +31,8 @@ func CheckDMARC(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding 
 		switch {
 		case policy.IsDMARC(v):
 			live = append(live, v)
+		case strings.TrimLeft(v, " \t") != v && policy.IsDMARC(strings.TrimLeft(v, " \t")):
+			c.add(SevError, SubjectLive, "TXT %q at %s starts with whitespace: receivers discard a record that does not start with \"v=DMARC1\", so the domain has no DMARC policy (RFC 7489 §6.6.3)", v, name)
 		case strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "v=dmarc"):
 			c.add(SevError, SubjectLive, "TXT %q at %s is not a DMARC record: it must start with exactly \"v=DMARC1\" (RFC 7489 §6.3)", v, name)
 		}
@@ -53,6 +57,9 @@ func CheckDMARC(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding 
 		if err != nil {
 			c.add(SevError, r.subject, "DMARC record %q at %s is invalid: %v", r.text, name, err)
 			continue
+		}
+		for _, e := range p.Errors {
+			c.add(SevError, r.subject, "DMARC record at %s: %s", name, e)
 		}
 		for _, w := range p.Warnings {
 			c.add(SevWarning, r.subject, "DMARC record at %s: %s", name, w)

@@ -268,8 +268,19 @@ func TestCheckDMARC(t *testing.T) {
 			{SevError, SubjectLive, "2 DMARC records at _dmarc.example.com."},
 			{SevError, SubjectLive, `"v=DMARC1; p=nonsense" at _dmarc.example.com. is invalid`},
 			{SevError, SubjectLive, `TXT "v=dmarc1; p=reject" at _dmarc.example.com. is not a DMARC record`}}},
-		{"live warnings", maTest{zone: []libdns.RR{maTXT("_dmarc", "v=DMARC1; rua=mailto:d@example.com")}}, []maWant{
-			{SevWarning, SubjectLive, "treat the record as p=none"}}},
+		// RFC 7489 §6.6.3: no p but a valid rua is applied as p=none, not
+		// as written: an error, like an invalid sp.
+		{"live p missing", maTest{zone: []libdns.RR{maTXT("_dmarc", "v=DMARC1; rua=mailto:d@example.com")}}, []maWant{
+			{SevError, SubjectLive, "receivers act as if the record said p=none"}}},
+		{"live sp invalid", maTest{zone: []libdns.RR{maTXT("_dmarc", "v=DMARC1; p=reject; sp=rejct; rua=mailto:d@example.com")}}, []maWant{
+			{SevError, SubjectLive, `sp="rejct" is not none, quarantine or reject: because rua is valid, receivers act as if the record said p=none`}}},
+		{"live rf unregistered", maTest{zone: []libdns.RR{maTXT("_dmarc", "v=DMARC1; p=reject; rf=iodef")}}, []maWant{
+			{SevError, SubjectLive, `report format "iodef" is not registered`}}},
+		// Receivers discard a record that does not start with v=DMARC1.
+		{"live leading whitespace", maTest{zone: []libdns.RR{maTXT("_dmarc", " v=DMARC1; p=reject")}}, []maWant{
+			{SevError, SubjectLive, "starts with whitespace: receivers discard"}}},
+		// Values are case-insensitive (RFC 5234 §2.3): nothing to report.
+		{"live mixed case", maTest{zone: []libdns.RR{maTXT("_dmarc", "v=DMARC1; p=ReJect; adkim=S; rua=mailto:d@example.com!10M")}}, nil},
 	}
 	for _, c := range cases {
 		got := CheckDMARC(context.Background(), maEnv(srv, c.tc), maDomain())
