@@ -137,6 +137,26 @@ func compile(d *Domain) ([]RRset, []*Error) {
 		add(r)
 	}
 
+	if t := d.TLSRPT; t != nil {
+		r := RRset{Name: at("_smtp._tls"), Type: "TXT", Element: "tls_rpt", Pos: t.Pos}
+		if t.State == "absent" {
+			r.Absent = true
+		} else {
+			r.Values = []string{TLSRPTRecord(t)}
+		}
+		add(r)
+	}
+
+	if b := d.BIMI; b != nil {
+		r := RRset{Name: at(BIMIName(b)), Type: "TXT", Element: "bimi", Pos: b.Pos}
+		if b.State == "absent" {
+			r.Absent = true
+		} else {
+			r.Values = []string{BIMIRecord(b)}
+		}
+		add(r)
+	}
+
 	if p := d.PTR; p != nil && p.Provider != "" && p.Mode != "off" {
 		zones := p.Zones
 		if len(zones) == 0 && p.Zone != "" {

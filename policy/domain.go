@@ -140,6 +140,12 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache) (*Domain,
 		if e, ok := keys["ptr"]; ok {
 			l.ptr(e)
 		}
+		if e, ok := keys["tls_rpt"]; ok {
+			l.tlsRPT(e)
+		}
+		if e, ok := keys["bimi"]; ok {
+			l.bimi(e)
+		}
 	}
 	if len(c.errs) > start {
 		if d.Domain == "domain.invalid" {

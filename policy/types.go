@@ -106,6 +106,8 @@ type Domain struct {
 	PTR            *PTR
 	Parked         bool
 	AllowWeakening *bool // nil: the config's
+	TLSRPT         *TLSRPT
+	BIMI           *BIMI
 }
 
 type MailHost struct {
@@ -203,7 +205,7 @@ type RRset struct {
 	Own      Ownership
 	Prefix   string // with OwnPrefix, e.g. "v=spf1"
 	Absent   bool   // delete every owned value
-	Element  string // what policy element asked for it: "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr"
+	Element  string // what policy element asked for it: "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr", "tls_rpt", "bimi"
 	Pos      Pos    // where the element is written
 }
 
