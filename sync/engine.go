@@ -97,6 +97,7 @@ type domainRun struct {
 	err      error // compile failed
 	main     zoneKey
 	findings []Finding
+	env      *CheckEnv // the checks' view, for the compliance scorecard
 }
 
 // Run reads every zone the selected policies touch (one read per provider
@@ -300,6 +301,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			Desired:  r.sets,
 			Logger:   log.With("domain", r.d.Domain),
 		}
+		r.env = env
 		g.Go(func() error {
 			for _, c := range checks {
 				r.findings = append(r.findings, c.fn(gctx, env, r.d)...)
@@ -336,6 +338,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	plan.Findings = append(plan.Findings, extra...)
 	sortPlan(plan, runs)
 	plan.Summary = summarise(plan)
+	plan.Compliance = complianceOf(runs, plan.Findings)
 
 	for _, f := range plan.Findings {
 		lvl := slog.LevelWarn

@@ -33,6 +33,9 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	if out.Findings == nil {
 		out.Findings = []Finding{}
 	}
+	if out.Compliance == nil {
+		out.Compliance = []Requirement{}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -132,10 +135,53 @@ func (t *textWriter) plan(p *Plan) {
 			}
 		}
 	}
-	if len(p.Zones) > 0 || len(p.Findings) > 0 {
+	if len(p.Compliance) > 0 {
+		if len(p.Zones) > 0 || len(p.Findings) > 0 {
+			t.line("")
+		}
+		t.compliance(p.Compliance)
+	}
+	if len(p.Zones) > 0 || len(p.Findings) > 0 || len(p.Compliance) > 0 {
 		t.line("")
 	}
 	t.line(summaryLine(p))
+}
+
+// compliance writes the scorecard: per domain, each requirement's status,
+// its name and the finding behind it; bulk-sender rules first.
+func (t *textWriter) compliance(reqs []Requirement) {
+	t.line(t.paint(ansiBold, "compliance:") + " " + t.paint(ansiDim, "(* Google and Yahoo bulk-sender rule)"))
+	labels := map[string]string{}
+	wLabel := 0
+	for _, r := range Requirements {
+		l := r.label
+		if r.bulk {
+			l += " *"
+		}
+		labels[r.name] = l
+		wLabel = max(wLabel, utf8.RuneCountInString(l))
+	}
+	wStatus := len(statusText(ComplianceNotConfigured))
+	domain := ""
+	for _, r := range reqs {
+		if r.Domain != domain {
+			domain = r.Domain
+			t.line("  " + t.paint(ansiBold, domain))
+		}
+		code := ansiDim
+		switch r.Status {
+		case CompliancePass:
+			code = ansiGreen
+		case ComplianceFail:
+			code = ansiRed
+		}
+		label := labels[r.Requirement]
+		if label == "" {
+			label = r.Requirement
+		}
+		line := "    " + t.paint(code, pad(statusText(r.Status), wStatus)) + "  " + pad(label, wLabel) + "  " + r.Finding
+		t.line(strings.TrimRight(line, " "))
+	}
 }
 
 func (t *textWriter) status(s string) string {

@@ -11,6 +11,9 @@ type Plan struct {
 	Zones    []ZonePlan `json:"zones"`
 	Findings []Finding  `json:"findings"`
 	Summary  Summary    `json:"summary"`
+	// Compliance is the scorecard of every domain checked this run: its
+	// requirements in order, domains in the order of the plan.
+	Compliance []Requirement `json:"compliance"`
 }
 
 // Zone statuses.

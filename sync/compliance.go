@@ -1,0 +1,295 @@
+package sync
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
+)
+
+// Compliance statuses (SPEC §4).
+const (
+	CompliancePass          = "pass"
+	ComplianceFail          = "fail"
+	ComplianceNotConfigured = "not_configured"
+)
+
+// Requirement is one line of a domain's compliance scorecard: a rule of
+// the bulk-sender requirements or a modern mail-security standard, whether
+// the domain meets it as the zone now stands, and the finding behind the
+// verdict ("" when there is nothing to say).
+type Requirement struct {
+	Domain      string `json:"domain"`
+	Requirement string `json:"requirement"`
+	Status      string `json:"status"`
+	Finding     string `json:"finding"`
+}
+
+// A requirement of the scorecard, in the order it is shown.
+type requirementDef struct {
+	name, label string
+	bulk        bool // one of Google's and Yahoo's bulk-sender rules
+}
+
+// Requirements are the scorecard's lines. The first five are what Google
+// and Yahoo require of bulk senders since 2024 (SPF, DKIM, DMARC of at
+// least p=none, mail that can align with From:, forward-confirmed reverse
+// DNS); the rest are the standards mail-security tests score.
+var Requirements = []requirementDef{
+	{"spf", "SPF", true},
+	{"dkim", "DKIM", true},
+	{"dmarc", "DMARC (p=none or stricter)", true},
+	{"dmarc_alignment", "DMARC alignment", true},
+	{"ptr", "forward-confirmed reverse DNS", true},
+	{"mta_sts", "MTA-STS", false},
+	{"tls_rpt", "TLS-RPT", false},
+	{"dane", "DANE (TLSA)", false},
+	{"bimi", "BIMI", false},
+}
+
+// Finding kinds the scorecard reads from checks outside this file.
+const (
+	kindMTASTS = "mta_sts"
+	kindTLSA   = "tlsa"
+)
+
+// scorecard judges one domain. env holds the zone as it now is (after
+// applying, in the apply modes) and the compiled policy; findings are the
+// run's findings of this domain. A requirement fails on an error or action
+// finding of its kind, on a record missing or not as the policy wants, and
+// when its check was skipped (live checks off): what was not seen is not
+// passed. A warning leaves it passing and is shown as its finding.
+func scorecard(env *CheckEnv, d *policy.Domain, findings []Finding) []Requirement {
+	c := newMailCheck(env, d, "")
+	out := make([]Requirement, 0, len(Requirements))
+	add := func(name, status, finding string) {
+		out = append(out, Requirement{Domain: d.Domain, Requirement: name, Status: status, Finding: finding})
+	}
+	// judge turns the findings of kinds into a verdict, given what the
+	// records say (problem: why they fail, "" when they are fine).
+	judge := func(name, problem string, kinds ...string) {
+		var warn string
+		for _, f := range findings {
+			if !slices.Contains(kinds, f.Kind) {
+				continue
+			}
+			switch {
+			case f.Severity == SevError || f.Severity == SevAction:
+				add(name, ComplianceFail, f.Message)
+				return
+			case f.Severity == SevInfo && f.Message == SkippedMessage:
+				if warn == "" {
+					warn = "not verified: live checks are off"
+				}
+			case f.Severity == SevWarning && warn == "":
+				warn = f.Message
+			}
+		}
+		switch {
+		case problem != "":
+			add(name, ComplianceFail, problem)
+		case warn == "not verified: live checks are off":
+			add(name, ComplianceFail, warn)
+		default:
+			add(name, CompliancePass, warn)
+		}
+	}
+	noMail := "a parked domain sends no mail"
+
+	// SPF: one v=spf1 record at the domain.
+	spf := 0
+	for _, v := range c.liveValues("", "TXT") {
+		if (&policy.RRset{Own: policy.OwnPrefix, Prefix: "v=spf1"}).Owns(v) {
+			spf++
+		}
+	}
+	spfProblem := ""
+	switch {
+	case spf == 0:
+		spfProblem = "no SPF record at " + c.fqdn("") + c.pending("spf")
+	case spf > 1:
+		spfProblem = "more than one SPF record at " + c.fqdn("")
+	}
+	judge("spf", spfProblem, KindSPF)
+
+	// DKIM: a key published at a selector the policy signs with.
+	dkimKeys := 0
+	var selectors []string
+	for _, k := range d.DKIM {
+		if k.State != "" || k.Key == "" {
+			continue
+		}
+		selectors = append(selectors, k.Selector)
+		for _, v := range c.liveValues(k.Selector+"._domainkey", "TXT") {
+			if p, err := policy.ParseDKIMKey(v); err == nil && !p.Revoked {
+				dkimKeys++
+				break
+			}
+		}
+	}
+	switch {
+	case d.Parked:
+		add("dkim", ComplianceNotConfigured, noMail)
+	case len(selectors) == 0:
+		add("dkim", ComplianceNotConfigured, "the policy names no active DKIM selector, so maildns cannot tell which one signs")
+	case dkimKeys == 0:
+		judge("dkim", "no DKIM key published at "+c.fqdn(selectors[0]+"._domainkey")+c.pending("dkim"), KindDKIM)
+	default:
+		judge("dkim", "", KindDKIM)
+	}
+
+	// DMARC: one record receivers apply, any policy.
+	var dmarcRecs []string
+	for _, v := range c.liveValues("_dmarc", "TXT") {
+		if policy.IsDMARC(v) {
+			dmarcRecs = append(dmarcRecs, v)
+		}
+	}
+	dmarcProblem := ""
+	var dmarc *policy.ParsedDMARC
+	switch len(dmarcRecs) {
+	case 0:
+		dmarcProblem = "no DMARC record at " + c.fqdn("_dmarc") + c.pending("dmarc")
+	case 1:
+		p, err := policy.ParseDMARC(dmarcRecs[0])
+		if err != nil {
+			dmarcProblem = "the DMARC record at " + c.fqdn("_dmarc") + " is discarded by receivers: " + err.Error()
+		}
+		dmarc = p
+	default:
+		dmarcProblem = "more than one DMARC record at " + c.fqdn("_dmarc")
+	}
+	judge("dmarc", dmarcProblem, KindDMARC)
+
+	// Alignment: DMARC passes only on SPF or DKIM of the From: domain
+	// itself (relaxed: its organisational domain); both are judged above.
+	switch {
+	case d.Parked:
+		add("dmarc_alignment", ComplianceNotConfigured, noMail)
+	case dmarc == nil:
+		add("dmarc_alignment", ComplianceFail, "no DMARC record to align to")
+	case dkimKeys == 0 && spf != 1:
+		add("dmarc_alignment", ComplianceFail, "neither a DKIM key nor an SPF record is published under "+d.Domain+": its mail cannot align with From: "+d.Domain)
+	default:
+		var by []string
+		if dkimKeys > 0 {
+			by = append(by, "DKIM d="+d.Domain+" (adkim="+dmarc.ADKIM+")")
+		}
+		if spf == 1 {
+			by = append(by, "SPF of "+d.Domain+" (aspf="+dmarc.ASPF+")")
+		}
+		add("dmarc_alignment", CompliancePass, "mail can align by "+strings.Join(by, " and "))
+	}
+
+	// Forward-confirmed reverse DNS of every mail host address.
+	switch {
+	case d.Parked:
+		add("ptr", ComplianceNotConfigured, noMail)
+	case d.PTR != nil && d.PTR.Mode == "off":
+		add("ptr", ComplianceNotConfigured, "ptr mode is off")
+	case len(ptrTargets(d)) == 0:
+		add("ptr", ComplianceNotConfigured, "the policy lists no mail host address in "+d.Domain)
+	default:
+		judge("ptr", "", KindPTR)
+	}
+
+	// The standards: configured when the policy has the element.
+	for _, s := range []struct{ name, element, kind string }{
+		{"mta_sts", "mta_sts", kindMTASTS},
+		{"tls_rpt", "tls_rpt", KindTLSRPT},
+		{"dane", "tlsa", kindTLSA},
+		{"bimi", "bimi", KindBIMI},
+	} {
+		sets := c.elementSets(s.element)
+		if len(sets) == 0 {
+			msg := "the policy has no " + s.element
+			if s.element == "tlsa" {
+				msg = "no mail host in the policy has tlsa"
+			}
+			add(s.name, ComplianceNotConfigured, msg)
+			continue
+		}
+		problem := c.notLive(sets)
+		if problem == "" && s.name == "bimi" {
+			problem = bimiDMARCProblem(c)
+		}
+		judge(s.name, problem, s.kind)
+	}
+	return out
+}
+
+// pending says that the policy publishes element's record, which this run
+// planned or wrote; "" when the policy has no such element.
+func (c *mailCheck) pending(element string) string {
+	if len(c.elementSets(element)) > 0 {
+		return " (the policy publishes it: see the plan)"
+	}
+	return ""
+}
+
+// elementSets are the RRsets of the policy's element that publish values.
+func (c *mailCheck) elementSets(element string) []policy.RRset {
+	var out []policy.RRset
+	for _, s := range c.env.Desired {
+		if s.Element == element && !s.Absent && len(s.Values) > 0 {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// notLive says which of sets, in the domain's zone, lacks a value the
+// policy wants; "" when all are live.
+func (c *mailCheck) notLive(sets []policy.RRset) string {
+	for _, s := range sets {
+		if !strings.EqualFold(cmp.Or(s.Zone, c.zone), c.zone) {
+			continue // another zone: its own plan says
+		}
+		name := providers.AbsoluteName(s.Name, c.zone)
+		live := c.liveAt(name, s.Type)
+		for _, v := range s.Values {
+			if !slices.Contains(live, v) {
+				return s.Type + " " + name + " is not published as the policy wants (see the plan)"
+			}
+		}
+	}
+	return ""
+}
+
+// liveAt returns the values of type typ at the fully qualified name in the
+// zone as read this run.
+func (c *mailCheck) liveAt(fqdn, typ string) []string {
+	dom := c.fqdn("")
+	switch {
+	case strings.EqualFold(fqdn, dom):
+		return c.liveValues("", typ)
+	case len(fqdn) > len(dom) && strings.EqualFold(fqdn[len(fqdn)-len(dom)-1:], "."+dom):
+		return c.liveValues(fqdn[:len(fqdn)-len(dom)-1], typ)
+	}
+	rel := providers.RelativeName(fqdn, c.zone)
+	var out []string
+	for _, r := range c.env.Zone {
+		if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
+			out = append(out, r.Data)
+		}
+	}
+	return out
+}
+
+// complianceOf is the scorecard of every domain whose checks ran, in the
+// order of runs (the domains sorted by name).
+func complianceOf(runs []*domainRun, findings []Finding) []Requirement {
+	byDomain := map[string][]Finding{}
+	for _, f := range findings {
+		byDomain[f.Domain] = append(byDomain[f.Domain], f)
+	}
+	out := []Requirement{}
+	for _, r := range runs {
+		if r.env != nil {
+			out = append(out, scorecard(r.env, r.d, byDomain[r.d.Domain])...)
+		}
+	}
+	return out
+}

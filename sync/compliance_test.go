@@ -1,0 +1,133 @@
+package sync
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/testdns"
+	"github.com/maildns/maildns/policy"
+)
+
+// TestComplianceGolden audits testdata/compliance (a domain that meets
+// every requirement it configures, one that fails several, a parked one)
+// and compares the scorecard, as text and as the plan's JSON "compliance",
+// with compliance.txt and compliance.json there. Names outside the zones
+// go to an empty DNS server: the outside MX host does not exist.
+func TestComplianceGolden(t *testing.T) {
+	src := filepath.Join("testdata", "compliance")
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	srv := testdns.Start(t)
+	plan, _ := runConfigResolver(t, filepath.Join(dir, "maildns.yaml"), ModeDryRun,
+		NewCachingResolver(NewDNSResolver([]string{srv.Addr}, time.Second)))
+
+	var text bytes.Buffer
+	if err := WriteText(&text, plan, false); err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(text.String(), "\ncompliance:")
+	if !ok {
+		t.Fatalf("no compliance section in:\n%s", text.String())
+	}
+	gotText := "compliance:" + section
+
+	var js bytes.Buffer
+	if err := WriteJSON(&js, plan); err != nil {
+		t.Fatal(err)
+	}
+	var whole map[string]json.RawMessage
+	if err := json.Unmarshal(js.Bytes(), &whole); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []Requirement
+	if err := json.Unmarshal(whole["compliance"], &reqs); err != nil {
+		t.Fatalf("compliance: %v\n%s", err, whole["compliance"])
+	}
+	gotJSON, _ := json.MarshalIndent(map[string]any{"compliance": reqs}, "", "  ")
+	gotJSON = append(gotJSON, '\n')
+
+	for _, g := range []struct {
+		file string
+		got  string
+	}{{"compliance.txt", gotText}, {"compliance.json", string(gotJSON)}} {
+		path := filepath.Join(src, g.file)
+		if *updateGolden {
+			if err := os.WriteFile(path, []byte(g.got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (go test -run TestComplianceGolden -update writes it)", err)
+		}
+		if diff := cmp.Diff(string(want), g.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", path, diff)
+		}
+	}
+	// Every domain has every requirement once, in order.
+	if len(reqs) != 3*len(Requirements) {
+		t.Errorf("%d requirements, want %d", len(reqs), 3*len(Requirements))
+	}
+}
+
+// TestScorecardStandards: MTA-STS and DANE take their verdict from the
+// findings of kinds mta_sts and tlsa and from the records the policy
+// compiles; not configured without such an element.
+func TestScorecardStandards(t *testing.T) {
+	d := &policy.Domain{Domain: "example.com", Zone: "example.com"}
+	sts := maSet("mta_sts", "_mta-sts", "TXT", "v=STSv1; id=abc")
+	tlsa := maSet("tlsa", "_25._tcp.mail", "TLSA", "3 1 1 aabb")
+	live := []libdns.RR{maTXT("_mta-sts", "v=STSv1; id=abc"), {Name: "_25._tcp.mail", Type: "TLSA", Data: "3 1 1 aabb"}}
+	status := func(reqs []Requirement, name string) (string, string) {
+		for _, r := range reqs {
+			if r.Requirement == name {
+				return r.Status, r.Finding
+			}
+		}
+		t.Fatalf("no requirement %s in %v", name, reqs)
+		return "", ""
+	}
+	cases := []struct {
+		name           string
+		desired        []policy.RRset
+		zone           []libdns.RR
+		findings       []Finding
+		mtasts, dane   string
+		mtastsF, daneF string // finding substrings
+	}{
+		{"not configured", nil, live, nil, ComplianceNotConfigured, ComplianceNotConfigured, "no mta_sts", "no mail host"},
+		{"both pass", []policy.RRset{sts, tlsa}, live, nil, CompliancePass, CompliancePass, "", ""},
+		{"errors fail", []policy.RRset{sts, tlsa}, live, []Finding{
+			{Severity: SevError, Kind: "mta_sts", Domain: "example.com", Message: "the served policy is stale"},
+			{Severity: SevError, Kind: "tlsa", Domain: "example.com", Message: "the zone is not signed"},
+		}, ComplianceFail, ComplianceFail, "stale", "not signed"},
+		{"a warning passes, shown", []policy.RRset{sts, tlsa}, live, []Finding{
+			{Severity: SevWarning, Kind: "mta_sts", Domain: "example.com", Message: "could not verify https://mta-sts.example.com/"},
+			{Severity: SevInfo, Kind: "tlsa", Domain: "example.com", Message: SkippedMessage},
+		}, CompliancePass, ComplianceFail, "could not verify", "not verified: live checks are off"},
+		{"not published yet", []policy.RRset{sts, tlsa}, nil, nil, ComplianceFail, ComplianceFail, "_mta-sts.example.com. is not published", "_25._tcp.mail.example.com. is not published"},
+	}
+	for _, c := range cases {
+		env := &CheckEnv{Zone: c.zone, Desired: c.desired}
+		reqs := scorecard(env, d, c.findings)
+		if len(reqs) != len(Requirements) {
+			t.Errorf("%s: %d requirements", c.name, len(reqs))
+		}
+		for _, x := range []struct{ req, want, sub string }{{"mta_sts", c.mtasts, c.mtastsF}, {"dane", c.dane, c.daneF}} {
+			st, f := status(reqs, x.req)
+			if st != x.want || !strings.Contains(f, x.sub) {
+				t.Errorf("%s: %s = %s %q, want %s with %q", c.name, x.req, st, f, x.want, x.sub)
+			}
+		}
+	}
+}
