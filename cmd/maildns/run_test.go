@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -172,6 +173,19 @@ func TestEndToEndExample(t *testing.T) {
 	if !strings.Contains(out, "drift") || !strings.Contains(errOut, `"msg":"drift"`) {
 		t.Errorf("first --dry-run shows no drift:\n%s\n%s", out, errOut)
 	}
+	// TLS-RPT and BIMI of the sending domain, then the scorecard, which
+	// fails what is not published yet.
+	for _, want := range []string{
+		`+ _smtp._tls     TXT  3600        "v=TLSRPTv1; rua=mailto:tlsrpt@example.com"`,
+		`+ default._bimi  TXT  3600        "v=BIMI1; l=https://example.com/bimi/logo.svg; a=https://example.com/bimi/vmc.pem"`,
+		"\ncompliance: ",
+		"    fail            TLS-RPT                          TXT _smtp._tls.example.com. is not published as the policy wants",
+		"    fail            DMARC (p=none or stricter) *     no DMARC record at _dmarc.example.com.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("first --dry-run has no %q:\n%s", want, out)
+		}
+	}
 	if diff := cmp.Diff(files, e2eSnapshot(t, filepath.Dir(cfg))); diff != "" {
 		t.Fatalf("--dry-run changed a zone file (-before +after):\n%s", diff)
 	}
@@ -190,6 +204,9 @@ func TestEndToEndExample(t *testing.T) {
 	}
 	if !strings.Contains(out, "· 0 changes (") {
 		t.Errorf("--dry-run after --once has changes:\n%s", out)
+	}
+	if strings.Contains(out, "    fail ") || !strings.Contains(out, "    pass            BIMI") {
+		t.Errorf("--dry-run after --once: the scorecard should pass everything configured:\n%s", out)
 	}
 
 	after := e2eZones(t, cfg)
@@ -238,6 +255,28 @@ func TestEndToEndExample(t *testing.T) {
 			if _, ok := zm[k]; !ok {
 				t.Errorf("zone has no %q: %v", k, zm)
 			}
+		}
+	}
+	// compliance (SPEC §4): every domain's requirements, each with its keys.
+	got := map[string]string{}
+	comp, _ := plan["compliance"].([]any)
+	for _, c := range comp {
+		cm := c.(map[string]any)
+		for _, k := range []string{"domain", "requirement", "status", "finding"} {
+			if _, ok := cm[k]; !ok {
+				t.Errorf("compliance entry has no %q: %v", k, cm)
+			}
+		}
+		got[fmt.Sprint(cm["domain"], " ", cm["requirement"])] = fmt.Sprint(cm["status"])
+	}
+	for k, want := range map[string]string{
+		"example.com spf": "pass", "example.com dkim": "pass", "example.com dmarc": "pass",
+		"example.com dmarc_alignment": "pass", "example.com ptr": "pass", "example.com tls_rpt": "pass",
+		"example.com bimi": "pass", "example.com dane": "not_configured",
+		"example.net dkim": "not_configured", "example.net dmarc": "pass",
+	} {
+		if got[k] != want {
+			t.Errorf("compliance %s = %q, want %q (all: %v)", k, got[k], want, got)
 		}
 	}
 	summary, _ := plan["summary"].(map[string]any)
@@ -300,6 +339,20 @@ func TestValidateBadInputs(t *testing.T) {
 				e2eReplace(t, filepath.Join(dir, "policies", "example.com.yaml"), "policy: reject", "policy: rejct")
 			},
 			wantRe: `example\.com\.yaml:\d+: dmarc policy: "rejct" is not one of .*did you mean "reject"`,
+		},
+		{
+			name: "BIMI logo over http",
+			edit: func(t *testing.T, dir string) {
+				e2eReplace(t, filepath.Join(dir, "policies", "example.com.yaml"), "logo: https://", "logo: http://")
+			},
+			wantRe: `example\.com\.yaml:\d+: bimi logo: "http://example\.com/bimi/logo\.svg" is not an https: URL`,
+		},
+		{
+			name: "TLS-RPT rua not mailto or https",
+			edit: func(t *testing.T, dir string) {
+				e2eReplace(t, filepath.Join(dir, "policies", "example.com.yaml"), `"mailto:tlsrpt@example.com"`, `"tlsrpt@example.com"`)
+			},
+			wantRe: `example\.com\.yaml:\d+: tls_rpt rua: "tlsrpt@example\.com" is not a mailto: or https: URI`,
 		},
 		{
 			name: "unreadable key file",
