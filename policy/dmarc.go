@@ -139,6 +139,7 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 	seen := map[string]bool{"v": true}
 	var pErr, spErr string
 	pSeen := false
+	ruaURI := false // rua holds a syntactically valid URI (§6.6.3 step 6)
 	rest := items[1:]
 	for i, item := range rest {
 		item = strings.Trim(item, " \t")
@@ -203,6 +204,9 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 			var uris []DMARCURI
 			for _, part := range strings.Split(value, ",") {
 				u, w, err := parseDMARCURI(strings.Trim(part, " \t"))
+				if name == "rua" && u.URI != "" {
+					ruaURI = true
+				}
 				if err != nil {
 					errf("%s=: %v: receivers skip it", name, err)
 					continue
@@ -264,7 +268,7 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 		if r.Policy != "" {
 			why = spErr
 		}
-		if len(r.RUA) == 0 {
+		if !ruaURI {
 			tag := "p"
 			if r.Policy != "" {
 				tag = "sp"
@@ -337,8 +341,22 @@ func ParseDMARCURI(s string) (DMARCURI, error) {
 	return u, err
 }
 
+// uriScheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1).
+func uriScheme(s string) bool {
+	if s == "" || !spfIsAlpha(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !spfIsAlpha(c) && !(c >= '0' && c <= '9') && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
 // parseDMARCURI returns the URI, a warning for a scheme other than mailto,
-// or an error.
+// or an error. With an error, URI is set when s is still a syntactically
+// valid URI (a mailto: without a usable address).
 func parseDMARCURI(s string) (DMARCURI, string, error) {
 	var u DMARCURI
 	if s == "" {
@@ -364,7 +382,7 @@ func parseDMARCURI(s string) (DMARCURI, string, error) {
 		}
 	}
 	scheme, rest, ok := strings.Cut(uri, ":")
-	if !ok || scheme == "" || !spfIsAlpha(scheme[0]) {
+	if !ok || !uriScheme(scheme) {
 		return u, "", fmt.Errorf("%q is not a URI (want mailto:address)", s)
 	}
 	u.URI = uri
