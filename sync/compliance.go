@@ -75,10 +75,15 @@ func scorecard(env *CheckEnv, d *policy.Domain, findings []Finding) []Requiremen
 			if !slices.Contains(kinds, f.Kind) {
 				continue
 			}
+			// A report destination that accepts no reports (a dmarc
+			// action) leaves the policy applied: shown, not failing.
+			reportsOnly := f.Kind == KindDMARC && f.Severity == SevAction
 			switch {
-			case f.Severity == SevError || f.Severity == SevAction:
+			case (f.Severity == SevError || f.Severity == SevAction) && !reportsOnly:
 				add(name, ComplianceFail, f.Message)
 				return
+			case reportsOnly && warn == "":
+				warn = f.Message
 			case f.Severity == SevInfo && f.Message == SkippedMessage:
 				if warn == "" {
 					warn = "not verified: live checks are off"

@@ -2,6 +2,7 @@ package sync
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -127,6 +128,36 @@ func TestScorecardStandards(t *testing.T) {
 			st, f := status(reqs, x.req)
 			if st != x.want || !strings.Contains(f, x.sub) {
 				t.Errorf("%s: %s = %s %q, want %s with %q", c.name, x.req, st, f, x.want, x.sub)
+			}
+		}
+	}
+}
+
+// TestScorecardDMARC: a record receivers apply otherwise than written
+// fails (the check's error); a report destination that does not accept
+// reports is shown but leaves DMARC passing; two records fail.
+func TestScorecardDMARC(t *testing.T) {
+	d := &policy.Domain{Domain: "example.com", Zone: "example.com"}
+	cases := []struct {
+		name, status, finding string
+		zone                  []libdns.RR
+	}{
+		{"fallback to p=none", ComplianceFail, "receivers act as if the record said p=none",
+			[]libdns.RR{maTXT("_dmarc", "v=DMARC1; rua=mailto:d@example.com")}},
+		{"leading whitespace", ComplianceFail, "starts with whitespace: receivers discard",
+			[]libdns.RR{maTXT("_dmarc", " v=DMARC1; p=reject")}},
+		{"two records", ComplianceFail, "2 DMARC records",
+			[]libdns.RR{maTXT("_dmarc", "v=DMARC1; p=reject"), maTXT("_dmarc", "v=DMARC1; p=none")}},
+		{"reports not accepted", CompliancePass, "does not accept DMARC reports",
+			[]libdns.RR{maTXT("_dmarc", "v=DMARC1; p=none; rua=mailto:d@reports.example.net")}},
+	}
+	srv := testdns.Start(t)
+	for _, c := range cases {
+		env := maEnv(srv, maTest{zone: c.zone, live: true})
+		findings := CheckDMARC(context.Background(), env, d)
+		for _, r := range scorecard(env, d, findings) {
+			if r.Requirement == "dmarc" && (r.Status != c.status || !strings.Contains(r.Finding, c.finding)) {
+				t.Errorf("%s: dmarc %s %q, want %s with %q", c.name, r.Status, r.Finding, c.status, c.finding)
 			}
 		}
 	}
