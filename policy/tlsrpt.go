@@ -207,7 +207,7 @@ func ParseTLSRPT(s string) (*ParsedTLSRPT, error) {
 			return nil, fmt.Errorf("%q is not name=value (RFC 8460 §3)", it)
 		}
 		if name != "rua" {
-			if value == "" || strings.ContainsAny(value, " \t=") {
+			if !tlsrptExtValue(value) {
 				return nil, fmt.Errorf("field %s: value %q is not allowed (RFC 8460 §3)", name, value)
 			}
 			r.Warnings = append(r.Warnings, fmt.Sprintf("unknown field %q is ignored", name))
@@ -229,6 +229,16 @@ func ParseTLSRPT(s string) (*ParsedTLSRPT, error) {
 		return nil, fmt.Errorf("rua is missing: the record names no report destination (RFC 8460 §3)")
 	}
 	return r, nil
+}
+
+// tlsrptExtValue: 1*(%x21-3A / %x3C / %x3E-7E).
+func tlsrptExtValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '=' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // tlsrptExtName: (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".").

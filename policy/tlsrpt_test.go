@@ -29,6 +29,8 @@ func TestParseTLSRPT(t *testing.T) {
 		{"v=TLSRPTv1; rua=http://example.com/r", false, 0, 0},
 		{"v=TLSRPTv1;; rua=mailto:a@example.com", false, 0, 0},
 		{"v=TLSRPTv1; rua=mailto:a@example.com,", false, 0, 0},
+		{"v=TLSRPTv1; rua=mailto:a@example.com; ext=a b", false, 0, 0},
+		{"v=TLSRPTv1; rua=mailto:a@example.com; ext=\u00e9", false, 0, 0},
 	}
 	for _, c := range cases {
 		r, err := ParseTLSRPT(c.rec)
@@ -75,4 +77,24 @@ func TestParseBIMI(t *testing.T) {
 	if got := BIMIRecord(b); got != "v=BIMI1; l=https://example.com/l.svg; a=https://example.com/a.pem" || BIMIName(b) != "default._bimi" {
 		t.Errorf("BIMIRecord = %q at %s", got, BIMIName(b))
 	}
+}
+
+// FuzzParseTLSRPT: parsing never panics, and what parses has a rua of
+// mailto: and https: URIs only, which make a record that parses again.
+func FuzzParseTLSRPT(f *testing.F) {
+	f.Add("v=TLSRPTv1; rua=mailto:reports@example.com")
+	f.Add("v=TLSRPTv1;rua=mailto:a@example.com,https://r.example.net/x; ext=1;")
+	f.Add("v=TLSRPTv1; rua=ftp://example.com/r")
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseTLSRPT(s)
+		if err != nil {
+			return
+		}
+		if len(r.RUA) == 0 {
+			t.Fatalf("%q parsed without a rua", s)
+		}
+		if _, err := ParseTLSRPT(TLSRPTRecord(&TLSRPT{RUA: r.RUA})); err != nil {
+			t.Fatalf("%q: its rua %q makes a record that does not parse: %v", s, r.RUA, err)
+		}
+	})
 }
