@@ -55,12 +55,17 @@ const (
 	kindTLSA   = "tlsa"
 )
 
+// verifiedLive are the requirements whose verdict rests on the live check
+// itself: skipped (--offline), they are not shown to hold. SPF and DMARC
+// are records in the zone; only their lookups are skipped.
+var verifiedLive = map[string]bool{"ptr": true, "mta_sts": true, "dane": true}
+
 // scorecard judges one domain. env holds the zone as it now is (after
 // applying, in the apply modes) and the compiled policy; findings are the
 // run's findings of this domain. A requirement fails on an error or action
 // finding of its kind, on a record missing or not as the policy wants, and
-// when its check was skipped (live checks off): what was not seen is not
-// passed. A warning leaves it passing and is shown as its finding.
+// when the live check it rests on was skipped (live checks off): what was
+// not seen is not passed. A warning leaves it passing and is shown.
 func scorecard(env *CheckEnv, d *policy.Domain, findings []Finding) []Requirement {
 	c := newMailCheck(env, d, "")
 	out := make([]Requirement, 0, len(Requirements))
@@ -70,7 +75,8 @@ func scorecard(env *CheckEnv, d *policy.Domain, findings []Finding) []Requiremen
 	// judge turns the findings of kinds into a verdict, given what the
 	// records say (problem: why they fail, "" when they are fine).
 	judge := func(name, problem string, kinds ...string) {
-		var warn string
+		var note string
+		skipped := false
 		for _, f := range findings {
 			if !slices.Contains(kinds, f.Kind) {
 				continue
@@ -82,23 +88,21 @@ func scorecard(env *CheckEnv, d *policy.Domain, findings []Finding) []Requiremen
 			case (f.Severity == SevError || f.Severity == SevAction) && !reportsOnly:
 				add(name, ComplianceFail, f.Message)
 				return
-			case reportsOnly && warn == "":
-				warn = f.Message
 			case f.Severity == SevInfo && f.Message == SkippedMessage:
-				if warn == "" {
-					warn = "not verified: live checks are off"
-				}
-			case f.Severity == SevWarning && warn == "":
-				warn = f.Message
+				skipped = true
+			case (reportsOnly || f.Severity == SevWarning) && note == "":
+				note = f.Message
 			}
 		}
 		switch {
 		case problem != "":
 			add(name, ComplianceFail, problem)
-		case warn == "not verified: live checks are off":
-			add(name, ComplianceFail, warn)
+		case skipped && verifiedLive[name]:
+			add(name, ComplianceFail, "not verified: live checks are off")
+		case skipped && note == "":
+			add(name, CompliancePass, "lookups not followed: live checks are off")
 		default:
-			add(name, CompliancePass, warn)
+			add(name, CompliancePass, note)
 		}
 	}
 	noMail := "a parked domain sends no mail"

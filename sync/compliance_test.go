@@ -162,3 +162,24 @@ func TestScorecardDMARC(t *testing.T) {
 		}
 	}
 }
+
+// TestScorecardSkipped: with live checks off, SPF and DMARC (records in the
+// zone) still pass with a note; PTR, which rests on its lookups, fails.
+func TestScorecardSkipped(t *testing.T) {
+	d := &policy.Domain{Domain: "example.com", Zone: "example.com",
+		MailHosts: []policy.MailHost{{Name: "mail", IPv4: []string{"192.0.2.1"}}}}
+	env := &CheckEnv{Zone: []libdns.RR{maTXT("@", "v=spf1 include:_spf.example.net -all"), maTXT("_dmarc", "v=DMARC1; p=reject")}}
+	skip := func(kind string) Finding {
+		return Finding{Severity: SevInfo, Kind: kind, Domain: "example.com", Message: SkippedMessage}
+	}
+	want := map[string]string{
+		"spf":   "pass lookups not followed: live checks are off",
+		"dmarc": "pass lookups not followed: live checks are off",
+		"ptr":   "fail not verified: live checks are off",
+	}
+	for _, r := range scorecard(env, d, []Finding{skip(KindSPF), skip(KindDMARC), skip(KindPTR)}) {
+		if w, ok := want[r.Requirement]; ok && r.Status+" "+r.Finding != w {
+			t.Errorf("%s = %s %q, want %s", r.Requirement, r.Status, r.Finding, w)
+		}
+	}
+}
