@@ -103,6 +103,8 @@ func CanonicalData(typ, data, zone string) (string, error) {
 		return canonicalTarget(data, zone), nil
 	case "TXT", "SPF":
 		return CanonicalTXT(data), nil
+	case "TLSA":
+		return canonicalTLSA(data)
 	default:
 		return data, nil
 	}
@@ -214,4 +216,23 @@ func GroupRRsets(recs []libdns.Record, zone string) ([]RRsetKey, map[RRsetKey][]
 		m[k] = append(m[k], rr)
 	}
 	return keys, m, nil
+}
+
+// canonicalTLSA returns "USAGE SELECTOR MTYPE hex": numbers without
+// leading zeros, the hex lower case and in one piece (zone files may split
+// it, servers print it in either case).
+func canonicalTLSA(data string) (string, error) {
+	f := strings.Fields(data)
+	if len(f) < 4 {
+		return "", fmt.Errorf("bad TLSA data %q", data)
+	}
+	var nums []string
+	for _, s := range f[:3] {
+		n, err := strconv.ParseUint(s, 10, 8)
+		if err != nil {
+			return "", fmt.Errorf("bad TLSA data %q", data)
+		}
+		nums = append(nums, strconv.FormatUint(n, 10))
+	}
+	return strings.Join(nums, " ") + " " + strings.ToLower(strings.Join(f[3:], "")), nil
 }
