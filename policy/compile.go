@@ -223,6 +223,7 @@ func compile(d *Domain) ([]RRset, []*Error) {
 				Values: s.values, Element: "ptr", Pos: p.Pos})
 		}
 	}
+	compileMTASTSTLSA(d, add, at)
 	sortRRsets(out)
 	if len(out) == 0 {
 		out = nil // as before the room was made: nothing wanted is nil

@@ -11,10 +11,10 @@ import (
 )
 
 var policyKeys = []string{"domain", "provider", "zone", "ttl", "mail_hosts", "mx", "spf", "dkim",
-	"dmarc", "ptr", "parked", "allow_weakening"}
+	"dmarc", "ptr", "parked", "allow_weakening", "mta_sts"}
 
 // mailSections are the keys a parked domain may not have.
-var mailSections = []string{"mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr"}
+var mailSections = []string{"mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr", "mta_sts"}
 
 const maxTTL = 1<<31 - 1
 
@@ -146,6 +146,9 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache) (*Domain,
 		if e, ok := keys["bimi"]; ok {
 			l.bimi(e)
 		}
+		if e, ok := keys["mta_sts"]; ok {
+			l.mtaSTS(e) // after mail_hosts and mx: its default mx patterns
+		}
 	}
 	if len(c.errs) > start {
 		if d.Domain == "domain.invalid" {
@@ -221,7 +224,7 @@ func (l *domainLoader) mailHosts(e entry) {
 	seen := map[string]int{}
 	hosts := []MailHost{}
 	for _, it := range l.items(e) {
-		fields, ok := l.mapping(node{l.file, it}, "mail_hosts item", []string{"name", "ipv4", "ipv6", "ttl"})
+		fields, ok := l.mapping(node{l.file, it}, "mail_hosts item", []string{"name", "ipv4", "ipv6", "ttl", "tlsa"})
 		if !ok {
 			continue
 		}
@@ -273,6 +276,8 @@ func (l *domainLoader) mailHosts(e entry) {
 				if t, ok := l.ttl(f); ok {
 					h.TTL = t
 				}
+			case "tlsa":
+				h.TLSA = l.tlsa(f, &h)
 			}
 		}
 		if !named {
@@ -287,6 +292,9 @@ func (l *domainLoader) mailHosts(e entry) {
 			continue
 		}
 		seen[fq] = h.Pos.Line
+		if h.TLSA != nil && !inZone(strings.TrimSuffix(fq, "."), d.Zone) {
+			l.errorf(h.TLSA.Pos, "mail host %s: tlsa needs the host in zone %s (its TLSA records live at %s)", h.Name, d.Zone, TLSAName(fq))
+		}
 		if !h.Outside(d.Domain) && len(h.IPv4)+len(h.IPv6) == 0 && !l.hadErrorAt(h.Pos.File, it) {
 			l.errorf(h.Pos, "mail host %s is in %s and needs an ipv4 or ipv6 address", h.Name, d.Domain)
 		}

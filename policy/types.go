@@ -108,6 +108,7 @@ type Domain struct {
 	AllowWeakening *bool // nil: the config's
 	TLSRPT         *TLSRPT
 	BIMI           *BIMI
+	MTASTS         *MTASTS // nil: not managed
 }
 
 type MailHost struct {
@@ -116,6 +117,7 @@ type MailHost struct {
 	IPv4 []string
 	IPv6 []string
 	TTL  time.Duration // 0: the domain's
+	TLSA *TLSA         // DANE; nil: not managed
 }
 
 // FQDN is the host's fully qualified name with a trailing dot.
