@@ -3,6 +3,8 @@ package sync
 import (
 	"context"
 	"log/slog"
+	"net"
+	"net/http"
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
@@ -25,6 +27,10 @@ type CheckEnv struct {
 	// Desired is what the policy compiles to.
 	Desired []policy.RRset
 	Logger  *slog.Logger
+	// HTTPClient and DialSMTP are the engine's (nil: the defaults of the
+	// MTA-STS and DANE checks).
+	HTTPClient *http.Client
+	DialSMTP   func(ctx context.Context, host string) (net.Conn, error)
 }
 
 // Check inspects one domain and returns its findings. Checks must be safe

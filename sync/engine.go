@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +48,13 @@ type Engine struct {
 	Version string
 	// LockWait bounds the wait for a zone another maildns holds; 0: DefaultLockWait.
 	LockWait time.Duration
+	// HTTPClient fetches MTA-STS policies; nil: one that resolves names
+	// through the run's resolver and verifies certificates against the
+	// system roots.
+	HTTPClient *http.Client
+	// DialSMTP connects to a mail host's SMTP port for the DANE check; nil:
+	// port 25 of the host's addresses from the run's resolver.
+	DialSMTP func(ctx context.Context, host string) (net.Conn, error)
 }
 
 // DefaultConcurrency is the number of provider zones handled at once.
@@ -301,6 +310,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			Desired:  r.sets,
 			Logger:   log.With("domain", r.d.Domain),
 		}
+		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		r.env = env
 		g.Go(func() error {
 			for _, c := range checks {
@@ -446,6 +456,7 @@ func planZone(z *zoneState, apply bool) {
 		if len(p.plan.Changes) > 0 {
 			p.plan.Status = StatusDrift
 		}
+		planFiles(p)
 		if !apply {
 			// Only applying needs the diffs beyond their changes: a dry
 			// run over thousands of zones lets them go at once.
@@ -639,6 +650,14 @@ func applyZone(ctx context.Context, z *zoneState) {
 			continue
 		}
 		attempted = true
+		if err := writeFiles(p); err != nil {
+			// The policy file goes first (RFC 8461 §8.3): without it the
+			// records that announce it wait.
+			p.err = err
+			p.plan.Status = StatusError
+			p.plan.Error = err.Error()
+			continue
+		}
 		perChange, o := shareOps(p)
 		s := share{p: p, perChange: perChange}
 		if z.journal != nil && !o.empty() {
@@ -832,6 +851,13 @@ func summarise(plan *Plan) Summary {
 				s.Update++
 			case ActionDelete:
 				s.Delete++
+			}
+		}
+		for _, f := range z.Files {
+			if f.Action == ActionCreate {
+				s.Create++
+			} else {
+				s.Update++
 			}
 		}
 		if z.Status == StatusError {

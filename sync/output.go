@@ -112,6 +112,7 @@ func (t *textWriter) plan(p *Plan) {
 			head := "  " + t.paint(code, mark) + " " + pad(c.Name, wName) + "  " + pad(c.Type, wType) + "  " + pad(ttlText(c), wTTL) + "  "
 			t.line(strings.TrimRight(head+t.values(c), " "))
 		}
+		t.files(z.Files)
 	}
 	if len(p.Findings) > 0 {
 		if len(p.Zones) > 0 {

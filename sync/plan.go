@@ -34,6 +34,9 @@ type ZonePlan struct {
 	Status   string   `json:"status"`
 	Changes  []Change `json:"changes"`
 	Error    string   `json:"error"`
+	// Files are the files maildns writes for the domain beside its
+	// records (the MTA-STS policy), before the records that announce them.
+	Files []FileChange `json:"files,omitempty"`
 }
 
 // Change actions.

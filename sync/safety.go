@@ -68,6 +68,7 @@ func safetyFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Doma
 		}
 		out = append(out, f)
 	}
+	out = append(out, filesWeakening(cfg, opts, apply, d, zp)...) // MTA-STS mode going down
 	if weakeningAllowed(cfg, opts, d) {
 		return out
 	}
@@ -172,6 +173,11 @@ func Weakens(c Change) string {
 	case "MX":
 		if len(c.Before) > 0 && len(c.After) == 0 {
 			return "removes every MX of " + c.Name
+		}
+		return ""
+	case "TLSA":
+		if len(c.Before) > 0 && len(c.After) == 0 {
+			return "removes every TLSA of " + c.Name + " (DANE senders fall back to unauthenticated TLS)"
 		}
 		return ""
 	case "TXT":
