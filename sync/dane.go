@@ -1,0 +1,147 @@
+package sync
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/smtp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
+)
+
+// KindTLSA is the finding kind of the DANE checks.
+const KindTLSA = "tlsa"
+
+func init() { registerCheck(KindTLSA, CheckTLSA) }
+
+// smtpCheckTimeout bounds one SMTP STARTTLS probe.
+const smtpCheckTimeout = 20 * time.Second
+
+// CheckTLSA checks DANE for SMTP (RFC 7672) of each mail host with a tlsa
+// element. Without lookups: the zone must be DNSSEC-signed, which maildns
+// knows from the zone as read from the provider (a DNSKEY RRset at its
+// apex; a provider that hides DNSSEC records from its API reads as
+// unsigned): else an error, since senders ignore TLSA records they cannot
+// validate (RFC 7672 §2.2). With lookups, it connects to the host's port
+// 25, asks for STARTTLS and compares the certificate it presents with the
+// TLSA records live in the zone: no STARTTLS or no match is an error (DANE
+// senders will not deliver), a host that cannot be reached a warning
+// (could not verify), a match on the next key an info.
+func CheckTLSA(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding {
+	var hosts []policy.MailHost
+	for _, h := range d.MailHosts {
+		if h.TLSA != nil {
+			hosts = append(hosts, h)
+		}
+	}
+	if len(hosts) == 0 {
+		return nil
+	}
+	c := newMailCheck(env, d, KindTLSA)
+	signed := false
+	for _, r := range env.Zone {
+		if r.Type == "DNSKEY" && r.Name == "@" {
+			signed = true
+			break
+		}
+	}
+	if !signed {
+		c.add(SevError, c.zone, "zone %s is not DNSSEC-signed (no DNSKEY at its apex as read from provider %s): senders ignore TLSA records without DNSSEC (RFC 7672 §2.2), so DANE protects nothing", c.zone, d.Provider)
+	}
+	for _, h := range hosts {
+		host := strings.TrimSuffix(h.FQDN(d.Domain), ".")
+		name := policy.TLSAName(host)
+		rel := providers.RelativeName(name, c.zone)
+		var live []string
+		for _, r := range env.Zone {
+			if r.Type == "TLSA" && strings.EqualFold(r.Name, rel) {
+				live = append(live, r.Data)
+			}
+		}
+		if !env.Live {
+			c.add(SevInfo, host, SkippedMessage)
+			continue
+		}
+		certHash, fullHash, err := probeSTARTTLS(ctx, env, host)
+		var noTLS errNoSTARTTLS
+		switch {
+		case errors.As(err, &noTLS):
+			c.add(SevError, host, "%s does not offer STARTTLS on port 25: DANE senders will not deliver to it", host)
+			continue
+		case err != nil:
+			c.add(SevWarning, host, "could not verify the certificate %s presents on port 25: %v", host, err)
+			continue
+		}
+		matched := slices.ContainsFunc(live, func(v string) bool {
+			return v == "3 1 1 "+certHash || v == "3 0 1 "+fullHash
+		})
+		if !matched {
+			if len(live) == 0 {
+				c.add(SevError, host, "%s presents a key (SPKI SHA-256 %s) but no TLSA is published at %s", host, certHash, name)
+			} else {
+				c.add(SevError, host, "the certificate %s presents on port 25 (SPKI SHA-256 %s) matches no TLSA at %s (%s): DANE senders will not deliver to it", host, certHash, name, strings.Join(live, " | "))
+			}
+			continue
+		}
+		if h.TLSA.Next != "" && certHash == h.TLSA.Next && certHash != h.TLSA.Current {
+			c.add(SevInfo, host, "%s presents the next key (next_cert_file): make it cert_file and retire the old one", host)
+		}
+	}
+	return c.out
+}
+
+type errNoSTARTTLS struct{}
+
+func (errNoSTARTTLS) Error() string { return "no STARTTLS" }
+
+// probeSTARTTLS connects to host's SMTP port, says EHLO, starts TLS and
+// returns the SHA-256 of the presented certificate's SubjectPublicKeyInfo
+// and of the whole certificate (hex). DANE-EE ignores names and dates, so
+// the certificate is not validated here: it is compared with the TLSA.
+func probeSTARTTLS(ctx context.Context, env *CheckEnv, host string) (spki, full string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, smtpCheckTimeout)
+	defer cancel()
+	var conn net.Conn
+	if env.DialSMTP != nil {
+		conn, err = env.DialSMTP(ctx, host)
+	} else {
+		conn, err = dialResolved(ctx, env.Resolver, host, "25")
+	}
+	if err != nil {
+		return "", "", err
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	cl, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return "", "", fmt.Errorf("SMTP greeting: %w", err)
+	}
+	defer cl.Close()
+	if err := cl.Hello("maildns.invalid"); err != nil {
+		return "", "", fmt.Errorf("EHLO: %w", err)
+	}
+	if ok, _ := cl.Extension("STARTTLS"); !ok {
+		return "", "", errNoSTARTTLS{}
+	}
+	// #nosec: DANE-EE authenticates the key by the TLSA record, not by a CA.
+	if err := cl.StartTLS(&tls.Config{ServerName: host, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}); err != nil {
+		return "", "", fmt.Errorf("STARTTLS: %w", err)
+	}
+	st, ok := cl.TLSConnectionState()
+	if !ok || len(st.PeerCertificates) == 0 {
+		return "", "", errors.New("no certificate after STARTTLS")
+	}
+	cert := st.PeerCertificates[0]
+	sum := sha256.Sum256(cert.Raw)
+	_ = cl.Quit()
+	return policy.SPKIHash(cert), hex.EncodeToString(sum[:]), nil
+}

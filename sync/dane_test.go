@@ -1,0 +1,94 @@
+package sync
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/policy"
+)
+
+func TestCheckTLSA(t *testing.T) {
+	ca := newTestCA(t)
+	cur, curPEM := ca.leaf(t, "mail.example.com")
+	next, nextPEM := ca.leaf(t, "mail.example.com")
+	other, _ := ca.leaf(t, "mail.example.com")
+	curSum, _ := policy.SPKIHashPEM(curPEM)
+	nextSum, _ := policy.SPKIHashPEM(nextPEM)
+	if curSum != policy.SPKIHash(cur.Leaf) {
+		t.Fatal("SPKIHashPEM and SPKIHash disagree")
+	}
+	srv := startSMTP(t)
+	dial := func(ctx context.Context, host string) (net.Conn, error) {
+		if host != "mail.example.com" {
+			t.Errorf("dialled %q", host)
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", srv.addr)
+	}
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	dialClosed := func(ctx context.Context, host string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", closedAddr)
+	}
+
+	d := &policy.Domain{Domain: "example.com", Zone: "example.com", Provider: "mem",
+		MailHosts: []policy.MailHost{{Name: "mail", IPv4: []string{"203.0.113.25"},
+			TLSA: &policy.TLSA{Current: curSum, Next: nextSum}}}}
+	dnskey := libdns.RR{Name: "@", Type: "DNSKEY", TTL: time.Hour, Data: "257 3 13 AAAA"}
+	tlsa := func(sums ...string) []libdns.RR {
+		out := []libdns.RR{dnskey}
+		for _, s := range sums {
+			out = append(out, libdns.RR{Name: "_25._tcp.mail", Type: "TLSA", TTL: time.Hour, Data: "3 1 1 " + s})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		cert *tls.Certificate
+		zone []libdns.RR
+		dial func(context.Context, string) (net.Conn, error)
+		live bool
+		want []maWant
+	}{
+		{"matches", &cur, tlsa(curSum, nextSum), dial, true, nil},
+		{"does not match", &other, tlsa(curSum, nextSum), dial, true,
+			[]maWant{{SevError, "mail.example.com", "matches no TLSA at _25._tcp.mail.example.com."}}},
+		{"rolled over to the published next key", &next, tlsa(curSum, nextSum), dial, true,
+			[]maWant{{SevInfo, "mail.example.com", "presents the next key"}}},
+		{"rolled over before the next key was published", &next, tlsa(curSum), dial, true,
+			[]maWant{{SevError, "mail.example.com", "matches no TLSA"}}},
+		{"no TLSA published", &cur, tlsa(), dial, true,
+			[]maWant{{SevError, "mail.example.com", "no TLSA is published at _25._tcp.mail.example.com."}}},
+		{"no STARTTLS", nil, tlsa(curSum), dial, true,
+			[]maWant{{SevError, "mail.example.com", "does not offer STARTTLS"}}},
+		{"unreachable", &cur, tlsa(curSum), dialClosed, true,
+			[]maWant{{SevWarning, "mail.example.com", "could not verify"}}},
+		{"unsigned zone", &cur, tlsa(curSum)[1:], dial, true,
+			[]maWant{{SevError, "example.com", "is not DNSSEC-signed"}}},
+		{"offline", &cur, tlsa(curSum)[1:], dial, false,
+			[]maWant{{SevError, "example.com", "is not DNSSEC-signed"}, {SevInfo, "mail.example.com", SkippedMessage}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.present(tc.cert)
+			env := &CheckEnv{Live: tc.live, Zone: tc.zone, DialSMTP: tc.dial}
+			maCheck(t, tc.name, CheckTLSA(context.Background(), env, d), tc.want)
+		})
+	}
+}
+
+func TestTLSAWeakens(t *testing.T) {
+	all := Change{Action: ActionDelete, Name: "_25._tcp.mail", Type: "TLSA", Before: []string{"3 1 1 aa", "3 1 1 bb"}}
+	if why := Weakens(all); why == "" {
+		t.Error("removing every TLSA of a mail host is not weakening")
+	}
+	one := Change{Action: ActionUpdate, Name: "_25._tcp.mail", Type: "TLSA", Before: []string{"3 1 1 aa", "3 1 1 bb"}, After: []string{"3 1 1 bb"}}
+	if why := Weakens(one); why != "" {
+		t.Errorf("retiring one key of a rollover is weakening: %s", why)
+	}
+}
