@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -229,6 +230,10 @@ func CheckMTASTS(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding
 		c.add(SevError, url, "the certificate of mta-sts.%s does not validate, so senders ignore the policy: %v", d.Domain, err)
 		return c.out
 	case err != nil:
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is in the message already
+		}
 		c.add(SevWarning, url, "could not verify the MTA-STS policy at %s: %v", url, err)
 		return c.out
 	case status != http.StatusOK:
