@@ -40,6 +40,10 @@ type Zone struct {
 	// default BIND checks, as in production, that in-zone MX and SRV
 	// targets have address records, and refuses updates that break this.
 	DisableIntegrityCheck bool
+	// Signed makes BIND sign the zone inline (dnssec-policy default,
+	// inline-signing yes): updates go to the unsigned zone, and queries and
+	// transfers see the signed one, with its DNSKEY and RRSIG records.
+	Signed bool
 }
 
 // Server is a running named. Its fields are read-only.
@@ -218,6 +222,9 @@ key %s {
 		integrity := ""
 		if z.DisableIntegrityCheck {
 			integrity = "\n\tcheck-integrity no;"
+		}
+		if z.Signed {
+			integrity += "\n\tdnssec-policy default;\n\tinline-signing yes;"
 		}
 		fmt.Fprintf(&b, `zone %s {
 	type primary;
