@@ -86,7 +86,7 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // gone after the rename; cleans up a failure
+	defer os.Remove(tmp.Name())              // gone after the rename; cleans up a failure
 	if err := tmp.Chmod(0o644); err != nil { // the web server reads it
 		tmp.Close()
 		return err
