@@ -650,25 +650,28 @@ func applyZone(ctx context.Context, z *zoneState) {
 			continue
 		}
 		attempted = true
-		if err := writeFiles(p); err != nil {
-			// The policy file goes first (RFC 8461 §8.3): without it the
-			// records that announce it wait.
-			p.err = err
-			p.plan.Status = StatusError
-			p.plan.Error = err.Error()
-			continue
-		}
 		perChange, o := shareOps(p)
 		s := share{p: p, perChange: perChange}
-		if z.journal != nil && !o.empty() {
+		if z.journal != nil && (!o.empty() || len(p.plan.Files) > 0) {
 			var err error
-			if s.entry, err = z.journal.begin(z, p.domain.Domain, "", p.plan.Changes); err != nil {
+			if s.entry, err = z.journal.begin(z, p.domain.Domain, "", p.plan.Changes, p.plan.Files...); err != nil {
 				p.err = err
 				p.plan.Status = StatusError
 				p.plan.Error = err.Error()
 				continue
 			}
 			z.journal.remember(p, s.entry)
+		}
+		if err := writeFiles(p.plan.Files); err != nil {
+			// The policy file goes first (RFC 8461 §8.3): without it the
+			// records that announce it wait.
+			p.err = err
+			p.plan.Status = StatusError
+			p.plan.Error = err.Error()
+			if s.entry != nil {
+				_ = z.journal.abort(s.entry, err)
+			}
+			continue
 		}
 		p.wrote = true
 		ops.add(o)
@@ -854,9 +857,12 @@ func summarise(plan *Plan) Summary {
 			}
 		}
 		for _, f := range z.Files {
-			if f.Action == ActionCreate {
+			switch f.Action {
+			case ActionCreate:
 				s.Create++
-			} else {
+			case ActionDelete:
+				s.Delete++
+			default:
 				s.Update++
 			}
 		}

@@ -38,6 +38,9 @@ type JournalEntry struct {
 	Restores string         `json:"restores,omitempty"`
 	Changes  []Change       `json:"changes"`
 	Before   []JournalRRset `json:"before"`
+	// Files are the files the changes write beside the records (the
+	// MTA-STS policy), each with its text before; restore puts them back.
+	Files []FileChange `json:"files,omitempty"`
 	// Result is nil while the writes are under way (or when maildns stopped
 	// during them: then any change may or may not have been made).
 	Result *JournalResult `json:"result,omitempty"`
@@ -169,13 +172,14 @@ func touched(changes []Change, live []libdns.RR) []JournalRRset {
 // begin opens the journal entry of changes in z (the RRsets they touch as z
 // was read) before any of them is written. entry is nil, and nothing may be
 // written, when the entry could not be.
-func (j *journaler) begin(z *zoneState, domain, restores string, changes []Change) (*openEntry, error) {
+func (j *journaler) begin(z *zoneState, domain, restores string, changes []Change, files ...FileChange) (*openEntry, error) {
 	entry := &JournalEntry{
 		Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
 		Domain: domain, Zone: z.key.zone, Provider: z.key.provider, Restores: restores,
 		Changes: slices.Clone(changes),
 		Before:  touched(changes, z.live),
 	}
+	entry.Files = files
 	path, err := j.open(entry)
 	if err != nil {
 		return nil, err

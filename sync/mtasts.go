@@ -65,16 +65,53 @@ func planFiles(p *domainZone) {
 	}
 }
 
-// writeFiles writes the files of p's plan, each atomically: a temporary
-// file in the same directory, synced, renamed over the old one, the
-// directory synced. The web server never serves half a policy.
-func writeFiles(p *domainZone) error {
-	for _, f := range p.plan.Files {
+// writeFiles makes each file change, a write atomically: a temporary file
+// in the same directory, synced, renamed over the old one, the directory
+// synced. The web server never serves half a policy.
+func writeFiles(files []FileChange) error {
+	for _, f := range files {
+		if f.Action == ActionDelete {
+			if err := os.Remove(f.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("removing the %s %s: %w", f.What, f.Path, err)
+			}
+			continue
+		}
 		if err := writeFileAtomic(f.Path, []byte(f.After)); err != nil {
 			return fmt.Errorf("writing the %s %s: %w", f.What, f.Path, err)
 		}
 	}
 	return nil
+}
+
+// abort records in o that none of its changes was made: a file it had to
+// write first could not be.
+func (j *journaler) abort(o *openEntry, err error) error {
+	res := &JournalResult{Time: j.now().UTC(), Status: StatusError, Error: err.Error(), Changes: []ChangeResult{}}
+	for _, c := range o.entry.Changes {
+		res.Changes = append(res.Changes, ChangeResult{Action: c.Action, Name: c.Name, Type: c.Type, Result: ChangeNotAttempted})
+	}
+	o.entry.Result = res
+	return writeJournalFile(o.path, o.entry)
+}
+
+// restoreFiles returns the file changes that put back the files entry
+// recorded: a file it created is removed, one it updated gets its text
+// before; files already so give nothing.
+func restoreFiles(entry *JournalEntry) []FileChange {
+	var out []FileChange
+	for _, f := range entry.Files {
+		have, err := os.ReadFile(f.Path)
+		exists := err == nil
+		switch {
+		case f.Action == ActionCreate && exists:
+			out = append(out, FileChange{Action: ActionDelete, Path: f.Path, What: f.What, Before: string(have)})
+		case f.Action == ActionUpdate && !exists:
+			out = append(out, FileChange{Action: ActionCreate, Path: f.Path, What: f.What, After: f.Before})
+		case f.Action == ActionUpdate && string(have) != f.Before:
+			out = append(out, FileChange{Action: ActionUpdate, Path: f.Path, What: f.What, Before: string(have), After: f.Before})
+		}
+	}
+	return out
 }
 
 func writeFileAtomic(path string, data []byte) error {
@@ -86,8 +123,10 @@ func writeFileAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())              // gone after the rename; cleans up a failure
-	if err := tmp.Chmod(0o644); err != nil { // the web server reads it
+	// Gone after the rename; removes the temporary file after a failure.
+	defer os.Remove(tmp.Name())
+	// The web server reads it.
+	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -388,8 +427,11 @@ func documentation(ip netip.Addr) bool {
 func (t *textWriter) files(files []FileChange) {
 	for _, f := range files {
 		mark, code := "~", ansiYellow
-		if f.Action == ActionCreate {
+		switch f.Action {
+		case ActionCreate:
 			mark, code = "+", ansiGreen
+		case ActionDelete:
+			mark, code = "-", ansiRed
 		}
 		what := f.What
 		if mode, _, _, err := policy.ParseMTASTSPolicy(f.After); err == nil {

@@ -349,3 +349,72 @@ func TestMTASTSPolicyFileUnwritable(t *testing.T) {
 		t.Errorf("records written although the policy file was not")
 	}
 }
+
+// TestMTASTSJournalRestore: the journal entry of a run that writes the
+// policy file records its text before, and restore puts it back (a file
+// the run created is removed).
+func TestMTASTSJournalRestore(t *testing.T) {
+	dir := t.TempDir()
+	d := stsDomain("enforce", nil)
+	d.MTASTS.PolicyDir = dir
+	e, st := stsEngine(t, d, []libdns.RR{
+		{Name: "mail", Type: "A", TTL: time.Hour, Data: "203.0.113.25"},
+		{Name: "@", Type: "MX", TTL: time.Hour, Data: "10 mail.example.com."},
+	})
+	e.Config.StateDir = filepath.Join(t.TempDir(), "state")
+	path := policy.MTASTSPolicyFile(d)
+	ctx := context.Background()
+	enforce := policy.MTASTSPolicyText(d)
+	if plan, err := e.Run(ctx, Options{Mode: ModeOnce}); err != nil {
+		t.Fatal(err, plan)
+	}
+	d.MTASTS.Mode = "testing"
+	if plan, err := e.Run(ctx, Options{Mode: ModeOnce, AllowWeakening: true}); err != nil || plan.Zones[0].Status != StatusApplied {
+		t.Fatal(err, plan.Zones[0])
+	}
+	entries, err := ListJournal(e.Config.StateDir)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("journal %v %v, want 2 entries", entries, err)
+	}
+	second, _ := ReadJournal(entries[1])
+	if len(second.Files) != 1 || second.Files[0].Before != enforce || second.Files[0].Path != path {
+		t.Fatalf("journal entry files %+v, want the enforce text before", second.Files)
+	}
+	txt := func() string {
+		for _, rr := range st.records("example.com.") {
+			if rr.Name == "_mta-sts" {
+				return rr.Data
+			}
+		}
+		return ""
+	}
+
+	// Restoring testing → enforce is not weakening; the dry run writes nothing.
+	plan, err := e.Restore(ctx, entries[1], Options{Mode: ModeDryRun})
+	if err != nil || len(plan.Zones[0].Files) != 1 || plan.Zones[0].Files[0].After != enforce {
+		t.Fatalf("restore dry-run: %v %+v", err, plan.Zones[0])
+	}
+	if got, _ := os.ReadFile(path); string(got) == enforce {
+		t.Fatal("restore --dry-run wrote the file")
+	}
+	if plan, err = e.Restore(ctx, entries[1], Options{Mode: ModeOnce}); err != nil || plan.Zones[0].Status != StatusApplied {
+		t.Fatalf("restore: %v %+v %+v", err, plan.Zones[0], plan.Findings)
+	}
+	if got, _ := os.ReadFile(path); string(got) != enforce {
+		t.Errorf("restored policy %q, want %q", got, enforce)
+	}
+	if got := txt(); got != policy.MTASTSRecord(enforce) {
+		t.Errorf("restored _mta-sts %q, want %q", got, policy.MTASTSRecord(enforce))
+	}
+	// The first entry created the file: restoring it removes the file and
+	// the record (removing an MTA-STS record is not weakening by itself).
+	if plan, err = e.Restore(ctx, entries[0], Options{Mode: ModeOnce}); err != nil || plan.Zones[0].Status != StatusApplied {
+		t.Fatalf("restore of the first entry: %v %+v %+v", err, plan.Zones[0], plan.Findings)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("the policy file the first run created is still there: %v", err)
+	}
+	if got := txt(); got != "" {
+		t.Errorf("_mta-sts %q after restoring the first entry, want none", got)
+	}
+}

@@ -59,8 +59,9 @@ func (e *Engine) Restore(ctx context.Context, path string, opts Options) (*Plan,
 	}
 	perChange, changes := restoreOps(entry, z.live)
 	zp.Changes = changes
+	zp.Files = restoreFiles(entry) // the MTA-STS policy file
 	zp.Status = StatusInSync
-	if len(changes) > 0 {
+	if len(changes) > 0 || len(zp.Files) > 0 {
 		zp.Status = StatusDrift
 	}
 	var d *policy.Domain
@@ -79,6 +80,11 @@ func (e *Engine) Restore(ctx context.Context, path string, opts Options) (*Plan,
 	}
 	action := map[bool]string{true: "restored", false: "would_restore"}[apply && zp.Status == StatusDrift]
 	var runErr error
+	if apply && zp.Status == StatusDrift {
+		if runErr = writeFiles(zp.Files); runErr != nil {
+			zp.Status, zp.Error, action = StatusError, runErr.Error(), "failed"
+		}
+	}
 	if apply && zp.Status == StatusDrift {
 		var ops writeOps
 		for _, o := range perChange {
