@@ -388,10 +388,11 @@ func dialResolved(ctx context.Context, r Resolver, host, port string) (net.Conn,
 			return nil, fmt.Errorf("%s has no address (A or AAAA)", host)
 		}
 	}
-	var errs []error
+	var errs []string // one line: it ends up in a finding's message
+	var doc []string
 	for _, ip := range addrs {
 		if documentation(ip) {
-			errs = append(errs, fmt.Errorf("%s is %s, a documentation address no one can reach", host, ip))
+			doc = append(doc, ip.String())
 			continue
 		}
 		var d net.Dialer
@@ -401,9 +402,12 @@ func dialResolved(ctx context.Context, r Resolver, host, port string) (net.Conn,
 		if err == nil {
 			return conn, nil
 		}
-		errs = append(errs, err)
+		errs = append(errs, err.Error())
 	}
-	return nil, errors.Join(errs...)
+	if len(doc) > 0 {
+		errs = append(errs, fmt.Sprintf("%s is %s: documentation addresses no one can reach", host, strings.Join(doc, ", ")))
+	}
+	return nil, errors.New(strings.Join(errs, "; "))
 }
 
 var docPrefixes = []netip.Prefix{
