@@ -53,9 +53,7 @@ func CheckTLSA(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding {
 			break
 		}
 	}
-	if !signed {
-		c.add(SevError, c.zone, "zone %s is not DNSSEC-signed (no DNSKEY at its apex as read from provider %s): senders ignore TLSA records without DNSSEC (RFC 7672 §2.2), so DANE protects nothing", c.zone, d.Provider)
-	}
+	c.checkSecure(ctx, signed)
 	for _, h := range hosts {
 		host := strings.TrimSuffix(h.FQDN(d.Domain), ".")
 		name := policy.TLSAName(host)
@@ -144,4 +142,34 @@ func probeSTARTTLS(ctx context.Context, env *CheckEnv, host string) (spki, full 
 	sum := sha256.Sum256(cert.Raw)
 	_ = cl.Quit()
 	return policy.SPKIHash(cert), hex.EncodeToString(sum[:]), nil
+}
+
+// checkSecure reports a zone senders cannot validate. signed: the zone as
+// read has a DNSKEY at its apex. With lookups, the DS at the parent
+// decides: none means validating senders see the zone as unsigned (an
+// island), and a DS for a zone whose provider hides its DNSKEY records
+// means it is signed after all.
+func (c *mailCheck) checkSecure(ctx context.Context, signed bool) {
+	unsigned := func() {
+		c.add(SevError, c.zone, "zone %s is not DNSSEC-signed (no DNSKEY at its apex as read from provider %s): senders ignore TLSA records without DNSSEC (RFC 7672 §2.2), so DANE protects nothing", c.zone, c.d.Provider)
+	}
+	if !c.env.Live || c.env.Resolver == nil {
+		if !signed {
+			unsigned()
+		}
+		return
+	}
+	ans, err := c.env.Resolver.Lookup(ctx, c.zone+".", "DS")
+	hasDS := false
+	for _, r := range ans.Records {
+		hasDS = hasDS || r.Type == "DS"
+	}
+	switch {
+	case err != nil && signed:
+		c.add(SevWarning, c.zone, "could not verify the DS of zone %s at its parent (without it validating senders ignore the TLSA records): %v", c.zone, err)
+	case err != nil || (!signed && !hasDS):
+		unsigned()
+	case signed && !hasDS:
+		c.add(SevError, c.zone, "zone %s is signed but its parent publishes no DS for it: validating senders see it as unsigned and ignore the TLSA records (RFC 7672 §2.2); publish the DS at the registrar", c.zone)
+	}
 }

@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -90,5 +91,54 @@ func TestTLSAWeakens(t *testing.T) {
 	one := Change{Action: ActionUpdate, Name: "_25._tcp.mail", Type: "TLSA", Before: []string{"3 1 1 aa", "3 1 1 bb"}, After: []string{"3 1 1 bb"}}
 	if why := Weakens(one); why != "" {
 		t.Errorf("retiring one key of a rollover is weakening: %s", why)
+	}
+}
+
+// TestCheckTLSAChainOfTrust: with lookups, the parent's DS decides whether
+// validating senders see the zone as signed.
+func TestCheckTLSAChainOfTrust(t *testing.T) {
+	d := &policy.Domain{Domain: "example.com", Zone: "example.com", Provider: "mem",
+		MailHosts: []policy.MailHost{{Name: "mail", TLSA: &policy.TLSA{Current: "aa"}}}}
+	dnskey := libdns.RR{Name: "@", Type: "DNSKEY", TTL: time.Hour, Data: "257 3 13 AAAA"}
+	refused := func(context.Context, string) (net.Conn, error) { return nil, errors.New("connection refused") }
+	withDS := &mapResolver{}
+	withDS.add("example.com.", "DS", "40085 13 2 ABCD")
+	failing := &mapResolver{fail: map[string]error{"example.com. DS": errors.New("timeout")}}
+	for _, tc := range []struct {
+		name string
+		zone []libdns.RR
+		r    Resolver
+		want []maWant
+	}{
+		{"signed, DS at the parent", []libdns.RR{dnskey}, withDS, nil},
+		{"signed, no DS: an island", []libdns.RR{dnskey}, &mapResolver{}, []maWant{{SevError, "example.com", "publishes no DS"}}},
+		{"signed, DS lookup fails", []libdns.RR{dnskey}, failing, []maWant{{SevWarning, "example.com", "could not verify the DS"}}},
+		{"DNSKEY hidden by the provider, DS at the parent", nil, withDS, nil},
+		{"unsigned, no DS", nil, &mapResolver{}, []maWant{{SevError, "example.com", "is not DNSSEC-signed"}}},
+		{"unsigned, DS lookup fails", nil, failing, []maWant{{SevError, "example.com", "is not DNSSEC-signed"}}},
+	} {
+		env := &CheckEnv{Live: true, Resolver: tc.r, Zone: tc.zone, DialSMTP: refused}
+		var got []Finding
+		for _, f := range CheckTLSA(context.Background(), env, d) {
+			if f.Subject == "example.com" {
+				got = append(got, f)
+			}
+		}
+		maCheck(t, tc.name, got, tc.want)
+	}
+}
+
+// TestZoneResolverAsksParentForDS: a zone's DS lives in its parent, so the
+// zone resolver does not answer it from the zone.
+func TestZoneResolverAsksParentForDS(t *testing.T) {
+	next := &mapResolver{}
+	next.add("example.com.", "DS", "40085 13 2 ABCD")
+	r := NewZoneResolver(map[string][]libdns.RR{"example.com": {{Name: "@", Type: "DNSKEY", TTL: time.Hour, Data: "257 3 13 AAAA"}}}, next)
+	ans, err := r.Lookup(context.Background(), "example.com.", "DS")
+	if err != nil || len(ans.Records) != 1 || ans.FromZone {
+		t.Errorf("DS at the apex: %+v %v, want the parent's", ans, err)
+	}
+	if ans, err := r.Lookup(context.Background(), "example.com.", "DNSKEY"); err != nil || !ans.FromZone || len(ans.Records) != 1 {
+		t.Errorf("DNSKEY at the apex: %+v %v, want the zone's", ans, err)
 	}
 }

@@ -102,7 +102,9 @@ func (z *ZoneResolver) lookup(ctx context.Context, name, qtype string, depth int
 		name += "."
 	}
 	zone, v := z.zoneOf(name)
-	if zone == "" || v.delegated(providers.RelativeName(name, zone)) {
+	// The DS of a zone lives in its parent: ask on.
+	apexDS := qtype == "DS" && zone != "" && providers.RelativeName(name, zone) == "@"
+	if zone == "" || v.delegated(providers.RelativeName(name, zone)) || apexDS {
 		if z.next == nil {
 			return Answer{}, fmt.Errorf("looking up %s %s: outside the zones read and no resolver", name, qtype)
 		}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/maildns/maildns/internal/testbind"
+	"github.com/maildns/maildns/internal/testdns"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/sync"
 	"github.com/miekg/dns"
@@ -39,7 +40,10 @@ func TestDANEExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := testbind.Start(t, testbind.Zone{Name: "example.com", Content: string(zone), Signed: true})
-	waitSigned(t, srv)
+	key := waitSigned(t, srv)
+	// The resolver the live checks ask: the parent's DS of the zone's key,
+	// so the chain of trust is complete.
+	parent := testdns.Start(t, key.ToDS(dns.SHA256).String())
 
 	dst := t.TempDir()
 	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
@@ -49,7 +53,7 @@ func TestDANEExample(t *testing.T) {
 	data, _ := os.ReadFile(cfg)
 	text := regexp.MustCompile(`server: "[^"]*"`).ReplaceAllString(string(data), `server: "`+srv.Addr+`"`)
 	text = strings.Replace(text, "key_name: maildns", "key_name: "+srv.KeyName, 1)
-	text += "\nresolvers: [\"127.0.0.1:9\"]\n" // live lookups: nothing answers, never the internet
+	text += "\nresolvers: [\"" + parent.Addr + "\"]\n" // loopback only, never the internet
 	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -157,22 +161,23 @@ func TestDANEExample(t *testing.T) {
 }
 
 // waitSigned waits until BIND serves the zone's DNSKEY (it signs it after
-// loading).
-func waitSigned(t *testing.T, srv *testbind.Server) {
+// loading) and returns it.
+func waitSigned(t *testing.T, srv *testbind.Server) *dns.DNSKEY {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		r, err := srv.Exchange(context.Background(), "example.com.", dns.TypeDNSKEY)
 		if err == nil {
 			for _, rr := range r.Answer {
-				if _, ok := rr.(*dns.DNSKEY); ok {
-					return
+				if k, ok := rr.(*dns.DNSKEY); ok {
+					return k
 				}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("BIND did not sign example.com within 20 s:\n%s", srv.Log())
+	return nil
 }
 
 // starttlsServer is a tiny SMTP server on loopback offering STARTTLS with
