@@ -96,6 +96,9 @@ func toLibdns(rr dns.RR, origin string) libdns.Record {
 		return libdns.RR{Name: name, TTL: ttl, Type: "PTR", Data: strings.ToLower(v.Ptr)}
 	case *dns.SPF:
 		return libdns.RR{Name: name, TTL: ttl, Type: "SPF", Data: decodeTXT(v.Txt)}
+	case *dns.TLSA:
+		// Hex in lower case and one piece, as providers.Normalize has it.
+		return libdns.RR{Name: name, TTL: ttl, Type: "TLSA", Data: fmt.Sprintf("%d %d %d %s", v.Usage, v.Selector, v.MatchingType, strings.ToLower(v.Certificate))}
 	case *dns.CAA:
 		return libdns.CAA{Name: name, TTL: ttl, Flags: v.Flag, Tag: v.Tag, Value: decodeTXT([]string{v.Value})}
 	case *dns.SRV:

@@ -96,7 +96,7 @@ func TestGetRecords(t *testing.T) {
 		{Name: "@", TTL: h(3600), Type: "NS", Data: "ns2.example.net."},
 		{Name: "@", TTL: h(3600), Type: "TXT", Data: "google-site-verification=abc123"},
 		{Name: "@", TTL: h(3600), Type: "TXT", Data: "v=spf1 mx -all"},
-		{Name: "_25._tcp.mail", TTL: h(3600), Type: "TLSA", Data: "3 1 1 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF"},
+		{Name: "_25._tcp.mail", TTL: h(3600), Type: "TLSA", Data: "3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}, // canonical: hex lower case
 		{Name: "_dmarc", TTL: h(3600), Type: "TXT", Data: "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"},
 		{Name: "_sip._tcp", TTL: h(3600), Type: "SRV", Data: "10 20 5060 sip.example.com."},
 		{Name: "mail", TTL: h(300), Type: "A", Data: "192.0.2.10"},
