@@ -108,7 +108,8 @@ type Domain struct {
 	AllowWeakening *bool // nil: the config's
 	TLSRPT         *TLSRPT
 	BIMI           *BIMI
-	MTASTS         *MTASTS // nil: not managed
+	// MTASTS is the mta_sts element; nil: not managed.
+	MTASTS *MTASTS
 }
 
 type MailHost struct {
@@ -117,7 +118,8 @@ type MailHost struct {
 	IPv4 []string
 	IPv6 []string
 	TTL  time.Duration // 0: the domain's
-	TLSA *TLSA         // DANE; nil: not managed
+	// TLSA is the host's DANE element; nil: not managed.
+	TLSA *TLSA
 }
 
 // FQDN is the host's fully qualified name with a trailing dot.
