@@ -32,7 +32,7 @@ type FileChange struct {
 	Path   string `json:"path"`
 	What   string `json:"what"` // e.g. "MTA-STS policy"
 	Before string `json:"before,omitempty"`
-	After  string `json:"after"`
+	After  string `json:"after,omitempty"` // empty: a delete (restore of a file a run created)
 }
 
 // planFiles adds to the plan of p (the domain's own zone) the MTA-STS policy
