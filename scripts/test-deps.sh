@@ -1,7 +1,9 @@
 #!/bin/sh
 # test-deps.sh makes sure the programs the tests run for real are installed:
-# BIND 9 (named) and dig for the RFC 2136 and reverse-DNS tests, which start a
-# real name server on loopback (internal/testbind), and systemd-analyze for
+# BIND 9 (named) and dig, Knot DNS (knotd, kdig) and PowerDNS (pdns_server
+# with its sqlite3 backend, and sqlite3 to create its database) for the
+# RFC 2136 and reverse-DNS tests, which start real name servers on loopback
+# (internal/testbind), and systemd-analyze for
 # the unit checks (systemd/). Quick and silent when they are all there;
 # installs what is missing with apt-get when run as root; otherwise it stops
 # with what to do.
@@ -14,6 +16,12 @@ have() {
 missing=""
 have named || missing="$missing bind9"
 have dig || missing="$missing bind9-dnsutils"
+have knotd || missing="$missing knot"
+have kdig || missing="$missing knot-dnsutils"
+have pdns_server || missing="$missing pdns-server"
+[ -e /usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so ] || ls /usr/lib/*/pdns/libgsqlite3backend.so >/dev/null 2>&1 ||
+	missing="$missing pdns-backend-sqlite3"
+have sqlite3 || missing="$missing sqlite3"
 have systemd-analyze || missing="$missing systemd"
 if [ -z "$missing" ]; then
 	exit 0
@@ -37,8 +45,15 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get -o DPkg::Lock::Timeout=300 update -qq
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >/dev/null
+# The tests start their own servers on free loopback ports: the packages'
+# system services are not needed (and would hold port 53).
+for svc in knot pdns; do
+	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+		systemctl disable --now "$svc" >/dev/null 2>&1 || true
+	fi
+done
 
-for prog in named dig systemd-analyze; do
+for prog in named dig knotd kdig pdns_server pdnsutil sqlite3 systemd-analyze; do
 	if ! have "$prog"; then
 		echo "test-deps: apt-get finished but $prog is still not installed" >&2
 		exit 1

@@ -27,9 +27,15 @@ func (s *stopTB) Skipf(format string, args ...any) {
 }
 
 func TestNamedMissing(t *testing.T) {
-	orig := namedPath
-	t.Cleanup(func() { namedPath = orig })
-	namedPath = func() (string, error) { return "", errors.New("named (BIND 9) is not installed") }
+	for kind, path := range map[string]*func() (string, error){BIND: &namedPath, Knot: &knotdPath, PowerDNS: &pdnsPath} {
+		t.Run(kind, func(t *testing.T) { testMissing(t, kind, path) })
+	}
+}
+
+func testMissing(t *testing.T, kind string, path *func() (string, error)) {
+	orig := *path
+	t.Cleanup(func() { *path = orig })
+	*path = func() (string, error) { return "", errors.New(kind + " is not installed") }
 
 	for _, tt := range []struct{ ci, want string }{{"true", "fatal"}, {"", "skip"}, {"false", "skip"}} {
 		t.Run("CI="+tt.ci, func(t *testing.T) {
@@ -43,7 +49,7 @@ func TestNamedMissing(t *testing.T) {
 						}
 					}
 				}()
-				Start(tb, Zone{Name: "example.com"})
+				StartKind(tb, kind, Zone{Name: "example.com"})
 			}()
 			if tb.how != tt.want || !strings.Contains(tb.msg, "not installed") {
 				t.Errorf("Start without named, CI=%q: %s %q, want %s", tt.ci, tb.how, tb.msg, tt.want)
@@ -53,6 +59,12 @@ func TestNamedMissing(t *testing.T) {
 }
 
 func TestBadZoneFailsFast(t *testing.T) {
+	for _, kind := range Kinds {
+		t.Run(kind, func(t *testing.T) { testBadZone(t, kind) })
+	}
+}
+
+func testBadZone(t *testing.T, kind string) {
 	tb := &stopTB{TB: t}
 	start := time.Now()
 	func() {
@@ -63,9 +75,9 @@ func TestBadZoneFailsFast(t *testing.T) {
 				}
 			}
 		}()
-		Start(tb, Zone{Name: "example.com", Content: MinimalZone("example.com") + "www IN A not-an-address\n"})
+		StartKind(tb, kind, Zone{Name: "example.com", Content: MinimalZone("example.com") + "www IN A not-an-address\n"})
 	}()
-	if tb.how != "fatal" || !strings.Contains(tb.msg, "could not load a zone") || !strings.Contains(tb.msg, "not-an-address") {
+	if tb.how != "fatal" || !strings.Contains(tb.msg, "could not load") {
 		t.Errorf("Start with a bad zone file: %s %q", tb.how, tb.msg)
 	}
 	if d := time.Since(start); d > StartTimeout/2 {

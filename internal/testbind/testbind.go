@@ -1,8 +1,10 @@
-// Package testbind runs a real BIND 9 name server on loopback for tests: a
-// primary for the given zones that accepts TSIG-signed dynamic updates
-// (RFC 2136) and zone transfers, and a helper to check what it serves.
+// Package testbind runs a real name server on loopback for tests: BIND 9,
+// Knot DNS or PowerDNS (sqlite3 backend), a primary for the given zones
+// that accepts TSIG-signed dynamic updates (RFC 2136) and zone transfers,
+// configured as an operator would for maildns, and a helper to check what
+// it serves.
 //
-// When named is not installed the test is skipped, or fails when the
+// When the server is not installed the test is skipped, or fails when the
 // environment variable CI is "true" (scripts/test-deps.sh installs it).
 package testbind
 
@@ -46,8 +48,10 @@ type Zone struct {
 	Signed bool
 }
 
-// Server is a running named. Its fields are read-only.
+// Server is a running name server. Its fields are read-only.
 type Server struct {
+	// Kind is BIND, Knot or PowerDNS.
+	Kind string
 	// Addr is host:port of the server on 127.0.0.1 (UDP and TCP).
 	Addr string
 	// Addr6 is host:port on ::1, or "" when the host has no IPv6 loopback.
@@ -57,7 +61,7 @@ type Server struct {
 	KeyName   string
 	KeyAlg    string
 	KeySecret string
-	// Dir holds named.conf, the zone files and their journals.
+	// Dir holds the server's configuration, zone files and databases.
 	Dir string
 
 	cmd  *exec.Cmd
@@ -99,11 +103,41 @@ func Available() bool {
 	return err == nil
 }
 
+// Kinds of server the harness runs.
+const (
+	BIND     = "bind"
+	Knot     = "knot"
+	PowerDNS = "powerdns"
+)
+
+// Kinds lists every kind of server, for tests that run on each.
+var Kinds = []string{BIND, Knot, PowerDNS}
+
 // Start runs named for zones and stops it when the test ends. It skips the
 // test when named is missing, or fails it when CI=true.
 func Start(t testing.TB, zones ...Zone) *Server {
 	t.Helper()
-	bin, err := namedPath()
+	return StartKind(t, BIND, zones...)
+}
+
+// StartKind runs a server of kind (BIND, Knot or PowerDNS) for zones, with
+// one TSIG key allowed to update and transfer every zone, and stops it when
+// the test ends. It skips the test when the server is not installed, or
+// fails it when CI=true.
+func StartKind(t testing.TB, kind string, zones ...Zone) *Server {
+	t.Helper()
+	var find func() (string, error)
+	switch kind {
+	case BIND:
+		find = namedPath
+	case Knot:
+		find = knotdPath
+	case PowerDNS:
+		find = pdnsPath
+	default:
+		t.Fatalf("testbind: unknown server kind %q", kind)
+	}
+	bin, err := find()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("testbind: %v", err)
@@ -119,6 +153,7 @@ func Start(t testing.TB, zones ...Zone) *Server {
 		t.Fatalf("testbind: %v", err)
 	}
 	s := &Server{
+		Kind:      kind,
 		KeyName:   "maildns-test",
 		KeyAlg:    "hmac-sha256",
 		KeySecret: base64.StdEncoding.EncodeToString(secret),
@@ -136,19 +171,33 @@ func Start(t testing.TB, zones ...Zone) *Server {
 		s.Addr6 = net.JoinHostPort("::1", strconv.Itoa(port))
 	}
 
-	conf, err := s.writeConfig(port, has6, zones)
-	if err != nil {
-		t.Fatalf("testbind: %v", err)
+	var args []string
+	switch kind {
+	case BIND:
+		conf, err := s.writeConfig(port, has6, zones)
+		if err != nil {
+			t.Fatalf("testbind: %v", err)
+		}
+		// -g: foreground, log to stderr; -n 1: one worker thread, the
+		// cores are shared; no -u: stay the user running the test.
+		args = []string{"-g", "-n", "1", "-c", conf}
+	case Knot:
+		conf, err := s.writeKnotConfig(port, has6, zones)
+		if err != nil {
+			t.Fatalf("testbind: %v", err)
+		}
+		args = []string{"-c", conf}
+	case PowerDNS:
+		if args, err = s.setupPowerDNS(port, has6, zones); err != nil {
+			t.Fatalf("testbind: %v", err)
+		}
 	}
-
-	// -g: foreground, log to stderr; -n 1: one worker thread, the cores are
-	// shared; no -u: stay the user running the test.
-	s.cmd = exec.Command(bin, "-g", "-n", "1", "-c", conf)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Dir = s.Dir
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("testbind: starting named: %v", err)
+		t.Fatalf("testbind: starting %s: %v", kind, err)
 	}
 	go func() {
 		s.werr = s.cmd.Wait()
@@ -157,12 +206,12 @@ func Start(t testing.TB, zones ...Zone) *Server {
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
-			t.Logf("testbind: named log (%s):\n%s", s.Addr, s.log.String())
+			t.Logf("testbind: %s log (%s):\n%s", kind, s.Addr, s.log.String())
 		}
 	})
 
 	if err := s.waitReady(zones); err != nil {
-		t.Fatalf("testbind: %v\nnamed log:\n%s", err, s.log.String())
+		t.Fatalf("testbind: %v\n%s log:\n%s", err, kind, s.log.String())
 	}
 	return s
 }
@@ -308,14 +357,14 @@ func (s *Server) waitReady(zones []Zone) error {
 	for len(pending) > 0 {
 		select {
 		case <-s.done:
-			return fmt.Errorf("named exited during start: %v", s.werr)
+			return fmt.Errorf("%s exited during start: %v", s.Kind, s.werr)
 		default:
 		}
-		if strings.Contains(s.log.String(), "not loaded due to errors") {
-			return fmt.Errorf("named could not load a zone (see its log below)")
+		if l := s.log.String(); strings.Contains(l, "not loaded due to errors") || strings.Contains(l, "failed to load zone") {
+			return fmt.Errorf("%s could not load a zone (see its log below)", s.Kind)
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("named did not serve zone %s within %s: %v", pending[0], StartTimeout, last)
+			return fmt.Errorf("%s did not serve zone %s within %s: %v", s.Kind, pending[0], StartTimeout, last)
 		}
 		m := new(dns.Msg)
 		m.SetQuestion(pending[0], dns.TypeSOA)
@@ -349,7 +398,7 @@ func (s *Server) stop() {
 	}
 }
 
-// Log returns what named has logged so far.
+// Log returns what the server has logged so far.
 func (s *Server) Log() string { return s.log.String() }
 
 // Settings returns the settings of an "rfc2136" provider that manages this

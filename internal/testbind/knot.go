@@ -1,0 +1,92 @@
+package testbind
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// knotdPath finds knotd (a variable so that tests can pretend it is missing).
+var knotdPath = func() (string, error) {
+	return findProgram("knotd", "Knot DNS is not installed: run scripts/test-deps.sh or apt-get install knot knot-dnsutils")
+}
+
+// findProgram finds name on PATH or in /usr/sbin, which is often not on a
+// non-root user's PATH.
+func findProgram(name, missing string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/bin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", errors.New(missing)
+}
+
+// writeKnotConfig writes knot.conf and the zone files: one key, an acl
+// that lets it transfer and update every zone, as an operator would set up
+// Knot for maildns. The zone files are not written back after an update
+// (zonefile-sync: -1): the journal keeps the changes, and a big zone is not
+// rewritten on every test update.
+func (s *Server) writeKnotConfig(port int, has6 bool, zones []Zone) (string, error) {
+	var b strings.Builder
+	q := strconv.Quote
+	fmt.Fprintf(&b, `server:
+    rundir: %s
+    pidfile: %s
+    listen: 127.0.0.1@%d
+`, q(s.Dir), q(filepath.Join(s.Dir, "knot.pid")), port)
+	if has6 {
+		fmt.Fprintf(&b, "    listen: ::1@%d\n", port)
+	}
+	fmt.Fprintf(&b, `    udp-workers: 1
+    tcp-workers: 1
+    background-workers: 1
+log:
+  - target: stderr
+    any: info
+database:
+    storage: %s
+key:
+  - id: %s
+    algorithm: %s
+    secret: %s
+acl:
+  - id: maildns
+    key: %s
+    action: [transfer, update]
+template:
+  - id: default
+    storage: %s
+    zonefile-sync: -1
+    journal-content: changes
+    serial-policy: increment
+zone:
+`, q(s.Dir), s.KeyName, s.KeyAlg, s.KeySecret, s.KeyName, q(s.Dir))
+	seen := map[string]bool{}
+	for _, z := range zones {
+		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Name)), ".")
+		if name == "" || seen[name] {
+			return "", fmt.Errorf("zone name %q is empty or given twice", z.Name)
+		}
+		seen[name] = true
+		content := z.Content
+		if content == "" {
+			content = MinimalZone(name)
+		}
+		file := zoneFileName(name)
+		if err := os.WriteFile(filepath.Join(s.Dir, file), []byte(content), 0o600); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  - domain: %s\n    file: %s\n    acl: maildns\n", q(name+"."), q(filepath.Join(s.Dir, file)))
+	}
+	conf := filepath.Join(s.Dir, "knot.conf")
+	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)
+}
