@@ -58,10 +58,16 @@ key:
   - id: %s
     algorithm: %s
     secret: %s
+  - id: %s
+    algorithm: %s
+    secret: %s
 acl:
   - id: maildns
     key: %s
     action: [transfer, update]
+  - id: xfer
+    key: %s
+    action: transfer
 template:
   - id: default
     storage: %s
@@ -69,7 +75,7 @@ template:
     journal-content: changes
     serial-policy: increment
 zone:
-`, q(s.Dir), s.KeyName, s.KeyAlg, s.KeySecret, s.KeyName, q(s.Dir))
+`, q(s.Dir), s.KeyName, s.KeyAlg, s.KeySecret, s.XferKeyName, s.KeyAlg, s.XferKeySecret, s.KeyName, s.XferKeyName, q(s.Dir))
 	seen := map[string]bool{}
 	for _, z := range zones {
 		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Name)), ".")
@@ -85,7 +91,7 @@ zone:
 		if err := os.WriteFile(filepath.Join(s.Dir, file), []byte(content), 0o600); err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "  - domain: %s\n    file: %s\n    acl: maildns\n", q(name+"."), q(filepath.Join(s.Dir, file)))
+		fmt.Fprintf(&b, "  - domain: %s\n    file: %s\n    acl: [maildns, xfer]\n", q(name+"."), q(filepath.Join(s.Dir, file)))
 	}
 	conf := filepath.Join(s.Dir, "knot.conf")
 	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)

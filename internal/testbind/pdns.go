@@ -90,6 +90,9 @@ signing-threads=1
 	if err := util("import-tsig-key", s.KeyName, s.KeyAlg, s.KeySecret); err != nil {
 		return nil, err
 	}
+	if err := util("import-tsig-key", s.XferKeyName, s.KeyAlg, s.XferKeySecret); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, z := range zones {
 		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Name)), ".")
@@ -111,7 +114,7 @@ signing-threads=1
 		if err := util("set-meta", name, "TSIG-ALLOW-DNSUPDATE", s.KeyName); err != nil {
 			return nil, err
 		}
-		if err := util("set-meta", name, "TSIG-ALLOW-AXFR", s.KeyName); err != nil {
+		if err := util("set-meta", name, "TSIG-ALLOW-AXFR", s.KeyName, s.XferKeyName); err != nil {
 			return nil, err
 		}
 	}

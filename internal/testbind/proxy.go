@@ -25,6 +25,7 @@ type Proxy struct {
 	target string
 	mu     sync.Mutex
 	counts Counts
+	maxReq int
 	open   map[net.Conn]bool // connections to close when the test ends
 	wg     sync.WaitGroup
 }
@@ -59,11 +60,20 @@ func (p *Proxy) Counts() Counts {
 	return p.counts
 }
 
+// MaxRequest returns the size in bytes of the largest message the client
+// sent since the last Reset.
+func (p *Proxy) MaxRequest() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxReq
+}
+
 // Reset sets the counts to zero.
 func (p *Proxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.counts = Counts{}
+	p.maxReq = 0
 }
 
 func (p *Proxy) serve() {
@@ -136,6 +146,9 @@ func (p *Proxy) copyMessages(dst io.Writer, src io.Reader, n *int) {
 		}
 		p.mu.Lock()
 		*n++
+		if n == &p.counts.Requests && size > p.maxReq {
+			p.maxReq = size
+		}
 		p.mu.Unlock()
 		msg := append(hdr[:2], buf[:size]...)
 		if _, err := dst.Write(msg); err != nil {

@@ -61,6 +61,12 @@ type Server struct {
 	KeyName   string
 	KeyAlg    string
 	KeySecret string
+	// XferKeyName and XferKeySecret are a second key (same algorithm)
+	// allowed to transfer the zones but not to update them: the
+	// operator's mistake of a key left out of the zone's update policy,
+	// acl or metadata.
+	XferKeyName   string
+	XferKeySecret string
 	// Dir holds the server's configuration, zone files and databases.
 	Dir string
 
@@ -148,18 +154,20 @@ func StartKind(t testing.TB, kind string, zones ...Zone) *Server {
 		t.Fatal("testbind: Start needs at least one zone")
 	}
 
-	secret := make([]byte, 32)
+	secret := make([]byte, 64)
 	if _, err := rand.Read(secret); err != nil {
 		t.Fatalf("testbind: %v", err)
 	}
 	s := &Server{
-		Kind:      kind,
-		KeyName:   "maildns-test",
-		KeyAlg:    "hmac-sha256",
-		KeySecret: base64.StdEncoding.EncodeToString(secret),
-		Dir:       t.TempDir(),
-		log:       &syncBuffer{},
-		done:      make(chan struct{}),
+		Kind:          kind,
+		KeyName:       "maildns-test",
+		KeyAlg:        "hmac-sha256",
+		KeySecret:     base64.StdEncoding.EncodeToString(secret[:32]),
+		XferKeyName:   "maildns-xfer",
+		XferKeySecret: base64.StdEncoding.EncodeToString(secret[32:]),
+		Dir:           t.TempDir(),
+		log:           &syncBuffer{},
+		done:          make(chan struct{}),
 	}
 
 	port, has6, err := freePort()
@@ -249,9 +257,13 @@ key %s {
 	algorithm %s;
 	secret %s;
 };
+key %s {
+	algorithm %s;
+	secret %s;
+};
 `, q(s.Dir), q(filepath.Join(s.Dir, "named.pid")), q(filepath.Join(s.Dir, "named.lock")),
 		q(filepath.Join(s.Dir, "session.key")), q(s.Dir), port, listen6,
-		q(s.KeyName), s.KeyAlg, q(s.KeySecret))
+		q(s.KeyName), s.KeyAlg, q(s.KeySecret), q(s.XferKeyName), s.KeyAlg, q(s.XferKeySecret))
 
 	seen := map[string]bool{}
 	for _, z := range zones {
@@ -279,9 +291,9 @@ key %s {
 	type primary;
 	file %s;
 	update-policy { grant %s zonesub ANY; };
-	allow-transfer { key %s; };%s
+	allow-transfer { key %s; key %s; };%s
 };
-`, q(name), q(file), s.KeyName, q(s.KeyName), integrity)
+`, q(name), q(file), s.KeyName, q(s.KeyName), q(s.XferKeyName), integrity)
 	}
 	conf := filepath.Join(s.Dir, "named.conf")
 	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)
