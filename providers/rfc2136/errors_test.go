@@ -104,8 +104,9 @@ func TestTransientErrors(t *testing.T) {
 			if got := errors.As(err, &te) && te.NotApplied; got != tt.notApplied {
 				t.Errorf("NotApplied = %v, want %v", got, tt.notApplied)
 			}
-			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), `"example.com."`) {
-				t.Errorf("error %q does not say %q and name the zone", err, tt.wantMsg)
+			// The provider wrapper names the zone, once.
+			if !strings.Contains(err.Error(), tt.wantMsg) || strings.Contains(err.Error(), `example.com.`) {
+				t.Errorf("error %q does not say %q, or names the zone", err, tt.wantMsg)
 			}
 		})
 	}

@@ -41,6 +41,9 @@ func TestReplaceRecordsIsOneAtomicUpdate(t *testing.T) {
 	if _, err := pp.AppendRecords(ctx(t), zone, []libdns.Record{txt("@", "v=spf1 mx -all"), txt("_dmarc", "v=DMARC1; p=none")}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := pp.GetRecords(ctx(t), zone); err != nil {
+		t.Fatal(err)
+	}
 	proxy.Reset()
 
 	remove := []libdns.Record{txt("@", "v=spf1 mx -all"), txt("_dmarc", "v=DMARC1; p=none")}
@@ -69,6 +72,9 @@ func TestReplaceRecordsIsOneAtomicUpdate(t *testing.T) {
 
 	// A TTL-only change: the value is removed and added again in the same
 	// message, and never missing.
+	if _, err := pp.GetRecords(ctx(t), zone); err != nil {
+		t.Fatal(err)
+	}
 	proxy.Reset()
 	if _, err := p.ReplaceRecords(ctx(t), zone, []libdns.Record{txt("_dmarc", "v=DMARC1; p=reject")},
 		[]libdns.Record{libdns.RR{Name: "_dmarc", Type: "TXT", TTL: 600 * time.Second, Data: "v=DMARC1; p=reject"}}); err != nil {

@@ -9,20 +9,22 @@
 // by characters rather than bytes and quoted with Go escapes, answer codes
 // only as text (so SERVFAIL could not be told from REFUSED), a zone transfer
 // that ignores the context. Every operation is one TCP connection carrying
-// one TSIG-signed request:
+// TSIG-signed requests:
 //   - GetRecords: one AXFR; the SOA and the records the server maintains for
 //     DNSSEC (RRSIG, NSEC, NSEC3) are left out, every other record is
 //     returned in the canonical form of providers.Normalize;
 //   - AppendRecords: one UPDATE adding each record (adding a record that is
 //     already there changes nothing);
-//   - DeleteRecords: one UPDATE deleting each record by value (empty Data:
-//     the whole RRset; empty Type: every record of the name);
+//   - DeleteRecords: records named by value as ReplaceRecords removes them;
+//     otherwise one UPDATE (empty Data: the whole RRset; empty Type: every
+//     record of the name);
 //   - SetRecords: one UPDATE that deletes each (name, type) RRset given and
 //     adds the given records, applied by the server atomically;
-//   - ReplaceRecords (providers.Replacer): one UPDATE that deletes each
-//     record to remove by value (class NONE) and then adds each record to
-//     add, applied by the server atomically: no query sees the zone between
-//     the old and the new values.
+//   - ReplaceRecords (providers.Replacer) and ReplaceRecordsIf
+//     (providers.ConditionalReplacer): UPDATEs that delete in the server's
+//     own form (kept from the last AXFR) and add, each carrying whole RRset
+//     changes with RFC 2136 prerequisites that those RRsets still hold what
+//     was read, applied by the server atomically.
 //
 // Values of a shared RRset that the caller does not name are never touched
 // by AppendRecords and DeleteRecords; SetRecords replaces whole RRsets, as
@@ -40,6 +42,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libdns/libdns"
@@ -72,12 +75,23 @@ type Provider struct {
 	server  string
 	key     *tsigKey
 	timeout time.Duration
+
+	mu   sync.Mutex
+	held map[string]*held // by zone: the last transfer, for the next write
+	soft *string          // the server's software, once asked
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Replacer = (*Provider)(nil)
+	_ providers.Provider            = (*Provider)(nil)
+	_ providers.Replacer            = (*Provider)(nil)
+	_ providers.ConditionalReplacer = (*Provider)(nil)
 )
+
+// MaxUpdateSize bounds the bytes of one UPDATE message (before name
+// compression and the TSIG record): a zone's changes that need more are
+// sent in several UPDATEs, each carrying whole RRset changes. DNS over TCP
+// carries at most 65,535 bytes.
+const MaxUpdateSize = 60000
 
 // New builds a provider from its settings without touching the network.
 func New(s *providers.Settings) (providers.Provider, error) {
@@ -180,7 +194,7 @@ func fqdnZone(zone string) string {
 // answered with an error code: a failed UPDATE has no effect) is wrapped in
 // a *providers.TransientError with NotApplied, so that the retry wrapper
 // need not re-read the zone before trying again.
-func (p *Provider) fail(op, zone, records string, rcode int, tsigErr uint16, m *dns.Msg, err error, sent bool) error {
+func (p *Provider) fail(ctx context.Context, op, zone, records string, rcode int, tsigErr uint16, m *dns.Msg, err error, sent bool) error {
 	e := &Error{
 		Op: op, Zone: zone, Server: p.server, Records: records,
 		Rcode: rcode, TSIGError: tsigErr, KeyName: p.key.name, KeyAlg: p.key.alg, Err: err,
@@ -188,21 +202,37 @@ func (p *Provider) fail(op, zone, records string, rcode int, tsigErr uint16, m *
 	if m != nil {
 		e.Detail = extendedError(m)
 	}
+	if e.refusal() {
+		e.Software = p.software(ctx)
+	}
 	if e.Temporary() && (!sent || rcode >= 0) {
 		return &providers.TransientError{Err: e, NotApplied: true}
 	}
 	return e
 }
 
-// GetRecords implements libdns.RecordGetter with one zone transfer.
+// GetRecords implements libdns.RecordGetter with one zone transfer. What
+// it read is kept, in the server's own form, for the next write of the
+// zone.
 func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	zone = fqdnZone(zone)
-	fail := func(rcode int, tsigErr uint16, m *dns.Msg, err error) ([]libdns.Record, error) {
-		return nil, p.fail("AXFR", zone, "", rcode, tsigErr, m, err, true)
+	out, h, err := p.transfer(ctx, zone)
+	if err != nil {
+		return nil, err
+	}
+	p.remember(zone, h)
+	return out, nil
+}
+
+// transfer reads zone with one AXFR: its records in canonical form, and as
+// the server holds them.
+func (p *Provider) transfer(ctx context.Context, zone string) ([]libdns.Record, *held, error) {
+	fail := func(rcode int, tsigErr uint16, m *dns.Msg, err error) ([]libdns.Record, *held, error) {
+		return nil, nil, p.fail(ctx, "AXFR", zone, "", rcode, tsigErr, m, err, true)
 	}
 	s, err := p.dial(ctx)
 	if err != nil {
-		return nil, p.fail("AXFR", zone, "", -1, 0, nil, err, false)
+		return nil, nil, p.fail(ctx, "AXFR", zone, "", -1, 0, nil, err, false)
 	}
 	defer s.close()
 
@@ -213,6 +243,7 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 	}
 
 	var out []libdns.Record
+	h := newHeld()
 	soas := 0
 	for first := true; soas < 2; first = false {
 		m, tsigErr, err := s.recv()
@@ -239,12 +270,13 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 			}
 			rec, err := fromRR(rr, zone)
 			if err != nil {
-				return nil, fmt.Errorf("rfc2136 AXFR of zone %q at %s: reading %s: %w", zone, p.server, rr.Header().Name, err)
+				return nil, nil, fmt.Errorf("AXFR at %s: reading %s: %w", p.server, rr.Header().Name, err)
 			}
 			out = append(out, rec)
+			h.add(rr, rec.Data)
 		}
 	}
-	return out, nil
+	return out, h, nil
 }
 
 // update sends one UPDATE of zone built by build and checks its answer.
@@ -253,24 +285,25 @@ func (p *Provider) update(ctx context.Context, zone string, records []libdns.Rec
 	m := new(dns.Msg)
 	m.SetUpdate(zone)
 	if err := build(m); err != nil {
-		return fmt.Errorf("rfc2136 UPDATE of zone %q (%s): %w", zone, what, err)
+		return fmt.Errorf("UPDATE (%s): %w", what, err)
 	}
+	p.forget(zone)
 	s, err := p.dial(ctx)
 	if err != nil {
-		return p.fail("UPDATE", zone, what, -1, 0, nil, err, false)
+		return p.fail(ctx, "UPDATE", zone, what, -1, 0, nil, err, false)
 	}
 	defer s.close()
 	if err := s.send(m); err != nil {
-		return p.fail("UPDATE", zone, what, -1, 0, nil, err, true)
+		return p.fail(ctx, "UPDATE", zone, what, -1, 0, nil, err, true)
 	}
 	r, tsigErr, err := s.recv()
 	switch {
 	case r != nil && (tsigErr != 0 || r.Rcode != dns.RcodeSuccess):
-		return p.fail("UPDATE", zone, what, r.Rcode, tsigErr, r, nil, true)
+		return p.fail(ctx, "UPDATE", zone, what, r.Rcode, tsigErr, r, nil, true)
 	case err != nil:
-		return p.fail("UPDATE", zone, what, -1, 0, r, err, true)
+		return p.fail(ctx, "UPDATE", zone, what, -1, 0, r, err, true)
 	case r.Id != m.Id:
-		return p.fail("UPDATE", zone, what, -1, 0, r, dns.ErrId, true)
+		return p.fail(ctx, "UPDATE", zone, what, -1, 0, r, dns.ErrId, true)
 	}
 	return nil
 }
@@ -345,13 +378,27 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, records []libdns
 	return records, nil
 }
 
-// DeleteRecords implements libdns.RecordDeleter with one UPDATE. It returns
-// the records it was given: RFC 2136 does not say which of them existed.
+// DeleteRecords implements libdns.RecordDeleter. Records named by value are
+// deleted as ReplaceRecords deletes them, in the form the server holds
+// them; records without data or type (whole RRsets, whole names) in one
+// UPDATE. It returns the records it was given: RFC 2136 does not say which
+// of them existed.
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, records []libdns.Record) ([]libdns.Record, error) {
 	if len(records) == 0 {
 		return nil, nil
 	}
 	zone = fqdnZone(zone)
+	byValue := !slices.ContainsFunc(records, func(rec libdns.Record) bool {
+		r := rec.RR()
+		return strings.TrimSpace(r.Type) == "" || strings.TrimSpace(r.Data) == ""
+	})
+	if byValue {
+		if err := p.replace(ctx, zone, nil, false, records, nil); err != nil {
+			return nil, err
+		}
+		return records, nil
+	}
+	p.forget(zone)
 	err := p.update(ctx, zone, records, func(m *dns.Msg) error {
 		for _, rec := range records {
 			r := rec.RR()
@@ -382,39 +429,183 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, records []lib
 	return records, nil
 }
 
-// ReplaceRecords implements providers.Replacer with one UPDATE: the records
-// of remove are deleted by value (a value not in the zone is ignored by the
-// server), then the records of add are added with their TTLs; the server
-// applies the whole message or none of it (RFC 2136 section 3.4). Values
-// not named are never touched; adding a value to an RRset with another TTL
-// gives the whole RRset the TTL of the added value, as in AppendRecords.
+// ReplaceRecords implements providers.Replacer. Each RRset it touches
+// changes whole in one UPDATE, which the server applies whole or not at all
+// (RFC 2136 section 3.4): no query sees two SPF records or none. A record
+// to remove is deleted in the form the server holds it (as the last
+// transfer read it), so a TXT the server keeps as "v=spf1 a " "~all" is
+// found by "v=spf1 a ~all"; each UPDATE states as prerequisites that the
+// RRsets it touches still hold what was read, and when another writer
+// changed one since, the zone is transferred again and the replacement
+// planned anew (at most twice). Values not named are never touched; adding
+// a value to an RRset with another TTL gives the whole RRset the TTL of the
+// added value, as in AppendRecords. Changes that do not fit in one message
+// (MaxUpdateSize) go in several, over one connection.
 func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
 	if err := providers.CheckReplace(remove, add); err != nil {
-		return nil, fmt.Errorf("rfc2136 UPDATE of zone %q: %w", fqdnZone(zone), err)
+		return nil, err
 	}
 	if len(remove)+len(add) == 0 {
 		return nil, nil
 	}
-	zone = fqdnZone(zone)
-	err := p.update(ctx, zone, append(slices.Clip(remove), add...), func(m *dns.Msg) error {
-		dels, err := wireRecords(remove, zone)
-		if err != nil {
-			return err
-		}
-		adds, err := wireRecords(add, zone)
-		if err != nil {
-			return err
-		}
-		if len(dels) > 0 {
-			m.Remove(dels)
-		}
-		if len(adds) > 0 {
-			m.Insert(adds)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := p.replace(ctx, fqdnZone(zone), nil, false, remove, add); err != nil {
 		return nil, err
 	}
 	return add, nil
+}
+
+// ReplaceRecordsIf implements providers.ConditionalReplacer: ReplaceRecords,
+// made only when every RRset of expect holds exactly its values. The check
+// is the server's: each UPDATE carries as prerequisites (RFC 2136 section
+// 2.4) the RRsets it touches and those of expect exactly as the server held
+// them when the zone was last read, or that they do not exist; the server
+// answers NXRRSET or YXRRSET and changes nothing when one no longer holds
+// it. That answer becomes a *providers.ChangedError naming the RRset, read
+// again. When the changes need several UPDATEs, each is conditional on its
+// own RRsets: a change found stale stops the rest, those sent before stay.
+func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, err
+	}
+	if len(remove)+len(add)+len(expect) == 0 {
+		return nil, nil
+	}
+	if err := p.replace(ctx, fqdnZone(zone), expect, true, remove, add); err != nil {
+		return nil, err
+	}
+	return add, nil
+}
+
+// replace plans a replacement against what the server holds and sends it.
+func (p *Provider) replace(ctx context.Context, zone string, expect []providers.RRsetState, conditional bool, remove, add []libdns.Record) error {
+	h := p.recall(zone)
+	for attempt := 0; ; attempt++ {
+		if h == nil {
+			var err error
+			if _, h, err = p.transfer(ctx, zone); err != nil {
+				return err
+			}
+		}
+		if conditional {
+			if err := checkHeld(zone, h, expect); err != nil {
+				return err
+			}
+		}
+		changes, err := planChanges(zone, h, remove, add, expect)
+		if err != nil {
+			return fmt.Errorf("UPDATE: %w", err)
+		}
+		if !conditional {
+			changes = slices.DeleteFunc(changes, func(c *setChange) bool { return !c.written() })
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		p.forget(zone)
+		err = p.send(ctx, zone, pack(changes, MaxUpdateSize))
+		var stale *staleError
+		if !errors.As(err, &stale) {
+			return err
+		}
+		// Another writer changed an RRset since it was read.
+		_, fresh, rerr := p.transfer(ctx, zone)
+		if rerr != nil {
+			return fmt.Errorf("%w; reading the zone again: %w", err, rerr)
+		}
+		p.remember(zone, fresh)
+		if conditional || attempt >= 2 {
+			return changedError(zone, fresh, expect, stale.changes)
+		}
+		h = fresh
+	}
+}
+
+// checkHeld compares expect with what the server held when last read.
+func checkHeld(zone string, h *held, expect []providers.RRsetState) error {
+	for _, e := range expect {
+		t, ok := dns.StringToType[strings.ToUpper(e.Type)]
+		if !ok {
+			return fmt.Errorf("expected RRset %s %s: unknown record type", e.Name, e.Type)
+		}
+		want := slices.Clone(e.Values)
+		slices.Sort(want)
+		want = slices.Compact(want)
+		have := h.canonicalSet(setKey{providers.AbsoluteName(e.Name, zone), t})
+		if !slices.Equal(want, have) {
+			return &providers.ChangedError{Zone: zone, Name: providers.RelativeName(e.Name, zone), Type: strings.ToUpper(e.Type), Want: want, Have: have}
+		}
+	}
+	return nil
+}
+
+// changedError names the first RRset that no longer holds what a write
+// expected, in the zone as read again.
+func changedError(zone string, fresh *held, expect []providers.RRsetState, changes []*setChange) error {
+	if err := checkHeld(zone, fresh, expect); err != nil {
+		return err
+	}
+	c := changes[0]
+	for _, cc := range changes {
+		if !slices.Equal(canonicalOf(zone, cc.live), fresh.canonicalSet(cc.key)) {
+			c = cc
+			break
+		}
+	}
+	return &providers.ChangedError{Zone: zone, Name: providers.RelativeName(c.key.name, zone), Type: dns.TypeToString[c.key.typ],
+		Want: canonicalOf(zone, c.live), Have: fresh.canonicalSet(c.key)}
+}
+
+func canonicalOf(zone string, rrs []dns.RR) []string {
+	var out []string
+	for _, rr := range rrs {
+		if c, err := fromRR(rr, zone); err == nil {
+			out = append(out, c.Data)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// staleError is an UPDATE refused because a prerequisite no longer held.
+type staleError struct {
+	err     error
+	changes []*setChange
+}
+
+func (e *staleError) Error() string { return e.err.Error() }
+func (e *staleError) Unwrap() error { return e.err }
+
+// send sends msgs, one UPDATE each, in order over one connection, and stops
+// at the first that fails.
+func (p *Provider) send(ctx context.Context, zone string, msgs [][]*setChange) error {
+	s, err := p.dial(ctx)
+	if err != nil {
+		return p.fail(ctx, "UPDATE", zone, describeChanges(zone, msgs[0]), -1, 0, nil, err, false)
+	}
+	defer s.close()
+	for i, changes := range msgs {
+		what := describeChanges(zone, changes)
+		if len(msgs) > 1 {
+			what = fmt.Sprintf("message %d of %d: %s", i+1, len(msgs), what)
+		}
+		m := new(dns.Msg)
+		m.SetUpdate(zone)
+		m.Compress = true
+		build(m, changes)
+		if err := s.send(m); err != nil {
+			return p.fail(ctx, "UPDATE", zone, what, -1, 0, nil, err, true)
+		}
+		r, tsigErr, err := s.recv()
+		switch {
+		case r != nil && tsigErr == 0 && (r.Rcode == dns.RcodeNXRrset || r.Rcode == dns.RcodeYXRrset):
+			return &staleError{err: p.fail(ctx, "UPDATE", zone, what, r.Rcode, 0, r, nil, true), changes: changes}
+		case r != nil && (tsigErr != 0 || r.Rcode != dns.RcodeSuccess):
+			return p.fail(ctx, "UPDATE", zone, what, r.Rcode, tsigErr, r, nil, true)
+		case err != nil:
+			return p.fail(ctx, "UPDATE", zone, what, -1, 0, r, err, true)
+		case r.Id != m.Id:
+			return p.fail(ctx, "UPDATE", zone, what, -1, 0, r, dns.ErrId, true)
+		}
+	}
+	return nil
 }

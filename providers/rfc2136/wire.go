@@ -69,6 +69,7 @@ func (s *session) send(m *dns.Msg) error {
 		return err
 	}
 	s.mac = mac
+	s.timersOnly = false // the next answer is the first to this request
 	if err := s.conn.SetWriteDeadline(s.deadline()); err != nil {
 		return s.ctxErr(err)
 	}
