@@ -36,6 +36,11 @@ import (
 type zoneSeed struct {
 	name string // lower case, no trailing dot
 	recs []libdns.RR
+	// raw, when set, is the zone file the DNS servers load instead of recs
+	// (data as people write it: TXT split at odd places, mixed case);
+	// recs then lists the same records canonically, for the other
+	// backends.
+	raw string
 }
 
 // fixture is one running backend holding a scenario's zones.
@@ -72,7 +77,9 @@ type backend struct {
 
 var backends = []backend{
 	{"zonefile", startZonefile},
-	{"rfc2136", startBIND},
+	{"bind", startServer(testbind.BIND)},
+	{"knot", startServer(testbind.Knot)},
+	{"powerdns", startServer(testbind.PowerDNS)},
 	{"cloudflare", startCloudflare},
 	{"route53", startRoute53},
 	{"desec", startDesec},
@@ -260,14 +267,24 @@ func zonefileWrites(dir string, zones []zoneSeed) int {
 	return n
 }
 
-// --- RFC 2136 on BIND 9 ---
+// --- RFC 2136 on BIND 9, Knot DNS and PowerDNS ---
 
-func startBIND(t *testing.T, zones []zoneSeed) *fixture {
+// startServer starts the fixture of the rfc2136 backend on a server of
+// kind (testbind.BIND, Knot or PowerDNS).
+func startServer(kind string) func(t *testing.T, zones []zoneSeed) *fixture {
+	return func(t *testing.T, zones []zoneSeed) *fixture { return startRFC2136(t, kind, zones) }
+}
+
+func startRFC2136(t *testing.T, kind string, zones []zoneSeed) *fixture {
 	var tz []testbind.Zone
 	for _, z := range zones {
-		tz = append(tz, testbind.Zone{Name: z.name, Content: testbind.MinimalZone(z.name) + zoneLines(t, z.name, z.recs)})
+		content := z.raw
+		if content == "" {
+			content = testbind.MinimalZone(z.name) + zoneLines(t, z.name, z.recs)
+		}
+		tz = append(tz, testbind.Zone{Name: z.name, Content: content})
 	}
-	s := testbind.Start(t, tz...)
+	s := testbind.StartKind(t, kind, tz...)
 	proxy := s.CountingProxy(t)
 	return &fixture{
 		yaml: fmt.Sprintf("{type: rfc2136, server: %q, key_name: %s, key_algorithm: %s, key: \"${file:tsig.key}\"}",

@@ -150,16 +150,16 @@ var scenarios = []scenario{
 
 // wantWire pins the requests on the wire of some runs by "scenario/step"
 // and backend: zone file rewrites for zonefile, DNS messages through the
-// proxy for rfc2136 (one TCP connection each), HTTP requests served by the
+// proxy for rfc2136 on BIND, Knot and PowerDNS (one TCP connection each), HTTP requests served by the
 // fakes (pages of 5 records: the forward zone of these scenarios takes two
 // pages on Cloudflare; deSEC pages by RRset).
 var wantWire = map[string]map[string]int64{
-	"dkim_rsa2048/2 again":                     {"zonefile": 0, "rfc2136": 1, "cloudflare": 1, "route53": 1, "desec": 1},
-	"no_drift/2 no drift (daemon)":             {"zonefile": 0, "rfc2136": 2, "cloudflare": 3, "route53": 3, "desec": 3},
-	"no_drift/3 no drift (fresh)":              {"zonefile": 0, "rfc2136": 2, "cloudflare": 5, "route53": 5, "desec": 3},
-	"drift_k/1 k=1 update":                     {"zonefile": 1, "rfc2136": 4, "cloudflare": 7, "route53": 7, "desec": 7},
-	"drift_k/2 k=3 update":                     {"zonefile": 1, "rfc2136": 4, "cloudflare": 11, "route53": 9, "desec": 8},
-	"foreign_between_runs/1 after foreign add": {"zonefile": 0, "rfc2136": 2, "cloudflare": 3, "route53": 3, "desec": 3},
+	"dkim_rsa2048/2 again":                     {"zonefile": 0, "bind": 1, "knot": 1, "powerdns": 1, "cloudflare": 1, "route53": 1, "desec": 1},
+	"no_drift/2 no drift (daemon)":             {"zonefile": 0, "bind": 2, "knot": 2, "powerdns": 2, "cloudflare": 3, "route53": 3, "desec": 3},
+	"no_drift/3 no drift (fresh)":              {"zonefile": 0, "bind": 2, "knot": 2, "powerdns": 2, "cloudflare": 5, "route53": 5, "desec": 3},
+	"drift_k/1 k=1 update":                     {"zonefile": 1, "bind": 4, "knot": 4, "powerdns": 4, "cloudflare": 7, "route53": 7, "desec": 7},
+	"drift_k/2 k=3 update":                     {"zonefile": 1, "bind": 4, "knot": 4, "powerdns": 4, "cloudflare": 11, "route53": 9, "desec": 8},
+	"foreign_between_runs/1 after foreign add": {"zonefile": 0, "bind": 2, "knot": 2, "powerdns": 2, "cloudflare": 3, "route53": 3, "desec": 3},
 }
 
 // TestContract runs every scenario against every backend, then prints the
@@ -567,7 +567,15 @@ func testParked(t *testing.T, h *harness) {
 // knownBugs are contract failures not fixed yet, by "scenario/check/backend",
 // with what is seen. A check with a known bug must still fail, so that the
 // entry is removed with the fix; "sync" is the error the sync fails with.
-var knownBugs = map[string]string{}
+var knownBugs = map[string]string{
+	// The rfc2136 backend writes conditionally (ReplaceRecordsIf, tested
+	// with a write between read and write in providers/rfc2136); the
+	// engine does not call it yet, so a run that read before another
+	// writer changed the SPF adds its own beside it.
+	"race_write/race/bind":     "two SPF records: the engine does not write conditionally yet",
+	"race_write/race/knot":     "two SPF records: the engine does not write conditionally yet",
+	"race_write/race/powerdns": "two SPF records: the engine does not write conditionally yet",
+}
 
 // knownBug runs --once when the scenario has a known bug on this backend
 // and checks that it fails as recorded; it reports whether it did so.

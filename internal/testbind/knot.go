@@ -49,6 +49,9 @@ func (s *Server) writeKnotConfig(port int, has6 bool, zones []Zone) (string, err
 	fmt.Fprintf(&b, `    udp-workers: 1
     tcp-workers: 1
     background-workers: 1
+    # A client under the race detector on shared cores may read a
+    # 16,000-record transfer slower than the default 500 ms allows.
+    tcp-io-timeout: 5000
 log:
   - target: stderr
     any: info
