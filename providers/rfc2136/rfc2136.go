@@ -13,8 +13,8 @@
 //   - GetRecords: one AXFR; the SOA and the records the server maintains for
 //     DNSSEC (RRSIG, NSEC, NSEC3) are left out, every other record is
 //     returned in the canonical form of providers.Normalize;
-//   - AppendRecords: one UPDATE adding each record (adding a record that is
-//     already there changes nothing);
+//   - AppendRecords: adds each record the zone does not hold yet, as
+//     ReplaceRecords adds;
 //   - DeleteRecords: records named by value as ReplaceRecords removes them;
 //     otherwise one UPDATE (empty Data: the whole RRset; empty Type: every
 //     record of the name);
@@ -322,21 +322,19 @@ func wireRecords(records []libdns.Record, zone string) ([]dns.RR, error) {
 	return rrs, nil
 }
 
-// AppendRecords implements libdns.RecordAppender with one UPDATE.
+// AppendRecords implements libdns.RecordAppender: it adds each record
+// the zone does not hold yet, as ReplaceRecords adds (in UPDATEs sized to
+// fit, conditional on the RRsets still holding what was read). A value
+// the zone holds in another form (a TXT split into other strings) is not
+// added again.
 func (p *Provider) AppendRecords(ctx context.Context, zone string, records []libdns.Record) ([]libdns.Record, error) {
 	if len(records) == 0 {
 		return nil, nil
 	}
-	zone = fqdnZone(zone)
-	err := p.update(ctx, zone, records, func(m *dns.Msg) error {
-		rrs, err := wireRecords(records, zone)
-		if err != nil {
-			return err
-		}
-		m.Insert(rrs)
-		return nil
-	})
-	if err != nil {
+	if err := providers.CheckReplace(nil, records); err != nil {
+		return nil, err
+	}
+	if err := p.replace(ctx, fqdnZone(zone), nil, false, nil, records); err != nil {
 		return nil, err
 	}
 	return records, nil
@@ -478,6 +476,12 @@ func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []p
 
 // replace plans a replacement against what the server holds and sends it.
 func (p *Provider) replace(ctx context.Context, zone string, expect []providers.RRsetState, conditional bool, remove, add []libdns.Record) error {
+	// A record the server could not be sent fails before anything is.
+	for _, recs := range [][]libdns.Record{remove, add} {
+		if _, err := inputs(recs, zone); err != nil {
+			return fmt.Errorf("UPDATE: %w", err)
+		}
+	}
 	h := p.recall(zone)
 	for attempt := 0; ; attempt++ {
 		if h == nil {
