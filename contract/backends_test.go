@@ -320,7 +320,7 @@ func startRFC2136(t *testing.T, kind string, zones []zoneSeed) *fixture {
 		wire: func() int64 { return int64(proxy.Counts().Requests) },
 		wireLog: func() string {
 			c := proxy.Counts()
-			return fmt.Sprintf("%d msgs/%d conns", c.Requests, c.Conns)
+			return fmt.Sprintf("%d msgs/%d conns, %d answers", c.Requests, c.Conns, c.Responses)
 		},
 		reset: proxy.Reset,
 		query: func(t *testing.T, name string, qtype uint16) []dns.RR {

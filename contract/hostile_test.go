@@ -323,6 +323,11 @@ var onlyOn = map[string][]string{"many_policies": {"bind"}}
 // TestHostileZones runs the scenarios that start from zones as people
 // have them on each DNS server.
 func TestHostileZones(t *testing.T) {
+	t.Run("scenarios", func(t *testing.T) { runHostile(t) })
+	logTable(t)
+}
+
+func runHostile(t *testing.T) {
 	for _, sc := range hostileScenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			for _, b := range backends {
