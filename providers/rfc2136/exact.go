@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/providers"
@@ -27,11 +28,17 @@ type setKey struct {
 type held struct {
 	sets  map[setKey][]dns.RR
 	canon map[dns.RR]string // canonical data of each record
+	at    time.Time         // when it was read
 }
 
 func newHeld() *held {
-	return &held{sets: map[setKey][]dns.RR{}, canon: map[dns.RR]string{}}
+	return &held{sets: map[setKey][]dns.RR{}, canon: map[dns.RR]string{}, at: time.Now()}
 }
+
+// heldFor is how long a read is kept for a write. The engine writes
+// seconds after it reads; a daemon over many zones must not keep every
+// zone it ever read. A write after that reads the zone again.
+const heldFor = 5 * time.Minute
 
 func (h *held) add(rr dns.RR, canonical string) {
 	hdr := rr.Header()
@@ -48,13 +55,25 @@ func (p *Provider) remember(zone string, h *held) {
 		p.held = map[string]*held{}
 	}
 	p.held[zone] = h
+	if now := time.Now(); now.Sub(p.pruned) > heldFor {
+		p.pruned = now
+		for z, old := range p.held {
+			if now.Sub(old.at) > heldFor {
+				delete(p.held, z)
+			}
+		}
+	}
 }
 
 // recall returns what the last transfer of zone read, nil when none is kept.
 func (p *Provider) recall(zone string) *held {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.held[zone]
+	h := p.held[zone]
+	if h == nil || time.Since(h.at) > heldFor {
+		return nil
+	}
+	return h
 }
 
 // forget drops what was read of zone: a write changed it.

@@ -76,9 +76,10 @@ type Provider struct {
 	key     *tsigKey
 	timeout time.Duration
 
-	mu   sync.Mutex
-	held map[string]*held // by zone: the last transfer, for the next write
-	soft *string          // the server's software, once asked
+	mu     sync.Mutex
+	held   map[string]*held // by zone: the last transfer, for the next write
+	pruned time.Time        // when held was last rid of old reads
+	soft   *string          // the server's software, once asked
 }
 
 var (
