@@ -65,6 +65,9 @@ type fixture struct {
 	// failNext makes the next n requests fail with a transient error (HTTP
 	// 503); nil when the backend cannot be made to fail.
 	failNext func(n int)
+	// xferYAML is the provider's entry with a key the server lets
+	// transfer the zones but not update them (rfc2136 only).
+	xferYAML string
 	// query asks the DNS server that serves the zones; nil when none does.
 	query func(t *testing.T, name string, qtype uint16) []dns.RR
 }
@@ -289,8 +292,10 @@ func startRFC2136(t *testing.T, kind string, zones []zoneSeed) *fixture {
 	return &fixture{
 		yaml: fmt.Sprintf("{type: rfc2136, server: %q, key_name: %s, key_algorithm: %s, key: \"${file:tsig.key}\"}",
 			proxy.Addr, s.KeyName, s.KeyAlg),
-		files: map[string]string{"tsig.key": s.KeySecret + "\n"},
-		typ:   "rfc2136",
+		files: map[string]string{"tsig.key": s.KeySecret + "\n", "tsig-xfer.key": s.XferKeySecret + "\n"},
+		xferYAML: fmt.Sprintf("{type: rfc2136, server: %q, key_name: %s, key_algorithm: %s, key: \"${file:tsig-xfer.key}\"}",
+			proxy.Addr, s.XferKeyName, s.KeyAlg),
+		typ: "rfc2136",
 		settings: map[string]string{"server": s.Addr, "key_name": s.KeyName,
 			"key_algorithm": s.KeyAlg, "key": s.KeySecret},
 		add: func(t *testing.T, zone string, rrs ...libdns.RR) {

@@ -308,11 +308,55 @@ func testRaceWrite(t *testing.T, h *harness) {
 	ownedOnce(h, false)
 }
 
+// (o) A key the server lets transfer the zone but not update it (left out
+// of BIND's update-policy, Knot's acl, PowerDNS's TSIG-ALLOW-DNSUPDATE):
+// the run fails with one error that says what to check on that server,
+// names the provider and the zone once, and writes nothing.
+func testRefusedUpdate(t *testing.T, h *harness) {
+	h.write("maildns.yaml", "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: false\n"+
+		"safety: {max_changes: 20}\nproviders:\n  "+providerName+": "+h.fx.xferYAML+"\n")
+	p := full
+	p.ptr = false
+	h.policy(p.yaml())
+	before := h.served(zone+".", dns.TypeTXT)
+	plan, _, err := h.run(sync.ModeOnce)
+	if err == nil {
+		t.Fatal("--once with a key the zone does not allow to update: no error")
+	}
+	want := map[string]string{"bind": "update-policy", "knot": "acl", "powerdns": "TSIG-ALLOW-DNSUPDATE"}[h.backend]
+	msg := err.Error()
+	t.Logf("%s: %s", h.backend, msg)
+	var problems []string
+	if !strings.Contains(msg, want) {
+		t.Errorf("the error does not say %q: %s", want, msg)
+	}
+	if n := strings.Count(msg, `provider "`+providerName+`"`); n != 1 {
+		problems = append(problems, fmt.Sprintf("the error names the provider %d times", n))
+	}
+	if n := strings.Count(msg, "example.com"); n != 1 {
+		problems = append(problems, fmt.Sprintf("the error names the zone %d times", n))
+	}
+	var verify []string
+	for _, f := range plan.Findings {
+		if f.Kind == "verify" {
+			verify = append(verify, f.Message)
+		}
+	}
+	if len(verify) > 0 {
+		problems = append(problems, fmt.Sprintf("%d verify findings after a write that wrote nothing", len(verify)))
+	}
+	h.expectKnown("one error", problems)
+	if diff := cmp.Diff(before, h.served(zone+".", dns.TypeTXT)); diff != "" {
+		t.Errorf("the refused run changed the apex TXT (-before +after):\n%s", diff)
+	}
+}
+
 var hostileScenarios = []scenario{
 	{"hostile_zone", hostileZones(""), testHostile},
 	{"large_zone", hostileZones(largeZoneExtra()), testLargeZone},
 	{"race_write", hostileZones("")[:1], testRaceWrite},
 	{"many_policies", hostileZones(""), testManyPolicies},
+	{"refused_update", hostileZones("")[:1], testRefusedUpdate},
 }
 
 // onlyOn limits a scenario to some servers: the engine takes ~5 s to
