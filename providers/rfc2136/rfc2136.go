@@ -519,7 +519,7 @@ func (p *Provider) replace(ctx context.Context, zone string, expect []providers.
 		}
 		p.remember(zone, fresh)
 		if conditional || attempt >= 2 {
-			return changedError(zone, fresh, expect, stale.changes)
+			return changedError(zone, fresh, stale.changes)
 		}
 		h = fresh
 	}
@@ -543,12 +543,10 @@ func checkHeld(zone string, h *held, expect []providers.RRsetState) error {
 	return nil
 }
 
-// changedError names the first RRset that no longer holds what a write
-// expected, in the zone as read again.
-func changedError(zone string, fresh *held, expect []providers.RRsetState, changes []*setChange) error {
-	if err := checkHeld(zone, fresh, expect); err != nil {
-		return err
-	}
+// changedError names the first RRset of the refused UPDATE (changes) that
+// no longer holds what was read, in the zone as read again. Earlier
+// UPDATEs of the same write have landed: their RRsets are not compared.
+func changedError(zone string, fresh *held, changes []*setChange) error {
 	c := changes[0]
 	for _, cc := range changes {
 		if !slices.Equal(canonicalOf(zone, cc.live), fresh.canonicalSet(cc.key)) {

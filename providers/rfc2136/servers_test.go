@@ -428,3 +428,43 @@ func TestRefusalSaysWhatToCheck(t *testing.T) {
 		}
 	})
 }
+
+// TestConditionalSplitStopsAtTheStaleRRset: a conditional write of 500
+// domains goes in several UPDATEs, each conditional on its own RRsets.
+// Another writer filled one RRset of a later message since the read: the
+// UPDATEs before it land, that one and those after it are not sent, and
+// the error names the RRset.
+func TestConditionalSplitStopsAtTheStaleRRset(t *testing.T) {
+	srv, proxy, p := startKind(t, testbind.BIND)
+	other := newProvider(t, srv.Settings())
+	var add []libdns.Record
+	var expect []providers.RRsetState
+	for i := range 500 {
+		d := fmt.Sprintf("d%03d", i)
+		add = append(add, rec("s1._domainkey."+d, "TXT", 3600, newDKIMKey), rec(d, "TXT", 3600, "v=spf1 mx -all"))
+		expect = append(expect, providers.RRsetState{Name: "s1._domainkey." + d, Type: "TXT"}, providers.RRsetState{Name: d, Type: "TXT"})
+	}
+	if _, err := p.GetRecords(ctx(t), zone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.AppendRecords(ctx(t), zone, []libdns.Record{rec("d400", "TXT", 300, "v=spf1 a -all")}); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Reset()
+	_, err := p.(providers.ConditionalReplacer).ReplaceRecordsIf(ctx(t), zone, expect, nil, add)
+	var ce *providers.ChangedError
+	if !errors.As(err, &ce) || ce.Name != "d400" || !slices.Equal(ce.Have, []string{"v=spf1 a -all"}) {
+		t.Fatalf("err = %v, want a ChangedError naming d400", err)
+	}
+	// The prerequisites failed before the write: nothing of the
+	// provider's own view was used (expect matched it).
+	if got := served(t, srv, "d400."+zone, dns.TypeTXT); !slices.Equal(got, []string{"v=spf1 a -all"}) {
+		t.Errorf("d400 TXT: %q, want only the other writer's", got)
+	}
+	if got := served(t, srv, "d000."+zone, dns.TypeTXT); len(got) != 1 {
+		t.Errorf("d000 TXT (a message before the stale one): %q, want it written", got)
+	}
+	if got := served(t, srv, "d499."+zone, dns.TypeTXT); len(got) != 0 {
+		t.Errorf("d499 TXT (after the stale message): %q, want it not written", got)
+	}
+}
