@@ -3,8 +3,7 @@
 # BIND 9 (named) and dig, Knot DNS (knotd, kdig) and PowerDNS (pdns_server
 # with its sqlite3 backend, and sqlite3 to create its database) for the
 # RFC 2136 and reverse-DNS tests, which start real name servers on loopback
-# (internal/testbind), and systemd-analyze for
-# the unit checks (systemd/). Quick and silent when they are all there;
+# (internal/testbind), and systemd-analyze for the unit checks (systemd/). Quick and silent when they are all there;
 # installs what is missing with apt-get when run as root; otherwise it stops
 # with what to do.
 set -eu
@@ -41,17 +40,19 @@ fi
 
 echo "test-deps: installing$missing with apt-get" >&2
 export DEBIAN_FRONTEND=noninteractive
+# The tests start their own servers on free loopback ports: the packages'
+# services are not started on install (bind9, knot and pdns would all
+# want port 53, and a service that fails to start fails the install).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	trap 'rm -f "$policy"' EXIT
+fi
 # Wait for a concurrent apt run instead of failing on its lock.
 apt-get -o DPkg::Lock::Timeout=300 update -qq
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >/dev/null
-# The tests start their own servers on free loopback ports: the packages'
-# system services are not needed (and would hold port 53).
-for svc in knot pdns; do
-	if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
-		systemctl disable --now "$svc" >/dev/null 2>&1 || true
-	fi
-done
 
 for prog in named dig knotd kdig pdns_server pdnsutil sqlite3 systemd-analyze; do
 	if ! have "$prog"; then
