@@ -27,12 +27,24 @@ type setKey struct {
 // the message).
 type held struct {
 	sets  map[setKey][]dns.RR
-	canon map[dns.RR]string // canonical data of each record
-	at    time.Time         // when it was read
+	recs  map[dns.RR]libdns.RR // each record as GetRecords returned it
+	canon map[dns.RR]string    // its data as records are matched (sameForm)
+	at    time.Time            // when it was read
 }
 
 func newHeld() *held {
-	return &held{sets: map[setKey][]dns.RR{}, canon: map[dns.RR]string{}, at: time.Now()}
+	return &held{sets: map[setKey][]dns.RR{}, recs: map[dns.RR]libdns.RR{}, canon: map[dns.RR]string{}, at: time.Now()}
+}
+
+// sameForm is the data records are matched by: a record's canonical
+// data as providers.CheckExpect compares it (providers.Normalize once
+// more), so that a value the caller took from GetRecords and normalised
+// again still names the record it came from.
+func sameForm(rec libdns.RR, zone string) string {
+	if n, err := providers.Normalize(rec, zone); err == nil {
+		return n.Data
+	}
+	return rec.Data
 }
 
 // heldFor is how long a read is kept for a write. The engine writes
@@ -40,11 +52,12 @@ func newHeld() *held {
 // zone it ever read. A write after that reads the zone again.
 const heldFor = 5 * time.Minute
 
-func (h *held) add(rr dns.RR, canonical string) {
+func (h *held) add(rr dns.RR, rec libdns.RR, zone string) {
 	hdr := rr.Header()
 	k := setKey{strings.ToLower(hdr.Name), hdr.Rrtype}
 	h.sets[k] = append(h.sets[k], rr)
-	h.canon[rr] = canonical
+	h.recs[rr] = rec
+	h.canon[rr] = sameForm(rec, zone)
 }
 
 // remember keeps what a transfer of zone read, for the next write.
@@ -140,7 +153,7 @@ func inputs(recs []libdns.Record, zone string) ([]input, error) {
 			return nil, fmt.Errorf("record %s %s: %w", providers.RelativeName(r.Name, zone), r.Type, err)
 		}
 		hdr := rr.Header()
-		out[i] = input{key: setKey{strings.ToLower(hdr.Name), hdr.Rrtype}, rr: rr, canon: c.Data}
+		out[i] = input{key: setKey{strings.ToLower(hdr.Name), hdr.Rrtype}, rr: rr, canon: sameForm(c, zone)}
 	}
 	return out, nil
 }
@@ -314,8 +327,24 @@ func describeChanges(zone string, changes []*setChange) string {
 func (h *held) canonicalSet(k setKey) []string {
 	var out []string
 	for _, rr := range h.sets[k] {
-		out = append(out, h.canon[rr])
+		out = append(out, h.recs[rr].Data)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// records returns what h holds at the RRsets of expect, as GetRecords
+// returned them.
+func (h *held) records(zone string, expect []providers.RRsetState) []libdns.Record {
+	var out []libdns.Record
+	for _, e := range expect {
+		t, ok := dns.StringToType[strings.ToUpper(e.Type)]
+		if !ok {
+			continue
+		}
+		for _, rr := range h.sets[setKey{providers.AbsoluteName(e.Name, zone), t}] {
+			out = append(out, h.recs[rr])
+		}
+	}
+	return out
 }

@@ -274,7 +274,7 @@ func (p *Provider) transfer(ctx context.Context, zone string) ([]libdns.Record, 
 				return nil, nil, fmt.Errorf("AXFR at %s: reading %s: %w", p.server, rr.Header().Name, err)
 			}
 			out = append(out, rec)
-			h.add(rr, rec.Data)
+			h.add(rr, rec, zone)
 		}
 	}
 	return out, h, nil
@@ -525,22 +525,24 @@ func (p *Provider) replace(ctx context.Context, zone string, expect []providers.
 	}
 }
 
-// checkHeld compares expect with what the server held when last read.
+// checkHeld compares expect with what the server held when last read, as
+// every backend does (providers.CheckExpect).
 func checkHeld(zone string, h *held, expect []providers.RRsetState) error {
-	for _, e := range expect {
-		t, ok := dns.StringToType[strings.ToUpper(e.Type)]
-		if !ok {
+	// CheckExpect normalises the records it is given but not the values
+	// expected, and normalising canonical TXT again is not the identity (a
+	// backslash is read as an escape): values are compared in that form on
+	// both sides, whether the caller normalised them again or not.
+	same := make([]providers.RRsetState, len(expect))
+	for i, e := range expect {
+		if _, ok := dns.StringToType[strings.ToUpper(e.Type)]; !ok {
 			return fmt.Errorf("expected RRset %s %s: unknown record type", e.Name, e.Type)
 		}
-		want := slices.Clone(e.Values)
-		slices.Sort(want)
-		want = slices.Compact(want)
-		have := h.canonicalSet(setKey{providers.AbsoluteName(e.Name, zone), t})
-		if !slices.Equal(want, have) {
-			return &providers.ChangedError{Zone: zone, Name: providers.RelativeName(e.Name, zone), Type: strings.ToUpper(e.Type), Want: want, Have: have}
+		same[i] = providers.RRsetState{Name: e.Name, Type: e.Type}
+		for _, v := range e.Values {
+			same[i].Values = append(same[i].Values, sameForm(libdns.RR{Name: e.Name, Type: e.Type, Data: v}, zone))
 		}
 	}
-	return nil
+	return providers.CheckExpect(zone, same, h.records(zone, expect))
 }
 
 // changedError names the first RRset of the refused UPDATE (changes) that

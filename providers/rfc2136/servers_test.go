@@ -468,3 +468,45 @@ func TestConditionalSplitStopsAtTheStaleRRset(t *testing.T) {
 		t.Errorf("d499 TXT (after the stale message): %q, want it not written", got)
 	}
 }
+
+// TestExpectComparedAsEveryBackend: the expectation is compared as
+// providers.CheckExpect compares it, so values the caller normalised
+// once more (a foreign TXT with a backslash reads differently then) still
+// match the RRset they came from, and a value to remove in that form
+// still names the record.
+func TestExpectComparedAsEveryBackend(t *testing.T) {
+	onEachServer(t, func(t *testing.T, kind string) {
+		srv, _, p := startKind(t, kind)
+		live, err := p.GetRecords(ctx(t), zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apex := providers.RRsetState{Name: "@", Type: "TXT"}
+		var foreign libdns.RR
+		for _, rec := range live {
+			r, err := providers.Normalize(rec, zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Name == "@" && r.Type == "TXT" {
+				apex.Values = append(apex.Values, r.Data)
+				if strings.HasPrefix(r.Data, "quote") {
+					foreign = r
+				}
+			}
+		}
+		if foreign.Data == "" || strings.Contains(foreign.Data, `\`) {
+			t.Fatalf("the backslash TXT normalised again: %q (the case this test is about is gone)", foreign.Data)
+		}
+		_, err = p.(providers.ConditionalReplacer).ReplaceRecordsIf(ctx(t), zone, []providers.RRsetState{apex},
+			[]libdns.Record{rec("@", "TXT", 300, "v=spf1 a ~all"), foreign},
+			[]libdns.Record{rec("@", "TXT", 300, "v=spf1 mx -all")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := served(t, srv, zone, dns.TypeTXT)
+		if len(got) != 3 || !slices.Contains(got, "v=spf1 mx -all") || slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "quote") }) {
+			t.Errorf("apex TXT: %q", got)
+		}
+	})
+}
