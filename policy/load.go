@@ -39,6 +39,10 @@ var secretKeys = map[string]bool{
 	"secret": true, "password": true,
 }
 
+// listKeys are provider settings written as a list of strings (a
+// command's argv); every other setting is a single value.
+var listKeys = map[string]bool{"post_write": true}
+
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // LoadConfig reads maildns.yaml at path and every policy file its policies
@@ -292,6 +296,11 @@ func (c *collector) loadProviders(cfg *Config, e entry) {
 		}
 		for _, s := range settings {
 			sp := Pos{file, s.node.Line}
+			if listKeys[s.key] && kindName(s.node) == "a list" {
+				// A list of strings, such as a command's argv.
+				c.loadSettingList(cfg, pc, s, sp)
+				continue
+			}
 			if !isPlainScalar(s.node) {
 				c.errorf(sp, "provider %s: setting %s must be a single value, not %s", p.key, s.key, kindName(s.node))
 				continue
@@ -321,6 +330,32 @@ func (c *collector) loadProviders(cfg *Config, e entry) {
 		}
 		cfg.Providers[p.key] = pc
 	}
+}
+
+// loadSettingList reads a provider setting that is a list of strings into
+// pc.Lists, references to secrets resolved in each item.
+func (c *collector) loadSettingList(cfg *Config, pc *ProviderConfig, s entry, sp Pos) {
+	items, _, ok := c.strList(s, cfg.File)
+	if !ok {
+		return
+	}
+	vals := make([]string, 0, len(items))
+	for _, it := range items {
+		val, secret, errs := resolveSecrets(it, cfg.Dir, sp, pc.Name, s.key)
+		if len(errs) > 0 {
+			c.add(errs...)
+			return
+		}
+		if secret || secretKeys[s.key] {
+			pc.Secret[s.key] = true
+		}
+		vals = append(vals, val)
+	}
+	if pc.Lists == nil {
+		pc.Lists = map[string][]string{}
+	}
+	pc.Lists[s.key] = vals
+	pc.KeyPos[s.key] = sp
 }
 
 // resolveSecrets replaces the references ${NAME}, ${file:PATH} and

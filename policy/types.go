@@ -86,6 +86,7 @@ type ProviderConfig struct {
 	Name     string
 	Type     string
 	Settings map[string]string
+	Lists    map[string][]string // settings written as a list of strings
 	Secret   map[string]bool
 	Pos      Pos            // the provider's entry
 	KeyPos   map[string]Pos // each setting's line

@@ -13,12 +13,15 @@ import (
 // maildns.yaml with secret references already resolved. Values of keys listed
 // in Secret must never appear in a log line, a plan or an error message.
 type Settings struct {
-	Name    string            // the provider's name in maildns.yaml
-	Type    string            // the backend type
-	BaseDir string            // directory of maildns.yaml, for relative paths
-	Values  map[string]string // key -> value (scalars as written)
-	Secret  map[string]bool   // keys whose value is a secret
+	Name    string              // the provider's name in maildns.yaml
+	Type    string              // the backend type
+	BaseDir string              // directory of maildns.yaml, for relative paths
+	Values  map[string]string   // key -> value (scalars as written)
+	Lists   map[string][]string // key -> items of a setting written as a list
+	Secret  map[string]bool     // keys whose value is a secret
 	used    map[string]bool
+	// scalarRead lists the keys read as a single value but written as a list.
+	scalarRead []string
 }
 
 // SettingError is an error about one setting; Key lets the caller name the
@@ -39,8 +42,25 @@ func (s *Settings) mark(key string) (string, bool) {
 		s.used = map[string]bool{}
 	}
 	s.used[key] = true
+	if _, isList := s.Lists[key]; isList {
+		s.scalarRead = append(s.scalarRead, key)
+	}
 	v, ok := s.Values[key]
 	return v, ok
+}
+
+// List returns the items of key, written as a list of strings; ok is false
+// when key is not set. A single value is an error.
+func (s *Settings) List(key string) (items []string, ok bool, err error) {
+	if s.used == nil {
+		s.used = map[string]bool{}
+	}
+	s.used[key] = true
+	if _, single := s.Values[key]; single {
+		return nil, false, &SettingError{Key: key, Err: errors.New("want a list of strings such as [a, b], have a single value")}
+	}
+	items, ok = s.Lists[key]
+	return items, ok, nil
 }
 
 // String returns the value of key, or def when it is not set.
@@ -54,6 +74,9 @@ func (s *Settings) String(key, def string) string {
 // Required returns the value of key, or a *SettingError when it is absent or empty.
 func (s *Settings) Required(key string) (string, error) {
 	v, ok := s.mark(key)
+	if _, isList := s.Lists[key]; isList {
+		return "", &SettingError{Key: key, Err: errors.New("must be a single value, not a list")}
+	}
 	if !ok || v == "" {
 		return "", &SettingError{Key: key, Err: ErrMissing}
 	}
@@ -130,13 +153,22 @@ func (s *Settings) display(key, v string) string {
 	return v
 }
 
-// Unknown returns a *SettingError for the first (sorted) key that no one read.
+// Unknown returns a *SettingError for the first (sorted) key that no one
+// read, and for a list given where a single value was read.
 func (s *Settings) Unknown() error {
 	keys := make([]string, 0, len(s.Values))
 	for k := range s.Values {
 		if !s.used[k] {
 			keys = append(keys, k)
 		}
+	}
+	for k := range s.Lists {
+		if !s.used[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(s.scalarRead) > 0 {
+		return &SettingError{Key: s.scalarRead[0], Err: errors.New("must be a single value, not a list")}
 	}
 	if len(keys) == 0 {
 		return nil

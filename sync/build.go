@@ -34,6 +34,7 @@ func BuildProvidersWith(cfg *policy.Config, base providers.WrapOptions) (map[str
 			Name:    name,
 			BaseDir: cfg.Dir,
 			Values:  pc.Settings,
+			Lists:   pc.Lists,
 			Secret:  pc.Secret,
 		}, o)
 		if err != nil {
