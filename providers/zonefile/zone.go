@@ -2,6 +2,7 @@ package zonefile
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -134,9 +135,34 @@ func typeString(t uint16) string {
 	return "TYPE" + strconv.Itoa(int(t))
 }
 
-// rdata returns the data of rr in presentation form.
+// rdata returns the data of rr in presentation form. Records of types
+// miekg/dns does not know, and NULL records (which have no presentation
+// form), are given in the generic form of RFC 3597 (\# length hex), which
+// every server reads back to the same bytes.
 func rdata(rr dns.RR) string {
-	return strings.TrimPrefix(rr.String(), rr.Header().String())
+	switch v := rr.(type) {
+	case *dns.RFC3597:
+		return genericRdata(v.Rdata)
+	case *dns.NULL:
+		return genericRdata(hex.EncodeToString([]byte(v.Data)))
+	}
+	s, h := rr.String(), rr.Header().String()
+	if strings.HasPrefix(s, h) {
+		return s[len(h):]
+	}
+	var u dns.RFC3597
+	if err := u.ToRFC3597(rr); err == nil {
+		return genericRdata(u.Rdata)
+	}
+	return s
+}
+
+// genericRdata returns RFC 3597 data (\# length hex) for hex-encoded bytes.
+func genericRdata(hexData string) string {
+	if hexData == "" {
+		return `\# 0`
+	}
+	return `\# ` + strconv.Itoa(len(hexData)/2) + " " + strings.ToLower(hexData)
 }
 
 func newEntry(rr dns.RR, origin string) entry {

@@ -758,3 +758,36 @@ func TestSymlinkedZoneFileKeepsLink(t *testing.T) {
 		t.Errorf("the link's target was not written:\n%s", written)
 	}
 }
+
+// TestUnknownTypesRoundTrip: records of types miekg/dns does not know
+// (RFC 3597) and NULL records are read and written in the generic form
+// \# length hex, which reads back to the same bytes.
+func TestUnknownTypesRoundTrip(t *testing.T) {
+	p := newTestProvider(t)
+	text := "$ORIGIN example.com.\n$TTL 300\n@ IN SOA ns1.example.net. h.example.com. 1 2 3 4 5\n" +
+		"@ IN NS ns1.example.net.\nx IN TYPE65534 \\# 3 010203\nn IN NULL \\# 3 0A0B0C\ne IN TYPE65280 \\# 0\n"
+	if err := os.WriteFile(filepath.Join(p.Directory, "example.com.zone"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"x": `\# 3 010203`, "n": `\# 3 0a0b0c`, "e": `\# 0`}
+	check := func() {
+		t.Helper()
+		got := map[string]string{}
+		for _, r := range getRRs(t, p, "example.com.") {
+			if r.Type != "NS" {
+				got[r.Name] = r.Data
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("records (-want +got):\n%s", diff)
+		}
+	}
+	check()
+	if _, err := p.AppendRecords(context.Background(), "example.com.", []libdns.Record{
+		libdns.RR{Name: "y", Type: "TYPE65534", TTL: time.Minute, Data: `\# 2 abcd`},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want["y"] = `\# 2 abcd`
+	check()
+}
