@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
 	"github.com/libdns/libdns/libdnstest"
 )
@@ -92,7 +94,7 @@ func holdFlock(t *testing.T, p *Provider, zone string) func() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +186,7 @@ func TestNoTempFilesLeft(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if want := "example.com.zone example.com.zone.lock"; strings.Join(names, " ") != want {
+	if want := "example.com.zone"; strings.Join(names, " ") != want {
 		t.Errorf("directory holds %v, want %s", names, want)
 	}
 }
@@ -313,5 +315,83 @@ func TestCrossProcessAppends(t *testing.T) {
 	}
 	if got != 30 {
 		t.Errorf("%d of 30 records appended by three processes are in the zone", got)
+	}
+}
+
+// TestLockFollowsReplacedFile: a writer that waited on the lock of a zone
+// file that another writer then replaced must lock the new file, not go
+// ahead on the old one while a third process holds the new one's lock.
+func TestLockFollowsReplacedFile(t *testing.T) {
+	p := newTestProvider(t, "example.com.zone")
+	path := filepath.Join(p.Directory, "example.com.zone")
+	releaseOld := holdFlock(t, p, "example.com.") // a writer holding the current file
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.AppendRecords(context.Background(), "example.com.", []libdns.Record{libdns.TXT{Name: "waiter", TTL: time.Minute, Text: "x"}})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+
+	// That writer replaces the file, and another process locks the new one
+	// before the first lets go of the old one.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, append(data, "replaced IN TXT \"kept\"\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+	releaseNew := holdFlock(t, p, "example.com.")
+	releaseOld()
+
+	select {
+	case err := <-done:
+		t.Fatalf("the write went ahead while another process held the lock of the zone file: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	releaseNew()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range getRRs(t, p, "example.com.") {
+		names = append(names, r.Name)
+	}
+	if !slices.Contains(names, "replaced") || !slices.Contains(names, "waiter") {
+		t.Errorf("records after both writes: %v, want replaced and waiter", names)
+	}
+}
+
+// TestStaleFilesRemoved: temporary files a killed writer left, and the
+// lock file earlier versions kept beside each zone, are removed by the next
+// write; another zone's temporary file is not.
+func TestStaleFilesRemoved(t *testing.T) {
+	p := newTestProvider(t, "example.com.zone")
+	stale := []string{".example.com.zone.tmp-123456789", ".example.com.zone.tmp-42", "example.com.zone.lock"}
+	kept := []string{".example.com.zone.tmp-x.zone.tmp-77", ".other.zone.tmp-1", "example.com.zone"}
+	for _, f := range append(slices.Clone(stale), kept[:2]...) {
+		if err := os.WriteFile(filepath.Join(p.Directory, f), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.AppendRecords(context.Background(), "example.com.", []libdns.Record{libdns.TXT{Name: "n", TTL: time.Minute, Text: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(p.Directory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	slices.Sort(kept)
+	if diff := cmp.Diff(kept, names); diff != "" {
+		t.Errorf("directory after a write (-want +got):\n%s", diff)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,9 +24,15 @@ const (
 	lockPollMax = 50 * time.Millisecond
 )
 
-// lockZone takes the in-process lock and then the exclusive file lock on
-// path+".lock" for a read-modify-write of the zone file at path. It waits
-// until both are held or ctx is done. The returned function releases both.
+// lockZone takes the in-process lock and then an exclusive flock on the
+// zone file at path itself, for a read-modify-write of it. It waits until
+// both are held or ctx is done. The returned function releases both.
+//
+// Locking the zone file leaves no lock file behind. A write replaces the
+// file by a rename, so a process that waited on the old file's lock may get
+// it after the file was replaced: having the lock, it checks that the path
+// still names the file it locked, and starts over on the new one when not.
+// Exactly one process at a time holds the lock of the file the path names.
 func lockZone(ctx context.Context, path string) (func(), error) {
 	key, err := filepath.Abs(path)
 	if err != nil {
@@ -40,11 +47,12 @@ func lockZone(ctx context.Context, path string) (func(), error) {
 	}
 	release := func() { <-sem }
 
-	f, err := flockExclusive(ctx, path+".lock")
+	f, err := flockFile(ctx, path)
 	if err != nil {
 		release()
 		return nil, err
 	}
+	removeLegacyLock(path + ".lock")
 	return func() {
 		// Closing the descriptor drops the flock.
 		_ = f.Close()
@@ -52,34 +60,86 @@ func lockZone(ctx context.Context, path string) (func(), error) {
 	}, nil
 }
 
-// flockExclusive opens (creating it if needed) the lock file and takes an
-// exclusive flock on it, polling with growing sleeps until ctx is done. The
-// lock file is never removed: removing it would let two processes lock two
-// different files of the same name.
-func flockExclusive(ctx context.Context, lockPath string) (*os.File, error) {
-	f, err := os.OpenFile(lockPath, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock file: %w", err)
-	}
+// flockFile opens path and takes an exclusive flock on it, polling with
+// growing sleeps until ctx is done, and returns once the locked file is the
+// one path names.
+func flockFile(ctx context.Context, path string) (*os.File, error) {
 	wait := lockPollMin
 	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		for {
+			err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+				_ = f.Close()
+				return nil, fmt.Errorf("locking %s: %w", path, err)
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				_ = f.Close()
+				return nil, fmt.Errorf("waiting for the lock on %s held by another process: %w", path, ctx.Err())
+			case <-t.C:
+			}
+			wait = min(wait*2, lockPollMax)
+		}
+		locked, err1 := f.Stat()
+		current, err2 := os.Stat(path)
+		if err1 == nil && err2 == nil && os.SameFile(locked, current) {
 			return f, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("locking %s: %w", lockPath, err)
+		// Replaced (or removed) while we waited: lock what the path names now.
+		_ = f.Close()
+		if err2 != nil {
+			return nil, fmt.Errorf("locking %s: %w", path, err2)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			_ = f.Close()
-			return nil, fmt.Errorf("waiting for the lock on %s held by another process: %w", lockPath, ctx.Err())
-		case <-t.C:
+	}
+}
+
+// removeLegacyLock removes the <zone file>.lock that earlier versions left
+// beside each zone, when no process holds it.
+func removeLegacyLock(lockPath string) {
+	f, err := os.Open(lockPath)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+		_ = os.Remove(lockPath)
+	}
+}
+
+// tempPrefix is the name prefix of the temporary files of the zone file
+// named base; os.CreateTemp appends digits to it.
+func tempPrefix(base string) string { return "." + base + ".tmp-" }
+
+// removeStaleTemps removes the temporary files a killed writer of the zone
+// file at path left behind. Only a writer holding the zone's lock creates
+// them, and it renames or removes its own before releasing the lock, so
+// when the caller holds the lock every one that exists is stale.
+func removeStaleTemps(path string) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	prefix := tempPrefix(base)
+	for _, e := range ents {
+		name := e.Name()
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue // another file's, such as the zone "<this zone>.tmp-x"
 		}
-		wait = min(wait*2, lockPollMax)
+		_ = os.Remove(filepath.Join(dir, name))
 	}
 }
 
@@ -92,7 +152,7 @@ func writeFileAtomic(path string, data []byte, old os.FileInfo) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(base)+"*")
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

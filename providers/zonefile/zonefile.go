@@ -454,20 +454,27 @@ func (p *Provider) modify(ctx context.Context, zone, what string, change func(z 
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockZone(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
-	}
-	defer unlock()
-
-	info, err := os.Stat(path)
+	// A zone file that is a symbolic link is locked and replaced where it
+	// points, and the link is kept.
+	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("zone %s: zone file %s does not exist: %w", origin, path, err)
 		}
 		return nil, fmt.Errorf("zone %s: %w", origin, err)
 	}
-	data, err := readFile(path, origin)
+	unlock, err := lockZone(ctx, target)
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	defer unlock()
+	removeStaleTemps(target)
+
+	info, err := os.Stat(target)
+	if err != nil {
+		return nil, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	data, err := readFile(target, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -487,12 +494,6 @@ func (p *Provider) modify(ctx context.Context, zone, what string, change func(z 
 	}
 	if z.soa != nil {
 		z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
-	}
-	// A zone file that is a symbolic link is replaced where it points, and
-	// the link is kept.
-	target, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	if err := writeFileAtomic(target, z.render(), info); err != nil {
 		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
