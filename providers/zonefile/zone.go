@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,10 +24,10 @@ const maxTTL = 1<<31 - 1
 
 // entry is one record of a zone file other than its SOA.
 type entry struct {
-	rr      dns.RR
-	comment string        // the comment ending the record's line in the file, kept on rewrite
-	rec     libdns.Record // the canonical libdns view of rr
-	key     libdns.RR     // rec.RR(), compared by name, type and data
+	id  int // the record's place in the file as read; -1 for a new record
+	rr  dns.RR
+	rec libdns.Record // the canonical libdns view of rr
+	key libdns.RR     // rec.RR(), compared by name, type and data
 }
 
 // zoneData is a zone file read for a read-modify-write.
@@ -37,8 +36,11 @@ type zoneData struct {
 	ttl     uint32 // default TTL for records given with TTL 0
 	ttlText string // the $TTL value as written in the file, "" when absent
 	soa     *dns.SOA
-	soaNote string  // the comment ending the SOA's last line
+	soaID   int     // the SOA's place in rrs
 	entries []entry // every record but the SOA, in file order
+	path    string  // the zone file, for messages
+	rrs     []dns.RR
+	doc     *fileDoc // the file's entries, for editing it in place
 }
 
 // parseZone calls fn for every record of the zone file text data in order.
@@ -165,24 +167,27 @@ func genericRdata(hexData string) string {
 	return `\# ` + strconv.Itoa(len(hexData)/2) + " " + strings.ToLower(hexData)
 }
 
-func newEntry(rr dns.RR, origin string) entry {
+func newEntry(id int, rr dns.RR, origin string) entry {
 	rec := toLibdns(rr, origin)
-	return entry{rr: rr, rec: rec, key: rec.RR()}
+	return entry{id: id, rr: rr, rec: rec, key: rec.RR()}
 }
 
 // readZone parses a whole zone file for a read-modify-write.
 func readZone(data []byte, path, origin string) (*zoneData, error) {
-	z := &zoneData{origin: origin}
-	err := parseZone(data, path, origin, func(rr dns.RR, comment string) {
+	z := &zoneData{origin: origin, path: path, soaID: -1}
+	err := parseZone(data, path, origin, func(rr dns.RR, _ string) {
+		id := len(z.rrs)
+		z.rrs = append(z.rrs, rr)
 		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
-			z.soa, z.soaNote = soa, comment
+			z.soa, z.soaID = soa, id
 			return
 		}
-		e := newEntry(rr, origin)
-		e.comment = comment
-		z.entries = append(z.entries, e)
+		z.entries = append(z.entries, newEntry(id, rr, origin))
 	})
 	if err != nil {
+		return nil, err
+	}
+	if z.doc, err = splitDoc(string(data), path, origin, z.rrs); err != nil {
 		return nil, err
 	}
 	z.ttlText = dollarTTL(data)
@@ -343,84 +348,13 @@ func (z *zoneData) entryFor(rec libdns.Record) (entry, error) {
 	if rr.Header().Rrtype != rrtype {
 		return bad("data %q parses as type %s", r.Data, typeString(rr.Header().Rrtype))
 	}
-	return newEntry(rr, z.origin), nil
+	return newEntry(-1, rr, z.origin), nil
 }
 
 // sameRecord reports whether a and b are the same record (name, type and
 // data), whatever their TTLs.
 func sameRecord(a, b libdns.RR) bool {
 	return a.Name == b.Name && a.Type == b.Type && a.Data == b.Data
-}
-
-// render returns the zone file text: $ORIGIN and $TTL, the SOA, then every
-// other record sorted by name (DNS order, parents first), type and data.
-// Owner names are written relative to the zone, rdata as miekg/dns prints it
-// (names fully qualified, TXT strings quoted and escaped as they are held).
-func (z *zoneData) render() []byte {
-	type line struct {
-		owner, rest string
-		labels      []string
-		rrtype      uint16
-		rdata       string
-	}
-	lines := make([]line, 0, len(z.entries))
-	width := 1
-	mk := func(rr dns.RR, comment string) line {
-		h := rr.Header()
-		l := line{
-			owner:  relOwner(h.Name, z.origin),
-			rrtype: h.Rrtype,
-			rdata:  rdata(rr),
-		}
-		l.rest = strconv.FormatUint(uint64(h.Ttl), 10) + " " + dns.Class(h.Class).String() + " " + typeString(h.Rrtype) + " " + l.rdata
-		if comment != "" {
-			l.rest += " " + comment
-		}
-		l.labels = reversedLabels(h.Name)
-		width = max(width, min(len(l.owner), 32))
-		return l
-	}
-	var soa *line
-	if z.soa != nil {
-		l := mk(z.soa, z.soaNote)
-		soa = &l
-	}
-	for _, e := range z.entries {
-		lines = append(lines, mk(e.rr, e.comment))
-	}
-	slices.SortStableFunc(lines, func(a, b line) int {
-		if c := slices.Compare(a.labels, b.labels); c != 0 {
-			return c
-		}
-		if a.rrtype != b.rrtype {
-			return int(a.rrtype) - int(b.rrtype)
-		}
-		return strings.Compare(a.rdata, b.rdata)
-	})
-
-	var b bytes.Buffer
-	b.WriteString("$ORIGIN " + z.origin + "\n")
-	ttlText := z.ttlText
-	if ttlText == "" {
-		ttlText = strconv.FormatUint(uint64(z.ttl), 10)
-	}
-	b.WriteString("$TTL " + ttlText + "\n")
-	write := func(l line) {
-		b.WriteString(l.owner)
-		for i := len(l.owner); i < width; i++ {
-			b.WriteByte(' ')
-		}
-		b.WriteByte(' ')
-		b.WriteString(l.rest)
-		b.WriteByte('\n')
-	}
-	if soa != nil {
-		write(*soa)
-	}
-	for _, l := range lines {
-		write(l)
-	}
-	return b.Bytes()
 }
 
 // relOwner returns name relative to origin ("@" for the apex), keeping its
@@ -433,14 +367,6 @@ func relOwner(name, origin string) string {
 		return name[:n-1]
 	}
 	return name
-}
-
-// reversedLabels returns the labels of name lower case, last label first, so
-// that names compare in DNS order.
-func reversedLabels(name string) []string {
-	labels := dns.SplitDomainName(strings.ToLower(name))
-	slices.Reverse(labels)
-	return labels
 }
 
 // nextSerial returns the SOA serial to write after old. A serial in the

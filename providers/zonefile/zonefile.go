@@ -35,22 +35,26 @@
 // server loading it) ever sees the old and the new values together.
 //
 // Every write is a read-modify-write under a per-zone lock in this process
-// and an exclusive flock on <zone file>.lock against other processes (waiting
-// honours ctx; the lock file is left in place). A write that changes nothing
+// and an exclusive flock on the zone file itself against other processes
+// (waiting honours ctx; no lock file is made). A write that changes nothing
 // does not touch the file. One that does bumps the SOA serial (YYYYMMDDnn
-// serials move to today's date, others are incremented) and replaces the file
-// atomically: a temporary file in the same directory, fsync, rename, fsync
-// of the directory, the old file's mode (and owner, when running as root)
-// kept. Each call is atomic: it is written whole or not at all, and a bad
-// input record fails the call before anything is written. The directory must
-// be writable (temporary and lock files live next to the zone files).
+// serials move to today's date, others are incremented) and replaces the
+// file atomically: a temporary file in the same directory, fsync, rename,
+// fsync of the directory, the old file's mode (and owner, when running as
+// root) kept. Temporary files a killed writer left are removed by the next
+// write. Each call is atomic: it is written whole or not at all, and a bad
+// input record fails the call before anything is written. The directory
+// must be writable (temporary files live next to the zone files).
 //
-// The file is rewritten in a clean, deterministic form: $ORIGIN, $TTL, the
-// SOA, then the records sorted by name (DNS order), type and data, owner
-// names relative to the zone and targets fully qualified. Every record the
-// call did not change is kept with the comment that ends its line, but
-// comment lines, comments inside a record's parentheses, blank lines, layout
-// and directives are lost ($GENERATE is expanded, $INCLUDE is refused).
+// The file is edited in place (see edit.go): lines the write does not
+// change stay byte for byte (comments, blank lines, order, layout, $ORIGIN,
+// $TTL, $GENERATE); a changed record is changed where it stands, keeping
+// its owner, TTL and class fields and its comment where it can; a new
+// record goes after the last record of its RRset, else of its owner name,
+// else at the end of the file; the SOA serial is changed within its line.
+// The text to be written is parsed again with miekg/dns and must hold
+// exactly the records meant, or nothing is written. A record that comes
+// from a $GENERATE line cannot be changed; $INCLUDE is refused.
 package zonefile
 
 import (
@@ -79,8 +83,7 @@ type Provider struct {
 	Directory string
 	// FileSuffix ends every zone file's name; "" means ".zone".
 	FileSuffix string
-
-	now func() time.Time // the clock for SOA serials; nil means time.Now
+	now        func() time.Time // the clock for SOA serials; nil means time.Now
 }
 
 var (
@@ -295,47 +298,54 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 		return nil, fmt.Errorf("zone %s: %w", zone, err)
 	}
 	return p.modify(ctx, zone, "replacing records", func(z *zoneData) ([]libdns.Record, bool, error) {
-		dels, err := entriesFor(z, remove)
-		if err != nil {
-			return nil, false, err
-		}
-		adds, err := entriesFor(z, add)
-		if err != nil {
-			return nil, false, err
-		}
-		type key struct{ name, typ, data string }
-		gone := make(map[key]bool, len(dels))
-		for _, d := range dels {
-			gone[key{d.key.Name, d.key.Type, d.key.Data}] = true
-		}
-		changed := false
-		kept := z.entries[:0]
-		for _, e := range z.entries {
-			if gone[key{e.key.Name, e.key.Type, e.key.Data}] {
-				changed = true
-				continue
-			}
-			kept = append(kept, e)
-		}
-		z.entries = kept
-		have := make(map[key]int, len(z.entries))
-		for i, e := range z.entries {
-			have[key{e.key.Name, e.key.Type, e.key.Data}] = i
-		}
-		out := make([]libdns.Record, 0, len(adds))
-		for _, n := range adds {
-			k := key{n.key.Name, n.key.Type, n.key.Data}
-			if i, ok := have[k]; ok {
-				out = append(out, z.entries[i].rec)
-				continue
-			}
-			have[k] = len(z.entries)
-			z.entries = append(z.entries, n)
-			out = append(out, n.rec)
-			changed = true
-		}
-		return out, changed, nil
+		return z.replace(remove, add)
 	})
+}
+
+// replace removes the records of remove (matched by name, type and data,
+// as the file holds them: any TTL, any case, TXT split anyhow) and adds
+// those of add that are not there.
+func (z *zoneData) replace(remove, add []libdns.Record) ([]libdns.Record, bool, error) {
+	dels, err := entriesFor(z, remove)
+	if err != nil {
+		return nil, false, err
+	}
+	adds, err := entriesFor(z, add)
+	if err != nil {
+		return nil, false, err
+	}
+	type key struct{ name, typ, data string }
+	gone := make(map[key]bool, len(dels))
+	for _, d := range dels {
+		gone[key{d.key.Name, d.key.Type, d.key.Data}] = true
+	}
+	changed := false
+	kept := z.entries[:0]
+	for _, e := range z.entries {
+		if gone[key{e.key.Name, e.key.Type, e.key.Data}] {
+			changed = true
+			continue
+		}
+		kept = append(kept, e)
+	}
+	z.entries = kept
+	have := make(map[key]int, len(z.entries))
+	for i, e := range z.entries {
+		have[key{e.key.Name, e.key.Type, e.key.Data}] = i
+	}
+	out := make([]libdns.Record, 0, len(adds))
+	for _, n := range adds {
+		k := key{n.key.Name, n.key.Type, n.key.Data}
+		if i, ok := have[k]; ok {
+			out = append(out, z.entries[i].rec)
+			continue
+		}
+		have[k] = len(z.entries)
+		z.entries = append(z.entries, n)
+		out = append(out, n.rec)
+		changed = true
+	}
+	return out, changed, nil
 }
 
 // sameSet reports whether the entries at indexes have hold exactly the
@@ -445,7 +455,7 @@ func entriesFor(z *zoneData, recs []libdns.Record) ([]entry, error) {
 
 // modify runs a read-modify-write of a zone file under its locks. change
 // edits z and says whether anything changed; only then is the SOA serial
-// bumped and the file replaced.
+// bumped and the file edited in place, checked and replaced.
 func (p *Provider) modify(ctx context.Context, zone, what string, change func(z *zoneData) ([]libdns.Record, bool, error)) ([]libdns.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -454,49 +464,61 @@ func (p *Provider) modify(ctx context.Context, zone, what string, change func(z 
 	if err != nil {
 		return nil, err
 	}
+	out, _, err := p.modifyLocked(ctx, path, origin, what, change)
+	return out, err
+}
+
+func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, change func(z *zoneData) ([]libdns.Record, bool, error)) ([]libdns.Record, bool, error) {
 	// A zone file that is a symbolic link is locked and replaced where it
 	// points, and the link is kept.
 	target, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("zone %s: zone file %s does not exist: %w", origin, path, err)
+			return nil, false, fmt.Errorf("zone %s: zone file %s does not exist: %w", origin, path, err)
 		}
-		return nil, fmt.Errorf("zone %s: %w", origin, err)
+		return nil, false, fmt.Errorf("zone %s: %w", origin, err)
 	}
 	unlock, err := lockZone(ctx, target)
 	if err != nil {
-		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	defer unlock()
 	removeStaleTemps(target)
 
 	info, err := os.Stat(target)
 	if err != nil {
-		return nil, fmt.Errorf("zone %s: %w", origin, err)
+		return nil, false, fmt.Errorf("zone %s: %w", origin, err)
 	}
 	data, err := readFile(target, origin)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	z, err := readZone(data, path, origin)
 	if err != nil {
-		return nil, fmt.Errorf("zone %s: %w", origin, err)
+		return nil, false, fmt.Errorf("zone %s: %w", origin, err)
 	}
 	out, changed, err := change(z)
 	if err != nil {
-		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	if !changed {
-		return out, nil
+		return out, false, nil
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	if z.soa != nil {
 		z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
 	}
-	if err := writeFileAtomic(target, z.render(), info); err != nil {
-		return nil, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	text, err := z.editedText()
+	if err == nil {
+		err = z.checkText(text)
 	}
-	return out, nil
+	if err != nil {
+		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	if err := writeFileAtomic(target, []byte(text), info); err != nil {
+		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	return out, true, nil
 }

@@ -1,0 +1,774 @@
+package zonefile
+
+// A zone file is edited in place: every line a write does not change stays
+// byte for byte as it was (comments, blank lines, order, layout, $ORIGIN,
+// $TTL, $GENERATE), a changed record is changed where it stands, a new one
+// goes after the records of its owner name, and the SOA serial is changed
+// within its line. The file is split into entries (a record with all the
+// lines its parentheses span, a directive, a blank or comment line), each
+// entry is matched with the records miekg/dns parses from it, and only the
+// entries a write touches are edited, field by field where they can be.
+//
+// A record written without an owner name inherits the previous record's
+// owner, and one written without a TTL inherits $TTL or, in a file without
+// $TTL, the last TTL written: removing or adding a record can change what
+// the lines after it mean. So the edited file is walked as a server reads
+// it, and any line whose inherited owner or TTL would change is given its
+// own explicitly. Last, the edited text is parsed again and must hold
+// exactly the records intended, or nothing is written.
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// span is a token's place in its entry's text: [start, end).
+type span struct{ start, end int }
+
+type entryKind int
+
+const (
+	entryOther    entryKind = iota // blank line or comment
+	entryRecord                    // one resource record
+	entryOrigin                    // $ORIGIN
+	entryTTL                       // $TTL
+	entryGenerate                  // $GENERATE: a range of records
+	entryInclude                   // $INCLUDE (refused by the parser)
+)
+
+// fileEntry is one entry of a zone file with its final newline.
+type fileEntry struct {
+	text   string
+	line   int // of its first line in the file, from 1
+	kind   entryKind
+	open   bool   // the file ends within this entry's quotes or parentheses
+	toks   []span // tokens outside comments; a parenthesis does not end one
+	parens []int  // offsets of ( and ) outside quotes and comments
+
+	// Records: indexes into toks, -1 when absent.
+	owner, ttl, class, typ int
+	rrs                    []int // ids of the records it holds
+}
+
+// splitEntries splits zone file text into entries, following the lexer of
+// miekg/dns: quotes, backslash escapes, ; comments, and parentheses that
+// continue an entry over several lines.
+func splitEntries(data string) []fileEntry {
+	var out []fileEntry
+	start, line := 0, 1
+	cur := fileEntry{line: 1}
+	tok := -1
+	quote, escape, comment := false, false, false
+	brace := 0
+	endTok := func(i int) {
+		if tok >= 0 {
+			cur.toks = append(cur.toks, span{tok - start, i - start})
+			tok = -1
+		}
+	}
+	finish := func(end int) {
+		endTok(end)
+		cur.text = data[start:end]
+		out = append(out, cur)
+		start = end
+		cur = fileEntry{line: line}
+	}
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if c == '\n' {
+			line++
+		}
+		if comment {
+			if c == '\n' {
+				comment = false
+				if brace == 0 {
+					finish(i + 1)
+				}
+			}
+			continue
+		}
+		if escape {
+			escape = false
+			if c != '\n' {
+				continue
+			}
+		}
+		switch {
+		case c == '\\':
+			escape = true
+			if tok < 0 {
+				tok = i
+			}
+		case c == '"':
+			quote = !quote
+			if tok < 0 {
+				tok = i
+			}
+		case quote:
+			if tok < 0 {
+				tok = i
+			}
+		case c == ';':
+			endTok(i)
+			comment = true
+		case c == '(' || c == ')':
+			// As in miekg/dns, a parenthesis does not end a token.
+			cur.parens = append(cur.parens, i-start)
+			if c == '(' {
+				brace++
+			} else {
+				brace--
+			}
+		case c == ' ' || c == '\t' || c == '\r':
+			endTok(i)
+		case c == '\n':
+			endTok(i)
+			if brace <= 0 {
+				brace = 0
+				finish(i + 1)
+			}
+		default:
+			if tok < 0 {
+				tok = i
+			}
+		}
+	}
+	if start < len(data) {
+		finish(len(data))
+	}
+	if (quote || brace > 0) && len(out) > 0 {
+		out[len(out)-1].open = true
+	}
+	for i := range out {
+		out[i].classify()
+	}
+	return out
+}
+
+// tok returns the text of token i, parentheses left out.
+func (e *fileEntry) tok(i int) string {
+	t := e.toks[i]
+	if !e.hasParen(i) {
+		return e.text[t.start:t.end]
+	}
+	var b strings.Builder
+	for j := t.start; j < t.end; j++ {
+		if !slices.Contains(e.parens, j) {
+			b.WriteByte(e.text[j])
+		}
+	}
+	return b.String()
+}
+
+// hasParen reports whether token i holds a parenthesis.
+func (e *fileEntry) hasParen(i int) bool {
+	t := e.toks[i]
+	for _, p := range e.parens {
+		if p >= t.start && p < t.end {
+			return true
+		}
+	}
+	return false
+}
+
+// classify finds an entry's kind and, for a record, its header fields.
+func (e *fileEntry) classify() {
+	e.owner, e.ttl, e.class, e.typ = -1, -1, -1, -1
+	if len(e.toks) == 0 {
+		e.kind = entryOther
+		return
+	}
+	i := 0
+	if c := e.text[0]; c != ' ' && c != '\t' {
+		// The first token of a line that does not start with a blank is
+		// the owner name (or a directive).
+		if t := strings.ToUpper(e.tok(0)); strings.HasPrefix(t, "$") {
+			switch t {
+			case "$ORIGIN":
+				e.kind = entryOrigin
+			case "$TTL":
+				e.kind = entryTTL
+			case "$GENERATE":
+				e.kind = entryGenerate
+			case "$INCLUDE":
+				e.kind = entryInclude
+			default:
+				e.kind = entryRecord
+			}
+			if e.kind != entryRecord {
+				return
+			}
+		}
+		e.kind = entryRecord
+		e.owner = 0
+		i = 1
+	}
+	e.kind = entryRecord
+	for n := 0; n < 2 && i < len(e.toks); n++ {
+		t := e.tok(i)
+		switch {
+		case isClassToken(t) && e.class < 0:
+			e.class = i
+		case !isTypeToken(t) && e.ttl < 0:
+			if _, ok := zoneTTL(t); !ok {
+				n = 2
+				continue
+			}
+			e.ttl = i
+		default:
+			n = 2
+			continue
+		}
+		i++
+	}
+	if i < len(e.toks) && isTypeToken(e.tok(i)) {
+		e.typ = i
+	}
+}
+
+func isTypeToken(t string) bool {
+	u := strings.ToUpper(t)
+	if _, ok := dns.StringToType[u]; ok {
+		return true
+	}
+	n, err := strconv.ParseUint(strings.TrimPrefix(u, "TYPE"), 10, 16)
+	return err == nil && strings.HasPrefix(u, "TYPE") && n > 0
+}
+
+func isClassToken(t string) bool {
+	u := strings.ToUpper(t)
+	if _, ok := dns.StringToClass[u]; ok {
+		return true
+	}
+	_, err := strconv.ParseUint(strings.TrimPrefix(u, "CLASS"), 10, 16)
+	return err == nil && strings.HasPrefix(u, "CLASS")
+}
+
+// rdataSpan returns where a record entry's data starts and ends (its
+// trailing comment excluded), and whether the data can be replaced alone:
+// every parenthesis of the entry lies within the data.
+func (e *fileEntry) rdataSpan() (int, int, bool) {
+	if e.typ < 0 {
+		return 0, 0, false
+	}
+	from := e.toks[e.typ].end
+	start, end := len(e.text), from
+	if e.typ+1 < len(e.toks) {
+		start = e.toks[e.typ+1].start
+		end = e.toks[len(e.toks)-1].end
+	}
+	for _, p := range e.parens {
+		if p < from {
+			return 0, 0, false
+		}
+		start = min(start, p)
+		end = max(end, p+1)
+	}
+	if start > end {
+		return 0, 0, false
+	}
+	return start, end, true
+}
+
+// absName resolves a name written in a zone file against origin.
+func absName(name, origin string) string {
+	switch {
+	case name == "@":
+		return origin
+	case dns.IsFqdn(name):
+		return name
+	case origin == ".":
+		return name + "."
+	}
+	return name + "." + origin
+}
+
+// fileDoc is a zone file split into entries, each matched with its records.
+type fileDoc struct {
+	entries []fileEntry
+	recAt   []int // record id -> index of its entry
+}
+
+// splitDoc splits data and matches its entries with rrs, the records
+// miekg/dns parsed from the whole of data, in order.
+func splitDoc(data, path, origin string, rrs []dns.RR) (*fileDoc, error) {
+	d := &fileDoc{entries: splitEntries(data), recAt: make([]int, 0, len(rrs))}
+	cur := origin
+	dirTTL := ""
+	id := 0
+	mismatch := func(e *fileEntry, why string) error {
+		return fmt.Errorf("%s:%d: cannot edit this zone file in place: %s", path, e.line, why)
+	}
+	for i := range d.entries {
+		e := &d.entries[i]
+		if e.open {
+			return nil, mismatch(e, "the file ends within a quoted string or parentheses")
+		}
+		switch e.kind {
+		case entryOrigin:
+			if len(e.toks) > 1 {
+				cur = absName(e.tok(1), cur)
+			}
+		case entryTTL:
+			if len(e.toks) > 1 {
+				dirTTL = e.tok(1)
+			}
+		case entryInclude:
+			return nil, mismatch(e, "$INCLUDE is not supported")
+		case entryGenerate:
+			n, err := countGenerated(e.text, cur, dirTTL)
+			if err != nil {
+				return nil, mismatch(e, err.Error())
+			}
+			for range n {
+				e.rrs = append(e.rrs, id)
+				d.recAt = append(d.recAt, i)
+				id++
+			}
+		case entryRecord:
+			if id >= len(rrs) {
+				return nil, mismatch(e, "more entries than records")
+			}
+			if e.typ < 0 {
+				return nil, mismatch(e, "no record type found")
+			}
+			if rrs[id].Header().Name == "" {
+				return nil, mismatch(e, "a record without an owner name")
+			}
+			if e.typ == len(e.toks)-1 && strings.ToUpper(e.tok(e.typ)) != "APL" {
+				return nil, mismatch(e, "a record without data")
+			}
+			t := strings.ToUpper(e.tok(e.typ))
+			if want := typeString(rrs[id].Header().Rrtype); t != want && !(strings.HasPrefix(t, "TYPE") && isTypeToken(t)) {
+				return nil, mismatch(e, fmt.Sprintf("entry of type %s read as %s", t, want))
+			}
+			e.rrs = []int{id}
+			d.recAt = append(d.recAt, i)
+			id++
+		}
+	}
+	if id != len(rrs) {
+		return nil, fmt.Errorf("%s: cannot edit this zone file in place: %d records found in %d entries", path, len(rrs), id)
+	}
+	return d, nil
+}
+
+// countGenerated returns the number of records a $GENERATE entry makes.
+func countGenerated(text, origin, dirTTL string) (int, error) {
+	src := "$ORIGIN " + origin + "\n"
+	if dirTTL != "" {
+		src += "$TTL " + dirTTL + "\n"
+	}
+	zp := dns.NewZoneParser(strings.NewReader(src+text), origin, "")
+	n := 0
+	for _, ok := zp.Next(); ok; _, ok = zp.Next() {
+		n++
+	}
+	return n, zp.Err()
+}
+
+// ttlState is the TTL a record written without one inherits.
+type ttlState struct {
+	set, byDirective bool
+	ttl              uint32
+}
+
+// inherited returns the TTL of a record written without one; last is the
+// TTL of the record before it.
+func (t ttlState) inherited(last uint32) uint32 {
+	if t.set {
+		return t.ttl
+	}
+	return last
+}
+
+// placed is one record entry of the edited file: an entry of the file
+// (kept, or with its data replaced) or a new record.
+type placed struct {
+	entry   *fileEntry // nil for a new record
+	rr      dns.RR     // the record it holds after the write
+	newData bool       // its data must be written from rr
+}
+
+// edit returns the text of the file after the write: rrs are the records
+// of the file as read (by id), keep[id] says which are kept as they are,
+// swap maps the id of a record whose entry is reused to the record that
+// takes its place, and after maps an entry index (-1: the end of the file)
+// to the new records written after it.
+func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR) string {
+	var b strings.Builder
+	cur := origin
+	var ttl ttlState
+	prevOwner := ""
+	var prevTTL uint32     // a record without TTL and no default keeps the last one's
+	var lastRec *fileEntry // the last record entry of the file written
+	// fresh writes a record as a new line of its own.
+	fresh := func(rr dns.RR) {
+		h := rr.Header()
+		b.WriteString(freshLine(lastRec, relOwner(h.Name, cur), strconv.FormatUint(uint64(h.Ttl), 10), typeString(h.Rrtype), rdata(rr)))
+		if !ttl.byDirective {
+			ttl = ttlState{set: true, ttl: h.Ttl}
+		}
+		prevOwner, prevTTL = h.Name, h.Ttl
+	}
+	emit := func(p placed) {
+		owner := p.rr.Header().Name
+		h := p.rr.Header()
+		if p.entry == nil || (p.newData && !replaceable(p.entry)) {
+			fresh(p.rr)
+			return
+		}
+		e := p.entry
+		if !e.editable(p.rr) {
+			fresh(p.rr)
+			return
+		}
+		lastRec = e
+		type change struct {
+			at   span
+			text string
+		}
+		var changes []change
+		ownerWritten := e.owner >= 0
+		if e.owner < 0 && !strings.EqualFold(prevOwner, owner) {
+			changes = append(changes, change{span{0, 0}, relOwner(owner, cur)})
+			ownerWritten = true
+		}
+		// miekg/dns wants a TTL on a line with an owner name and no class
+		// when nothing set a default.
+		needTTL := ttl.inherited(prevTTL) != h.Ttl || (ownerWritten && !ttl.set && e.class < 0)
+		if e.ttl >= 0 {
+			if v, ok := zoneTTL(e.tok(e.ttl)); !ok || v != h.Ttl {
+				changes = append(changes, change{e.toks[e.ttl], strconv.FormatUint(uint64(h.Ttl), 10)})
+			}
+		} else if needTTL {
+			at := e.typ
+			if e.class >= 0 && e.class < at {
+				at = e.class
+			}
+			pos := e.toks[at].start
+			changes = append(changes, change{span{pos, pos}, strconv.FormatUint(uint64(h.Ttl), 10) + " "})
+		}
+		if (e.ttl >= 0 || needTTL) && !ttl.byDirective {
+			ttl = ttlState{set: true, ttl: h.Ttl}
+		}
+		prevTTL = h.Ttl
+		if soa, ok := p.rr.(*dns.SOA); ok && e.typ >= 0 && e.typ+3 < len(e.toks) {
+			if v, err := strconv.ParseUint(e.tok(e.typ+3), 10, 32); err != nil || uint32(v) != soa.Serial {
+				changes = append(changes, change{e.toks[e.typ+3], strconv.FormatUint(uint64(soa.Serial), 10)})
+			}
+		}
+		if p.newData {
+			start, end, _ := e.rdataSpan()
+			changes = append(changes, change{span{start, end}, newRdata(e.text[start:end], p.rr)})
+		}
+		prevOwner = owner
+		last := 0
+		for _, c := range changes { // in text order by construction
+			b.WriteString(e.text[last:c.at.start])
+			b.WriteString(c.text)
+			last = c.at.end
+		}
+		b.WriteString(e.text[last:])
+	}
+	place := func(news []dns.RR) {
+		for _, rr := range news {
+			if s := b.String(); s != "" && !strings.HasSuffix(s, "\n") {
+				b.WriteByte('\n')
+			}
+			emit(placed{rr: rr})
+		}
+	}
+	for i := range d.entries {
+		e := &d.entries[i]
+		switch e.kind {
+		case entryOrigin:
+			if len(e.toks) > 1 {
+				cur = absName(e.tok(1), cur)
+			}
+			b.WriteString(e.text)
+		case entryTTL:
+			if len(e.toks) > 1 {
+				v, _ := zoneTTL(e.tok(1))
+				ttl = ttlState{set: true, byDirective: true, ttl: v}
+			}
+			b.WriteString(e.text)
+		case entryRecord:
+			id := e.rrs[0]
+			switch {
+			case keep[id]:
+				emit(placed{entry: e, rr: rrs[id]})
+			case swap[id] != nil:
+				emit(placed{entry: e, rr: swap[id], newData: rdata(swap[id]) != rdata(rrs[id])})
+			}
+		default:
+			b.WriteString(e.text)
+		}
+		place(after[i])
+	}
+	place(after[-1])
+	return b.String()
+}
+
+// editable reports whether the fields of entry e that must change for it
+// to hold rr (its TTL, an SOA serial) can be changed token by token: tokens
+// that hold a parenthesis are not (the entry is then written anew).
+func (e *fileEntry) editable(rr dns.RR) bool {
+	h := rr.Header()
+	if e.ttl >= 0 && e.hasParen(e.ttl) {
+		if v, ok := zoneTTL(e.tok(e.ttl)); !ok || v != h.Ttl {
+			return false
+		}
+	}
+	if soa, ok := rr.(*dns.SOA); ok && e.typ >= 0 {
+		i := e.typ + 3
+		if i >= len(e.toks) {
+			return soa.Serial == 0 // an SOA without data, as read
+		}
+		if v, err := strconv.ParseUint(e.tok(i), 10, 32); (err != nil || uint32(v) != soa.Serial) && e.hasParen(i) {
+			return false
+		}
+	}
+	return e.typ >= 0
+}
+
+// replaceable reports whether an entry's data can be replaced on its own.
+func replaceable(e *fileEntry) bool {
+	_, _, ok := e.rdataSpan()
+	return ok
+}
+
+// newRdata returns the data of rr to write in place of old. A TXT record
+// of several strings that was written over several lines in parentheses is
+// written the same way, one string a line.
+func newRdata(old string, rr dns.RR) string {
+	txt, ok := rr.(*dns.TXT)
+	nl := strings.IndexByte(old, '\n')
+	if !ok || len(txt.Txt) < 2 || nl < 0 || !strings.HasPrefix(old, "(") {
+		return rdata(rr)
+	}
+	rest := old[nl+1:]
+	indent := rest[:len(rest)-len(strings.TrimLeft(rest, " \t"))]
+	parts := make([]string, len(txt.Txt))
+	for i, s := range txt.Txt {
+		parts[i] = `"` + s + `"`
+	}
+	return "( " + strings.Join(parts, "\n"+indent) + " )"
+}
+
+// rrsetKey names an RRset in canonical form (see providers.Normalize).
+type rrsetKey struct{ name, typ string }
+
+// editedText returns the zone file text after a write that left z.entries
+// (and z.soa's serial) as they are now: records of the file that are gone
+// are removed from it, new ones replace gone ones of their RRset where
+// these stood, and the rest go after the last record of their RRset, else
+// of their owner name, else at the end of the file.
+func (z *zoneData) editedText() (string, error) {
+	keep := make(map[int]bool, len(z.rrs))
+	if z.soa != nil {
+		keep[z.soaID] = true
+	}
+	var news []int // indexes in z.entries
+	for i, e := range z.entries {
+		if e.id >= 0 {
+			keep[e.id] = true
+		} else {
+			news = append(news, i)
+		}
+	}
+	keys := make([]rrsetKey, len(z.rrs))
+	datas := make([]string, len(z.rrs))
+	for id, rr := range z.rrs {
+		k := newEntry(-1, rr, z.origin).key
+		keys[id], datas[id] = rrsetKey{k.Name, k.Type}, k.Data
+	}
+	removed := map[rrsetKey][]int{}
+	for id := range z.rrs {
+		if keep[id] {
+			continue
+		}
+		if e := &z.doc.entries[z.doc.recAt[id]]; e.kind == entryGenerate {
+			return "", fmt.Errorf("%s:%d: the record %s %s %s comes from a $GENERATE line, which maildns does not edit: write that record on a line of its own", z.path, e.line, keys[id].name, keys[id].typ, datas[id])
+		}
+		removed[keys[id]] = append(removed[keys[id]], id)
+	}
+
+	// A new record takes the place of a gone one of its RRset: one with
+	// the same data first (only its TTL changes), then in file order.
+	swap := map[int]dns.RR{}
+	var order []rrsetKey
+	added := map[rrsetKey][]int{}
+	for _, i := range news {
+		n := z.entries[i]
+		k := rrsetKey{n.key.Name, n.key.Type}
+		if _, seen := added[k]; !seen {
+			order = append(order, k)
+		}
+		added[k] = append(added[k], i)
+	}
+	left := map[rrsetKey][]dns.RR{}
+	for _, k := range order {
+		rem := removed[k]
+		used := make([]bool, len(rem))
+		var rest []int
+	adds:
+		for _, i := range added[k] {
+			n := &z.entries[i]
+			for j, id := range rem {
+				if !used[j] && datas[id] == n.key.Data {
+					// Same data: the file keeps its spelling (the case of
+					// names, how a TXT is split); only the TTL may change.
+					rr := dns.Copy(z.rrs[id])
+					rr.Header().Ttl = n.rr.Header().Ttl
+					n.rr = rr
+					swap[id], used[j] = n.rr, true
+					continue adds
+				}
+			}
+			rest = append(rest, i)
+		}
+		j := 0
+		for _, i := range rest {
+			for j < len(rem) && used[j] {
+				j++
+			}
+			if j < len(rem) {
+				swap[rem[j]], used[j] = z.entries[i].rr, true
+				continue
+			}
+			left[k] = append(left[k], z.entries[i].rr)
+		}
+	}
+
+	after := map[int][]dns.RR{}
+	for _, k := range order {
+		if len(left[k]) == 0 {
+			continue
+		}
+		anchor, byName := -1, -1
+		for id := range z.rrs {
+			if !keep[id] && swap[id] == nil {
+				continue
+			}
+			if have := keys[id]; have.name == k.name {
+				byName = z.doc.recAt[id]
+				if have.typ == k.typ {
+					anchor = byName
+				}
+			}
+		}
+		if anchor < 0 {
+			anchor = byName
+		}
+		after[anchor] = append(after[anchor], left[k]...)
+	}
+	return z.doc.edit(z.origin, z.rrs, keep, swap, after), nil
+}
+
+// recordKey identifies a record exactly: owner (any case), TTL, class,
+// type and data.
+func recordKey(rr dns.RR) string {
+	h := rr.Header()
+	return strings.ToLower(h.Name) + " " + strconv.FormatUint(uint64(h.Ttl), 10) + " " +
+		strconv.Itoa(int(h.Class)) + " " + strconv.Itoa(int(h.Rrtype)) + " " + rdata(rr)
+}
+
+// checkText parses the text to be written and fails unless it holds
+// exactly the records of z: a file that would not load, or that would
+// differ from what the write means, is never written.
+func (z *zoneData) checkText(text string) error {
+	want := make(map[string]int, len(z.entries)+1)
+	if z.soa != nil {
+		want[recordKey(z.soa)]++
+	}
+	for _, e := range z.entries {
+		want[recordKey(e.rr)]++
+	}
+	var extra []string
+	err := parseZone([]byte(text), z.path+" (as edited)", z.origin, func(rr dns.RR, _ string) {
+		k := recordKey(rr)
+		if want[k] == 0 {
+			extra = append(extra, rr.String())
+			return
+		}
+		want[k]--
+	})
+	if err != nil {
+		return fmt.Errorf("the edited zone file would not load, nothing written: %w", err)
+	}
+	if len(extra) > 0 {
+		return fmt.Errorf("the edited zone file would hold %q, which the write does not mean; nothing written", extra[0])
+	}
+	for k, n := range want {
+		if n > 0 {
+			return fmt.Errorf("the edited zone file would lose %q; nothing written", k)
+		}
+	}
+	return nil
+}
+
+// freshLine returns a new record's line, laid out as the record line
+// before it (like) is: fields separated by tabs if it uses tabs, else by
+// spaces with the owner name padded to the column of its next field.
+func freshLine(like *fileEntry, owner, ttl, typ, data string) string {
+	sep, col := "\t", 0
+	if like != nil && len(like.toks) > 1 {
+		i := 0
+		if like.owner < 0 {
+			i = -1
+		}
+		from := 0
+		if i == 0 {
+			from = like.toks[0].end
+		}
+		next := like.toks[i+1].start
+		if ws := like.text[from:next]; !strings.ContainsRune(ws, '\t') && strings.Trim(ws, " ") == "" {
+			sep, col = " ", next
+		}
+	}
+	var b strings.Builder
+	b.WriteString(owner)
+	if sep == " " {
+		b.WriteString(strings.Repeat(" ", max(1, col-len(owner))))
+	} else {
+		b.WriteString(sep)
+	}
+	b.WriteString(ttl + sep + "IN" + sep + typ + sep + data + "\n")
+	return b.String()
+}
+
+// zoneTTL reads a TTL field as miekg/dns does (seconds, or BIND units such
+// as 1h30m, leniently), so that the edit sees the TTLs the parser sees.
+func zoneTTL(token string) (uint32, bool) {
+	var sum, n uint64
+	for _, c := range token {
+		switch c {
+		case 's', 'S':
+			sum, n = sum+n, 0
+		case 'm', 'M':
+			sum, n = sum+n*60, 0
+		case 'h', 'H':
+			sum, n = sum+n*3600, 0
+		case 'd', 'D':
+			sum, n = sum+n*86400, 0
+		case 'w', 'W':
+			sum, n = sum+n*604800, 0
+		case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			n = n*10 + uint64(c-'0')
+			if n > 1<<40 {
+				return 0, false
+			}
+		default:
+			return 0, false
+		}
+	}
+	if sum+n > 1<<32-1 {
+		return 0, false
+	}
+	return uint32(sum + n), true
+}

@@ -1,0 +1,492 @@
+package zonefile
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/libdns/libdns"
+
+	"github.com/maildns/maildns/providers"
+)
+
+// checkzoneRuns counts the zone files loaded into named-checkzone.
+var checkzoneRuns atomic.Int64
+
+// bindTool finds a BIND 9 utility (Debian bind9-utils, installed by
+// scripts/test-deps.sh). It skips the test when the tool is missing, or
+// fails it when CI=true.
+func bindTool(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/bin"} {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed: run scripts/test-deps.sh", name)
+	}
+	t.Skipf("%s is not installed: run scripts/test-deps.sh", name)
+	return ""
+}
+
+// checkZone loads a zone file into named-checkzone, as BIND would load it.
+func checkZone(t *testing.T, origin, path string) {
+	t.Helper()
+	out, err := exec.Command(bindTool(t, "named-checkzone"), "-q", "-k", "fail", "-i", "local", origin, path).CombinedOutput()
+	checkzoneRuns.Add(1)
+	if err != nil {
+		out2, _ := exec.Command(bindTool(t, "named-checkzone"), origin, path).CombinedOutput()
+		data, _ := os.ReadFile(path)
+		t.Fatalf("named-checkzone %s %s: %v\n%s%s\n--- file:\n%s", origin, path, err, out, out2, data)
+	}
+}
+
+// diffLines runs diff(1) on two texts and returns the lines it shows as
+// removed and as added.
+func diffLines(t *testing.T, before, after string) (removed, added []string) {
+	t.Helper()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "before"), filepath.Join(dir, "after")
+	if err := os.WriteFile(a, []byte(before), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, []byte(after), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("diff", a, b).Output()
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
+		t.Fatalf("diff: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		switch {
+		case strings.HasPrefix(l, "< "):
+			removed = append(removed, l[2:])
+		case strings.HasPrefix(l, "> "):
+			added = append(added, l[2:])
+		}
+	}
+	return removed, added
+}
+
+// zoneProvider writes text as the zone file of zone in a new directory.
+func zoneProvider(t *testing.T, zone, text string) (*Provider, string) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, strings.TrimSuffix(zone, ".")+".zone")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &Provider{Directory: dir, now: func() time.Time { return fixedNow }}, path
+}
+
+func readText(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// handZone is a zone kept in git and edited by hand: comments, blank
+// lines, aligned columns, a multi-line SOA, owners left blank, TTLs
+// omitted, an SPF split at an odd place by a control panel.
+const handZone = `; example.org -- kept in git, edited by hand
+$TTL 3600
+$ORIGIN example.org.
+
+@   IN  SOA ns1.example.net. hostmaster.example.org. (
+        2026010101  ; serial
+        3600        ; refresh
+        900         ; retry
+        1209600     ; expire
+        300 )       ; minimum
+
+; name servers
+            IN  NS      ns1.example.net.
+            IN  NS      ns2.example.net.
+
+; mail
+@           IN  MX      10 mail          ; primary
+@           IN  MX      20 backup.example.net.
+@           IN  TXT     "v=spf1 a " "~all"   ; SPF, split by the control panel
+@           IN  TXT     "google-site-verification=xyz"
+
+mail        300 IN  A   192.0.2.25
+            300 IN  AAAA 2001:db8::25
+
+_dmarc      IN  TXT     ( "v=DMARC1; "
+                          "p=quarantine" )
+www         IN  CNAME   @
+`
+
+// TestEditSPFDriftChangesTwoLines is the acceptance case of zone files
+// edited in place: one drifting SPF changes the SPF line and the serial.
+func TestEditSPFDriftChangesTwoLines(t *testing.T) {
+	p, path := zoneProvider(t, "example.org.", handZone)
+	_, err := p.ReplaceRecords(context.Background(), "example.org.",
+		[]libdns.Record{libdns.TXT{Name: "@", Text: "v=spf1 a ~all"}},
+		[]libdns.Record{libdns.TXT{Name: "@", TTL: time.Hour, Text: "v=spf1 mx -all"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := readText(t, path)
+	removed, added := diffLines(t, handZone, after)
+	wantRemoved := []string{
+		"        2026010101  ; serial",
+		`@           IN  TXT     "v=spf1 a " "~all"   ; SPF, split by the control panel`,
+	}
+	wantAdded := []string{
+		"        2026112600  ; serial",
+		`@           IN  TXT     "v=spf1 mx -all"   ; SPF, split by the control panel`,
+	}
+	if diff := cmp.Diff(wantRemoved, removed); diff != "" {
+		t.Errorf("lines removed (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantAdded, added); diff != "" {
+		t.Errorf("lines added (-want +got):\n%s", diff)
+	}
+	checkZone(t, "example.org", path)
+	entries, err := os.ReadDir(p.Directory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v, want the zone file alone (no lock or temporary file)", names)
+	}
+}
+
+// canon returns recs as canonical (name, type, data, TTL), sorted.
+func canon(t *testing.T, zone string, recs []libdns.Record) []libdns.RR {
+	t.Helper()
+	out := make([]libdns.RR, 0, len(recs))
+	for _, r := range recs {
+		rr, err := providers.Normalize(r, zone)
+		if err != nil {
+			t.Fatalf("normalising %v: %v", r.RR(), err)
+		}
+		out = append(out, rr)
+	}
+	slices.SortFunc(out, func(a, b libdns.RR) int {
+		return strings.Compare(a.Name+" "+a.Type+" "+a.Data+" "+a.TTL.String(), b.Name+" "+b.Type+" "+b.Data+" "+b.TTL.String())
+	})
+	return out
+}
+
+// afterReplace returns live after removing remove (by name, type and
+// data) and adding add, in canonical form.
+func afterReplace(t *testing.T, zone string, live, remove, add []libdns.Record) []libdns.RR {
+	t.Helper()
+	gone := map[[3]string]bool{}
+	for _, r := range canon(t, zone, remove) {
+		gone[[3]string{r.Name, r.Type, r.Data}] = true
+	}
+	var out []libdns.Record
+	for _, r := range canon(t, zone, live) {
+		if !gone[[3]string{r.Name, r.Type, r.Data}] {
+			out = append(out, r)
+		}
+	}
+	return canon(t, zone, append(out, add...))
+}
+
+// TestEditShapes edits zone files in the shapes people write them and
+// checks, for each: the records are exactly those meant, diff(1) shows
+// only the lines expected, and named-checkzone loads the result.
+func TestEditShapes(t *testing.T) {
+	const soa = "@ 3600 IN SOA ns1.example.net. hostmaster.example.net. 2026010101 3600 900 1209600 300\n"
+	cases := []struct {
+		name, zone, text string
+		remove, add      []libdns.Record
+		removed, added   []string // the lines diff shows, the serial line aside
+	}{{
+		name: "first record of a group of blank owners removed",
+		zone: "example.org.", text: handZone,
+		remove:  []libdns.Record{libdns.Address{Name: "mail", IP: netip.MustParseAddr("192.0.2.25")}},
+		removed: []string{"mail        300 IN  A   192.0.2.25", "            300 IN  AAAA 2001:db8::25"},
+		added:   []string{"mail            300 IN  AAAA 2001:db8::25"},
+	}, {
+		name: "record added to a group of blank owners",
+		zone: "example.org.", text: handZone,
+		add:   []libdns.Record{libdns.Address{Name: "mail", TTL: 300 * time.Second, IP: netip.MustParseAddr("192.0.2.26")}},
+		added: []string{"mail        300 IN A 192.0.2.26"},
+	}, {
+		name: "DMARC in parentheses over two lines replaced",
+		zone: "example.org.", text: handZone,
+		remove:  []libdns.Record{libdns.TXT{Name: "_dmarc", Text: "v=DMARC1; p=quarantine"}},
+		add:     []libdns.Record{libdns.TXT{Name: "_dmarc", TTL: time.Hour, Text: "v=DMARC1; p=reject; rua=mailto:d@example.org"}},
+		removed: []string{`_dmarc      IN  TXT     ( "v=DMARC1; "`, `                          "p=quarantine" )`},
+		added:   []string{`_dmarc      IN  TXT     "v=DMARC1; p=reject; rua=mailto:d@example.org"`},
+	}, {
+		name: "DKIM in 250-byte strings replaced, kept over several lines",
+		zone: "example.com.",
+		text: "$ORIGIN example.com.\n$TTL 1h\n" + soa + "@ IN NS ns1.example.net.\n" +
+			"sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; p=" + strings.Repeat("A", 236) + "\"\n" +
+			"                        \"" + strings.Repeat("B", 250) + "\" ) ; old key\n" +
+			"www IN A 192.0.2.80\n",
+		remove: []libdns.Record{libdns.TXT{Name: "sel._domainkey", Text: "v=DKIM1; k=rsa; p=" + strings.Repeat("A", 236) + strings.Repeat("B", 250)}},
+		add:    []libdns.Record{libdns.TXT{Name: "sel._domainkey", TTL: time.Hour, Text: "v=DKIM1; k=rsa; p=" + strings.Repeat("C", 392)}},
+		removed: []string{
+			"sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; p=" + strings.Repeat("A", 236) + "\"",
+			"                        \"" + strings.Repeat("B", 250) + "\" ) ; old key",
+		},
+		added: []string{
+			"sel._domainkey IN TXT ( \"v=DKIM1; k=rsa; p=" + strings.Repeat("C", 237) + "\"",
+			"                        \"" + strings.Repeat("C", 155) + "\" ) ; old key",
+		},
+	}, {
+		name: "no $TTL: a removed line's TTL was inherited by the next",
+		zone: "example.edu.",
+		text: "$ORIGIN example.edu.\n" + soa + "  IN NS ns1.example.net.\n" +
+			"mail 300 IN A 192.0.2.1\n     IN AAAA 2001:db8::1 ; owner and TTL from the line above\n" +
+			"www  IN A 192.0.2.80\n",
+		remove:  []libdns.Record{libdns.Address{Name: "mail", IP: netip.MustParseAddr("192.0.2.1")}},
+		removed: []string{"mail 300 IN A 192.0.2.1", "     IN AAAA 2001:db8::1 ; owner and TTL from the line above"},
+		added:   []string{"mail     300 IN AAAA 2001:db8::1 ; owner and TTL from the line above"},
+	}, {
+		name: "no $TTL: a new line's TTL would pass to the next",
+		zone: "example.edu.",
+		text: "$ORIGIN example.edu.\n" + soa + "  IN NS ns1.example.net.\n" +
+			"mail 300 IN A 192.0.2.1\n     IN AAAA 2001:db8::1\n" +
+			"www  IN A 192.0.2.80\n",
+		add:     []libdns.Record{libdns.Address{Name: "mail", TTL: time.Minute, IP: netip.MustParseAddr("192.0.2.2")}},
+		removed: []string{"     IN AAAA 2001:db8::1"},
+		added:   []string{"mail 60 IN A 192.0.2.2", "     300 IN AAAA 2001:db8::1"},
+	}, {
+		name: "$ORIGIN changes inside the file",
+		zone: "example.com.",
+		text: "$ORIGIN example.com.\n$TTL 300\n" + soa + "@ IN NS ns1.example.net.\n" +
+			"$ORIGIN sub.example.com.\nmail IN A 192.0.2.1\n@ IN MX 10 mail\n",
+		add: []libdns.Record{
+			libdns.TXT{Name: "sub", TTL: 300 * time.Second, Text: "v=spf1 mx -all"},
+			libdns.TXT{Name: "_dmarc", TTL: 300 * time.Second, Text: "v=DMARC1; p=reject"},
+		},
+		added: []string{`@ 300 IN TXT "v=spf1 mx -all"`, `_dmarc.example.com. 300 IN TXT "v=DMARC1; p=reject"`},
+	}, {
+		name: "absolute owners, mixed case names and targets",
+		zone: "example.com.",
+		text: "$TTL 300\n" + strings.Replace(soa, "@", "Example.COM.", 1) + "Example.COM. IN NS ns1.example.net.\n" +
+			"Example.COM.  IN MX 10 Mail.Example.Com.\nExample.COM.  IN MX 20 mx2.Example.NET.\nMAIL.Example.COM. 300 IN A 192.0.2.1\n",
+		remove: []libdns.Record{libdns.MX{Name: "@", Preference: 10, Target: "mail.example.com."}},
+		add:    []libdns.Record{libdns.MX{Name: "@", TTL: 300 * time.Second, Preference: 10, Target: "mail.example.com."}, libdns.MX{Name: "@", TTL: 300 * time.Second, Preference: 5, Target: "mail.example.com."}},
+		added:  []string{"@             300 IN MX 5 mail.example.com."},
+	}, {
+		name: "TTL and class in either order, class omitted, TTL in units",
+		zone: "example.com.",
+		text: "$ORIGIN example.com.\n$TTL 300\n" + soa + "@ IN NS ns1.example.net.\n" +
+			"mail IN 1h A 192.0.2.1\nwww 300 A 192.0.2.80\n",
+		remove:  []libdns.Record{libdns.Address{Name: "mail", IP: netip.MustParseAddr("192.0.2.1")}, libdns.Address{Name: "www", IP: netip.MustParseAddr("192.0.2.80")}},
+		add:     []libdns.Record{libdns.Address{Name: "mail", TTL: 600 * time.Second, IP: netip.MustParseAddr("192.0.2.1")}, libdns.Address{Name: "www", TTL: 300 * time.Second, IP: netip.MustParseAddr("192.0.2.81")}},
+		removed: []string{"mail IN 1h A 192.0.2.1", "www 300 A 192.0.2.80"},
+		added:   []string{"mail IN 600 A 192.0.2.1", "www 300 A 192.0.2.81"},
+	}, {
+		name: "different TTLs inside one RRset",
+		zone: "example.com.",
+		text: "$ORIGIN example.com.\n$TTL 300\n" + soa + "@ IN NS ns1.example.net.\n" +
+			"@ 300 IN MX 10 a.example.net.\n@ 600 IN MX 20 b.example.net.\n@ 60 IN MX 30 c.example.net.\n",
+		remove:  []libdns.Record{libdns.MX{Name: "@", Preference: 10, Target: "a.example.net."}, libdns.MX{Name: "@", Preference: 20, Target: "b.example.net."}, libdns.MX{Name: "@", Preference: 30, Target: "c.example.net."}},
+		add:     []libdns.Record{libdns.MX{Name: "@", TTL: time.Hour, Preference: 10, Target: "mx.example.net."}},
+		removed: []string{"@ 300 IN MX 10 a.example.net.", "@ 600 IN MX 20 b.example.net.", "@ 60 IN MX 30 c.example.net."},
+		added:   []string{"@ 3600 IN MX 10 mx.example.net."},
+	}, {
+		name: "unknown type and NULL records stay as they are",
+		zone: "example.com.",
+		text: "$ORIGIN example.com.\n$TTL 300\n" + soa + "@ IN NS ns1.example.net.\n" +
+			"x IN TYPE65534 \\# 3 010203\nn IN NULL \\# 3 010203\ne IN TYPE65280 \\# 0\n@ IN TXT \"v=spf1 -all\"\n",
+		remove:  []libdns.Record{libdns.TXT{Name: "@", Text: "v=spf1 -all"}},
+		add:     []libdns.Record{libdns.TXT{Name: "@", TTL: 300 * time.Second, Text: "v=spf1 mx -all"}, libdns.RR{Name: "y", Type: "TYPE65534", TTL: 300 * time.Second, Data: `\# 2 abcd`}},
+		removed: []string{`@ IN TXT "v=spf1 -all"`},
+		added:   []string{`@ IN TXT "v=spf1 mx -all"`, `y 300 IN TYPE65534 \# 2 abcd`},
+	}, {
+		name: "$GENERATE kept, a record added beside it",
+		zone: "2.0.192.in-addr.arpa.",
+		text: "$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 1d\n" + soa + "@ IN NS ns1.example.net.\n" +
+			"$GENERATE 100-200 $ IN PTR host-$.isp.example.\n26 IN PTR old.example.com.\n",
+		remove:  []libdns.Record{libdns.RR{Name: "26", Type: "PTR", Data: "old.example.com."}},
+		add:     []libdns.Record{libdns.RR{Name: "26", Type: "PTR", TTL: time.Hour, Data: "mail.example.com."}, libdns.RR{Name: "25", Type: "PTR", TTL: time.Hour, Data: "mail.example.com."}},
+		removed: []string{"26 IN PTR old.example.com."},
+		added:   []string{"26 3600 IN PTR mail.example.com.", "25 3600 IN PTR mail.example.com."},
+	}, {
+		name:    "file without a final newline",
+		zone:    "example.com.",
+		text:    "$ORIGIN example.com.\n$TTL 300\n" + soa + "@ IN NS ns1.example.net.",
+		add:     []libdns.Record{libdns.TXT{Name: "_dmarc", TTL: 300 * time.Second, Text: "v=DMARC1; p=none"}},
+		removed: []string{"@ IN NS ns1.example.net."},
+		added:   []string{"@ IN NS ns1.example.net.", `_dmarc 300 IN TXT "v=DMARC1; p=none"`},
+	}, {
+		name: "parentheses around the whole record",
+		zone: "example.com.",
+		text: "$ORIGIN example.com.\n$TTL 300\n" + soa + "@ IN NS ns1.example.net.\n" +
+			"mail ( 300 IN A\n       192.0.2.1 ) ; odd but legal\nwww IN A 192.0.2.80\n",
+		remove:  []libdns.Record{libdns.Address{Name: "mail", IP: netip.MustParseAddr("192.0.2.1")}},
+		add:     []libdns.Record{libdns.Address{Name: "mail", TTL: 300 * time.Second, IP: netip.MustParseAddr("192.0.2.2")}},
+		removed: []string{"mail ( 300 IN A", "       192.0.2.1 ) ; odd but legal"},
+		added:   []string{"mail 300 IN A 192.0.2.2"},
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p, path := zoneProvider(t, c.zone, c.text)
+			ctx := context.Background()
+			live, err := p.GetRecords(ctx, c.zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.ReplaceRecords(ctx, c.zone, c.remove, c.add); err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.GetRecords(ctx, c.zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(afterReplace(t, c.zone, live, c.remove, c.add), canon(t, c.zone, got)); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			after := readText(t, path)
+			removed, added := diffLines(t, c.text, after)
+			removed = slices.DeleteFunc(removed, func(l string) bool { return strings.Contains(l, "2026010101") })
+			added = slices.DeleteFunc(added, func(l string) bool { return strings.Contains(l, "2026112600") })
+			if diff := cmp.Diff(c.removed, removed, cmpEmpty); diff != "" {
+				t.Errorf("lines removed (-want +got):\n%s\nfile:\n%s", diff, after)
+			}
+			if diff := cmp.Diff(c.added, added, cmpEmpty); diff != "" {
+				t.Errorf("lines added (-want +got):\n%s\nfile:\n%s", diff, after)
+			}
+			if !strings.Contains(after, "2026112600") {
+				t.Errorf("serial not bumped:\n%s", after)
+			}
+			checkZone(t, strings.TrimSuffix(c.zone, "."), path)
+		})
+	}
+}
+
+// cmpEmpty makes nil and empty slices equal.
+var cmpEmpty = cmp.Transformer("empty", func(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+})
+
+func TestEditRefusesGeneratedRecord(t *testing.T) {
+	text := "$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 1d\n@ IN SOA ns1.example.net. h.example.net. 1 2 3 4 5\n@ IN NS ns1.example.net.\n" +
+		"$GENERATE 100-200 $ IN PTR host-$.isp.example.\n"
+	p, path := zoneProvider(t, "2.0.192.in-addr.arpa.", text)
+	_, err := p.ReplaceRecords(context.Background(), "2.0.192.in-addr.arpa.",
+		[]libdns.Record{libdns.RR{Name: "150", Type: "PTR", Data: "host-150.isp.example."}},
+		[]libdns.Record{libdns.RR{Name: "150", Type: "PTR", Data: "mail.example.com."}})
+	if err == nil || !strings.Contains(err.Error(), path+":5:") || !strings.Contains(err.Error(), "$GENERATE") {
+		t.Fatalf("changing a generated record: %v, want an error naming %s:5 and $GENERATE", err, path)
+	}
+	if got := readText(t, path); got != text {
+		t.Errorf("file changed:\n%s", got)
+	}
+}
+
+// TestCheckTextRefusesWrongText: the check made before every rename fails
+// on text that would not load and on text whose records differ from the
+// write's.
+func TestCheckTextRefusesWrongText(t *testing.T) {
+	z, err := readZone([]byte(handZone), "hand.zone", "example.org.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := z.checkText(handZone); err != nil {
+		t.Fatalf("the file as read: %v", err)
+	}
+	for name, text := range map[string]string{
+		"syntax error":   strings.Replace(handZone, "IN  MX      10 mail", "IN  MX      ten mail", 1),
+		"record lost":    strings.Replace(handZone, "www         IN  CNAME   @\n", "", 1),
+		"record changed": strings.Replace(handZone, "192.0.2.25", "192.0.2.26", 1),
+		"TTL changed":    strings.Replace(handZone, "mail        300 IN", "mail        301 IN", 1),
+		"record added":   handZone + "extra IN A 192.0.2.1\n",
+	} {
+		if err := z.checkText(text); err == nil || !strings.Contains(err.Error(), "nothing written") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// FuzzEditInPlace edits arbitrary zone files: whatever the file, an edit
+// that is made holds exactly the records meant (editedText's output passes
+// checkText), and a file edited with nothing changed is byte-identical.
+func FuzzEditInPlace(f *testing.F) {
+	for _, s := range []string{
+		handZone,
+		"$ORIGIN example.org.\n@ 300 IN SOA a. b. 1 2 3 4 5\nmail 300 IN A 192.0.2.1\n IN AAAA ::1\nwww IN A 192.0.2.2\n",
+		"$ORIGIN example.org.\n$TTL 1h\n@ IN SOA a. b. ( 1 2\n 3 4 5 ) ; x\n$ORIGIN sub.example.org.\nx IN TXT \"a;b\" \"(c\" ; y\n",
+		"$ORIGIN example.org.\n$TTL 60\n@ IN SOA a. b. 1 2 3 4 5\nx IN TYPE65534 \\# 3 010203\nn IN NULL \\# 0\n",
+	} {
+		f.Add(s, uint8(3), uint8(1), uint8(2))
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "example.com.zone"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(strings.Replace(string(data), "$ORIGIN example.com.", "$ORIGIN example.org.", 1), uint8(5), uint8(7), uint8(9))
+	f.Fuzz(func(t *testing.T, text string, del, at, ttl uint8) {
+		z, err := readZone([]byte(text), "fuzz.zone", "example.org.")
+		if err != nil {
+			return
+		}
+		same, err := z.editedText()
+		if err != nil {
+			t.Fatalf("edit with no change: %v", err)
+		}
+		if same != text {
+			t.Fatalf("edit with no change changed the text:\n%q\n%q", text, same)
+		}
+		if len(z.entries) == 0 {
+			return
+		}
+		// Remove one record, add one at another's name, change a TTL.
+		i := int(del) % len(z.entries)
+		j := int(at) % len(z.entries)
+		addAt := z.entries[j].key.Name
+		z.entries = slices.Delete(z.entries, i, i+1)
+		n, err := z.entryFor(libdns.TXT{Name: addAt, TTL: time.Duration(ttl) * time.Second, Text: "fuzz"})
+		if err != nil {
+			return
+		}
+		z.entries = append(z.entries, n)
+		if len(z.entries) > 1 {
+			k := int(ttl) % (len(z.entries) - 1)
+			e := &z.entries[k]
+			m, err := z.entryFor(libdns.RR{Name: e.key.Name, Type: e.key.Type, TTL: time.Duration(int(ttl)+1) * time.Second, Data: rdata(e.rr)})
+			if err == nil && e.key.Type != "TXT" {
+				z.entries[k] = m
+			}
+		}
+		if z.soa != nil {
+			z.soa.Serial++
+		}
+		out, err := z.editedText()
+		if err != nil {
+			if strings.Contains(err.Error(), "$GENERATE") {
+				return
+			}
+			t.Fatal(err)
+		}
+		if err := z.checkText(out); err != nil {
+			t.Fatalf("%v\n--- before:\n%s\n--- after:\n%s", err, text, out)
+		}
+	})
+}
