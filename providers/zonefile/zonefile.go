@@ -55,6 +55,11 @@
 // The text to be written is parsed again with miekg/dns and must hold
 // exactly the records meant, or nothing is written. A record that comes
 // from a $GENERATE line cannot be changed; $INCLUDE is refused.
+//
+// A zone file holding DNSSEC signatures (RRSIG records) is never written:
+// an edit would break its signatures. GuardWrite (providers.WriteGuard)
+// says so before the engine plans a write, and every write method refuses
+// such a file with a *RefusedError, the file untouched.
 package zonefile
 
 import (
@@ -496,6 +501,12 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 	z, err := readZone(data, path, origin)
 	if err != nil {
 		return nil, false, fmt.Errorf("zone %s: %w", origin, err)
+	}
+	// Defence in depth: the engine asks GuardWrite first.
+	for _, e := range z.entries {
+		if e.rr.Header().Rrtype == dns.TypeRRSIG {
+			return nil, false, &RefusedError{Zone: origin, Refusal: signedRefusal(path)}
+		}
 	}
 	out, changed, err := change(z)
 	if err != nil {
