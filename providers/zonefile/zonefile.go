@@ -60,6 +60,11 @@
 // an edit would break its signatures. GuardWrite (providers.WriteGuard)
 // says so before the engine plans a write, and every write method refuses
 // such a file with a *RefusedError, the file untouched.
+//
+// ReplaceRecordsIf (providers.ConditionalReplacer) checks, under the zone's
+// lock and in the same read-modify-write, that every RRset it expects holds
+// exactly its values; otherwise nothing is written and the error wraps a
+// *providers.ChangedError.
 package zonefile
 
 import (
@@ -92,9 +97,10 @@ type Provider struct {
 }
 
 var (
-	_ providers.Provider = (*Provider)(nil)
-	_ providers.Replacer = (*Provider)(nil)
-	_ libdns.ZoneLister  = (*Provider)(nil)
+	_ providers.Provider            = (*Provider)(nil)
+	_ providers.Replacer            = (*Provider)(nil)
+	_ providers.ConditionalReplacer = (*Provider)(nil)
+	_ libdns.ZoneLister             = (*Provider)(nil)
 )
 
 func newFromSettings(s *providers.Settings) (providers.Provider, error) {
@@ -351,6 +357,30 @@ func (z *zoneData) replace(remove, add []libdns.Record) ([]libdns.Record, bool, 
 		changed = true
 	}
 	return out, changed, nil
+}
+
+// ReplaceRecordsIf implements providers.ConditionalReplacer: under the
+// zone's lock, the file is read and every RRset of expect must hold exactly
+// its values (providers.CheckExpect); then the replacement is made as
+// ReplaceRecords makes it, in the same read-modify-write. Otherwise nothing
+// is written and the error wraps a *providers.ChangedError. The check and
+// the write are one atomic step for every maildns process: both happen
+// under the file lock. A zone file edited by hand meanwhile (a writer that
+// does not take the lock) is the only window left.
+func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, fmt.Errorf("zone %s: %w", zone, err)
+	}
+	return p.modify(ctx, zone, "replacing records", func(z *zoneData) ([]libdns.Record, bool, error) {
+		live := make([]libdns.Record, len(z.entries))
+		for i, e := range z.entries {
+			live[i] = e.rec
+		}
+		if err := providers.CheckExpect(z.origin, expect, live); err != nil {
+			return nil, false, err
+		}
+		return z.replace(remove, add)
+	})
 }
 
 // sameSet reports whether the entries at indexes have hold exactly the
