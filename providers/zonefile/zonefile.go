@@ -4,8 +4,13 @@
 // zones/113.0.203.in-addr.arpa.zone), parsed with miekg/dns ($ORIGIN, $TTL,
 // relative names, multi-string TXT).
 //
-// Settings: directory (required, relative to the config file's directory)
-// and file_suffix (default ".zone").
+// Settings: directory (required, relative to the config file's directory),
+// file_suffix (default ".zone"), post_write (a command run after each write
+// of a zone: a list, argv without a shell, {zone} and {file} substituted,
+// e.g. [rndc, reload, "{zone}"]; its program must exist when the settings
+// are read) and post_write_timeout (default 20s). A failed post_write is
+// the write's error (a *PostWriteError; the file stays written) and runs
+// again after the next write call to that zone in this process.
 //
 // Reading: GetRecords returns every record but the SOA (NS included) in the
 // canonical form of providers.Normalize, as libdns's typed structs where
@@ -93,7 +98,14 @@ type Provider struct {
 	Directory string
 	// FileSuffix ends every zone file's name; "" means ".zone".
 	FileSuffix string
-	now        func() time.Time // the clock for SOA serials; nil means time.Now
+	// PostWrite is a command (argv, no shell) run after each write of a
+	// zone, {zone} and {file} substituted; none when empty.
+	PostWrite []string
+	// PostWriteTimeout bounds PostWrite; 0 means DefaultPostWriteTimeout.
+	PostWriteTimeout time.Duration
+
+	now  func() time.Time // the clock for SOA serials; nil means time.Now
+	post postWriteState
 }
 
 var (
@@ -112,7 +124,11 @@ func newFromSettings(s *providers.Settings) (providers.Provider, error) {
 	if suffix == "" || strings.ContainsAny(suffix, `/\`) {
 		return nil, &providers.SettingError{Key: "file_suffix", Err: fmt.Errorf("want a file name ending such as .zone, have %q", suffix)}
 	}
-	return &Provider{Directory: dir, FileSuffix: suffix}, nil
+	argv, timeout, err := postWriteSettings(s)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{Directory: dir, FileSuffix: suffix, PostWrite: argv, PostWriteTimeout: timeout}, nil
 }
 
 func (p *Provider) suffix() string {
@@ -490,7 +506,8 @@ func entriesFor(z *zoneData, recs []libdns.Record) ([]entry, error) {
 
 // modify runs a read-modify-write of a zone file under its locks. change
 // edits z and says whether anything changed; only then is the SOA serial
-// bumped and the file edited in place, checked and replaced.
+// bumped and the file edited in place, checked and replaced. post_write
+// runs after the file was replaced, once the lock is released.
 func (p *Provider) modify(ctx context.Context, zone, what string, change func(z *zoneData) ([]libdns.Record, bool, error)) ([]libdns.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -499,8 +516,16 @@ func (p *Provider) modify(ctx context.Context, zone, what string, change func(z 
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := p.modifyLocked(ctx, path, origin, what, change)
-	return out, err
+	out, wrote, err := p.modifyLocked(ctx, path, origin, what, change)
+	if err != nil {
+		return nil, err
+	}
+	if wrote || p.owesPostWrite(path) {
+		if err := p.postWrite(ctx, path, origin); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, change func(z *zoneData) ([]libdns.Record, bool, error)) ([]libdns.Record, bool, error) {
