@@ -21,6 +21,7 @@ have pdns_server || missing="$missing pdns-server"
 [ -e /usr/lib/x86_64-linux-gnu/pdns/libgsqlite3backend.so ] || ls /usr/lib/*/pdns/libgsqlite3backend.so >/dev/null 2>&1 ||
 	missing="$missing pdns-backend-sqlite3"
 have sqlite3 || missing="$missing sqlite3"
+have dnssec-signzone && have named-checkzone || missing="$missing bind9-utils"
 have systemd-analyze || missing="$missing systemd"
 if [ -z "$missing" ]; then
 	exit 0
@@ -54,7 +55,7 @@ apt-get -o DPkg::Lock::Timeout=300 update -qq
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >/dev/null
 
-for prog in named dig knotd kdig pdns_server pdnsutil sqlite3 systemd-analyze; do
+for prog in named dig knotd kdig pdns_server pdnsutil sqlite3 named-checkzone dnssec-signzone systemd-analyze; do
 	if ! have "$prog"; then
 		echo "test-deps: apt-get finished but $prog is still not installed" >&2
 		exit 1
