@@ -714,7 +714,8 @@ func (z *zoneData) checkText(text string) error {
 
 // freshLine returns a new record's line, laid out as the record line
 // before it (like) is: fields separated by tabs if it uses tabs, else by
-// spaces with the owner name padded to the column of its next field.
+// spaces with the owner name padded to the column of its next field, and
+// ended as it is.
 func freshLine(like *fileEntry, owner, ttl, typ, data string) string {
 	sep, col := "\t", 0
 	if like != nil && len(like.toks) > 1 {
@@ -738,7 +739,11 @@ func freshLine(like *fileEntry, owner, ttl, typ, data string) string {
 	} else {
 		b.WriteString(sep)
 	}
-	b.WriteString(ttl + sep + "IN" + sep + typ + sep + data + "\n")
+	eol := "\n"
+	if like != nil && strings.HasSuffix(like.text, "\r\n") {
+		eol = "\r\n" // a file written on Windows keeps its line ends
+	}
+	b.WriteString(ttl + sep + "IN" + sep + typ + sep + data + eol)
 	return b.String()
 }
 

@@ -3,6 +3,7 @@ package zonefile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -333,6 +334,14 @@ func TestEditShapes(t *testing.T) {
 		removed: []string{"@ IN NS ns1.example.net."},
 		added:   []string{"@ IN NS ns1.example.net.", `_dmarc 300 IN TXT "v=DMARC1; p=none"`},
 	}, {
+		name:    "CRLF line ends",
+		zone:    "example.com.",
+		text:    "$ORIGIN example.com.\r\n$TTL 300\r\n" + strings.TrimSuffix(soa, "\n") + "\r\n@ IN NS ns1.example.net.\r\n@ IN TXT \"v=spf1 -all\" ; spf\r\n",
+		remove:  []libdns.Record{libdns.TXT{Name: "@", Text: "v=spf1 -all"}},
+		add:     []libdns.Record{libdns.TXT{Name: "@", TTL: 300 * time.Second, Text: "v=spf1 mx -all"}, libdns.TXT{Name: "_dmarc", TTL: 300 * time.Second, Text: "v=DMARC1; p=none"}},
+		removed: []string{"@ IN TXT \"v=spf1 -all\" ; spf\r"},
+		added:   []string{"@ IN TXT \"v=spf1 mx -all\" ; spf\r", "_dmarc 300 IN TXT \"v=DMARC1; p=none\"\r"},
+	}, {
 		name: "parentheses around the whole record",
 		zone: "example.com.",
 		text: "$ORIGIN example.com.\n$TTL 300\n" + soa + "@ IN NS ns1.example.net.\n" +
@@ -489,4 +498,32 @@ func FuzzEditInPlace(f *testing.F) {
 			t.Fatalf("%v\n--- before:\n%s\n--- after:\n%s", err, text, out)
 		}
 	})
+}
+
+// BenchmarkReplaceLargeZone changes one SPF in a zone of 16,000 records
+// (a hosting provider's zone): read, edit in place, check, rename.
+func BenchmarkReplaceLargeZone(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString("$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1.example.net. h.example.com. 1 3600 900 1209600 300\n@ IN NS ns1.example.net.\n")
+	for i := range 16000 {
+		fmt.Fprintf(&sb, "host%05d IN A 192.0.%d.%d ; host %d\n", i, i/250%250, i%250+1, i)
+	}
+	sb.WriteString("@ IN TXT \"v=spf1 a ~all\"\n")
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "example.com.zone"), []byte(sb.String()), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	p := &Provider{Directory: dir}
+	ctx := context.Background()
+	values := []string{"v=spf1 a ~all", "v=spf1 mx -all"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := p.ReplaceRecords(ctx, "example.com.",
+			[]libdns.Record{libdns.TXT{Name: "@", Text: values[i%2]}},
+			[]libdns.Record{libdns.TXT{Name: "@", TTL: time.Hour, Text: values[(i+1)%2]}}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }
