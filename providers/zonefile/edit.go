@@ -398,8 +398,8 @@ type placed struct {
 // of the file as read (by id), keep[id] says which are kept as they are,
 // swap maps the id of a record whose entry is reused to the record that
 // takes its place, and after maps an entry index (-1: the end of the file)
-// to the new records written after it.
-func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR) string {
+// to the new records written after it; oldSerial is the SOA serial as read.
+func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR, oldSerial uint32) string {
 	var b strings.Builder
 	cur := origin
 	var ttl ttlState
@@ -423,7 +423,7 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[
 			return
 		}
 		e := p.entry
-		if !e.editable(p.rr) {
+		if !e.editable(p.rr, oldSerial) {
 			fresh(p.rr)
 			return
 		}
@@ -457,10 +457,9 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[
 			ttl = ttlState{set: true, ttl: h.Ttl}
 		}
 		prevTTL = h.Ttl
-		if soa, ok := p.rr.(*dns.SOA); ok && e.typ >= 0 && e.typ+3 < len(e.toks) {
-			if v, err := strconv.ParseUint(e.tok(e.typ+3), 10, 32); err != nil || uint32(v) != soa.Serial {
-				changes = append(changes, change{e.toks[e.typ+3], strconv.FormatUint(uint64(soa.Serial), 10)})
-			}
+		if soa, ok := p.rr.(*dns.SOA); ok && soa.Serial != oldSerial {
+			i := e.serialToken(oldSerial) // found, or the entry was written anew
+			changes = append(changes, change{e.toks[i], strconv.FormatUint(uint64(soa.Serial), 10)})
 		}
 		if p.newData {
 			start, end, _ := e.rdataSpan()
@@ -517,23 +516,30 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[
 // editable reports whether the fields of entry e that must change for it
 // to hold rr (its TTL, an SOA serial) can be changed token by token: tokens
 // that hold a parenthesis are not (the entry is then written anew).
-func (e *fileEntry) editable(rr dns.RR) bool {
+func (e *fileEntry) editable(rr dns.RR, oldSerial uint32) bool {
 	h := rr.Header()
 	if e.ttl >= 0 && e.hasParen(e.ttl) {
 		if v, ok := zoneTTL(e.tok(e.ttl)); !ok || v != h.Ttl {
 			return false
 		}
 	}
-	if soa, ok := rr.(*dns.SOA); ok && e.typ >= 0 {
-		i := e.typ + 3
-		if i >= len(e.toks) {
-			return soa.Serial == 0 // an SOA without data, as read
-		}
-		if v, err := strconv.ParseUint(e.tok(i), 10, 32); (err != nil || uint32(v) != soa.Serial) && e.hasParen(i) {
-			return false
-		}
+	if soa, ok := rr.(*dns.SOA); ok && soa.Serial != oldSerial {
+		return e.serialToken(oldSerial) >= 0
 	}
 	return e.typ >= 0
+}
+
+// serialToken returns the token of an SOA entry that holds its serial,
+// serial, or -1 when it cannot be told apart.
+func (e *fileEntry) serialToken(serial uint32) int {
+	i := e.typ + 3
+	if e.typ < 0 || i >= len(e.toks) || e.hasParen(i) {
+		return -1
+	}
+	if v, err := strconv.ParseUint(e.tok(i), 10, 32); err != nil || uint32(v) != serial {
+		return -1
+	}
+	return i
 }
 
 // replaceable reports whether an entry's data can be replaced on its own.
@@ -667,7 +673,7 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		after[anchor] = append(after[anchor], left[k]...)
 	}
-	return z.doc.edit(z.origin, z.rrs, keep, swap, after), nil
+	return z.doc.edit(z.origin, z.rrs, keep, swap, after, z.serial), nil
 }
 
 // recordKey identifies a record exactly: owner (any case), TTL, class,

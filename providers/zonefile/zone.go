@@ -37,6 +37,7 @@ type zoneData struct {
 	ttlText string // the $TTL value as written in the file, "" when absent
 	soa     *dns.SOA
 	soaID   int     // the SOA's place in rrs
+	serial  uint32  // the SOA serial as read
 	entries []entry // every record but the SOA, in file order
 	path    string  // the zone file, for messages
 	rrs     []dns.RR
@@ -179,7 +180,7 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 		id := len(z.rrs)
 		z.rrs = append(z.rrs, rr)
 		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
-			z.soa, z.soaID = soa, id
+			z.soa, z.soaID, z.serial = soa, id, soa.Serial
 			return
 		}
 		z.entries = append(z.entries, newEntry(id, rr, origin))
