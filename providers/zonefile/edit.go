@@ -398,8 +398,9 @@ type placed struct {
 // of the file as read (by id), keep[id] says which are kept as they are,
 // swap maps the id of a record whose entry is reused to the record that
 // takes its place, and after maps an entry index (-1: the end of the file)
-// to the new records written after it; oldSerial is the SOA serial as read.
-func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR, oldSerial uint32) string {
+// to the new records written after it; genGone holds the records of
+// $GENERATE lines that are gone; oldSerial is the SOA serial as read.
+func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) string {
 	var b strings.Builder
 	cur := origin
 	var ttl ttlState
@@ -504,6 +505,8 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[
 			case swap[id] != nil:
 				emit(placed{entry: e, rr: swap[id], newData: rdata(swap[id]) != rdata(rrs[id])})
 			}
+		case entryGenerate:
+			b.WriteString(e.cutGenerate(genGone))
 		default:
 			b.WriteString(e.text)
 		}
@@ -594,12 +597,19 @@ func (z *zoneData) editedText() (string, error) {
 		keys[id], datas[id] = rrsetKey{k.Name, k.Type}, k.Data
 	}
 	removed := map[rrsetKey][]int{}
+	// A gone record that a $GENERATE line makes is cut out of its range;
+	// its replacement, if any, goes after that line.
+	genGone := map[int]bool{}
 	for id := range z.rrs {
 		if keep[id] {
 			continue
 		}
 		if e := &z.doc.entries[z.doc.recAt[id]]; e.kind == entryGenerate {
-			return "", fmt.Errorf("%s:%d: the record %s %s %s comes from a $GENERATE line, which maildns does not edit: write that record on a line of its own", z.path, e.line, keys[id].name, keys[id].typ, datas[id])
+			if _, _, err := e.generateRange(); err != nil {
+				return "", fmt.Errorf("%s:%d: the record %s %s %s comes from a $GENERATE line whose range maildns cannot split (%v): write that record on a line of its own", z.path, e.line, keys[id].name, keys[id].typ, datas[id], err)
+			}
+			genGone[id] = true
+			continue
 		}
 		removed[keys[id]] = append(removed[keys[id]], id)
 	}
@@ -658,7 +668,7 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		anchor, byName := -1, -1
 		for id := range z.rrs {
-			if !keep[id] && swap[id] == nil {
+			if !keep[id] && swap[id] == nil && !genGone[id] {
 				continue
 			}
 			if have := keys[id]; have.name == k.name {
@@ -673,7 +683,7 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		after[anchor] = append(after[anchor], left[k]...)
 	}
-	return z.doc.edit(z.origin, z.rrs, keep, swap, after, z.serial), nil
+	return z.doc.edit(z.origin, z.rrs, keep, swap, after, genGone, z.serial), nil
 }
 
 // recordKey identifies a record exactly: owner (any case), TTL, class,
@@ -782,4 +792,70 @@ func zoneTTL(token string) (uint32, bool) {
 		return 0, false
 	}
 	return uint32(sum + n), true
+}
+
+// generateRange reads the range of a $GENERATE entry (start-stop[/step])
+// and checks that it makes one record per step, as parsed.
+func (e *fileEntry) generateRange() (start, step int, err error) {
+	if len(e.toks) < 2 || e.hasParen(1) {
+		return 0, 0, fmt.Errorf("no range")
+	}
+	rng, stepText, hasStep := strings.Cut(e.tok(1), "/")
+	a, z, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("range %q", e.tok(1))
+	}
+	start, err1 := strconv.Atoi(a)
+	stop, err2 := strconv.Atoi(z)
+	step = 1
+	var err3 error
+	if hasStep {
+		step, err3 = strconv.Atoi(stepText)
+	}
+	if err1 != nil || err2 != nil || err3 != nil || start < 0 || stop < start || step < 1 {
+		return 0, 0, fmt.Errorf("range %q", e.tok(1))
+	}
+	if n := (stop-start)/step + 1; n != len(e.rrs) {
+		return 0, 0, fmt.Errorf("range %q makes %d records, not %d", e.tok(1), len(e.rrs), n)
+	}
+	return start, step, nil
+}
+
+// cutGenerate returns the text of a $GENERATE entry without the records
+// in gone: one $GENERATE line for each run of records left, the same but
+// for its range; nothing when none is left.
+func (e *fileEntry) cutGenerate(gone map[int]bool) string {
+	cut := false
+	for _, id := range e.rrs {
+		cut = cut || gone[id]
+	}
+	if !cut {
+		return e.text
+	}
+	start, step, err := e.generateRange()
+	if err != nil {
+		return e.text // refused before: editedText checks the range
+	}
+	var b strings.Builder
+	head, tail := e.text[:e.toks[1].start], e.text[e.toks[1].end:]
+	for k := 0; k < len(e.rrs); {
+		if gone[e.rrs[k]] {
+			k++
+			continue
+		}
+		j := k
+		for j+1 < len(e.rrs) && !gone[e.rrs[j+1]] {
+			j++
+		}
+		rng := strconv.Itoa(start+k*step) + "-" + strconv.Itoa(start+j*step)
+		if step != 1 {
+			rng += "/" + strconv.Itoa(step)
+		}
+		b.WriteString(head + rng + tail)
+		if !strings.HasSuffix(tail, "\n") {
+			b.WriteString("\n")
+		}
+		k = j + 1
+	}
+	return b.String()
 }

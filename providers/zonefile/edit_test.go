@@ -395,18 +395,54 @@ var cmpEmpty = cmp.Transformer("empty", func(s []string) []string {
 	return s
 })
 
-func TestEditRefusesGeneratedRecord(t *testing.T) {
-	text := "$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 1d\n@ IN SOA ns1.example.net. h.example.net. 1 2 3 4 5\n@ IN NS ns1.example.net.\n" +
-		"$GENERATE 100-200 $ IN PTR host-$.isp.example.\n"
-	p, path := zoneProvider(t, "2.0.192.in-addr.arpa.", text)
-	_, err := p.ReplaceRecords(context.Background(), "2.0.192.in-addr.arpa.",
-		[]libdns.Record{libdns.RR{Name: "150", Type: "PTR", Data: "host-150.isp.example."}},
-		[]libdns.Record{libdns.RR{Name: "150", Type: "PTR", Data: "mail.example.com."}})
-	if err == nil || !strings.Contains(err.Error(), path+":5:") || !strings.Contains(err.Error(), "$GENERATE") {
-		t.Fatalf("changing a generated record: %v, want an error naming %s:5 and $GENERATE", err, path)
-	}
-	if got := readText(t, path); got != text {
-		t.Errorf("file changed:\n%s", got)
+// TestEditGeneratedRecord: a record a $GENERATE line makes is cut out of
+// its range, which is split around it; its replacement follows the line.
+func TestEditGeneratedRecord(t *testing.T) {
+	const zone = "2.0.192.in-addr.arpa."
+	head := "$ORIGIN 2.0.192.in-addr.arpa.\n$TTL 1d\n@ IN SOA ns1.example.net. h.example.net. 1 2 3 4 5\n@ IN NS ns1.example.net.\n"
+	for _, c := range []struct {
+		name, gen string
+		gone      []string
+		want      []string
+	}{
+		{"inside", "$GENERATE 100-200 $ IN PTR host-$.isp.example. ; ISP default\n", []string{"150"},
+			[]string{"$GENERATE 100-149 $ IN PTR host-$.isp.example. ; ISP default", "$GENERATE 151-200 $ IN PTR host-$.isp.example. ; ISP default", "150 3600 IN PTR mail.example.com."}},
+		{"with a step", "$GENERATE 100-200/10 $ IN PTR host-$.isp.example.\n", []string{"150", "200"},
+			[]string{"$GENERATE 100-140/10 $ IN PTR host-$.isp.example.", "$GENERATE 160-190/10 $ IN PTR host-$.isp.example.", "150 3600 IN PTR mail.example.com.", "200 3600 IN PTR mail.example.com."}},
+		{"first and last", "$GENERATE 1-3 $ IN PTR host-$.isp.example.\n", []string{"1", "3"},
+			[]string{"$GENERATE 2-2 $ IN PTR host-$.isp.example.", "1 3600 IN PTR mail.example.com.", "3 3600 IN PTR mail.example.com."}},
+		{"all", "$GENERATE 1-2 $ IN PTR host-$.isp.example.\n", []string{"1", "2"},
+			[]string{"1 3600 IN PTR mail.example.com.", "2 3600 IN PTR mail.example.com."}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			text := head + c.gen
+			p, path := zoneProvider(t, zone, text)
+			ctx := context.Background()
+			live, err := p.GetRecords(ctx, zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var remove, add []libdns.Record
+			for _, n := range c.gone {
+				remove = append(remove, libdns.RR{Name: n, Type: "PTR", Data: "host-" + n + ".isp.example."})
+				add = append(add, libdns.RR{Name: n, Type: "PTR", TTL: time.Hour, Data: "mail.example.com."})
+			}
+			if _, err := p.ReplaceRecords(ctx, zone, remove, add); err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.GetRecords(ctx, zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(afterReplace(t, zone, live, remove, add), canon(t, zone, got)); diff != "" {
+				t.Errorf("records (-want +got):\n%s", diff)
+			}
+			after := readText(t, path)
+			if want := strings.Replace(head, " 1 2 3 4 5", " 2 2 3 4 5", 1) + strings.Join(c.want, "\n") + "\n"; after != want {
+				t.Errorf("file:\n%s\nwant:\n%s", after, want)
+			}
+			checkZone(t, strings.TrimSuffix(zone, "."), path)
+		})
 	}
 }
 
@@ -443,6 +479,7 @@ func FuzzEditInPlace(f *testing.F) {
 		"$ORIGIN example.org.\n@ 300 IN SOA a. b. 1 2 3 4 5\nmail 300 IN A 192.0.2.1\n IN AAAA ::1\nwww IN A 192.0.2.2\n",
 		"$ORIGIN example.org.\n$TTL 1h\n@ IN SOA a. b. ( 1 2\n 3 4 5 ) ; x\n$ORIGIN sub.example.org.\nx IN TXT \"a;b\" \"(c\" ; y\n",
 		"$ORIGIN example.org.\n$TTL 60\n@ IN SOA a. b. 1 2 3 4 5\nx IN TYPE65534 \\# 3 010203\nn IN NULL \\# 0\n",
+		"$ORIGIN example.org.\n$TTL 60\n@ IN SOA a. b. 1 2 3 4 5\n$GENERATE 1-9/2 h$ IN A 192.0.2.$ ; pool\nh3 IN TXT \"x\"\n",
 	} {
 		f.Add(s, uint8(3), uint8(1), uint8(2))
 	}

@@ -58,8 +58,9 @@
 // record goes after the last record of its RRset, else of its owner name,
 // else at the end of the file; the SOA serial is changed within its line.
 // The text to be written is parsed again with miekg/dns and must hold
-// exactly the records meant, or nothing is written. A record that comes
-// from a $GENERATE line cannot be changed; $INCLUDE is refused.
+// exactly the records meant, or nothing is written. A record that a
+// $GENERATE line makes is cut out of its range (the line is split around
+// it); $INCLUDE is refused.
 //
 // A zone file holding DNSSEC signatures (RRSIG records) is never written:
 // an edit would break its signatures. GuardWrite (providers.WriteGuard)
