@@ -333,28 +333,23 @@ func (c *collector) loadProviders(cfg *Config, e entry) {
 }
 
 // loadSettingList reads a provider setting that is a list of strings into
-// pc.Lists, references to secrets resolved in each item.
+// pc.Lists. Such a setting (a command's argv) holds no secret: ${...}
+// references are refused, so that no list item has to be redacted.
 func (c *collector) loadSettingList(cfg *Config, pc *ProviderConfig, s entry, sp Pos) {
 	items, _, ok := c.strList(s, cfg.File)
 	if !ok {
 		return
 	}
-	vals := make([]string, 0, len(items))
 	for _, it := range items {
-		val, secret, errs := resolveSecrets(it, cfg.Dir, sp, pc.Name, s.key)
-		if len(errs) > 0 {
-			c.add(errs...)
+		if strings.Contains(it, "${") {
+			c.errorf(sp, "provider %s: setting %s: ${...} references are not allowed in a list", pc.Name, s.key)
 			return
 		}
-		if secret || secretKeys[s.key] {
-			pc.Secret[s.key] = true
-		}
-		vals = append(vals, val)
 	}
 	if pc.Lists == nil {
 		pc.Lists = map[string][]string{}
 	}
-	pc.Lists[s.key] = vals
+	pc.Lists[s.key] = items
 	pc.KeyPos[s.key] = sp
 }
 

@@ -211,4 +211,7 @@ func TestPostWriteFromConfig(t *testing.T) {
 	if _, err := load(`post_write: [rndc-that-does-not-exist, reload]`); err == nil || !strings.Contains(err.Error(), "maildns.yaml:6:") {
 		t.Errorf("a missing post_write program: %v, want an error at maildns.yaml:6", err)
 	}
+	if _, err := load(`post_write: [rndc, "-y", "${RNDC_KEY}"]`); err == nil || !strings.Contains(err.Error(), "maildns.yaml:6: provider local: setting post_write: ${...} references are not allowed") {
+		t.Errorf("a reference in post_write: %v", err)
+	}
 }
