@@ -529,6 +529,8 @@ func (p *Provider) modify(ctx context.Context, zone, what string, change func(z 
 	return out, nil
 }
 
+// modifyLocked is the read-modify-write of modify under the zone's locks;
+// wrote says whether the file was replaced.
 func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, change func(z *zoneData) ([]libdns.Record, bool, error)) ([]libdns.Record, bool, error) {
 	// A zone file that is a symbolic link is locked and replaced where it
 	// points, and the link is kept.

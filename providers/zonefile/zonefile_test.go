@@ -318,6 +318,7 @@ func TestWriteGolden(t *testing.T) {
 	if _, err := readZone(got, path, "example.com."); err != nil {
 		t.Fatal(err)
 	}
+	checkZone(t, "example.com", path)
 	info, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
