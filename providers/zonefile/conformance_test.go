@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -393,5 +394,76 @@ func TestStaleFilesRemoved(t *testing.T) {
 	slices.Sort(kept)
 	if diff := cmp.Diff(kept, names); diff != "" {
 		t.Errorf("directory after a write (-want +got):\n%s", diff)
+	}
+}
+
+// TestHelperKilledWriter is not a test: run by TestKilledWriterLeavesNothing
+// as a child process, it starts a write and stops for good just before the
+// rename, to be killed there.
+func TestHelperKilledWriter(t *testing.T) {
+	dir := os.Getenv("ZONEFILE_KILLED_DIR")
+	if dir == "" {
+		return
+	}
+	beforeRename = func() {
+		fmt.Println("ready")
+		select {}
+	}
+	p := &Provider{Directory: dir}
+	_, _ = p.AppendRecords(context.Background(), "example.com.", []libdns.Record{libdns.TXT{Name: "killed", TTL: time.Minute, Text: "x"}})
+}
+
+// TestKilledWriterLeavesNothing: a writer killed (SIGKILL) between writing
+// its temporary file and the rename leaves the zone as it was and its lock
+// free; the next write goes ahead and removes the temporary file.
+func TestKilledWriterLeavesNothing(t *testing.T) {
+	p := newTestProvider(t, "example.com.zone")
+	path := filepath.Join(p.Directory, "example.com.zone")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperKilledWriter$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "ZONEFILE_KILLED_DIR="+p.Directory)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready" {
+		t.Fatalf("child: %q %v", buf, err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	names := func() []string {
+		ents, err := os.ReadDir(p.Directory)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n []string
+		for _, e := range ents {
+			n = append(n, e.Name())
+		}
+		return n
+	}
+	if got := names(); len(got) != 2 {
+		t.Fatalf("after the kill the directory holds %v, want the zone and a temporary file", got)
+	}
+	if now, _ := os.ReadFile(path); string(now) != string(before) {
+		t.Error("the killed write changed the zone file")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := p.AppendRecords(ctx, "example.com.", []libdns.Record{libdns.TXT{Name: "next", TTL: time.Minute, Text: "x"}}); err != nil {
+		t.Fatalf("the write after a killed writer: %v", err)
+	}
+	if got := names(); !slices.Equal(got, []string{"example.com.zone"}) {
+		t.Errorf("after the next write the directory holds %v, want the zone file alone", got)
 	}
 }

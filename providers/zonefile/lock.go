@@ -17,6 +17,10 @@ import (
 // channel with room for one token so that waiting can give up on ctx.
 var zoneLocks sync.Map // absolute path -> chan struct{}
 
+// beforeRename, when set (by tests), runs between writing the temporary
+// file and renaming it over the zone file.
+var beforeRename func()
+
 // lockPollMin and lockPollMax bound the sleeps between attempts to take the
 // file lock held by another process.
 const (
@@ -180,6 +184,9 @@ func writeFileAtomic(path string, data []byte, old os.FileInfo) (err error) {
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if beforeRename != nil {
+		beforeRename()
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
