@@ -592,8 +592,7 @@ func (z *zoneData) editedText() (string, error) {
 	}
 	keys := make([]rrsetKey, len(z.rrs))
 	datas := make([]string, len(z.rrs))
-	for id, rr := range z.rrs {
-		k := newEntry(-1, rr, z.origin).key
+	for id, k := range z.readKeys {
 		keys[id], datas[id] = rrsetKey{k.Name, k.Type}, k.Data
 	}
 	removed := map[rrsetKey][]int{}

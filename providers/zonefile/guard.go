@@ -1,6 +1,8 @@
 package zonefile
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/libdns/libdns"
@@ -42,6 +44,61 @@ func (p *Provider) GuardWrite(zone string, live []libdns.Record) *providers.Refu
 				path = zone
 			}
 			return signedRefusal(path)
+		}
+	}
+	return nil
+}
+
+// cnameConflicts returns, sorted, the names (canonical) at which recs
+// hold a CNAME beside other data or two CNAMEs: no server loads such a
+// zone (RFC 1034 3.6.2; DNSSEC records aside).
+func cnameConflicts(recs []libdns.RR) []string {
+	types := map[string][]string{}
+	for _, r := range recs {
+		types[r.Name] = append(types[r.Name], r.Type)
+	}
+	var out []string
+	for name, ts := range types {
+		cnames, other := 0, 0
+		for _, t := range ts {
+			switch t {
+			case "CNAME":
+				cnames++
+			case "RRSIG", "NSEC":
+			default:
+				other++
+			}
+		}
+		if cnames > 1 || (cnames == 1 && other > 0) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// newCNAMEConflict returns a refusal when after holds a CNAME conflict
+// that before did not: a write must never make a zone that no server
+// loads. A conflict the file already had is the operator's to mend.
+func newCNAMEConflict(before, after []libdns.RR) *providers.Refusal {
+	had := map[string]bool{}
+	for _, n := range cnameConflicts(before) {
+		had[n] = true
+	}
+	for _, n := range cnameConflicts(after) {
+		if !had[n] {
+			var types []string
+			for _, r := range after {
+				if r.Name == n {
+					types = append(types, r.Type)
+				}
+			}
+			slices.Sort(types)
+			return &providers.Refusal{
+				Kind: "cname",
+				Message: fmt.Sprintf("the write would leave %s holding %s: a CNAME cannot stand beside other data, and no server loads such a zone",
+					n, strings.Join(types, ", ")),
+			}
 		}
 	}
 	return nil

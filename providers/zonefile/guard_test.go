@@ -104,3 +104,51 @@ func TestSignedZoneNotWritten(t *testing.T) {
 	}
 	dnssecVerify(t, path)
 }
+
+// TestCNAMEConflictNotWritten: a write that would put data beside a CNAME
+// (or a CNAME beside data) is refused with nothing written; one that
+// replaces the CNAME in the same step is made; a conflict the file had
+// already does not block writes elsewhere.
+func TestCNAMEConflictNotWritten(t *testing.T) {
+	text := "$ORIGIN example.org.\n$TTL 3600\n@ IN SOA ns1.example.net. h.example.org. 1 3600 900 1209600 300\n@ IN NS ns1.example.net.\n" +
+		"mail IN CNAME mailhost.example.net.\n_dmarc IN CNAME _dmarc.reports.example.net.\nwww IN A 192.0.2.80\n"
+	p, path := zoneProvider(t, "example.org.", text)
+	ctx := context.Background()
+	for name, write := range map[string]func() error{
+		"A beside the mail host's CNAME": func() error {
+			_, err := p.AppendRecords(ctx, "example.org.", []libdns.Record{libdns.Address{Name: "mail", TTL: time.Hour, IP: netip.MustParseAddr("192.0.2.25")}})
+			return err
+		},
+		"TXT beside the _dmarc CNAME": func() error {
+			_, err := p.ReplaceRecords(ctx, "example.org.", nil, []libdns.Record{libdns.TXT{Name: "_dmarc", TTL: time.Hour, Text: "v=DMARC1; p=reject"}})
+			return err
+		},
+		"CNAME beside an A": func() error {
+			_, err := p.SetRecords(ctx, "example.org.", []libdns.Record{libdns.CNAME{Name: "www", TTL: time.Hour, Target: "web.example.net."}})
+			return err
+		},
+	} {
+		err := write()
+		var re *RefusedError
+		if !errors.As(err, &re) || re.Refusal.Kind != "cname" {
+			t.Errorf("%s: %v, want a refusal of kind cname", name, err)
+		}
+	}
+	if readText(t, path) != text {
+		t.Fatal("a refused write changed the file")
+	}
+	// Replacing the CNAME by the data in one step is fine.
+	if _, err := p.ReplaceRecords(ctx, "example.org.",
+		[]libdns.Record{libdns.CNAME{Name: "_dmarc", Target: "_dmarc.reports.example.net."}},
+		[]libdns.Record{libdns.TXT{Name: "_dmarc", TTL: time.Hour, Text: "v=DMARC1; p=reject"}}); err != nil {
+		t.Fatal(err)
+	}
+	checkZone(t, "example.org", path)
+
+	// A conflict already in the file is the operator's: other writes go on.
+	broken := text + "old IN CNAME x.example.net.\nold IN A 192.0.2.9\n"
+	p, _ = zoneProvider(t, "example.org.", broken)
+	if _, err := p.AppendRecords(ctx, "example.org.", []libdns.Record{libdns.TXT{Name: "@", TTL: time.Hour, Text: "v=spf1 -all"}}); err != nil {
+		t.Errorf("a write beside an old conflict: %v", err)
+	}
+}

@@ -41,7 +41,9 @@ type zoneData struct {
 	entries []entry // every record but the SOA, in file order
 	path    string  // the zone file, for messages
 	rrs     []dns.RR
-	doc     *fileDoc // the file's entries, for editing it in place
+	// readKeys are the canonical forms of rrs, by id.
+	readKeys []libdns.RR
+	doc      *fileDoc // the file's entries, for editing it in place
 }
 
 // parseZone calls fn for every record of the zone file text data in order.
@@ -181,9 +183,12 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 		z.rrs = append(z.rrs, rr)
 		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
 			z.soa, z.soaID, z.serial = soa, id, soa.Serial
+			z.readKeys = append(z.readKeys, newEntry(id, rr, origin).key)
 			return
 		}
-		z.entries = append(z.entries, newEntry(id, rr, origin))
+		e := newEntry(id, rr, origin)
+		z.entries = append(z.entries, e)
+		z.readKeys = append(z.readKeys, e.key)
 	})
 	if err != nil {
 		return nil, err
@@ -386,4 +391,26 @@ func nextSerial(old uint32, now time.Time) uint32 {
 		}
 	}
 	return old + 1
+}
+
+// keys returns the canonical form of every record of z but the SOA, as
+// they are now.
+func (z *zoneData) keys() []libdns.RR {
+	out := make([]libdns.RR, len(z.entries))
+	for i, e := range z.entries {
+		out[i] = e.key
+	}
+	return out
+}
+
+// keysAsRead returns the canonical form of every record of the file as it
+// was read, the SOA aside.
+func (z *zoneData) keysAsRead() []libdns.RR {
+	out := make([]libdns.RR, 0, len(z.rrs))
+	for id, k := range z.readKeys {
+		if id != z.soaID {
+			out = append(out, k)
+		}
+	}
+	return out
 }

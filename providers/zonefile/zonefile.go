@@ -65,7 +65,9 @@
 // A zone file holding DNSSEC signatures (RRSIG records) is never written:
 // an edit would break its signatures. GuardWrite (providers.WriteGuard)
 // says so before the engine plans a write, and every write method refuses
-// such a file with a *RefusedError, the file untouched.
+// such a file with a *RefusedError, the file untouched. So is a write that
+// would leave a CNAME beside other data at a name (kind cname), which no
+// server loads; a conflict the file had already does not block writes.
 //
 // ReplaceRecordsIf (providers.ConditionalReplacer) checks, under the zone's
 // lock and in the same read-modify-write, that every RRset it expects holds
@@ -575,6 +577,9 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
+	}
+	if ref := newCNAMEConflict(z.keysAsRead(), z.keys()); ref != nil {
+		return nil, false, &RefusedError{Zone: origin, Refusal: ref}
 	}
 	if z.soa != nil {
 		z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
