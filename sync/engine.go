@@ -24,7 +24,8 @@ type Options struct {
 	Domains        []string // only these policies; empty: all
 	Force          bool     // let this run exceed max_changes
 	AllowWeakening bool
-	Offline        bool // no live DNS lookups
+	Offline        bool   // no live DNS lookups
+	RunID          string // the run's id; "": a new one (NewRunID)
 }
 
 // Run modes.
@@ -78,6 +79,7 @@ type zoneState struct {
 	afterIdx liveIndex   // after by name and type, built once for all parts
 	readBack bool
 	unlock   func()     // releases the zone's lock (apply modes)
+	run      string     // the run's id, for its journal entries
 	journal  *journaler // nil: no journal (no state_dir)
 	err      error      // the read failed
 	parts    []*domainZone
@@ -126,7 +128,10 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	if opts.Mode == "" {
 		opts.Mode = ModeDryRun
 	}
-	plan := &Plan{Version: 1, Mode: opts.Mode, Zones: []ZonePlan{}, Findings: []Finding{}}
+	if opts.RunID == "" {
+		opts.RunID = NewRunID(start)
+	}
+	plan := &Plan{Version: 1, Mode: opts.Mode, RunID: opts.RunID, Zones: []ZonePlan{}, Findings: []Finding{}}
 	apply := opts.Mode == ModeOnce || opts.Mode == ModeDaemon
 	if !apply && opts.Mode != ModeDryRun {
 		return plan, fmt.Errorf("unknown run mode %q", opts.Mode)
@@ -154,7 +159,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	zoneFor := func(k zoneKey) *zoneState {
 		z, ok := zones[k]
 		if !ok {
-			z = &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider]}
+			z = &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider], run: opts.RunID}
 			zones[k] = z
 			zoneOrder = append(zoneOrder, z)
 		}
@@ -262,12 +267,12 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			})
 		}
 		_ = g.Wait()
-		pruneJournal(zoneOrder)
+		if pruneJournal(zoneOrder) {
+			plan.Journal = e.Config.StateDir
+		}
 		for _, z := range zoneOrder {
 			for _, p := range z.parts {
-				if p.spf == spfHeld && p.plan.Status != StatusError {
-					p.plan.Status = StatusRefused
-				}
+				settleHeld(p)
 			}
 		}
 	}
@@ -367,10 +372,13 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	log.Info("sync finished",
 		"duration", time.Since(start).Round(time.Millisecond).Seconds(),
 		"zones", len(plan.Zones),
-		"changes", plan.Summary.Create+plan.Summary.Update+plan.Summary.Delete,
+		"changes", written(plan),
+		"planned", plan.Summary.Create+plan.Summary.Update+plan.Summary.Delete,
 		"findings", plan.Summary.Findings,
 		"errors", plan.Summary.Errors,
-		"provider_calls", calls)
+		"provider_calls", calls,
+		"run_id", opts.RunID,
+		"journal", plan.Journal)
 	return plan, errors.Join(errs...)
 }
 
@@ -468,14 +476,32 @@ func planZone(z *zoneState, apply bool) {
 // safetyZone runs the safety rules on each share of z (SPEC §6) and, when
 // apply, refuses the shares they stop.
 func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
-	for _, p := range z.parts {
-		p.safety = nil
-		if z.err != nil {
-			continue
+	if z.err != nil {
+		for _, p := range z.parts {
+			p.safety = nil
 		}
-		if fs := safetyFindings(cfg, opts, apply, p.domain, &p.plan); len(fs) > 0 {
-			p.safety = fs
-			if apply {
+		return
+	}
+	// max_changes counts the zone's changes, all its domains together.
+	shares := make([]*ZonePlan, len(z.parts))
+	for i, p := range z.parts {
+		shares[i] = &p.plan
+	}
+	limit := zoneLimitFindings(cfg, opts, apply, z.key.zone, z.key.provider, shares)
+	for i, p := range z.parts {
+		p.safety = nil
+		if f, ok := limit[i]; ok {
+			p.safety = append(p.safety, f)
+		}
+		p.safety = append(p.safety, changeFindings(cfg, opts, apply, p.domain, &p.plan)...)
+		if len(p.safety) > 0 && apply {
+			p.plan.Status = StatusRefused
+		}
+	}
+	if apply && len(limit) > 0 {
+		// The zone is refused as one: no share of it is written.
+		for _, p := range z.parts {
+			if p.plan.Status == StatusDrift {
 				p.plan.Status = StatusRefused
 			}
 		}
@@ -491,9 +517,12 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 // releases the lock. A zone it cannot lock is an error.
 func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, hold func(context.Context, *zoneState, *domainZone)) {
 	if err := e.lock(ctx, z, opts.Mode); err != nil {
+		// The plan keeps what was to be written: only the write failed.
 		z.err = err
-		planZone(z, true)
-		safetyZone(e.Config, opts, true, z)
+		for _, p := range z.parts {
+			p.err = err
+			p.plan.Status, p.plan.Error = StatusError, err.Error()
+		}
 		return
 	}
 	defer releaseZones([]*zoneState{z})

@@ -27,13 +27,20 @@ import (
 // before (foreign values included), and, once the writes are over, what
 // happened. `maildns restore FILE` puts the Before state back.
 type JournalEntry struct {
-	Version  int       `json:"version"` // 1
-	Time     time.Time `json:"time"`    // when the entry was opened, UTC
-	Maildns  string    `json:"maildns_version"`
-	Mode     string    `json:"mode"` // once | daemon | restore
-	Domain   string    `json:"domain"`
-	Zone     string    `json:"zone"`
-	Provider string    `json:"provider"`
+	Version int       `json:"version"` // 1
+	Time    time.Time `json:"time"`    // when the entry was opened, UTC
+	Maildns string    `json:"maildns_version"`
+	Mode    string    `json:"mode"` // once | daemon | restore
+	// Run is the id of the run that wrote the entry (see NewRunID): every
+	// entry of one run carries it, and `maildns restore --run` puts back
+	// every zone of a run at once.
+	Run string `json:"run,omitempty"`
+	// Config is the config file of that run (absolute), so that restore
+	// finds its providers without being told.
+	Config   string `json:"config,omitempty"`
+	Domain   string `json:"domain"`
+	Zone     string `json:"zone"`
+	Provider string `json:"provider"`
 	// Restores is the entry a restore put back (restore entries only).
 	Restores string         `json:"restores,omitempty"`
 	Changes  []Change       `json:"changes"`
@@ -101,6 +108,8 @@ type journaler struct {
 	maxAge  time.Duration
 	version string
 	mode    string
+	run     string // the run's id ("": an entry is a run of its own)
+	config  string // the config file, absolute
 	now     func() time.Time
 
 	// runPrune: the engine prunes once after the run's writes (pruneJournal)
@@ -118,21 +127,25 @@ type openEntry struct {
 
 // newJournaler returns the journal of cfg's state_dir for a run in mode, or
 // nil when cfg has no state_dir (an Engine built by hand, without the loader).
-func (e *Engine) newJournaler(mode string) *journaler {
+func (e *Engine) newJournaler(mode, run string) *journaler {
 	if e.Config == nil || e.Config.StateDir == "" {
 		return nil
 	}
-	return newJournalerFor(e.Config, e.Version, mode)
+	return newJournalerFor(e.Config, e.Version, mode, run)
 }
 
-func newJournalerFor(cfg *policy.Config, version, mode string) *journaler {
+func newJournalerFor(cfg *policy.Config, version, mode, run string) *journaler {
 	keep, age := cfg.Journal.Keep, cfg.Journal.MaxAge
 	if keep == 0 && age == 0 {
 		keep, age = DefaultJournalKeep, DefaultJournalMaxAge
 	}
+	conf := cfg.File
+	if abs, err := filepath.Abs(conf); err == nil && conf != "" {
+		conf = abs
+	}
 	return &journaler{
 		dir: cfg.StateDir, keep: keep, maxAge: age,
-		version: cmp.Or(version, buildVersion()), mode: mode,
+		version: cmp.Or(version, buildVersion()), mode: mode, run: run, config: conf,
 		now: time.Now, entries: map[*domainZone]*openEntry{},
 	}
 }
@@ -175,7 +188,7 @@ func touched(changes []Change, live []libdns.RR) []JournalRRset {
 func (j *journaler) begin(z *zoneState, domain, restores string, changes []Change, files ...FileChange) (*openEntry, error) {
 	entry := &JournalEntry{
 		Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
-		Domain: domain, Zone: z.key.zone, Provider: z.key.provider, Restores: restores,
+		Run: j.run, Config: j.config, Domain: domain, Zone: z.key.zone, Provider: z.key.provider, Restores: restores,
 		Changes: slices.Clone(changes),
 		Before:  touched(changes, z.live),
 	}
@@ -236,25 +249,37 @@ func (j *journaler) open(entry *JournalEntry) (string, error) {
 	if err := os.MkdirAll(j.dir, 0o700); err != nil {
 		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	var r [4]byte
-	_, _ = rand.Read(r[:])
-	name := fmt.Sprintf("%s-%s-%s-%s.json", entry.Time.Format(journalTimeFormat), fileSafe(entry.Domain), fileSafe(entry.Zone), hex.EncodeToString(r[:]))
+	var name string
+	if j.run != "" {
+		// The run's id first: retention and restore --run group by it.
+		stem := j.run + "-" + fileSafe(entry.Domain) + "-" + fileSafe(entry.Zone)
+		name = stem + ".json"
+		for i := 2; ; i++ {
+			if _, err := os.Lstat(filepath.Join(j.dir, name)); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			name = fmt.Sprintf("%s-%d.json", stem, i)
+		}
+	} else {
+		var r [4]byte
+		_, _ = rand.Read(r[:])
+		name = fmt.Sprintf("%s-%s-%s-%s.json", entry.Time.Format(journalTimeFormat), fileSafe(entry.Domain), fileSafe(entry.Zone), hex.EncodeToString(r[:]))
+	}
 	path := filepath.Join(j.dir, name)
 	if err := writeJournalFile(path, entry); err != nil {
 		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
 	if !j.runPrune {
-		_ = j.prune(name)
+		_ = j.prune(cmp.Or(j.run, runOfFile(name)))
 	}
 	return path, nil
 }
 
-// pruneJournal prunes the journal once after a run's writes (if it wrote):
-// the state pruning after each entry leaves, without listing state_dir (an
-// entry and a lock file per zone) once per entry, which made a run writing
-// to many zones cost their number squared. The newest entries are kept
-// first, so the run's last one stays.
-func pruneJournal(zones []*zoneState) {
+// pruneJournal prunes the journal once after a run's writes (if it wrote:
+// then it reports true),
+// never the run's own entries: pruning per entry listed state_dir once per
+// entry, which made a run writing to many zones cost their number squared.
+func pruneJournal(zones []*zoneState) (wrote bool) {
 	for _, z := range zones {
 		j := z.journal
 		if j == nil {
@@ -265,10 +290,11 @@ func pruneJournal(zones []*zoneState) {
 		j.mu.Unlock()
 		if wrote {
 			// Every zone's journal has the run's state_dir, keep and max_age.
-			_ = j.prune("")
-			return
+			_ = j.prune(j.run)
+			return true
 		}
 	}
+	return false
 }
 
 // remember keeps the open entry of p for finish.
@@ -386,62 +412,6 @@ func writeJournalFile(path string, entry *JournalEntry) error {
 	return d.Sync()
 }
 
-var pruneMu stdsync.Mutex
-
-// prune removes the entries beyond the newest keep and those older than
-// maxAge, never the entry named current.
-func (j *journaler) prune(current string) error {
-	pruneMu.Lock()
-	defer pruneMu.Unlock()
-	ents, err := os.ReadDir(j.dir)
-	if err != nil {
-		return err
-	}
-	// Newest first: by the time in the name, then by modification time
-	// (entries of one second).
-	type ent struct {
-		name string
-		mod  time.Time
-	}
-	var list []ent
-	for _, de := range ents {
-		if !de.Type().IsRegular() || !journalName.MatchString(de.Name()) {
-			continue
-		}
-		var mod time.Time
-		if info, err := de.Info(); err == nil {
-			mod = info.ModTime()
-		}
-		list = append(list, ent{de.Name(), mod})
-	}
-	slices.SortFunc(list, func(a, b ent) int {
-		return cmp.Or(strings.Compare(b.name[:16], a.name[:16]), b.mod.Compare(a.mod), strings.Compare(b.name, a.name))
-	})
-	names := make([]string, len(list))
-	for i, e := range list {
-		names[i] = e.name
-	}
-	now := j.now()
-	var errs []error
-	for i, n := range names {
-		if n == current {
-			continue
-		}
-		old := false
-		if j.maxAge > 0 {
-			if t, err := time.Parse(journalTimeFormat, journalName.FindStringSubmatch(n)[1]); err == nil && now.Sub(t) > j.maxAge {
-				old = true
-			}
-		}
-		if old || (j.keep > 0 && i >= j.keep) {
-			if err := os.Remove(filepath.Join(j.dir, n)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, err)
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // ReadJournal reads one journal entry; errors name the file.
 func ReadJournal(path string) (*JournalEntry, error) {
 	data, err := os.ReadFile(path)
@@ -510,7 +480,7 @@ func (e *Engine) lock(ctx context.Context, z *zoneState, mode string) error {
 		return err
 	}
 	z.unlock = unlock
-	z.journal = e.newJournaler(mode)
+	z.journal = e.newJournaler(mode, z.run)
 	return nil
 }
 

@@ -146,6 +146,13 @@ func (t *textWriter) plan(p *Plan) {
 		t.line("")
 	}
 	t.line(summaryLine(p))
+	if p.RunID != "" && p.Mode != ModeDryRun {
+		line := "run " + p.RunID
+		if p.Journal != "" {
+			line += " · journal " + p.Journal
+		}
+		t.line(line)
+	}
 }
 
 // compliance writes the scorecard: per domain, each requirement's status,
@@ -190,7 +197,7 @@ func (t *textWriter) status(s string) string {
 	switch s {
 	case StatusInSync, StatusApplied:
 		code = ansiGreen
-	case StatusDrift:
+	case StatusDrift, StatusPartial:
 		code = ansiYellow
 	case StatusRefused, StatusError:
 		code = ansiRed
@@ -277,7 +284,7 @@ func summaryLine(p *Plan) string {
 		counts[z.Status]++
 	}
 	var parts []string
-	for _, s := range []string{StatusInSync, StatusDrift, StatusApplied, StatusRefused, StatusError} {
+	for _, s := range []string{StatusInSync, StatusDrift, StatusApplied, StatusPartial, StatusRefused, StatusError} {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], statusText(s)))
 		}

@@ -6,8 +6,13 @@ package sync
 // Plan is the result of one run: what differs, what was done, what was found.
 // Its JSON form is the contract of SPEC §4.
 type Plan struct {
-	Version  int        `json:"version"`
-	Mode     string     `json:"mode"` // dry-run | once | daemon | restore
+	Version int    `json:"version"`
+	Mode    string `json:"mode"` // dry-run | once | daemon | restore
+	// RunID is the run's id, as in its journal entries and log lines.
+	RunID string `json:"run_id,omitempty"`
+	// Journal is the state directory the run wrote journal entries to
+	// ("" when it wrote none).
+	Journal  string     `json:"journal,omitempty"`
 	Zones    []ZonePlan `json:"zones"`
 	Findings []Finding  `json:"findings"`
 	Summary  Summary    `json:"summary"`
@@ -22,6 +27,7 @@ const (
 	StatusDrift   = "drift"
 	StatusApplied = "applied"
 	StatusRefused = "refused"
+	StatusPartial = "partial" // some changes written, some held back (a finding says which and why)
 	StatusError   = "error"
 )
 

@@ -54,6 +54,51 @@ func safetyFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Doma
 	if f := safetyCheck(cfg, opts, apply, zp); f != nil {
 		out = append(out, *f)
 	}
+	return append(out, changeFindings(cfg, opts, apply, d, zp)...)
+}
+
+// zoneLimitFindings applies max_changes to a provider zone as a whole: the
+// changes of every domain's share (shares) together. Over the limit, each
+// share with changes gets a finding (its index in shares) and, in the apply
+// modes, the whole zone is refused.
+func zoneLimitFindings(cfg *policy.Config, opts Options, apply bool, zone, provider string, shares []*ZonePlan) map[int]Finding {
+	limit := maxChanges(cfg)
+	total, domains := 0, 0
+	for _, zp := range shares {
+		total += len(zp.Changes)
+		if len(zp.Changes) > 0 {
+			domains++
+		}
+	}
+	if opts.Force || total <= limit {
+		return nil
+	}
+	of := ""
+	if domains > 1 {
+		of = fmt.Sprintf(" (%d domains together)", domains)
+	}
+	out := map[int]Finding{}
+	for i, zp := range shares {
+		if len(zp.Changes) == 0 {
+			continue
+		}
+		f := Finding{Kind: "safety", Domain: zp.Domain, Subject: zone, Severity: SevWarning,
+			Message: fmt.Sprintf("%d changes in zone %s at %s%s exceed max_changes (%d): a sync would refuse them without --force",
+				total, zone, provider, of, limit)}
+		if apply {
+			f.Severity = SevError
+			f.Message = fmt.Sprintf("refused %d changes in zone %s at %s%s: more than max_changes (%d), counted per provider zone; review the plan and run with --force to apply it",
+				total, zone, provider, of, limit)
+		}
+		out[i] = f
+	}
+	return out
+}
+
+// changeFindings runs the rules of SPEC §6 that judge each change alone:
+// records that cannot be served and weakening.
+func changeFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Domain, zp *ZonePlan) []Finding {
+	var out []Finding
 	for _, c := range zp.Changes {
 		why := Unservable(c)
 		if why == "" {

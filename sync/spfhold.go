@@ -55,3 +55,32 @@ func holdSPF(ctx context.Context, log *slog.Logger, resolver Resolver, z *zoneSt
 		}
 	}
 }
+
+// settleHeld gives a share with a held change its status once the zone is
+// applied: partial when the rest of its changes were written, refused when
+// nothing was.
+func settleHeld(p *domainZone) {
+	if p.spf != spfHeld || p.plan.Status == StatusError {
+		return
+	}
+	if p.wrote && p.plan.Status == StatusApplied && len(p.plan.Changes) > 0 {
+		p.plan.Status = StatusPartial
+		return
+	}
+	p.plan.Status = StatusRefused
+}
+
+// written counts the changes a run wrote: those of applied and partial
+// zones (a partial zone's plan lists only what was written).
+func written(plan *Plan) int {
+	if plan.Mode == ModeDryRun {
+		return 0
+	}
+	n := 0
+	for _, z := range plan.Zones {
+		if z.Status == StatusApplied || z.Status == StatusPartial {
+			n += len(z.Changes)
+		}
+	}
+	return n
+}

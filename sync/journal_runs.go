@@ -1,0 +1,295 @@
+package sync
+
+import (
+	"cmp"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	stdsync "sync"
+	"time"
+)
+
+// NewRunID returns a new run id: the UTC time to the second and 8 random hex
+// digits, e.g. 20261201T001208Z-3f9a2c1b. Ids sort by time.
+func NewRunID(now time.Time) string {
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return now.UTC().Format(journalTimeFormat) + "-" + hex.EncodeToString(r[:])
+}
+
+// runFile matches the entries named by their run (NewRunID first).
+var runFile = regexp.MustCompile(`^(\d{8}T\d{6}Z-[0-9a-f]{8})-.+\.json$`)
+
+// runOfFile returns the run of a journal file by its name: the run id it
+// starts with, or, for an entry written before runs had ids, its own name
+// (such an entry is a run of its own).
+func runOfFile(name string) string {
+	if m := runFile.FindStringSubmatch(name); m != nil {
+		return m[1]
+	}
+	return strings.TrimSuffix(name, ".json")
+}
+
+// tempMaxAge is the age over which a journal temporary file is a leftover of
+// a killed run (a live one is renamed within milliseconds).
+const tempMaxAge = time.Minute
+
+var pruneMu stdsync.Mutex
+
+// prune applies retention by run: the newest keep runs that wrote something
+// stay (current among them), and apart from them the newest keep runs that
+// wrote nothing (failed), so that a zone failing every run never pushes a
+// restore point out; runs older than maxAge go. The run named current is
+// never pruned; without one, the newest run that wrote stays however old. Leftover temporary files of killed runs are
+// removed on the way.
+func (j *journaler) prune(current string) error {
+	pruneMu.Lock()
+	defer pruneMu.Unlock()
+	ents, err := os.ReadDir(j.dir)
+	if err != nil {
+		return err
+	}
+	now := j.now()
+	type run struct {
+		id    string
+		files []string
+		mod   time.Time
+	}
+	byID := map[string]*run{}
+	var runs []*run
+	var errs []error
+	for _, de := range ents {
+		name := de.Name()
+		if strings.HasPrefix(name, ".tmp-journal-") {
+			if info, err := de.Info(); err == nil && time.Since(info.ModTime()) > tempMaxAge {
+				if err := os.Remove(filepath.Join(j.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+					errs = append(errs, err)
+				}
+			}
+			continue
+		}
+		if !de.Type().IsRegular() || !journalName.MatchString(name) {
+			continue
+		}
+		id := runOfFile(name)
+		r := byID[id]
+		if r == nil {
+			r = &run{id: id}
+			byID[id] = r
+			runs = append(runs, r)
+		}
+		r.files = append(r.files, name)
+		if info, err := de.Info(); err == nil && info.ModTime().After(r.mod) {
+			r.mod = info.ModTime()
+		}
+	}
+	// Newest first: by the time the id starts with, then by modification.
+	slices.SortFunc(runs, func(a, b *run) int {
+		return cmp.Or(strings.Compare(b.id[:16], a.id[:16]), b.mod.Compare(a.mod), strings.Compare(b.id, a.id))
+	})
+	wroteSeen, failedSeen := 0, 0
+	if current != "" {
+		wroteSeen = 1 // the current run is the newest kept
+	}
+	for _, r := range runs {
+		if r.id == current {
+			continue
+		}
+		wrote := j.runWrote(r.files)
+		var n int
+		if wrote {
+			wroteSeen++
+			n = wroteSeen
+		} else {
+			failedSeen++
+			n = failedSeen
+		}
+		if wrote && n == 1 {
+			continue // no current run: the last restore point stays, however old
+		}
+		old := false
+		if j.maxAge > 0 {
+			if t, err := time.Parse(journalTimeFormat, r.id[:16]); err == nil && now.Sub(t) > j.maxAge {
+				old = true
+			}
+		}
+		if !old && (j.keep <= 0 || n <= j.keep) {
+			continue
+		}
+		for _, f := range r.files {
+			if err := os.Remove(filepath.Join(j.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// runWrote reports whether any entry of a run may have changed a zone: an
+// entry without a result (the run stopped during its writes), one that
+// cannot be read, or one with a change done or failed (perhaps partly
+// made). A run whose every change was not attempted wrote nothing.
+func (j *journaler) runWrote(files []string) bool {
+	for _, f := range files {
+		e, err := readEntryLoose(filepath.Join(j.dir, f))
+		if err != nil || e.Result == nil {
+			return true
+		}
+		if e.Result.Status != StatusError {
+			return true
+		}
+		for _, c := range e.Result.Changes {
+			if c.Result == ChangeDone {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// readEntryLoose reads an entry for its outcome only.
+func readEntryLoose(path string) (*JournalEntry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var e JournalEntry
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Run outcomes in `maildns journal list`.
+const (
+	RunApplied     = "applied"     // every change written
+	RunPartial     = "partial"     // some written, some failed
+	RunFailed      = "failed"      // nothing written
+	RunInterrupted = "interrupted" // stopped during its writes: any change may or may not be made
+)
+
+// RunInfo is one run of the journal.
+type RunInfo struct {
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Mode     string    `json:"mode"`
+	Zones    int       `json:"zones"`   // provider zones with an entry
+	Domains  int       `json:"domains"` // domains with an entry
+	Changes  int       `json:"changes"` // RRset changes written
+	Planned  int       `json:"planned"` // RRset changes the entries hold
+	Outcome  string    `json:"outcome"` // applied | partial | failed | interrupted
+	Restores []string  `json:"restores,omitempty"`
+	Entries  []string  `json:"entries"` // paths, oldest first
+}
+
+// ListRuns returns the runs of the journal in dir, oldest first. An entry
+// that cannot be read is an error naming its file.
+func ListRuns(dir string) ([]RunInfo, error) {
+	paths, err := ListJournal(dir)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*RunInfo{}
+	var out []*RunInfo
+	type zk struct{ p, z string }
+	zones := map[string]map[zk]bool{}
+	domains := map[string]map[string]bool{}
+	var errs []error
+	for _, p := range paths {
+		e, err := ReadJournal(p)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		id := cmp.Or(e.Run, runOfFile(filepath.Base(p)))
+		r := byID[id]
+		if r == nil {
+			r = &RunInfo{ID: id, Time: e.Time, Mode: e.Mode}
+			byID[id] = r
+			out = append(out, r)
+			zones[id] = map[zk]bool{}
+			domains[id] = map[string]bool{}
+		}
+		if e.Time.Before(r.Time) {
+			r.Time = e.Time
+		}
+		r.Entries = append(r.Entries, p)
+		zones[id][zk{e.Provider, e.Zone}] = true
+		domains[id][e.Domain] = true
+		if e.Restores != "" && !slices.Contains(r.Restores, e.Restores) {
+			r.Restores = append(r.Restores, e.Restores)
+		}
+		r.Planned += len(e.Changes)
+		outcome := RunApplied
+		switch {
+		case e.Result == nil:
+			outcome = RunInterrupted
+		default:
+			done := 0
+			for _, c := range e.Result.Changes {
+				if c.Result == ChangeDone {
+					done++
+				}
+			}
+			r.Changes += done
+			switch {
+			case done == 0 && len(e.Result.Changes) > 0:
+				outcome = RunFailed
+			case done < len(e.Result.Changes) || e.Result.Status == StatusError:
+				outcome = RunPartial
+			}
+		}
+		r.Outcome = mergeOutcome(r.Outcome, outcome)
+	}
+	res := make([]RunInfo, 0, len(out))
+	for _, r := range out {
+		r.Zones, r.Domains = len(zones[r.ID]), len(domains[r.ID])
+		res = append(res, *r)
+	}
+	slices.SortStableFunc(res, func(a, b RunInfo) int { return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.ID, b.ID)) })
+	return res, errors.Join(errs...)
+}
+
+// mergeOutcome is the outcome of a run from its entries' so far (a) and
+// one more (b).
+func mergeOutcome(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case a == RunInterrupted || b == RunInterrupted:
+		return RunInterrupted
+	case a == b:
+		return a
+	}
+	return RunPartial
+}
+
+// FindRun returns the run with id in dir; "last" (or "") picks the newest run
+// that is not a restore and wrote something.
+func FindRun(dir, id string) (*RunInfo, error) {
+	runs, err := ListRuns(dir)
+	if err != nil && len(runs) == 0 {
+		return nil, err
+	}
+	if id == "" || id == "last" {
+		for i := len(runs) - 1; i >= 0; i-- {
+			if runs[i].Mode != ModeRestore && runs[i].Outcome != RunFailed {
+				return &runs[i], nil
+			}
+		}
+		return nil, fmt.Errorf("journal %s: no run that changed a zone", dir)
+	}
+	for i := range runs {
+		if runs[i].ID == id {
+			return &runs[i], err
+		}
+	}
+	return nil, fmt.Errorf("journal %s: no run %q (maildns journal list shows the runs)", dir, id)
+}
