@@ -94,41 +94,68 @@ func TestRestore(t *testing.T) {
 	}
 }
 
-func TestRestoreOps(t *testing.T) {
-	entry := &JournalEntry{
-		Changes: []Change{
-			{Action: ActionUpdate, Name: "@", Type: "TXT", Before: []string{"v=spf1 ~all"}, After: []string{"v=spf1 -all"}},
-			{Action: ActionCreate, Name: "_dmarc", Type: "TXT", After: []string{"v=DMARC1; p=reject"}},
-			{Action: ActionUpdate, Name: "mail", Type: "A", TTL: 3600, BeforeTTL: 300, Before: []string{"192.0.2.1"}, After: []string{"192.0.2.1"}},
+// restoreChange puts back only owned values, only where the zone holds
+// what the entry left, and says when it does not.
+func TestRestoreChange(t *testing.T) {
+	spf := tSPF(tHour)
+	dmarc := tSet("_dmarc", "TXT", tHour)
+	mail := tSet("mail", "A", tHour)
+	cases := []struct {
+		name    string
+		rs      restoreSet
+		live    []libdns.RR
+		want    *Change
+		ops     writeOps
+		changed bool
+	}{
+		{
+			name: "spf back, foreign values as the zone has them",
+			rs:   restoreSet{owner: &spf, target: []JournalRecord{{"v=spf1 ~all", 300}}, after: []string{"v=spf1 -all"}},
+			live: []libdns.RR{tRR("@", "TXT", 300e9, "v=spf1 -all"), tRR("@", "TXT", 300e9, "new-foreign")},
+			want: &Change{Action: ActionUpdate, Name: "@", Type: "TXT", TTL: 300, Before: []string{"v=spf1 -all"}, After: []string{"v=spf1 ~all"}},
+			ops:  writeOps{Delete: []libdns.RR{tRR("@", "TXT", 300e9, "v=spf1 -all")}, Append: []libdns.RR{tRR("@", "TXT", 300e9, "v=spf1 ~all")}},
 		},
-		Before: []JournalRRset{
-			{Name: "@", Type: "TXT", Records: []JournalRecord{{"foreign", 300}, {"v=spf1 ~all", 300}}},
-			{Name: "_dmarc", Type: "TXT", Records: []JournalRecord{}},
-			{Name: "mail", Type: "A", Records: []JournalRecord{{"192.0.2.1", 300}}},
+		{
+			name: "a created DMARC removed",
+			rs:   restoreSet{owner: &dmarc, after: []string{"v=DMARC1; p=reject"}},
+			live: []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")},
+			want: &Change{Action: ActionDelete, Name: "_dmarc", Type: "TXT", TTL: 3600, Before: []string{"v=DMARC1; p=reject"}},
+			ops:  writeOps{Delete: []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")}},
+		},
+		{
+			name:    "DMARC changed since (A->B, now C): C replaced by A only with --force",
+			rs:      restoreSet{owner: &dmarc, target: []JournalRecord{{"v=DMARC1; p=none", 3600}}, after: []string{"v=DMARC1; p=quarantine"}},
+			live:    []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")},
+			want:    &Change{Action: ActionUpdate, Name: "_dmarc", Type: "TXT", TTL: 3600, Before: []string{"v=DMARC1; p=reject"}, After: []string{"v=DMARC1; p=none"}},
+			ops:     writeOps{Delete: []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")}, Append: []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=none")}},
+			changed: true,
+		},
+		{
+			name: "a TTL put back",
+			rs:   restoreSet{owner: &mail, target: []JournalRecord{{"192.0.2.1", 300}}, after: []string{"192.0.2.1"}},
+			live: []libdns.RR{tRR("mail", "A", tHour, "192.0.2.1")},
+			want: &Change{Action: ActionUpdate, Name: "mail", Type: "A", TTL: 300, BeforeTTL: 3600, Before: []string{"192.0.2.1"}, After: []string{"192.0.2.1"}},
+			ops:  writeOps{Replace: []libdns.RR{tRR("mail", "A", tHour, "192.0.2.1")}, ReplaceWith: []libdns.RR{tRR("mail", "A", 300e9, "192.0.2.1")}},
+		},
+		{
+			name: "already as recorded",
+			rs:   restoreSet{owner: &mail, target: []JournalRecord{{"192.0.2.1", 300}}, after: []string{"192.0.2.2"}},
+			live: []libdns.RR{tRR("mail", "A", 300e9, "192.0.2.1")},
 		},
 	}
-	live := []libdns.RR{
-		tRR("@", "TXT", 300e9, "v=spf1 -all"),
-		tRR("@", "TXT", 300e9, "new-foreign"), // added by someone since: kept
-		tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject"),
-		tRR("mail", "A", tHour, "192.0.2.1"),
-	}
-	// The foreign value was removed since: it is put back.
-	per, changes := restoreOps(entry, live)
-	want := []Change{
-		{Action: ActionUpdate, Name: "@", Type: "TXT", TTL: 300, Before: []string{"new-foreign", "v=spf1 -all"}, After: []string{"foreign", "new-foreign", "v=spf1 ~all"}},
-		{Action: ActionDelete, Name: "_dmarc", Type: "TXT", TTL: 3600, Before: []string{"v=DMARC1; p=reject"}},
-		{Action: ActionUpdate, Name: "mail", Type: "A", TTL: 300, BeforeTTL: 3600, Before: []string{"192.0.2.1"}, After: []string{"192.0.2.1"}},
-	}
-	if diff := cmp.Diff(want, changes); diff != "" {
-		t.Errorf("changes (-want +got):\n%s", diff)
-	}
-	wantOps := []writeOps{
-		{Append: []libdns.RR{tRR("@", "TXT", 300e9, "foreign"), tRR("@", "TXT", 300e9, "v=spf1 ~all")}, Delete: []libdns.RR{tRR("@", "TXT", 300e9, "v=spf1 -all")}},
-		{Delete: []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")}},
-		{Replace: []libdns.RR{tRR("mail", "A", tHour, "192.0.2.1")}, ReplaceWith: []libdns.RR{tRR("mail", "A", 300e9, "192.0.2.1")}},
-	}
-	if diff := cmp.Diff(wantOps, per); diff != "" {
-		t.Errorf("ops (-want +got):\n%s", diff)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			nt := nameType{strings.ToLower(tc.rs.owner.Name), tc.rs.owner.Type}
+			c, ops, changed := restoreChange(nt, &tc.rs, tc.live)
+			if diff := cmp.Diff(tc.want, c); diff != "" {
+				t.Errorf("change (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.ops, ops); diff != "" {
+				t.Errorf("ops (-want +got):\n%s", diff)
+			}
+			if (changed != "") != tc.changed {
+				t.Errorf("changed since = %q, want %v", changed, tc.changed)
+			}
+		})
 	}
 }
