@@ -89,7 +89,7 @@ func TestRestoreEndToEnd(t *testing.T) {
 	// example.com's entry puts back a softer SPF and no DMARC: weakening.
 	var com string
 	for _, e := range entries {
-		if strings.Contains(filepath.Base(e), "-example.com-example.com-") {
+		if strings.HasSuffix(filepath.Base(e), "-example.com-example.com.json") {
 			com = e
 		}
 	}

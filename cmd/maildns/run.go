@@ -48,8 +48,10 @@ type flags struct {
 	force          bool
 	allowWeakening bool
 	offline        bool
+	runID          string // restore --run
+	last           bool   // restore --last
 	set            map[string]bool
-	args           []string // positional: restore FILE
+	args           []string // positional: restore [FILE], journal list
 }
 
 // parseFlags parses args; flags may follow positional arguments
@@ -68,6 +70,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.BoolVar(&f.force, "force", false, "let this run exceed the safety limits (max_changes)")
 	fs.BoolVar(&f.allowWeakening, "allow-weakening", false, "allow changes that weaken mail authentication")
 	fs.BoolVar(&f.offline, "offline", false, "no live DNS lookups; checks that need them are skipped")
+	fs.StringVar(&f.runID, "run", "", "restore: put back every zone this run (an id from maildns journal list) changed")
+	fs.BoolVar(&f.last, "last", false, "restore: put back every zone the last run that changed one changed")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage:
   maildns [--config FILE]                 run as a service (sync now, then on schedule)
@@ -75,6 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
   maildns [--config FILE] --once          sync once: exit 0 converged, 1 a zone failed or was refused
   maildns [--config FILE] --validate      check config and policies
   maildns restore JOURNAL_FILE [--dry-run]
+  maildns restore --run ID|--last [--domain D] [--dry-run]
+  maildns journal list                    the journal's runs: id, time, zones, changes, outcome
   maildns --version
 
 Flags:
@@ -117,15 +123,11 @@ Flags:
 		return nil, fmt.Errorf("--output %q: want text or json", f.output)
 	}
 	if len(f.args) > 0 {
-		if f.args[0] != "restore" {
-			return nil, fmt.Errorf("unknown command %q (the only command is restore)", f.args[0])
+		if err := checkCommand(f); err != nil {
+			return nil, err
 		}
-		if len(f.args) != 2 {
-			return nil, errors.New("usage: maildns restore JOURNAL_FILE [--dry-run]")
-		}
-		if f.once || f.validate || f.version {
-			return nil, errors.New("restore takes --dry-run only, not --once, --validate or --version")
-		}
+	} else if f.set["run"] || f.last {
+		return nil, errors.New("--run and --last go with restore")
 	}
 	if !f.dryRun && !f.once && len(f.args) == 0 {
 		for _, name := range []string{"domain", "force", "allow-weakening", "offline", "output"} {
@@ -135,6 +137,40 @@ Flags:
 		}
 	}
 	return f, nil
+}
+
+// checkCommand checks the positional command of f: restore FILE, restore
+// --run ID | --last, journal list.
+func checkCommand(f *flags) error {
+	switch f.args[0] {
+	case "restore":
+		byRun := f.set["run"] || f.last
+		switch {
+		case f.set["run"] && f.last:
+			return errors.New("restore: --run and --last exclude each other")
+		case byRun && len(f.args) != 1, !byRun && len(f.args) != 2:
+			return errors.New("usage: maildns restore JOURNAL_FILE | --run ID | --last [--domain D] [--dry-run]")
+		case f.set["run"] && f.runID == "":
+			return errors.New("restore: --run needs a run id (maildns journal list shows them)")
+		case len(f.domains) > 0 && !byRun:
+			return errors.New("restore: --domain goes with --run or --last")
+		}
+		if f.once || f.validate || f.version {
+			return errors.New("restore takes --dry-run only, not --once, --validate or --version")
+		}
+	case "journal":
+		if len(f.args) != 2 || f.args[1] != "list" {
+			return errors.New("usage: maildns journal list")
+		}
+		for _, name := range []string{"dry-run", "once", "validate", "domain", "force", "allow-weakening", "offline", "run", "last"} {
+			if f.set[name] {
+				return fmt.Errorf("journal list takes --config and --output only, not --%s", name)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown command %q (the commands are restore and journal list)", f.args[0])
+	}
+	return nil
 }
 
 // run is maildns's main: it parses args, runs the mode they ask for and
@@ -155,8 +191,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	switch {
+	case len(f.args) > 0 && f.args[0] == "journal":
+		return journalList(f.config, f.output, stdout, stderr)
 	case len(f.args) > 0:
-		return restore(ctx, f, stdout, stderr)
+		req := restoreRequest{
+			Config: f.config, ConfigGiven: f.set["config"] || os.Getenv("MAILDNS_CONFIG") != "",
+			Run: f.runID, Last: f.last, Domains: f.domains,
+			DryRun: f.dryRun, Force: f.force, AllowWeakening: f.allowWeakening, Output: f.output,
+		}
+		if len(f.args) == 2 {
+			req.File = f.args[1]
+		}
+		return restoreCommand(ctx, req, stdout, stderr)
 	case f.validate:
 		return validate(f, stdout, stderr)
 	case f.dryRun, f.once:
@@ -275,7 +321,7 @@ func exitStatus(mode string, plan *sync.Plan, runErr error) int {
 		switch z.Status {
 		case sync.StatusError:
 			failed = true
-		case sync.StatusRefused:
+		case sync.StatusRefused, sync.StatusPartial:
 			if mode == sync.ModeOnce {
 				failed = true
 			}
