@@ -95,8 +95,15 @@ func (j *journaler) prune(current string) error {
 		return cmp.Or(strings.Compare(b.id[:16], a.id[:16]), b.mod.Compare(a.mod), strings.Compare(b.id, a.id))
 	})
 	wroteSeen, failedSeen := 0, 0
-	if current != "" {
-		wroteSeen = 1 // the current run is the newest kept
+	for _, r := range runs {
+		// The current run is the newest kept of its kind.
+		if r.id == current {
+			if j.runWrote(r.files) {
+				wroteSeen = 1
+			} else {
+				failedSeen = 1
+			}
+		}
 	}
 	for _, r := range runs {
 		if r.id == current {
@@ -112,7 +119,7 @@ func (j *journaler) prune(current string) error {
 			n = failedSeen
 		}
 		if wrote && n == 1 {
-			continue // no current run: the last restore point stays, however old
+			continue // the last restore point stays, however old
 		}
 		old := false
 		if j.maxAge > 0 {
