@@ -369,6 +369,9 @@ func LintSPF(r *ParsedSPF, text string) []SPFIssue {
 			out = append(out, SPFIssue{"warning", t.Pos, fmt.Sprintf("%q: the ptr mechanism is deprecated, slow and unreliable (RFC 7208 §5.5)", t.String())})
 		}
 	}
+	if why := passesEveryone(r); why != "" {
+		out = append(out, SPFIssue{"error", 0, why + ": the same as +all, every host on the internet may send as the domain"})
+	}
 	if rd := r.Redirect(); rd != nil && r.All() != nil {
 		out = append(out, SPFIssue{"warning", rd.Pos, "redirect= is ignored because the record has an all mechanism (RFC 7208 §6.1)"})
 	}
@@ -474,4 +477,73 @@ func spfIsTopLabel(l string) bool {
 		return false
 	}
 	return alpha || hyphen
+}
+
+// passesEveryone says how a record without +all still passes every IPv4 or
+// every IPv6 address before its all ("ip4:0.0.0.0/1 ip4:128.0.0.0/1",
+// "ip6:::/0", "a/0"), or returns "". Only pass-qualified mechanisms count.
+func passesEveryone(r *ParsedSPF) string {
+	var v4, v6 []netip.Prefix
+	var terms4, terms6 []string
+	for _, t := range r.Terms {
+		if t.Mechanism == "all" {
+			break
+		}
+		if t.QualifierOrPlus() != '+' {
+			continue
+		}
+		switch t.Mechanism {
+		case "ip4", "ip6":
+			if !t.Prefix.IsValid() {
+				continue
+			}
+			if t.Prefix.Addr().Is4() {
+				v4 = append(v4, t.Prefix.Masked())
+				terms4 = append(terms4, t.String())
+			} else {
+				v6 = append(v6, t.Prefix.Masked())
+				terms6 = append(terms6, t.String())
+			}
+		case "a", "mx":
+			// "a/0" matches every address once the name has any.
+			if t.CIDR4 == 0 {
+				return fmt.Sprintf("%q passes every IPv4 address", t.String())
+			}
+			if t.CIDR6 == 0 {
+				return fmt.Sprintf("%q passes every IPv6 address", t.String())
+			}
+		}
+	}
+	if prefixesCover(netip.MustParsePrefix("0.0.0.0/0"), v4) {
+		return fmt.Sprintf("%s pass every IPv4 address", strings.Join(terms4, " "))
+	}
+	if prefixesCover(netip.MustParsePrefix("::/0"), v6) {
+		return fmt.Sprintf("%s pass every IPv6 address", strings.Join(terms6, " "))
+	}
+	return ""
+}
+
+// prefixesCover reports whether the union of list covers target: a prefix
+// of list holds it, or both its halves are covered. Only halves that hold a
+// prefix of list are split, so the work is bounded by the list's size
+// times the address length.
+func prefixesCover(target netip.Prefix, list []netip.Prefix) bool {
+	inside := false
+	for _, p := range list {
+		if p.Bits() <= target.Bits() && p.Contains(target.Addr()) {
+			return true
+		}
+		if p.Bits() > target.Bits() && target.Contains(p.Addr()) {
+			inside = true
+		}
+	}
+	if !inside || target.Bits() >= target.Addr().BitLen() {
+		return false
+	}
+	lo := netip.PrefixFrom(target.Addr(), target.Bits()+1)
+	hiAddr := target.Addr().AsSlice()
+	bit := target.Bits()
+	hiAddr[bit/8] |= 0x80 >> (bit % 8)
+	hi, _ := netip.AddrFromSlice(hiAddr)
+	return prefixesCover(lo, list) && prefixesCover(netip.PrefixFrom(hi, bit+1), list)
 }
