@@ -73,7 +73,8 @@ func (p pol) yaml() string {
 		b.WriteString("allow_weakening: true\n")
 	}
 	if p.parked {
-		b.WriteString("parked: true\n")
+		// Parking a domain with a real MX is weakening (SPEC §6): meant here.
+		b.WriteString("parked: true\nallow_weakening: true\n")
 		return b.String()
 	}
 	host := p.host

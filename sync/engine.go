@@ -94,8 +94,9 @@ type domainZone struct {
 	plan   ZonePlan
 	wrote  bool
 	err    error
-	run    *domainRun // the domain's run (its own zone's share: the SPF hold)
-	spf    spfState   // the SPF hold of this share
+	run    *domainRun      // the domain's run (its own zone's share: the SPF hold)
+	spf    spfState        // the hold of broken records of this share (see holdSPF)
+	holds  map[string]bool // the elements held back (spf, mx, dmarc, dkim)
 	// Findings of the share: the safety rules, the SPF hold and the
 	// read-back's verification.
 	safety, held, verify []Finding
@@ -238,8 +239,11 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		return base
 	}
 	var hold func(ctx context.Context, z *zoneState, p *domainZone)
-	if apply && live {
-		resolver := e.runResolver(runBase(), zoneOrder)
+	if apply {
+		var resolver Resolver // offline: the checks that need no lookups
+		if live {
+			resolver = e.runResolver(runBase(), zoneOrder)
+		}
 		hold = func(ctx context.Context, z *zoneState, p *domainZone) { holdSPF(ctx, log, resolver, z, p) }
 		for _, z := range zoneOrder {
 			if z.err != nil {
@@ -451,7 +455,7 @@ func planZone(z *zoneState, apply bool) {
 			p.plan.Status = StatusError
 			p.plan.Error = z.err.Error()
 			p.err = z.err
-			p.diffs, p.held, p.spf = nil, nil, spfUnchecked
+			p.diffs, p.held, p.spf, p.holds = nil, nil, spfUnchecked, nil
 			continue
 		}
 		p.diffs = diffIndexed(p.sets, idx)
@@ -494,6 +498,7 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 			p.safety = append(p.safety, f)
 		}
 		p.safety = append(p.safety, changeFindings(cfg, opts, apply, p.domain, &p.plan)...)
+		p.safety = append(p.safety, parentDMARCFindings(cfg, opts, apply, p.domain, &p.plan, z.live)...)
 		if len(p.safety) > 0 && apply {
 			p.plan.Status = StatusRefused
 		}

@@ -438,6 +438,7 @@ func (e *Engine) restoreZone(ctx context.Context, k zoneKey, entries []RestoreEn
 			fs = append(fs, f)
 		}
 		fs = append(fs, changeFindings(e.Config, opts, apply, e.configDomain(sh.domain), &sh.plan)...)
+		fs = append(fs, parentDMARCFindings(e.Config, opts, apply, e.configDomain(sh.domain), &sh.plan, z.live)...)
 		out.findings = append(out.findings, fs...)
 		if apply && (len(fs) > 0 || len(limitFs) > 0) && sh.plan.Status == StatusDrift {
 			sh.plan.Status = StatusRefused

@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
 )
 
 // DefaultMaxChanges is the per-zone change limit when the config sets none.
@@ -219,6 +221,11 @@ func Weakens(c Change) string {
 		if len(c.Before) > 0 && len(c.After) == 0 {
 			return "removes every MX of " + c.Name
 		}
+		// A null MX ("0 .", by mx: [{host: "."}] or parked: true) in place
+		// of real MX stops the domain receiving mail as surely.
+		if realMX(c.Before) && !realMX(c.After) {
+			return "replaces every MX of " + c.Name + " with a null MX (the domain stops receiving mail)"
+		}
 		return ""
 	case "TLSA":
 		if len(c.Before) > 0 && len(c.After) == 0 {
@@ -330,6 +337,10 @@ func spfAll(rec string) byte {
 
 var spfAllName = map[byte]string{'-': "-all (fail)", '~': "~all (softfail)", '?': "?all (neutral) or no all", '+': "+all (pass)"}
 
+// spfRank orders the SPF all qualifiers from the laxest (+all) to the
+// strictest (-all).
+var spfRank = map[byte]int{'+': 0, '?': 1, '~': 2, '-': 3}
+
 func spfWeakens(before, after []string) string {
 	var bs, as []string
 	for _, v := range before {
@@ -348,23 +359,120 @@ func spfWeakens(before, after []string) string {
 	if len(as) == 0 {
 		return "removes the SPF record"
 	}
-	fail := false
+	// The strictest all before against the laxest after; a redirect is
+	// decided by its target and is not ranked.
+	best, bq := -1, byte(0)
 	for _, v := range bs {
-		if spfAll(v) == '-' {
-			fail = true
+		if q := spfAll(v); q != 'r' && spfRank[q] > best {
+			best, bq = spfRank[q], q
 		}
 	}
-	if !fail {
+	if best < 0 {
 		return ""
 	}
 	for _, v := range as {
-		if q := spfAll(v); q != '-' && q != 'r' {
-			return "changes the SPF all from -all (fail) to " + spfAllName[q]
+		if q := spfAll(v); q != 'r' && spfRank[q] < best {
+			return "changes the SPF all from " + spfAllName[bq] + " to " + spfAllName[q]
 		}
+	}
+	return ""
+}
+
+// realMX reports whether vals hold an MX other than the null MX "0 .".
+func realMX(vals []string) bool {
+	for _, v := range vals {
+		if _, host, ok := strings.Cut(v, " "); ok && strings.TrimSpace(host) != "." {
+			return true
+		}
+	}
+	return false
+}
+
+// subdomainDMARCWeakens says how a change to a sub-domain's DMARC record
+// makes it weaker than what the sub-domain gets now, or returns "": a
+// sub-domain without its own record is held to its parent's sp= (p= when
+// there is no sp), so a record with a lower p= there weakens it (a p=none
+// under a parent's sp=reject). parent is the parent's DMARC record, at the
+// nearest ancestor that has one ("" when none is known).
+func subdomainDMARCWeakens(c Change, parent, parentName string) string {
+	if parent == "" || strings.ToUpper(c.Type) != "TXT" {
+		return ""
+	}
+	if _, ok := dmarcTags(c.Before); ok {
+		return "" // its own record already applies: dmarcWeakens judges the change
+	}
+	as, ok := dmarcTags(c.After)
+	if !ok {
+		return ""
+	}
+	pt, ok := dmarcTags([]string{parent})
+	if !ok {
+		return ""
+	}
+	_, psp, _ := dmarcLevels(pt[0])
+	ap := 2
+	for _, t := range as {
+		p, _, _ := dmarcLevels(t)
+		ap = min(ap, p)
+	}
+	if ap < psp {
+		return fmt.Sprintf("sets DMARC p=%s, weaker than the sp=%s %s gives its sub-domains", rankName[ap], rankName[psp], parentName)
 	}
 	return ""
 }
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// parentDMARCFindings applies the sub-domain rule of subdomainDMARCWeakens to
+// the changes of zp, a share of the zone zoneName whose records live holds:
+// a sub-domain's _dmarc record judged against the nearest ancestor in the
+// zone that has a DMARC record.
+func parentDMARCFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Domain, zp *ZonePlan, live []libdns.RR) []Finding {
+	if weakeningAllowed(cfg, opts, d) {
+		return nil
+	}
+	var out []Finding
+	for _, c := range zp.Changes {
+		name := strings.ToLower(c.Name)
+		if strings.ToUpper(c.Type) != "TXT" || (name != "_dmarc" && !strings.HasPrefix(name, "_dmarc.")) || name == "_dmarc" {
+			continue
+		}
+		rel := strings.TrimPrefix(name, "_dmarc.")
+		var parent, parentName string
+		for rel != "" && parent == "" {
+			next := "@"
+			if _, rest, ok := strings.Cut(rel, "."); ok {
+				next = rest
+			}
+			at := "_dmarc"
+			if next != "@" {
+				at += "." + next
+			}
+			for _, rr := range live {
+				if strings.EqualFold(rr.Name, at) && strings.EqualFold(rr.Type, "TXT") && hasPrefixFold(strings.TrimSpace(rr.Data), "v=DMARC1") {
+					parent, parentName = rr.Data, providers.AbsoluteName(next, zp.Zone+".")
+					break
+				}
+			}
+			if next == "@" {
+				break
+			}
+			rel = next
+		}
+		why := subdomainDMARCWeakens(c, parent, strings.TrimSuffix(parentName, "."))
+		if why == "" {
+			continue
+		}
+		subject := c.Name + " " + c.Type
+		f := Finding{Kind: "safety", Domain: zp.Domain, Subject: subject, Severity: SevWarning,
+			Message: fmt.Sprintf("a sync would refuse to %s %s in zone %s at %s: it %s; set allow_weakening: true in the policy or run with --allow-weakening", c.Action, subject, zp.Zone, zp.Provider, why)}
+		if apply {
+			f.Severity = SevError
+			f.Message = fmt.Sprintf("refused to %s %s in zone %s at %s: it %s; set allow_weakening: true in the policy or run with --allow-weakening", c.Action, subject, zp.Zone, zp.Provider, why)
+		}
+		out = append(out, f)
+	}
+	return out
 }

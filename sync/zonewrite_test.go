@@ -89,6 +89,7 @@ func TestSharedZoneOneWrite(t *testing.T) {
 				e, st = replacingEngine(t, map[string][]libdns.RR{"example.com.": live}, desired)
 			}
 			e.Config.StateDir = t.TempDir()
+			e.Config.Safety.MaxChanges = 100 // 20 changes in one zone
 			rec := &recordingReplacer{}
 			if replace {
 				rec.replacingProvider = e.Providers["mem"].(replacingProvider)
