@@ -21,7 +21,7 @@ import (
 // Defaults of maildns.yaml.
 const (
 	DefaultSchedule     = "@every 15m"
-	DefaultStateDir     = "./state"
+	DefaultStateDir     = "state" // beside the config file, when $STATE_DIRECTORY is unset
 	DefaultMaxChanges   = 10
 	DefaultJournalKeep  = 100
 	DefaultJournalAge   = 2160 * time.Hour
@@ -62,7 +62,9 @@ func LoadConfig(path string) (*Config, error) {
 		Providers:      map[string]*ProviderConfig{},
 		ScheduleJitter: 0,
 	}
-	cfg.StateDir = DefaultStateDir
+	// Beside the config file, not in the working directory: the daemon
+	// and a --once from a shell then share one journal and one set of locks.
+	cfg.StateDir = resolvePath(cfg.Dir, DefaultStateDir)
 	if sd := os.Getenv("STATE_DIRECTORY"); sd != "" {
 		// systemd lists several directories separated by ':'; the first is ours.
 		cfg.StateDir, _, _ = strings.Cut(sd, ":")

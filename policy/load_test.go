@@ -414,7 +414,7 @@ func TestLoadDefaults(t *testing.T) {
 		File:       cfgPath,
 		Dir:        dir,
 		Schedule:   "@every 15m",
-		StateDir:   "./state",
+		StateDir:   filepath.Join(dir, "state"), // beside the config, not ./state of the working directory
 		LiveChecks: true,
 		Log:        LogConfig{Level: "info", Format: "auto"},
 		Safety:     Safety{MaxChanges: 10},
