@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/libdns/libdns"
@@ -37,6 +39,10 @@ const (
 	DefaultRetryMaxTime   = 2 * time.Minute
 	DefaultRetryBaseDelay = 500 * time.Millisecond
 	DefaultRetryMaxDelay  = 30 * time.Second
+	// RefusedRetryMaxTime bounds the retries of a connection refused or a
+	// host or network unreachable: a server that is down does not come back
+	// within a backoff, and an audit must not sit silent for retry_max_time.
+	RefusedRetryMaxTime = 3 * time.Second
 )
 
 // DefaultRateLimit is the request rate a backend type allows by default:
@@ -150,6 +156,9 @@ type WrapOptions struct {
 	// that no backend can forget to; nil redacts credentials by shape only.
 	// NewWrapped builds it from the provider's settings (RedactorFor).
 	Redactor *Redactor
+	// Logger gets a WARN line per retry (attempt, wait, cause); nil:
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 func (o WrapOptions) withDefaults() WrapOptions {
@@ -372,12 +381,22 @@ func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx contex
 			delay = retryAfter
 		}
 		elapsed := time.Since(start)
-		if elapsed+delay > w.o.RetryMaxTime {
+		budget := w.o.RetryMaxTime
+		if refused(err) {
+			budget = min(budget, RefusedRetryMaxTime)
+		}
+		if elapsed+delay > budget {
 			w.count(op, ResultError)
 			return fmt.Errorf("provider %q: %s in zone %q: giving up after %d attempts in %s (retry_max_time %s): %w",
-				w.o.Name, op, zone, attempt+1, elapsed.Round(time.Millisecond), w.o.RetryMaxTime, err)
+				w.o.Name, op, zone, attempt+1, elapsed.Round(time.Millisecond), budget, err)
 		}
 		w.count(op, ResultRetry)
+		log := w.o.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("provider retry", "provider", w.o.Name, "operation", op, "zone", zone,
+			"attempt", attempt+1, "wait", delay.Round(time.Millisecond).String(), "cause", w.o.Redactor.Redact(err.Error())) // no secret in a log line
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
@@ -480,4 +499,10 @@ func NewWrapped(typ string, s *Settings, base WrapOptions) (Provider, error) {
 		o.Redactor = RedactorFor(s)
 	}
 	return Wrap(p, o), nil
+}
+
+// refused reports whether err is a connection refused or a host or network
+// unreachable (see RefusedRetryMaxTime).
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
 }

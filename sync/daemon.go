@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
 )
 
 // Daemon is maildns as a service: a sync at start and then on the config's
@@ -67,7 +68,7 @@ func EngineRunner(cfg *policy.Config, logger *slog.Logger) (Runner, error) {
 
 // engineRunner is EngineRunner recording version in journal entries.
 func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runner, error) {
-	provs, err := BuildProviders(cfg)
+	provs, err := BuildProvidersWith(cfg, providers.WrapOptions{Logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
 	"github.com/maildns/maildns/sync"
 )
 
@@ -226,7 +227,8 @@ func load(f *flags, stderr io.Writer) (*policy.Config, *sync.Engine) {
 	if _, err := sync.SelectDomains(cfg, f.domains); err != nil {
 		errs = append(errs, err)
 	}
-	provs, err := sync.BuildProviders(cfg)
+	logger := newLogger(stderr, cfg.Log)
+	provs, err := sync.BuildProvidersWith(cfg, providers.WrapOptions{Logger: logger}) // retries logged
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -234,7 +236,7 @@ func load(f *flags, stderr io.Writer) (*policy.Config, *sync.Engine) {
 		printErrors(stderr, f.config, err)
 		return nil, nil
 	}
-	return cfg, &sync.Engine{Config: cfg, Providers: provs, Logger: newLogger(stderr, cfg.Log), Version: versionString()}
+	return cfg, &sync.Engine{Config: cfg, Providers: provs, Logger: logger, Version: versionString()}
 }
 
 // printErrors prints each error of err on its own line, then a summary.
