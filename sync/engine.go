@@ -266,6 +266,11 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 				continue
 			}
 			g.Go(func() error {
+				if gctx.Err() != nil {
+					// Stopped (SIGTERM) between zones: this one is not started.
+					notStarted(z, gctx.Err())
+					return nil
+				}
 				e.applyLocked(gctx, z, opts, hold)
 				return nil
 			})
@@ -522,6 +527,10 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 // releases the lock. A zone it cannot lock is an error.
 func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, hold func(context.Context, *zoneState, *domainZone)) {
 	if err := e.lock(ctx, z, opts.Mode); err != nil {
+		if ctx.Err() != nil {
+			notStarted(z, ctx.Err())
+			return
+		}
 		// The plan keeps what was to be written: only the write failed.
 		z.err = err
 		for _, p := range z.parts {
@@ -531,6 +540,10 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 		return
 	}
 	defer releaseZones([]*zoneState{z})
+	// A zone once locked is finished (read, written, read back, journaled)
+	// even when the run is stopped meanwhile: a stop takes effect between
+	// zones, never inside one.
+	ctx = context.WithoutCancel(ctx)
 	if z.unlock != nil {
 		z.journal.runPrune = true // pruned once, after the run's writes
 		// Read again only when another maildns held the lock since the

@@ -300,3 +300,16 @@ func FindRun(dir, id string) (*RunInfo, error) {
 	}
 	return nil, fmt.Errorf("journal %s: no run %q (maildns journal list shows the runs)", dir, id)
 }
+
+// notStarted marks the shares of z a stopped run did not start: their plans
+// keep the planned changes, nothing was journaled or written.
+func notStarted(z *zoneState, why error) {
+	err := fmt.Errorf("not attempted: maildns was stopped before zone %s at %s was started (%v)", z.key.zone, z.key.provider, why)
+	for _, p := range z.parts {
+		if p.plan.Status != StatusDrift {
+			continue
+		}
+		p.err = err
+		p.plan.Status, p.plan.Error = StatusError, err.Error()
+	}
+}
