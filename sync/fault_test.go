@@ -29,7 +29,8 @@ import (
 // owned RRset is converged or reported (zone error/refused or a verify
 // finding), no foreign record is lost or changed, and restoring each journal
 // entry of the run puts the touched RRsets back byte for byte (then undoing
-// that restore gives the run's result back exactly).
+// that restore gives the run's result back exactly), and so does restoring
+// the whole run in one call (restore --run): every zone as before the run.
 // Two of the domains share a zone: a run writes their shares in one call.
 
 const faultRuns = 200
@@ -161,6 +162,7 @@ func TestFaultsCloudflare(t *testing.T) {
 type faultStats struct {
 	runs, zoneRuns, faults, converged, reported, refused, restores, driftActions, foreignLost int
 	sharedWrites                                                                              int // runs writing both shares of example.com
+	runRestores, zonesRestored, zonesNotRestored                                              int // restore --run of each run that wrote
 }
 
 func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
@@ -346,15 +348,50 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 				t.Errorf("%s: after undoing the restore of %s:\n got %v\nwant %v", where, path, got, after[d])
 			}
 		}
+		// Every other run restored whole in one call: every zone is back
+		// exactly as before the run (foreign records and TTLs included);
+		// restoring that restore's run gives the run's result back.
+		if r, err := FindRun(cfg.StateDir, plan.RunID); err == nil && r.Mode == ModeOnce && run%2 == 1 {
+			rplan, err := clean.RestoreRun(ctx, plan.RunID, Options{Mode: ModeOnce, Force: true, AllowWeakening: true})
+			if err != nil {
+				t.Fatalf("%s: restore --run %s: %v (%+v)", where, plan.RunID, err, rplan)
+			}
+			st.runRestores++
+			for _, z := range zones {
+				if got := readCanonical(t, ctx, fx.inner, z); slices.Equal(got, before[z]) {
+					st.zonesRestored++
+				} else {
+					st.zonesNotRestored++
+					t.Errorf("%s: after restore --run, zone %s:\n got %v\nwant %v", where, z, got, before[z])
+				}
+				for _, rr := range foreignOf(zoneDesired[z], before[z]) {
+					if !slices.Contains(readCanonical(t, ctx, fx.inner, z), rr) {
+						st.foreignLost++
+						t.Errorf("%s: restore --run lost the foreign record %v of zone %s", where, rr, z)
+					}
+				}
+			}
+			if rplan.Journal == "" {
+				continue // nothing to put back (the run's writes all failed before landing)
+			}
+			if _, err := clean.RestoreRun(ctx, rplan.RunID, Options{Mode: ModeOnce, Force: true, AllowWeakening: true}); err != nil {
+				t.Fatalf("%s: undoing restore --run: %v", where, err)
+			}
+			for _, z := range zones {
+				if got := readCanonical(t, ctx, fx.inner, z); !slices.Equal(got, after[z]) {
+					t.Errorf("%s: after undoing restore --run, zone %s:\n got %v\nwant %v", where, z, got, after[z])
+				}
+			}
+		}
 		if t.Failed() {
 			t.FailNow()
 		}
 	}
 	inj := fp.Injected()
-	t.Logf("%s: %d runs (%d zone runs) in %v, %d faults injected (%d fail-before, %d timeout, %d fail-after), %d drift actions; zones converged %d, not converged but reported %d (%d refused); %d journal entries restored exactly and undone; %d runs wrote both shares of example.com in one call; foreign records lost %d",
+	t.Logf("%s: %d runs (%d zone runs) in %v, %d faults injected (%d fail-before, %d timeout, %d fail-after), %d drift actions; zones converged %d, not converged but reported %d (%d refused); %d journal entries restored exactly and undone; %d runs wrote both shares of example.com in one call; %d runs restored whole (restore --run), zones restored exactly %d, not exactly %d; foreign records lost %d",
 		fx.name, st.runs, st.zoneRuns, time.Since(start).Round(time.Millisecond), st.faults, inj[faulty.FailBefore], inj[faulty.Timeout], inj[faulty.FailAfter],
-		st.driftActions, st.converged, st.reported, st.refused, st.restores, st.sharedWrites, st.foreignLost)
-	if st.faults == 0 || st.restores == 0 || st.converged == 0 || st.reported == 0 || st.sharedWrites == 0 {
+		st.driftActions, st.converged, st.reported, st.refused, st.restores, st.sharedWrites, st.runRestores, st.zonesRestored, st.zonesNotRestored, st.foreignLost)
+	if st.faults == 0 || st.restores == 0 || st.converged == 0 || st.reported == 0 || st.sharedWrites == 0 || st.runRestores == 0 {
 		t.Errorf("the test did not exercise every path: %+v", st)
 	}
 }
