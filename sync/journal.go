@@ -228,22 +228,6 @@ func allDone(results []ChangeResult) bool {
 	return true
 }
 
-// write opens a journal entry for changes in z, runs ops (the union of
-// perChange, which has one element per change), and records the outcome.
-// entry is nil when nothing was written because the entry could not be.
-func (j *journaler) write(ctx context.Context, z *zoneState, domain, restores string, changes []Change, perChange []writeOps, ops writeOps) (n int, path string, entry *JournalEntry, err error) {
-	o, err := j.begin(z, domain, restores, changes)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	n, applyErr := applyOps(ctx, z.provider, z.fqdn, ops)
-	_, oneCall := ops.replacer(z.provider)
-	if err := j.end(o, perChange, ops, oneCall, n, applyErr); err != nil {
-		applyErr = errors.Join(applyErr, err)
-	}
-	return n, o.path, o.entry, applyErr
-}
-
 // open writes a new entry and prunes the journal.
 func (j *journaler) open(entry *JournalEntry) (string, error) {
 	if err := os.MkdirAll(j.dir, 0o700); err != nil {

@@ -21,44 +21,6 @@ func maxChanges(cfg *policy.Config) int {
 	return cfg.Safety.MaxChanges
 }
 
-// safetyCheck decides whether zp may be applied under max_changes. It
-// returns nil when it may, or the finding that says why not. In dry-run the
-// finding is a warning (the plan would be refused by --once); in the apply
-// modes it is an error and the caller refuses the zone.
-func safetyCheck(cfg *policy.Config, opts Options, apply bool, zp *ZonePlan) *Finding {
-	limit := maxChanges(cfg)
-	if opts.Force || len(zp.Changes) <= limit {
-		return nil
-	}
-	f := &Finding{
-		Kind:    "safety",
-		Domain:  zp.Domain,
-		Subject: zp.Zone,
-	}
-	if apply {
-		f.Severity = SevError
-		f.Message = fmt.Sprintf("refused %d changes in zone %s at %s: more than max_changes (%d); review the plan and run with --force to apply it",
-			len(zp.Changes), zp.Zone, zp.Provider, limit)
-	} else {
-		f.Severity = SevWarning
-		f.Message = fmt.Sprintf("%d changes in zone %s at %s exceed max_changes (%d): a sync would refuse them without --force",
-			len(zp.Changes), zp.Zone, zp.Provider, limit)
-	}
-	return f
-}
-
-// safetyFindings runs every safety rule of SPEC §6 on one domain's share of
-// a zone: max_changes and the weakening rules. A non-empty result means the
-// plan must not be applied (the caller refuses the zone in the apply modes);
-// in dry-run the findings are warnings that say what a sync would refuse.
-func safetyFindings(cfg *policy.Config, opts Options, apply bool, d *policy.Domain, zp *ZonePlan) []Finding {
-	var out []Finding
-	if f := safetyCheck(cfg, opts, apply, zp); f != nil {
-		out = append(out, *f)
-	}
-	return append(out, changeFindings(cfg, opts, apply, d, zp)...)
-}
-
 // zoneLimitFindings applies max_changes to a provider zone as a whole: the
 // changes of every domain's share (shares) together. Over the limit, each
 // share with changes gets a finding (its index in shares) and, in the apply
