@@ -106,8 +106,11 @@ func (e *Engine) RestoreEntries(ctx context.Context, entries []RestoreEntry, opt
 	if opts.RunID == "" {
 		opts.RunID = NewRunID(start)
 	}
-	plan := &Plan{Version: 1, Mode: ModeRestore, RunID: opts.RunID, Zones: []ZonePlan{}, Findings: []Finding{}}
 	apply := opts.Mode != ModeDryRun
+	plan := &Plan{Version: 1, Mode: ModeRestore, Zones: []ZonePlan{}, Findings: []Finding{}}
+	if apply {
+		plan.RunID = opts.RunID // a dry run is no run of the journal
+	}
 
 	owned := e.ownedRRsets()
 	// Check every entry before touching anything.
