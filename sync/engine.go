@@ -278,6 +278,8 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		_ = g.Wait()
 		if pruneJournal(zoneOrder) {
 			plan.Journal = e.Config.StateDir
+		} else if e.Config.StateDir != "" {
+			removeJournalTemps(e.Config.StateDir) // pruning does it when the run wrote
 		}
 		for _, z := range zoneOrder {
 			for _, p := range z.parts {

@@ -313,3 +313,14 @@ func notStarted(z *zoneState, why error) {
 		p.plan.Status, p.plan.Error = StatusError, err.Error()
 	}
 }
+
+// removeJournalTemps removes the journal temporary files a killed run left
+// in dir (older than tempMaxAge).
+func removeJournalTemps(dir string) {
+	names, _ := filepath.Glob(filepath.Join(dir, ".tmp-journal-*"))
+	for _, n := range names {
+		if info, err := os.Lstat(n); err == nil && time.Since(info.ModTime()) > tempMaxAge {
+			_ = os.Remove(n)
+		}
+	}
+}

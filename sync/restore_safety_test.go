@@ -248,3 +248,21 @@ func TestLockFailureKeepsPlan(t *testing.T) {
 		t.Errorf("lock files left: %v", left)
 	}
 }
+
+// A run that writes nothing still removes the journal temporary files a
+// killed run left.
+func TestRunRemovesJournalTemps(t *testing.T) {
+	e, _, _ := testEngine(t, map[string][]libdns.RR{"example.com.": comZone()}, map[string][]policy.RRset{"example.com": nil})
+	e.Config.StateDir = t.TempDir()
+	old := filepath.Join(e.Config.StateDir, ".tmp-journal-123")
+	if err := os.WriteFile(old, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chtimes(old, time.Now().Add(-time.Hour), time.Now().Add(-time.Hour))
+	if _, err := e.Run(context.Background(), Options{Mode: ModeOnce}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(old); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("leftover %s not removed by a run that wrote nothing", old)
+	}
+}
