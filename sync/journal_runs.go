@@ -200,6 +200,9 @@ type RunInfo struct {
 // that cannot be read is an error naming its file.
 func ListRuns(dir string) ([]RunInfo, error) {
 	paths, err := ListJournal(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // no run has written a journal entry yet
+	}
 	if err != nil {
 		return nil, err
 	}
