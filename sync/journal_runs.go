@@ -141,37 +141,75 @@ func (j *journaler) prune(current string) error {
 
 // runWrote reports whether any entry of a run may have changed a zone: an
 // entry without a result (the run stopped during its writes), one that
-// cannot be read, or one with a change done or failed (perhaps partly
-// made). A run whose every change was not attempted wrote nothing.
+// cannot be read, or one with a change done. A run whose every change
+// failed or was not attempted wrote nothing.
 func (j *journaler) runWrote(files []string) bool {
 	for _, f := range files {
-		e, err := readEntryLoose(filepath.Join(j.dir, f))
-		if err != nil || e.Result == nil {
+		if entryWrote(filepath.Join(j.dir, f)) {
 			return true
-		}
-		if e.Result.Status != StatusError {
-			return true
-		}
-		for _, c := range e.Result.Changes {
-			if c.Result == ChangeDone {
-				return true
-			}
 		}
 	}
 	return false
 }
 
-// readEntryLoose reads an entry for its outcome only.
-func readEntryLoose(path string) (*JournalEntry, error) {
+// wroteCache keeps entryWrote's answers by file, size and modification
+// time: every prune asks about the runs it keeps again, and an entry's
+// result does not change once written.
+var wroteCache = struct {
+	stdsync.Mutex
+	m map[wroteKey]bool
+}{m: map[wroteKey]bool{}}
+
+type wroteKey struct {
+	path string
+	size int64
+	mod  time.Time
+}
+
+// entryWrote reports whether the entry at path may have changed its zone.
+func entryWrote(path string) bool {
+	info, err := os.Stat(path)
+	if err != nil {
+		return true
+	}
+	k := wroteKey{path, info.Size(), info.ModTime()}
+	wroteCache.Lock()
+	v, ok := wroteCache.m[k]
+	wroteCache.Unlock()
+	if ok {
+		return v
+	}
+	v = readWrote(path)
+	wroteCache.Lock()
+	if len(wroteCache.m) > 100000 {
+		clear(wroteCache.m)
+	}
+	wroteCache.m[k] = v
+	wroteCache.Unlock()
+	return v
+}
+
+func readWrote(path string) bool {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return true
 	}
-	var e JournalEntry
-	if err := json.Unmarshal(data, &e); err != nil {
-		return nil, err
+	// Only the result: the rest of the entry is skipped, not built.
+	var e struct {
+		Result *JournalResult `json:"result"`
 	}
-	return &e, nil
+	if err := json.Unmarshal(data, &e); err != nil || e.Result == nil {
+		return true
+	}
+	if e.Result.Status != StatusError {
+		return true
+	}
+	for _, c := range e.Result.Changes {
+		if c.Result == ChangeDone {
+			return true
+		}
+	}
+	return false
 }
 
 // Run outcomes in `maildns journal list`.
@@ -206,6 +244,11 @@ func ListRuns(dir string) ([]RunInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	return runsOf(paths)
+}
+
+// runsOf groups the entries at paths by run, oldest first.
+func runsOf(paths []string) ([]RunInfo, error) {
 	byID := map[string]*RunInfo{}
 	var out []*RunInfo
 	type zk struct{ p, z string }
@@ -282,23 +325,53 @@ func mergeOutcome(a, b string) string {
 }
 
 // FindRun returns the run with id in dir; "last" (or "") picks the newest run
-// that is not a restore and wrote something.
+// that is not a restore and wrote something. Only the entries of the runs
+// it looks at are read.
 func FindRun(dir, id string) (*RunInfo, error) {
-	runs, err := ListRuns(dir)
-	if err != nil && len(runs) == 0 {
+	paths, err := ListJournal(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	byRun := map[string][]string{}
+	var order []string
+	for _, p := range paths {
+		r := runOfFile(filepath.Base(p))
+		if _, ok := byRun[r]; !ok {
+			order = append(order, r)
+		}
+		byRun[r] = append(byRun[r], p)
+	}
+	// Newest first by the time the id starts with.
+	slices.SortStableFunc(order, func(a, b string) int { return strings.Compare(b[:min(16, len(b))], a[:min(16, len(a))]) })
+	info := func(r string) (*RunInfo, error) {
+		runs, err := runsOf(byRun[r])
+		for i := range runs {
+			if runs[i].ID == r || len(runs) == 1 {
+				return &runs[i], err
+			}
+		}
 		return nil, err
 	}
 	if id == "" || id == "last" {
-		for i := len(runs) - 1; i >= 0; i-- {
-			if runs[i].Mode != ModeRestore && runs[i].Outcome != RunFailed {
-				return &runs[i], nil
+		// Runs of the same second are told apart by their entries' times.
+		var best *RunInfo
+		for i, r := range order {
+			if best != nil && r[:min(16, len(r))] != order[i-1][:min(16, len(order[i-1]))] {
+				break
+			}
+			ri, _ := info(r)
+			if ri != nil && ri.Mode != ModeRestore && ri.Outcome != RunFailed && (best == nil || ri.Time.After(best.Time)) {
+				best = ri
 			}
 		}
-		return nil, fmt.Errorf("journal %s: no run that changed a zone", dir)
+		if best == nil {
+			return nil, fmt.Errorf("journal %s: no run that changed a zone", dir)
+		}
+		return best, nil
 	}
-	for i := range runs {
-		if runs[i].ID == id {
-			return &runs[i], err
+	if _, ok := byRun[id]; ok {
+		if ri, err := info(id); ri != nil {
+			return ri, err
 		}
 	}
 	return nil, fmt.Errorf("journal %s: no run %q (maildns journal list shows the runs)", dir, id)
