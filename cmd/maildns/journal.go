@@ -54,11 +54,7 @@ func journalList(cfgPath, output string, stdout, stderr io.Writer) int {
 		if r.Planned != r.Changes {
 			changes += "/" + strconv.Itoa(r.Planned)
 		}
-		outcome := r.Outcome
-		if len(r.Restores) > 0 {
-			outcome += " (restore)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Time.UTC().Format(time.RFC3339), r.Mode, r.Zones, changes, outcome)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Time.UTC().Format(time.RFC3339), r.Mode, r.Zones, changes, r.Outcome)
 	}
 	if err := tw.Flush(); err != nil {
 		return exitFailed
