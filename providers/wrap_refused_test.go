@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"strings"
@@ -64,5 +65,25 @@ func TestRefusedConnectionFailsFast(t *testing.T) {
 	}
 	if retries < 1 {
 		t.Errorf("no retry logged:\n%s", logs.String())
+	}
+}
+
+// The cause in a retry's log line is redacted like the error returned.
+func TestRetryLogRedacted(t *testing.T) {
+	const secret = "s3cr3t-token-value"
+	var logs bytes.Buffer
+	m := &memProvider{fail: func(op string, n int) error {
+		if n == 1 {
+			return &TransientError{Err: errors.New("503 from https://api.example/?token=" + secret)}
+		}
+		return nil
+	}}
+	w := Wrap(m, WrapOptions{Name: "api", Type: "test", RetryBaseDelay: time.Millisecond, Counts: &Counts{},
+		Redactor: NewRedactor(secret), Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if _, err := w.GetRecords(context.Background(), "example.com."); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"provider retry"`) || strings.Contains(logs.String(), secret) {
+		t.Errorf("retry log:\n%s", logs.String())
 	}
 }
