@@ -266,3 +266,31 @@ func TestRunRemovesJournalTemps(t *testing.T) {
 		t.Errorf("leftover %s not removed by a run that wrote nothing", old)
 	}
 }
+
+// An entry that names a file other than the domain's MTA-STS policy file
+// is refused whole: a restore never writes a path an entry makes up.
+func TestRestoreRefusesForeignFile(t *testing.T) {
+	e, _, _ := testEngine(t, map[string][]libdns.RR{"example.com.": driftedCom()}, map[string][]policy.RRset{"example.com": comPolicy()})
+	e.Config.StateDir = t.TempDir()
+	if _, err := e.Run(context.Background(), Options{Mode: ModeOnce}); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := ListJournal(e.Config.StateDir)
+	entry, err := ReadJournal(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "authorized_keys")
+	entry.Files = []FileChange{{Action: ActionUpdate, Path: target, What: "MTA-STS policy", Before: "ssh-ed25519 AAAA attacker"}}
+	data, _ := json.Marshal(entry)
+	if err := os.WriteFile(paths[0], data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := e.Restore(context.Background(), paths[0], Options{Mode: ModeOnce, Force: true, AllowWeakening: true})
+	if err == nil || plan.Zones[0].Status != StatusRefused || !strings.Contains(err.Error(), target) {
+		t.Errorf("entry naming %s: status %s, err %v; want refused naming the file", target, plan.Zones[0].Status, err)
+	}
+	if _, err := os.Stat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the restore wrote %s", target)
+	}
+}
