@@ -111,6 +111,11 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache) (*Domain,
 			d.AllowWeakening = &b
 		}
 	}
+	if e, ok := keys["enforce"]; ok {
+		if b, ok := l.boolean(e, file); ok {
+			d.Enforce = &b
+		}
+	}
 	// The rest needs a domain name; with none, check structure against a stand-in.
 	if d.Domain == "" {
 		d.Domain, d.Zone = "domain.invalid", "domain.invalid"

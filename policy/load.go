@@ -56,6 +56,7 @@ func LoadConfig(path string) (*Config, error) {
 		Dir:            filepath.Dir(path),
 		Schedule:       DefaultSchedule,
 		LiveChecks:     true,
+		Enforce:        true,
 		Log:            LogConfig{Level: "info", Format: "auto"},
 		Safety:         Safety{MaxChanges: DefaultMaxChanges},
 		Journal:        JournalConfig{Keep: DefaultJournalKeep, MaxAge: DefaultJournalAge},
@@ -122,6 +123,10 @@ func LoadConfig(path string) (*Config, error) {
 			case "live_checks":
 				if b, ok := c.boolean(e, path); ok {
 					cfg.LiveChecks = b
+				}
+			case "enforce":
+				if b, ok := c.boolean(e, path); ok {
+					cfg.Enforce = b
 				}
 			case "log":
 				c.loadLog(path, e, &cfg.Log)

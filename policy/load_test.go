@@ -114,6 +114,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`maildns.yaml:2: safety.max_changes must be at least 1, not 0`}},
 		{"allow_weakening type", map[string]string{"maildns.yaml": "safety:\n  allow_weakening: 1\n"},
 			[]string{`maildns.yaml:2: allow_weakening must be true or false, not a number`}},
+		{"enforce type", map[string]string{"maildns.yaml": "log: {level: info}\nenforce: later\n"},
+			[]string{`maildns.yaml:2: enforce must be true or false, not a string`}},
 		{"journal", map[string]string{"maildns.yaml": "journal:\n  keep: -1\n  max_age: forever\n"},
 			[]string{`maildns.yaml:2: journal.keep must be 0 (no limit) or more, not -1`,
 				`maildns.yaml:3: max_age: "forever" is not a duration`}},
@@ -177,6 +179,8 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`policies/p.yaml:3: ttl must be a whole number, not a string`}},
 		{"allow_weakening type", map[string]string{"policies/p.yaml": head + "allow_weakening: sure\n"},
 			[]string{`policies/p.yaml:3: allow_weakening must be true or false, not a string`}},
+		{"enforce type", map[string]string{"policies/p.yaml": head + "enforce: 0\n"},
+			[]string{`policies/p.yaml:3: enforce must be true or false, not a number`}},
 		{"policy is a list", map[string]string{"policies/p.yaml": "- domain: example.com\n"},
 			[]string{`policies/p.yaml:1: policy must be a mapping, not a list`}},
 
@@ -416,6 +420,7 @@ func TestLoadDefaults(t *testing.T) {
 		Schedule:   "@every 15m",
 		StateDir:   filepath.Join(dir, "state"), // beside the config, not ./state of the working directory
 		LiveChecks: true,
+		Enforce:    true,
 		Log:        LogConfig{Level: "info", Format: "auto"},
 		Safety:     Safety{MaxChanges: 10},
 		Journal:    JournalConfig{Keep: 100, MaxAge: 2160 * time.Hour},
@@ -444,6 +449,7 @@ policies: ["policies/*.yaml"]
 state_dir: state
 resolvers: ["192.0.2.53:53", "[2001:db8::53]:53"]
 live_checks: false
+enforce: false
 log: {level: debug, format: json}
 metrics: {listen: "127.0.0.1:9470"}
 safety: {max_changes: 3, allow_weakening: true}
@@ -452,13 +458,13 @@ providers:
   local: {type: zonefile, directory: zones}
 `,
 		"policies/a.yaml": "domain: b.example\nprovider: local\n",
-		"policies/b.yaml": "domain: a.example\nprovider: local\nallow_weakening: false\n",
+		"policies/b.yaml": "domain: a.example\nprovider: local\nallow_weakening: false\nenforce: true\n",
 	})
 	cfg, err := LoadConfig(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := false
+	f, tr := false, true
 	want := &Config{
 		File:           cfgPath,
 		Dir:            dir,
@@ -476,11 +482,11 @@ providers:
 			Name: "local", Type: "zonefile",
 			Settings: map[string]string{"directory": "zones"},
 			Secret:   map[string]bool{},
-			Pos:      Pos{cfgPath, 12},
-			KeyPos:   map[string]Pos{"type": {cfgPath, 12}, "directory": {cfgPath, 12}},
+			Pos:      Pos{cfgPath, 13},
+			KeyPos:   map[string]Pos{"type": {cfgPath, 13}, "directory": {cfgPath, 13}},
 		}},
 		Domains: []*Domain{
-			{Pos: Pos{filepath.Join(dir, "policies/b.yaml"), 1}, Domain: "a.example", Provider: "local", Zone: "a.example", TTL: time.Hour, AllowWeakening: &f},
+			{Pos: Pos{filepath.Join(dir, "policies/b.yaml"), 1}, Domain: "a.example", Provider: "local", Zone: "a.example", TTL: time.Hour, AllowWeakening: &f, Enforce: &tr},
 			{Pos: Pos{filepath.Join(dir, "policies/a.yaml"), 1}, Domain: "b.example", Provider: "local", Zone: "b.example", TTL: time.Hour},
 		},
 	}

@@ -51,6 +51,7 @@ type Config struct {
 	StateDir       string   // absolute or relative to the working directory, resolved
 	Resolvers      []string // host:port; empty: /etc/resolv.conf
 	LiveChecks     bool
+	Enforce        bool // false: every domain is watched (never written) unless its policy says otherwise
 	Log            LogConfig
 	Metrics        MetricsConfig
 	Safety         Safety
@@ -109,6 +110,7 @@ type Domain struct {
 	AllowWeakening *bool // nil: the config's
 	TLSRPT         *TLSRPT
 	BIMI           *BIMI
+	Enforce        *bool // nil: the config's; false: watched, never written
 	// MTASTS is the mta_sts element; nil: not managed.
 	MTASTS *MTASTS
 }
