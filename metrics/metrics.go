@@ -37,6 +37,7 @@ type Metrics struct {
 	drift       *prometheus.GaugeVec
 	changes     *prometheus.CounterVec
 	findings    *prometheus.GaugeVec
+	watched     prometheus.Gauge
 
 	mu            gosync.Mutex
 	started       time.Time
@@ -92,6 +93,10 @@ func New(version string, counts *providers.Counts) *Metrics {
 			Help: "Findings of the last run, by domain and severity (error, action, warning, info).",
 		}, []string{"domain", "severity"}),
 	}
+	m.watched = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "watched_domains",
+		Help: "Domains with enforce: false at the last run: planned and reported, never written.",
+	})
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "build_info",
 		Help: "Always 1; labels say the version of maildns and of Go.",
@@ -101,7 +106,7 @@ func New(version string, counts *providers.Counts) *Metrics {
 		m.runs.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.runs, m.skipped, m.lastSync, m.lastSuccess, m.duration, m.drift, m.changes,
-		m.findings, buildInfo, &callCollector{counts: counts},
+		m.findings, m.watched, buildInfo, &callCollector{counts: counts},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -189,6 +194,7 @@ func (m *Metrics) observePlan(p *sync.Plan) {
 		domain(f.Domain)
 		found[f.Domain][f.Severity]++
 	}
+	m.watched.Set(float64(p.Summary.Watched))
 	m.drift.Reset()
 	for d, n := range drift {
 		m.drift.WithLabelValues(d).Set(float64(n))

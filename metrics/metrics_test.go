@@ -70,6 +70,7 @@ func TestObserveMovesMetrics(t *testing.T) {
 		`maildns_last_success_timestamp_seconds`:  0,
 		`maildns_sync_duration_seconds_sum`:       0,
 		`maildns_sync_duration_seconds_count`:     0,
+		`maildns_watched_domains`:                 0,
 	}, only(before)); diff != "" {
 		t.Errorf("metrics before any run (-want +got):\n%s", diff)
 	}
@@ -88,7 +89,10 @@ func TestObserveMovesMetrics(t *testing.T) {
 				{Domain: "example.com", Zone: "113.0.203.in-addr.arpa", Status: sync.StatusRefused, Changes: []sync.Change{
 					{Action: sync.ActionDelete}}},
 				{Domain: "example.org", Status: sync.StatusInSync},
+				{Domain: "example.net", Status: sync.StatusWatched, Changes: []sync.Change{{Action: sync.ActionCreate}}},
 			},
+			Watched: []string{"example.net"},
+			Summary: sync.Summary{Watched: 1},
 			Findings: []sync.Finding{
 				{Domain: "example.com", Severity: sync.SevAction},
 				{Domain: "example.com", Severity: sync.SevWarning},
@@ -108,7 +112,8 @@ func TestObserveMovesMetrics(t *testing.T) {
 		`maildns_sync_duration_seconds_count`:                                              1,
 		`maildns_drift_rrsets{domain="example.com"}`:                                       4,
 		`maildns_drift_rrsets{domain="example.org"}`:                                       0,
-		`maildns_drift_rrsets{domain="example.net"}`:                                       0,
+		`maildns_drift_rrsets{domain="example.net"}`:                                       1,
+		`maildns_watched_domains`:                                                          1,
 		`maildns_changes_applied_total{action="create",domain="example.com"}`:              2,
 		`maildns_changes_applied_total{action="update",domain="example.com"}`:              1,
 		`maildns_provider_requests_total{operation="get",provider="local",result="ok"}`:    2,
@@ -140,6 +145,7 @@ func TestObserveMovesMetrics(t *testing.T) {
 		`maildns_drift_rrsets{domain="example.com"}`:                          0,
 		`maildns_changes_applied_total{action="create",domain="example.com"}`: 2,
 		`maildns_findings{domain="example.com",severity="warning"}`:           0,
+		`maildns_watched_domains`:                                             0,
 	} {
 		if again[k] != v {
 			t.Errorf("after a failed run %s = %v, want %v", k, again[k], v)

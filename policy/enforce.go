@@ -14,5 +14,5 @@ func (c *Config) Enforced(d *Domain) bool {
 	if d != nil && d.Enforce != nil {
 		return *d.Enforce
 	}
-	return c == nil || c.Enforce
+	return c == nil || !c.Watch
 }

@@ -15,7 +15,7 @@ func TestEnforced(t *testing.T) {
 		{"policy watches", true, &no, false},
 		{"policy enforces under a watching config", false, &yes, true},
 	} {
-		cfg := &Config{Enforce: c.cfg}
+		cfg := &Config{Watch: !c.cfg}
 		if got := cfg.Enforced(&Domain{Enforce: c.domain}); got != c.want {
 			t.Errorf("%s: Enforced = %v, want %v", c.name, got, c.want)
 		}

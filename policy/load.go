@@ -56,7 +56,6 @@ func LoadConfig(path string) (*Config, error) {
 		Dir:            filepath.Dir(path),
 		Schedule:       DefaultSchedule,
 		LiveChecks:     true,
-		Enforce:        true,
 		Log:            LogConfig{Level: "info", Format: "auto"},
 		Safety:         Safety{MaxChanges: DefaultMaxChanges},
 		Journal:        JournalConfig{Keep: DefaultJournalKeep, MaxAge: DefaultJournalAge},
@@ -126,7 +125,7 @@ func LoadConfig(path string) (*Config, error) {
 				}
 			case "enforce":
 				if b, ok := c.boolean(e, path); ok {
-					cfg.Enforce = b
+					cfg.Watch = !b
 				}
 			case "log":
 				c.loadLog(path, e, &cfg.Log)

@@ -420,7 +420,6 @@ func TestLoadDefaults(t *testing.T) {
 		Schedule:   "@every 15m",
 		StateDir:   filepath.Join(dir, "state"), // beside the config, not ./state of the working directory
 		LiveChecks: true,
-		Enforce:    true,
 		Log:        LogConfig{Level: "info", Format: "auto"},
 		Safety:     Safety{MaxChanges: 10},
 		Journal:    JournalConfig{Keep: 100, MaxAge: 2160 * time.Hour},
@@ -474,6 +473,7 @@ providers:
 		StateDir:       filepath.Join(dir, "state"),
 		Resolvers:      []string{"192.0.2.53:53", "[2001:db8::53]:53"},
 		LiveChecks:     false,
+		Watch:          true,
 		Log:            LogConfig{Level: "debug", Format: "json"},
 		Metrics:        MetricsConfig{Listen: "127.0.0.1:9470"},
 		Safety:         Safety{MaxChanges: 3, AllowWeakening: true},

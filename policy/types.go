@@ -51,7 +51,7 @@ type Config struct {
 	StateDir       string   // absolute or relative to the working directory, resolved
 	Resolvers      []string // host:port; empty: /etc/resolv.conf
 	LiveChecks     bool
-	Enforce        bool // false: every domain is watched (never written) unless its policy says otherwise
+	Watch          bool // enforce: false: every domain is watched (never written) unless its policy says otherwise
 	Log            LogConfig
 	Metrics        MetricsConfig
 	Safety         Safety

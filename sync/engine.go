@@ -100,6 +100,9 @@ type domainZone struct {
 	// Findings of the share: the safety rules, the SPF hold and the
 	// read-back's verification.
 	safety, held, verify []Finding
+	// watched: the domain has enforce: false; its drift is planned,
+	// logged and reported, never written.
+	watched bool
 }
 
 // domainRun is one selected domain.
@@ -178,7 +181,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			if p, ok := parts[k]; ok {
 				return p
 			}
-			p := &domainZone{domain: d, main: k == r.main, run: r}
+			p := &domainZone{domain: d, main: k == r.main, run: r, watched: !e.Config.Enforced(d)}
 			parts[k] = p
 			z := zoneFor(k)
 			z.parts = append(z.parts, p)
@@ -365,6 +368,12 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	sortPlan(plan, runs)
 	plan.Summary = summarise(plan)
 	plan.Compliance = complianceOf(runs, plan.Findings)
+	for _, r := range runs {
+		if !e.Config.Enforced(r.d) {
+			plan.Watched = append(plan.Watched, r.d.Domain)
+		}
+	}
+	plan.Summary.Watched = len(plan.Watched)
 
 	for _, f := range plan.Findings {
 		lvl := slog.LevelWarn
@@ -387,6 +396,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		"planned", plan.Summary.Create+plan.Summary.Update+plan.Summary.Delete,
 		"findings", plan.Summary.Findings,
 		"errors", plan.Summary.Errors,
+		"watched", plan.Summary.Watched,
 		"provider_calls", calls,
 		"run_id", opts.RunID,
 		"journal", plan.Journal)
@@ -476,6 +486,9 @@ func planZone(z *zoneState, apply bool) {
 			p.plan.Status = StatusDrift
 		}
 		planFiles(p)
+		if p.watched && p.plan.Status == StatusDrift {
+			p.plan.Status = StatusWatched // never applied, records or files
+		}
 		if !apply {
 			// Only applying needs the diffs beyond their changes: a dry
 			// run over thousands of zones lets them go at once.
@@ -493,17 +506,24 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 		}
 		return
 	}
-	// max_changes counts the zone's changes, all its domains together.
-	shares := make([]*ZonePlan, len(z.parts))
-	for i, p := range z.parts {
-		shares[i] = &p.plan
+	// max_changes counts the zone's changes, all its domains together; a
+	// watched share is never written, so it neither counts nor is refused:
+	// its safety findings say what a sync would refuse, as in a dry run.
+	shares := make([]*ZonePlan, 0, len(z.parts))
+	owners := make([]*domainZone, 0, len(z.parts))
+	for _, p := range z.parts {
+		p.safety = nil
+		if !p.watched {
+			shares = append(shares, &p.plan)
+			owners = append(owners, p)
+		}
 	}
 	limit := zoneLimitFindings(cfg, opts, apply, z.key.zone, z.key.provider, shares)
-	for i, p := range z.parts {
-		p.safety = nil
-		if f, ok := limit[i]; ok {
-			p.safety = append(p.safety, f)
-		}
+	for i, f := range limit {
+		owners[i].safety = append(owners[i].safety, f)
+	}
+	for _, p := range z.parts {
+		apply := apply && !p.watched
 		p.safety = append(p.safety, changeFindings(cfg, opts, apply, p.domain, &p.plan)...)
 		p.safety = append(p.safety, parentDMARCFindings(cfg, opts, apply, p.domain, &p.plan, z.live)...)
 		if len(p.safety) > 0 && apply {

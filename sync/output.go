@@ -197,7 +197,7 @@ func (t *textWriter) status(s string) string {
 	switch s {
 	case StatusInSync, StatusApplied:
 		code = ansiGreen
-	case StatusDrift, StatusPartial:
+	case StatusDrift, StatusPartial, StatusWatched:
 		code = ansiYellow
 	case StatusRefused, StatusError:
 		code = ansiRed
@@ -284,7 +284,7 @@ func summaryLine(p *Plan) string {
 		counts[z.Status]++
 	}
 	var parts []string
-	for _, s := range []string{StatusInSync, StatusDrift, StatusApplied, StatusPartial, StatusRefused, StatusError} {
+	for _, s := range []string{StatusInSync, StatusDrift, StatusWatched, StatusApplied, StatusPartial, StatusRefused, StatusError} {
 		if counts[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], statusText(s)))
 		}

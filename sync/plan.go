@@ -19,6 +19,9 @@ type Plan struct {
 	// Compliance is the scorecard of every domain checked this run: its
 	// requirements in order, domains in the order of the plan.
 	Compliance []Requirement `json:"compliance"`
+	// Watched lists the run's domains with enforce: false (planned,
+	// checked and reported, never written).
+	Watched []string `json:"watched,omitempty"`
 }
 
 // Zone statuses.
@@ -29,6 +32,9 @@ const (
 	StatusRefused = "refused"
 	StatusPartial = "partial" // some changes written, some held back (a finding says which and why)
 	StatusError   = "error"
+	// StatusWatched: a domain with enforce: false whose records differ
+	// from its policy; nothing was written (the changes say what would be).
+	StatusWatched = "watched"
 )
 
 // ZonePlan is what one domain's policy wants changed in one provider zone.
@@ -90,4 +96,5 @@ type Summary struct {
 	Delete   int `json:"delete"`
 	Findings int `json:"findings"`
 	Errors   int `json:"errors"`
+	Watched  int `json:"watched"` // domains with enforce: false
 }

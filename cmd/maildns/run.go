@@ -319,6 +319,13 @@ func report(stdout, stderr io.Writer, output, mode string, plan *sync.Plan, runE
 func exitStatus(mode string, plan *sync.Plan, runErr error) int {
 	failed := runErr != nil
 	drift := false
+	// A watched domain (enforce: false) counts as in --dry-run in every
+	// mode: its drift and its error/action findings make the run exit 2.
+	watchedDrift := false
+	watched := map[string]bool{}
+	for _, d := range plan.Watched {
+		watched[d] = true
+	}
 	for _, z := range plan.Zones {
 		switch z.Status {
 		case sync.StatusError:
@@ -330,17 +337,20 @@ func exitStatus(mode string, plan *sync.Plan, runErr error) int {
 			drift = true
 		case sync.StatusDrift:
 			drift = true
+		case sync.StatusWatched:
+			drift, watchedDrift = true, true
 		}
 	}
 	for _, fd := range plan.Findings {
 		if fd.Severity == sync.SevError || fd.Severity == sync.SevAction {
 			drift = true
+			watchedDrift = watchedDrift || watched[fd.Domain]
 		}
 	}
 	switch {
 	case failed:
 		return exitFailed
-	case mode == sync.ModeDryRun && drift:
+	case (mode == sync.ModeDryRun && drift) || watchedDrift:
 		return exitDrift
 	default:
 		return exitOK
