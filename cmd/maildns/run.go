@@ -177,6 +177,9 @@ func checkCommand(f *flags) error {
 // run is maildns's main: it parses args, runs the mode they ask for and
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
+	if code, ok := subcommand(args, stdout, stderr); ok {
+		return code
+	}
 	f, err := parseFlags(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
