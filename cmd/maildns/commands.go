@@ -11,7 +11,8 @@ import (
 // subcommands are the commands that parse their own flags; run hands them
 // the arguments after their name.
 var subcommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
-	"dkim": runDKIM,
+	"dkim":   runDKIM,
+	"import": runImport,
 }
 
 // subcommand runs args when they name one of subcommands; ok is false when
