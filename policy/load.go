@@ -49,7 +49,13 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // globs match, validates all of it, and returns the config with Domains
 // sorted by name. All problems are returned together: errors.Join of *Error,
 // each naming file:line.
-func LoadConfig(path string) (*Config, error) {
+func LoadConfig(path string) (*Config, error) { return loadConfig(path, true) }
+
+// LoadSettings loads maildns.yaml as LoadConfig does but reads no policy:
+// for commands that need the providers before any policy exists (import).
+func LoadSettings(path string) (*Config, error) { return loadConfig(path, false) }
+
+func loadConfig(path string, withPolicies bool) (*Config, error) {
 	c := &collector{}
 	cfg := &Config{
 		File:           path,
@@ -141,6 +147,9 @@ func LoadConfig(path string) (*Config, error) {
 		}
 	}
 
+	if !withPolicies {
+		policyGlobs = nil
+	}
 	files := c.expandGlobs(cfg.Dir, policyGlobs)
 	byName := map[string]*Domain{}
 	compiled := map[*Domain][]RRset{}

@@ -61,7 +61,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if *config == "" {
 		*config = DefaultConfig
 	}
-	cfg, err := policy.LoadConfig(*config)
+	cfg, err := policy.LoadSettings(*config)
 	if err != nil {
 		printErrors(stderr, *config, err)
 		return exitFailed
