@@ -13,6 +13,7 @@ import (
 var subcommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
 	"dkim":   runDKIM,
 	"import": runImport,
+	"status": runStatus,
 }
 
 // subcommand runs args when they name one of subcommands; ok is false when

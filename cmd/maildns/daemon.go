@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,6 +58,8 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 		srvDone <- nil
 	}
 
+	var running atomic.Pointer[policy.Config] // the config of the runs, for their state records
+	running.Store(cfg)
 	watchdog, _ := sddaemon.SdWatchdogEnabled(false)
 	d := &sync.Daemon{
 		Path:      configPath,
@@ -71,9 +74,13 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 			}
 		},
 		Watchdog: watchdog,
-		Observe:  m.Observe,
-		Skipped:  m.Skipped,
+		Observe: func(r sync.Result) {
+			m.Observe(r)
+			recordDaemonRun(running.Load(), r, logger)
+		},
+		Skipped: m.Skipped,
 		Reloaded: func(newCfg *policy.Config, period time.Duration) {
+			running.Store(newCfg)
 			m.SetPeriod(period)
 			if newCfg.Metrics.Listen != cfg.Metrics.Listen {
 				logger.Warn("restart needed", "setting", "metrics.listen",

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
@@ -287,6 +288,7 @@ func oneShot(ctx context.Context, f *flags, stdout, stderr io.Writer) int {
 	if f.once {
 		mode = sync.ModeOnce
 	}
+	start := time.Now()
 	plan, runErr := e.Run(ctx, sync.Options{
 		Mode:           mode,
 		Domains:        f.domains,
@@ -294,6 +296,7 @@ func oneShot(ctx context.Context, f *flags, stdout, stderr io.Writer) int {
 		AllowWeakening: f.allowWeakening,
 		Offline:        f.offline,
 	})
+	recordRun(e.Config, mode, plan, runErr, start, stderr)
 	return report(stdout, stderr, f.output, mode, plan, runErr)
 }
 

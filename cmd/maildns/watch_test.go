@@ -219,6 +219,11 @@ func TestWatchDaemon(t *testing.T) {
 	if n := journalEntries(t, config); n != 0 {
 		t.Errorf("%d journal entries written for watched domains", n)
 	}
+	// status says so, with the daemon's next run.
+	code, rep := statusJSON(t, config)
+	if code != 2 || rep.Summary["watched"] != 2 || rep.NextRun == nil || rep.Schedule != "@every 1s" || rep.LastRun.Mode != "daemon" {
+		t.Errorf("status of the watching daemon: exit %d, %+v", code, rep)
+	}
 }
 
 func TestExitStatusWatched(t *testing.T) {

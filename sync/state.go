@@ -1,0 +1,252 @@
+package sync
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+)
+
+// StateFile is the file in state_dir where every run records its outcome,
+// for `maildns status`.
+const StateFile = "status.json"
+
+// State is what the runs recorded: the last run, the daemon's next one, and
+// each domain as its last run left it. A run that covered only some domains
+// (--domain) leaves the others' entries as they were.
+type State struct {
+	Version  int            `json:"version"`
+	LastRun  *RunRecord     `json:"last_run"`
+	NextRun  *time.Time     `json:"next_run,omitempty"` // set by the daemon
+	Schedule string         `json:"schedule,omitempty"` // the daemon's
+	Domains  []*DomainState `json:"domains"`
+}
+
+// RunRecord is one run's outcome.
+type RunRecord struct {
+	Mode     string    `json:"mode"` // dry-run | once | daemon | apply | restore
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Result   string    `json:"result"` // ok | error
+	Error    string    `json:"error,omitempty"`
+	Changes  int       `json:"changes"`  // written
+	Findings int       `json:"findings"` // every severity
+}
+
+// Domain states in the status (SPEC §1: in sync, drift, refused, watched).
+const (
+	DomainInSync  = "in_sync"
+	DomainDrift   = "drift"
+	DomainRefused = "refused"
+	DomainWatched = "watched"
+	DomainError   = "error"
+)
+
+// DomainState is one domain as its last run left it.
+type DomainState struct {
+	Domain string `json:"domain"`
+	// Status: in_sync (nothing to change, or all of it written), drift
+	// (a dry run found changes), refused (a safety rule or a held SPF kept
+	// changes back), watched (enforce: false, with changes not written),
+	// error (a zone could not be read or written).
+	Status    string      `json:"status"`
+	Watched   bool        `json:"watched"`   // enforce: false
+	Pending   int         `json:"pending"`   // RRset changes not written
+	Corrected int         `json:"corrected"` // RRset changes written by the run
+	Zones     []ZoneState `json:"zones"`
+	// Findings are the run's findings for the domain other than info;
+	// those with an isp_request are the pending ISP actions.
+	Findings []Finding `json:"findings"`
+	Run      time.Time `json:"run"` // the run's start
+	Mode     string    `json:"mode"`
+}
+
+// ZoneState is one zone share's status and error.
+type ZoneState struct {
+	Zone     string `json:"zone"`
+	Provider string `json:"provider"`
+	Status   string `json:"status"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Attention says whether the domain needs someone: not in sync, or an
+// error or action finding.
+func (d *DomainState) Attention() bool {
+	if d.Status != DomainInSync {
+		return true
+	}
+	return slices.ContainsFunc(d.Findings, func(f Finding) bool { return f.Severity == SevError || f.Severity == SevAction })
+}
+
+// domainStates derives each domain's state from a plan.
+func domainStates(p *Plan, mode string, start time.Time) []*DomainState {
+	byName := map[string]*DomainState{}
+	var out []*DomainState
+	get := func(name string) *DomainState {
+		d := byName[name]
+		if d == nil {
+			d = &DomainState{Domain: name, Status: DomainInSync, Zones: []ZoneState{}, Findings: []Finding{}, Run: start, Mode: mode}
+			byName[name] = d
+			out = append(out, d)
+		}
+		return d
+	}
+	for _, name := range p.Watched {
+		get(name).Watched = true
+	}
+	rank := map[string]int{DomainInSync: 0, DomainDrift: 1, DomainWatched: 2, DomainRefused: 3, DomainError: 4}
+	for _, z := range p.Zones {
+		d := get(z.Domain)
+		d.Zones = append(d.Zones, ZoneState{Zone: z.Zone, Provider: z.Provider, Status: z.Status, Error: z.Error})
+		s := DomainInSync
+		switch z.Status {
+		case StatusApplied:
+			d.Corrected += len(z.Changes)
+		case StatusDrift:
+			s, d.Pending = DomainDrift, d.Pending+len(z.Changes)
+		case StatusWatched:
+			s, d.Pending = DomainWatched, d.Pending+len(z.Changes)
+		case StatusRefused, "partial":
+			s, d.Pending = DomainRefused, d.Pending+len(z.Changes)
+		case StatusError:
+			s, d.Pending = DomainError, d.Pending+len(z.Changes)
+		}
+		if rank[s] > rank[d.Status] {
+			d.Status = s
+		}
+	}
+	for _, f := range p.Findings {
+		if f.Severity != SevInfo {
+			d := get(f.Domain)
+			d.Findings = append(d.Findings, f)
+		}
+	}
+	return out
+}
+
+// RecordRun records a run's outcome in stateDir/status.json: written to a
+// temporary file, synced, and renamed over the old one under a lock, so
+// that a reader sees the old state or the new, never a part. next, when not
+// zero, is the daemon's next run (schedule its spec); a one-shot run keeps
+// the daemon's.
+func RecordRun(stateDir, mode string, p *Plan, runErr error, start, end, next time.Time, schedule string) error {
+	if stateDir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(stateDir, 0o750); err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(stateDir, "status.lock"), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	st, err := ReadState(stateDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		st = nil // a damaged state is replaced, not kept
+	}
+	if st == nil {
+		st = &State{}
+	}
+	st.Version = 1
+	rec := &RunRecord{Mode: mode, Start: start.UTC(), End: end.UTC(), Result: "ok"}
+	if runErr != nil {
+		rec.Result, rec.Error = "error", runErr.Error()
+	}
+	if p != nil {
+		for _, z := range p.Zones {
+			if z.Status == StatusApplied {
+				rec.Changes += len(z.Changes)
+			}
+		}
+		rec.Findings = len(p.Findings)
+		fresh := domainStates(p, mode, start.UTC())
+		seen := map[string]bool{}
+		for _, d := range fresh {
+			seen[d.Domain] = true
+		}
+		kept := slices.DeleteFunc(st.Domains, func(d *DomainState) bool { return seen[d.Domain] })
+		st.Domains = append(kept, fresh...)
+		slices.SortFunc(st.Domains, func(a, b *DomainState) int {
+			switch {
+			case a.Domain < b.Domain:
+				return -1
+			case a.Domain > b.Domain:
+				return 1
+			}
+			return 0
+		})
+	}
+	st.LastRun = rec
+	if !next.IsZero() {
+		n := next.UTC()
+		st.NextRun, st.Schedule = &n, schedule
+	}
+	if st.Domains == nil {
+		st.Domains = []*DomainState{}
+	}
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(stateDir, StateFile), append(data, '\n'))
+}
+
+// ReadState reads stateDir/status.json; an error wrapping os.ErrNotExist
+// means no run has recorded one yet.
+func ReadState(stateDir string) (*State, error) {
+	path := filepath.Join(stateDir, StateFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if st.Version != 1 {
+		return nil, fmt.Errorf("%s: version %d, want 1", path, st.Version)
+	}
+	return &st, nil
+}
+
+// writeAtomic replaces path with data: temporary file, fsync, rename, and
+// fsync of the directory.
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o640); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
