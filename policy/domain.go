@@ -467,7 +467,7 @@ func (l *domainLoader) state(f entry, valid []string) (string, bool) {
 func (l *domainLoader) dkim(e entry) {
 	seen := map[string]int{}
 	for _, it := range l.items(e) {
-		fields, ok := l.mapping(node{l.file, it}, "dkim item", []string{"selector", "key_file", "key", "state", "ttl"})
+		fields, ok := l.mapping(node{l.file, it}, "dkim item", append([]string{"selector", "key_file", "key", "state", "ttl"}, dkimDateKeys...))
 		if !ok {
 			continue
 		}
@@ -499,7 +499,7 @@ func (l *domainLoader) dkim(e entry) {
 				f := f
 				key = &f
 			case "state":
-				if v, ok := l.state(f, []string{"active", "retired", "absent"}); ok {
+				if v, ok := l.state(f, []string{"next", "active", "retired", "absent"}); ok {
 					k.State = v
 				} else {
 					good = false
@@ -508,8 +508,11 @@ func (l *domainLoader) dkim(e entry) {
 				if t, ok := l.ttl(f); ok {
 					k.TTL = t
 				}
+			case "active_from", "retire_at", "remove_at":
+				good = l.dkimDate(f, &k) && good
 			}
 		}
+		good = l.dkimDates(&k) && good
 		if !hasKey(fields, "selector") {
 			l.errorf(k.Pos, "dkim: selector is required")
 			continue
@@ -518,7 +521,7 @@ func (l *domainLoader) dkim(e entry) {
 		case keyFile != nil && key != nil:
 			l.errorf(key.pos, "dkim %s: give key_file or key, not both", k.Selector)
 			good = false
-		case keyFile == nil && key == nil && k.State == "":
+		case keyFile == nil && key == nil && (k.State == "" || k.State == "next" || !k.RetireAt.IsZero()):
 			l.errorf(k.Pos, "dkim %s: key_file or key is required", k.Selector)
 			good = false
 		case keyFile != nil:

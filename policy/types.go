@@ -164,8 +164,11 @@ type DKIM struct {
 	Key      string // base64 SubjectPublicKeyInfo (from key or key_file)
 	KeyType  string // rsa|ed25519
 	KeyBits  int    // RSA modulus size
-	State    string // "" (active) | retired | absent
+	State    string // "" (active) | next | retired | absent
 	TTL      time.Duration
+	// Staged rotation: the dates the selector becomes active, retired
+	// and absent (zero: none); see DKIMStateAt.
+	ActiveFrom, RetireAt, RemoveAt time.Time
 }
 
 type DMARC struct {
