@@ -56,6 +56,8 @@ type Engine struct {
 	// DialSMTP connects to a mail host's SMTP port for the DANE check; nil:
 	// port 25 of the host's addresses from the run's resolver.
 	DialSMTP func(ctx context.Context, host string) (net.Conn, error)
+	// Now is the clock of the DKIM rotation dates; nil: time.Now.
+	Now func() time.Time
 }
 
 // DefaultConcurrency is the number of provider zones handled at once.
@@ -147,6 +149,13 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	if err != nil {
 		return plan, err
 	}
+	// The DKIM selectors as their rotation dates and its safety rules
+	// leave them at this run.
+	now := time.Now()
+	if e.Now != nil {
+		now = e.Now()
+	}
+	domains, rot := planRotation(e.Config.StateDir, now, domains)
 	compile := e.Compile
 	if compile == nil {
 		compile = defaultCompile
@@ -351,6 +360,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			errs = append(errs, fmt.Errorf("domain %s: %w", r.d.Domain, r.err))
 		}
 		plan.Findings = append(plan.Findings, r.findings...)
+		plan.Findings = append(plan.Findings, rot.domainFindings(r.d.Domain)...)
 	}
 	for _, z := range zoneOrder {
 		if z.err != nil {
@@ -374,6 +384,11 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 	plan.Summary.Watched = len(plan.Watched)
+	if apply {
+		if err := rot.commit(plan, log); err != nil {
+			log.Warn("recording the DKIM rotation failed", "state_dir", e.Config.StateDir, "error", err.Error())
+		}
+	}
 
 	for _, f := range plan.Findings {
 		lvl := slog.LevelWarn

@@ -1,0 +1,176 @@
+package sync
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/maildns/maildns/policy"
+)
+
+// RotationFile is the file in state_dir where the DKIM states the runs
+// published are kept, so that each step of a rotation is taken, logged and
+// timed once.
+const RotationFile = "dkim-rotation.json"
+
+// rotationRecord is one selector as the runs last published it.
+type rotationRecord struct {
+	State     string    `json:"state"`              // next | active | retired | absent
+	Published time.Time `json:"published,omitzero"` // when its key was first published (next or active)
+}
+
+// rotation is one run's view of the DKIM rotations of its domains.
+type rotation struct {
+	dir      string
+	now      time.Time
+	records  map[string]*rotationRecord // "domain selector"
+	states   map[string]map[string]string
+	findings map[string][]Finding // by domain
+}
+
+func rotationKey(domain, selector string) string { return domain + " " + selector }
+
+// planRotation decides each selector's state at now: its policy state moved
+// on by its dates (policy.DKIMStateAt), except for a step the safety rules
+// refuse: a signing (active) selector is not retired or removed while no
+// other selector of the domain is active, nor before the newest other
+// active selector's key has been published for its TTL (resolvers may
+// still hold the answer without it). A refused step keeps the selector
+// active and says why in a dkim finding. It returns the domains with those
+// states (copies; the config's are not changed).
+func planRotation(stateDir string, now time.Time, domains []*policy.Domain) ([]*policy.Domain, *rotation) {
+	rot := &rotation{dir: stateDir, now: now, records: map[string]*rotationRecord{},
+		states: map[string]map[string]string{}, findings: map[string][]Finding{}}
+	if stateDir != "" {
+		if data, err := os.ReadFile(filepath.Join(stateDir, RotationFile)); err == nil {
+			_ = json.Unmarshal(data, &rot.records) // a damaged file starts afresh
+		}
+	}
+	out := make([]*policy.Domain, len(domains))
+	for i, d := range domains {
+		out[i] = d
+		if len(d.DKIM) == 0 {
+			continue
+		}
+		want := map[string]string{}
+		for _, k := range d.DKIM {
+			want[k.Selector] = policy.DKIMStateAt(k, now)
+		}
+		for _, k := range d.DKIM {
+			s := want[k.Selector]
+			rec := rot.records[rotationKey(d.Domain, k.Selector)]
+			if rec == nil || rec.State != "active" || s == "active" || s == "next" {
+				continue
+			}
+			// An active selector is to stop signing.
+			var newest *policy.DKIM
+			var newestAt time.Time
+			for j := range d.DKIM {
+				o := &d.DKIM[j]
+				if o.Selector == k.Selector || want[o.Selector] != "active" {
+					continue
+				}
+				at := now // not yet published by a run: published now at best
+				if r := rot.records[rotationKey(d.Domain, o.Selector)]; r != nil && !r.Published.IsZero() {
+					at = r.Published
+				}
+				if newest == nil || at.After(newestAt) {
+					newest, newestAt = o, at
+				}
+			}
+			var why string
+			switch {
+			case newest == nil:
+				why = fmt.Sprintf("no other selector of %s would be active: mail would go unsigned", d.Domain)
+			default:
+				ttl := cmp.Or(newest.TTL, d.TTL, policy.DefaultTTL)
+				if ready := newestAt.Add(ttl); now.Before(ready) {
+					why = fmt.Sprintf("the key of %s was published at %s, less than its TTL (%d s) ago; not before %s",
+						newest.Selector, newestAt.UTC().Format(time.RFC3339), int(ttl.Seconds()), ready.UTC().Format(time.RFC3339))
+				}
+			}
+			if why != "" {
+				want[k.Selector] = "active"
+				rot.findings[d.Domain] = append(rot.findings[d.Domain], Finding{
+					Severity: SevAction, Kind: "dkim", Domain: d.Domain, Subject: k.Selector + "._domainkey",
+					Message: fmt.Sprintf("dkim rotation of %s from active to %s refused: %s; it stays active", k.Selector, s, why),
+				})
+			}
+		}
+		rot.states[d.Domain] = want
+		out[i] = policy.WithDKIMStates(d, want)
+	}
+	return out, rot
+}
+
+// commit records, after an apply run, the states of the domains whose zones
+// now hold them (every zone share of the domain in sync or applied), logs
+// each step ("dkim rotation", domain selector from to) once, and writes the
+// records to state_dir.
+func (rot *rotation) commit(plan *Plan, log *slog.Logger) error {
+	if len(rot.states) == 0 {
+		return nil
+	}
+	ok := map[string]bool{}
+	for _, z := range plan.Zones {
+		good := z.Status == StatusInSync || z.Status == StatusApplied
+		if prev, seen := ok[z.Domain]; !seen || prev {
+			ok[z.Domain] = good
+		}
+	}
+	changed := false
+	domains := make([]string, 0, len(rot.states))
+	for d := range rot.states {
+		domains = append(domains, d)
+	}
+	slices.Sort(domains)
+	for _, d := range domains {
+		if !ok[d] {
+			continue
+		}
+		sels := make([]string, 0, len(rot.states[d]))
+		for s := range rot.states[d] {
+			sels = append(sels, s)
+		}
+		slices.Sort(sels)
+		for _, sel := range sels {
+			s := rot.states[d][sel]
+			key := rotationKey(d, sel)
+			rec := rot.records[key]
+			if rec == nil {
+				rec = &rotationRecord{}
+				rot.records[key] = rec
+			}
+			if rec.State == s {
+				continue
+			}
+			if rec.State != "" {
+				log.Info("dkim rotation", "domain", d, "selector", sel, "from", rec.State, "to", s)
+			}
+			if (s == "next" || s == "active") && rec.State != "next" && rec.State != "active" {
+				rec.Published = rot.now.UTC()
+			}
+			rec.State = s
+			changed = true
+		}
+	}
+	if !changed || rot.dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(rot.dir, 0o750); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(rot.records, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(rot.dir, RotationFile), append(data, '\n'))
+}
+
+// domainFindings are the refusals of one domain's rotation.
+func (rot *rotation) domainFindings(domain string) []Finding { return rot.findings[domain] }
