@@ -336,6 +336,33 @@ func (im *domainImport) build() {
 	im.buildDKIM()
 	im.buildDMARC(dmarc)
 	im.buildPTR()
+	im.noteOthers()
+}
+
+// noteOthers quotes the mail records this import does not turn into policy
+// (MTA-STS, TLS-RPT, BIMI, DANE): they stay in the zone as foreign records.
+func (im *domainImport) noteOthers() {
+	names := []string{im.at("_mta-sts"), im.at("_smtp._tls")}
+	for k := range im.z.sets {
+		fq := im.z.zone
+		if k[0] != "@" {
+			fq = k[0] + "." + im.z.zone
+		}
+		if strings.HasSuffix(fq, "._bimi."+im.domain) {
+			names = append(names, fq)
+		}
+	}
+	for _, h := range im.hosts {
+		names = append(names, "_25._tcp."+strings.TrimSuffix(h.FQDN(im.domain), "."))
+	}
+	slices.Sort(names)
+	for _, n := range slices.Compact(names) {
+		for _, typ := range []string{"TXT", "TLSA"} {
+			for _, rr := range im.z.get(n, typ) {
+				im.note("%s %s at %s left as is (not imported): %q", typ, strings.SplitN(n, ".", 2)[0], n, rr.Data)
+			}
+		}
+	}
 }
 
 // parked: null MX, "v=spf1 -all" and "v=DMARC1; p=reject; sp=reject",

@@ -115,6 +115,9 @@ sel2._domainkey 1800 IN TXT "v=DKIM1; k=rsa; t=y; h=sha256; p=` + dkimKey + `"
 _dmarc 1800 IN TXT "v=DMARC1; p=quarantine; ri=3600; rua=mailto:d@odd.example"
 _dmarc.sub 1800 IN TXT "v=DMARC1; p=none; sp=reject; pct=50; rua=mailto:a@odd.example,mailto:b@odd.example; ri=3600"
 www IN CNAME odd.example.
+_mta-sts 1800 IN TXT "v=STSv1; id=20261201"
+_smtp._tls 1800 IN TXT "v=TLSRPTv1; rua=mailto:tls@odd.example"
+_25._tcp.mx1 1800 IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 `,
 	})
 	cfg := filepath.Join(dir, "maildns.yaml")
@@ -132,6 +135,8 @@ www IN CNAME odd.example.
 		`DKIM sel2 left as is`, `t=y; h=sha256`, // commented, whole
 		`DMARC at _dmarc.odd.example left as is`, `ri=3600`, // tag order the policy does not write
 		"{host: mx1, priority: 10}", "{host: mx2, priority: 20}", "ttl: 600",
+		`TXT _mta-sts at _mta-sts.odd.example left as is (not imported): "v=STSv1; id=20261201"`,
+		`TXT _smtp at _smtp._tls.odd.example left as is`, `TLSA _25 at _25._tcp.mx1.odd.example left as is`,
 	} {
 		if !strings.Contains(string(pol), want) {
 			t.Errorf("imported policy lacks %q:\n%s", want, pol)
