@@ -33,7 +33,7 @@ type RunRecord struct {
 	End      time.Time `json:"end"`
 	Result   string    `json:"result"` // ok | error
 	Error    string    `json:"error,omitempty"`
-	Changes  int       `json:"changes"`  // written
+	Changes  int       `json:"changes"`  // RRsets and files written
 	Findings int       `json:"findings"` // every severity
 }
 
@@ -55,8 +55,8 @@ type DomainState struct {
 	// error (a zone could not be read or written).
 	Status    string      `json:"status"`
 	Watched   bool        `json:"watched"`   // enforce: false
-	Pending   int         `json:"pending"`   // RRset changes not written
-	Corrected int         `json:"corrected"` // RRset changes written by the run
+	Pending   int         `json:"pending"`   // RRset and file changes not written
+	Corrected int         `json:"corrected"` // RRset and file changes written by the run
 	Zones     []ZoneState `json:"zones"`
 	// Findings are the run's findings for the domain other than info;
 	// those with an isp_request are the pending ISP actions.
@@ -103,17 +103,18 @@ func domainStates(p *Plan, mode string, start time.Time) []*DomainState {
 		d := get(z.Domain)
 		d.Zones = append(d.Zones, ZoneState{Zone: z.Zone, Provider: z.Provider, Status: z.Status, Error: z.Error})
 		s := DomainInSync
+		n := len(z.Changes) + len(z.Files) // RRsets and files (MTA-STS policy)
 		switch z.Status {
 		case StatusApplied:
-			d.Corrected += len(z.Changes)
+			d.Corrected += n
 		case StatusDrift:
-			s, d.Pending = DomainDrift, d.Pending+len(z.Changes)
+			s, d.Pending = DomainDrift, d.Pending+n
 		case StatusWatched:
-			s, d.Pending = DomainWatched, d.Pending+len(z.Changes)
+			s, d.Pending = DomainWatched, d.Pending+n
 		case StatusRefused, "partial":
-			s, d.Pending = DomainRefused, d.Pending+len(z.Changes)
+			s, d.Pending = DomainRefused, d.Pending+n
 		case StatusError:
-			s, d.Pending = DomainError, d.Pending+len(z.Changes)
+			s, d.Pending = DomainError, d.Pending+n
 		}
 		if rank[s] > rank[d.Status] {
 			d.Status = s
@@ -163,7 +164,7 @@ func RecordRun(stateDir, mode string, p *Plan, runErr error, start, end, next ti
 	if p != nil {
 		for _, z := range p.Zones {
 			if z.Status == StatusApplied {
-				rec.Changes += len(z.Changes)
+				rec.Changes += len(z.Changes) + len(z.Files)
 			}
 		}
 		rec.Findings = len(p.Findings)

@@ -40,7 +40,7 @@ func TestStatusAfterRuns(t *testing.T) {
 	}
 	pending := map[string]int{}
 	for _, z := range plan.Zones {
-		pending[z.Domain] += len(z.Changes)
+		pending[z.Domain] += len(z.Changes) + len(z.Files)
 	}
 	for _, d := range rep.Domains {
 		if d.Status != sync.DomainDrift || d.Pending != pending[d.Domain] || pending[d.Domain] == 0 {
