@@ -336,22 +336,112 @@ func (im *domainImport) build() {
 	im.buildDKIM()
 	im.buildDMARC(dmarc)
 	im.buildPTR()
+	im.buildTLSRPT()
+	im.buildBIMI()
 	im.noteOthers()
 }
 
-// noteOthers quotes the mail records this import does not turn into policy
-// (MTA-STS, TLS-RPT, BIMI, DANE): they stay in the zone as foreign records.
-func (im *domainImport) noteOthers() {
-	names := []string{im.at("_mta-sts"), im.at("_smtp._tls")}
+// tags splits a "k=v; k=v" record into its tags, or nil when an item is
+// not tag=value.
+func tags(rec string) map[string]string {
+	out := map[string]string{}
+	for _, item := range strings.Split(rec, ";") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(item, "=")
+		if !ok {
+			return nil
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+// single returns the one TXT at name that starts with prefix, with its TTL
+// the domain's, or notes why there is none the policy can say.
+func (im *domainImport) single(name, prefix, what string) string {
+	rrs := im.z.get(name, "TXT")
+	if len(rrs) == 0 {
+		return ""
+	}
+	keep := func(why string) {
+		for _, rr := range rrs {
+			im.note("%s at %s left as is (%s): %q", what, name, why, rr.Data)
+		}
+	}
+	switch {
+	case len(rrs) != 1:
+		keep(fmt.Sprintf("%d TXT records there", len(rrs)))
+	case !strings.HasPrefix(rrs[0].Data, prefix):
+		keep("not a " + what + " record")
+	case rrs[0].TTL != im.d.TTL:
+		keep(fmt.Sprintf("TTL %d, not the domain's %d", int(rrs[0].TTL.Seconds()), int(im.d.TTL.Seconds())))
+	default:
+		return rrs[0].Data
+	}
+	return ""
+}
+
+func (im *domainImport) buildTLSRPT() {
+	name := im.at("_smtp._tls")
+	rec := im.single(name, "v=TLSRPTv1;", "TLS-RPT")
+	if rec == "" {
+		return
+	}
+	t := &policy.TLSRPT{}
+	if tg := tags(rec); len(tg) == 2 && tg["rua"] != "" {
+		t.RUA = strings.Split(tg["rua"], ",")
+	}
+	ok := len(t.RUA) > 0 && policy.TLSRPTRecord(t) == rec
+	for _, u := range t.RUA {
+		ok = ok && (strings.HasPrefix(u, "mailto:") || strings.HasPrefix(u, "https://"))
+	}
+	if !ok {
+		im.note("TLS-RPT at %s left as is (the policy would write it otherwise): %q", name, rec)
+		return
+	}
+	im.d.TLSRPT = t
+}
+
+func (im *domainImport) buildBIMI() {
+	suffix := "._bimi." + im.domain
+	var sels []string
 	for k := range im.z.sets {
 		fq := im.z.zone
 		if k[0] != "@" {
 			fq = k[0] + "." + im.z.zone
 		}
-		if strings.HasSuffix(fq, "._bimi."+im.domain) {
-			names = append(names, fq)
+		if k[1] == "TXT" && strings.HasSuffix(fq, suffix) {
+			sels = append(sels, strings.TrimSuffix(fq, suffix))
 		}
 	}
+	slices.Sort(sels)
+	for _, sel := range sels {
+		name := sel + suffix
+		rec := im.single(name, "v=BIMI1;", "BIMI")
+		if rec == "" {
+			continue
+		}
+		b := &policy.BIMI{Selector: sel}
+		if tg := tags(rec); len(tg) == 3 {
+			b.Logo, b.Authority = tg["l"], tg["a"]
+		}
+		https := func(u string) bool { return strings.HasPrefix(u, "https://") }
+		if im.d.BIMI != nil || !https(b.Logo) || (b.Authority != "" && !https(b.Authority)) || policy.BIMIRecord(b) != rec {
+			im.note("BIMI at %s left as is (the policy would write it otherwise, or holds one selector): %q", name, rec)
+			continue
+		}
+		im.d.BIMI = b
+	}
+}
+
+// noteOthers quotes the mail records this import does not turn into policy
+// (MTA-STS, whose policy text is on a web server, and DANE, whose TLSA
+// come from certificate files): they stay in the zone as foreign records.
+func (im *domainImport) noteOthers() {
+	names := []string{im.at("_mta-sts")}
 	for _, h := range im.hosts {
 		names = append(names, "_25._tcp."+strings.TrimSuffix(h.FQDN(im.domain), "."))
 	}

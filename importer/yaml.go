@@ -94,6 +94,15 @@ func (im *domainImport) yaml() []byte {
 			fmt.Fprintf(&b, "  ri: %d\n", m.RI)
 		}
 	}
+	if t := d.TLSRPT; t != nil {
+		fmt.Fprintf(&b, "tls_rpt:\n  rua: %s\n", list(t.RUA))
+	}
+	if m := d.BIMI; m != nil {
+		fmt.Fprintf(&b, "bimi:\n  selector: %s\n  logo: %s\n", q(m.Selector), q(m.Logo))
+		if m.Authority != "" {
+			fmt.Fprintf(&b, "  authority: %s\n", q(m.Authority))
+		}
+	}
 	if p := im.ptr; p != nil {
 		fmt.Fprintf(&b, "ptr:\n  provider: %s\n  zones: %s\n", q(p.Provider), list(p.Zones))
 	}

@@ -116,7 +116,9 @@ _dmarc 1800 IN TXT "v=DMARC1; p=quarantine; ri=3600; rua=mailto:d@odd.example"
 _dmarc.sub 1800 IN TXT "v=DMARC1; p=none; sp=reject; pct=50; rua=mailto:a@odd.example,mailto:b@odd.example; ri=3600"
 www IN CNAME odd.example.
 _mta-sts 1800 IN TXT "v=STSv1; id=20261201"
-_smtp._tls 1800 IN TXT "v=TLSRPTv1; rua=mailto:tls@odd.example"
+_smtp._tls 1800 IN TXT "v=TLSRPTv1; rua=mailto:tls@odd.example,https://tls.odd.example/r"
+default._bimi 1800 IN TXT "v=BIMI1; l=https://odd.example/logo.svg; a="
+_smtp._tls.sub 1800 IN TXT "v=TLSRPTv1;rua=mailto:x@odd.example"
 _25._tcp.mx1 1800 IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 `,
 	})
@@ -136,7 +138,9 @@ _25._tcp.mx1 1800 IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef
 		`DMARC at _dmarc.odd.example left as is`, `ri=3600`, // tag order the policy does not write
 		"{host: mx1, priority: 10}", "{host: mx2, priority: 20}", "ttl: 600",
 		`TXT _mta-sts at _mta-sts.odd.example left as is (not imported): "v=STSv1; id=20261201"`,
-		`TXT _smtp at _smtp._tls.odd.example left as is`, `TLSA _25 at _25._tcp.mx1.odd.example left as is`,
+		"tls_rpt:\n  rua: [\"mailto:tls@odd.example\", \"https://tls.odd.example/r\"]",
+		"bimi:\n  selector: default\n  logo: \"https://odd.example/logo.svg\"\n",
+		`TLSA _25 at _25._tcp.mx1.odd.example left as is`,
 	} {
 		if !strings.Contains(string(pol), want) {
 			t.Errorf("imported policy lacks %q:\n%s", want, pol)
@@ -146,7 +150,8 @@ _25._tcp.mx1 1800 IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef
 		t.Errorf("a DMARC record the policy cannot write was imported as a section:\n%s", pol)
 	}
 	sub, _ := os.ReadFile(filepath.Join(dir, "policies", "sub.odd.example.yaml"))
-	for _, want := range []string{"ri: 3600", "percent: 50", "subdomain_policy: reject"} {
+	for _, want := range []string{"ri: 3600", "percent: 50", "subdomain_policy: reject",
+		`TLS-RPT at _smtp._tls.sub.odd.example left as is`} {
 		if !strings.Contains(string(sub), want) {
 			t.Errorf("imported sub.odd.example lacks %q:\n%s", want, sub)
 		}
