@@ -141,7 +141,8 @@ func RecordRun(stateDir, mode string, p *Plan, runErr error, start, end, next ti
 	if err := os.MkdirAll(stateDir, 0o750); err != nil {
 		return err
 	}
-	lock, err := os.OpenFile(filepath.Join(stateDir, "status.lock"), os.O_CREATE|os.O_RDWR, 0o640)
+	// The lock is on the directory itself: no lock file is left behind.
+	lock, err := os.Open(stateDir)
 	if err != nil {
 		return err
 	}

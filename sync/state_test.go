@@ -81,13 +81,13 @@ func TestRecordRunMergesAndDerives(t *testing.T) {
 	if st.LastRun.Result != "error" || !strings.Contains(st.LastRun.Error, "timeout") {
 		t.Errorf("last run %+v", st.LastRun)
 	}
-	// Written whole through a rename: nothing but the state and its lock.
+	// Written whole through a rename: nothing but the state.
 	ents, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if strings.Join(names, " ") != "status.json status.lock" {
+	if strings.Join(names, " ") != "status.json" {
 		t.Errorf("state_dir holds %v", names)
 	}
 	// A damaged state is replaced by the next run, not fatal to it.

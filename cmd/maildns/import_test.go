@@ -96,7 +96,7 @@ func TestImportExampleRoundTrip(t *testing.T) {
 func TestImportKeepsWhatPoliciesCannotSay(t *testing.T) {
 	dkimKey := "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB"
 	dir := writeTree(t, map[string]string{
-		"maildns.yaml":   "policies: [\"policies/*.yaml\"]\nlive_checks: false\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"maildns.yaml":   "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: false\nproviders:\n  local: {type: zonefile, directory: zones}\n",
 		"policies/.keep": "",
 		"zones/odd.example.zone": `$ORIGIN odd.example.
 $TTL 300

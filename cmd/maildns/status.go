@@ -16,9 +16,15 @@ import (
 )
 
 // recordRun records a one-shot run's outcome in state_dir for `maildns
-// status`. A dry run that cannot write there (run by another user) says
-// nothing: recording is not what it was asked for.
+// status`. A dry run records it only in a state_dir that exists (made by a
+// sync or by systemd), and says nothing when it cannot write there (run by
+// another user): recording is not what it was asked for.
 func recordRun(cfg *policy.Config, mode string, plan *sync.Plan, runErr error, start time.Time, stderr io.Writer) {
+	if mode == sync.ModeDryRun {
+		if st, err := os.Stat(cfg.StateDir); err != nil || !st.IsDir() {
+			return
+		}
+	}
 	err := sync.RecordRun(cfg.StateDir, mode, plan, runErr, start, time.Now(), time.Time{}, "")
 	if err != nil && mode != sync.ModeDryRun {
 		fmt.Fprintf(stderr, "maildns: recording the run's outcome in %s: %v\n", cfg.StateDir, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,6 +30,15 @@ func TestStatusAfterRuns(t *testing.T) {
 		t.Fatalf("status before any run: exit %d\n%s", code, errOut)
 	}
 
+	// A dry run records only in a state_dir that exists (a sync or systemd's
+	// StateDirectory= makes it).
+	e2eRun(t, "--config", cfg, "--dry-run")
+	if code, _, _ := e2eRun(t, "status", "--config", cfg); code != 1 {
+		t.Errorf("status after a dry run with no state_dir: exit %d, want 1", code)
+	}
+	if err := os.Mkdir(filepath.Join(filepath.Dir(cfg), "state"), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	_, out, _ := e2eRun(t, "--config", cfg, "--dry-run", "--output", "json")
 	var plan sync.Plan
 	if err := json.Unmarshal([]byte(out), &plan); err != nil {
