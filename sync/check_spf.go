@@ -382,20 +382,7 @@ func (c *mailCheck) fqdn(prefix string) string {
 // liveValues returns the values of type typ at prefix under the domain in
 // the zone as read this run.
 func (c *mailCheck) liveValues(prefix, typ string) []string {
-	rel := providers.RelativeName(c.fqdn(prefix), c.zone)
-	var out []string
-	if c.env.index != nil {
-		for _, r := range c.env.index[nameType{strings.ToLower(rel), strings.ToUpper(typ)}] {
-			out = append(out, r.Data)
-		}
-		return out
-	}
-	for _, r := range c.env.Zone {
-		if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
-			out = append(out, r.Data)
-		}
-	}
-	return out
+	return c.env.zoneValues(providers.RelativeName(c.fqdn(prefix), c.zone), typ)
 }
 
 // desiredValue returns the first value of the policy element's RRset of

@@ -277,14 +277,7 @@ func (c *mailCheck) liveAt(fqdn, typ string) []string {
 	case len(fqdn) > len(dom) && strings.EqualFold(fqdn[len(fqdn)-len(dom)-1:], "."+dom):
 		return c.liveValues(fqdn[:len(fqdn)-len(dom)-1], typ)
 	}
-	rel := providers.RelativeName(fqdn, c.zone)
-	var out []string
-	for _, r := range c.env.Zone {
-		if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
-			out = append(out, r.Data)
-		}
-	}
-	return out
+	return c.env.zoneValues(providers.RelativeName(fqdn, c.zone), typ)
 }
 
 // complianceOf is the scorecard of every domain whose checks ran, in the

@@ -159,7 +159,7 @@ func buildVersion() string {
 }
 
 // touched returns the RRsets at the (name, type) of changes as live has them.
-func touched(changes []Change, live []libdns.RR) []JournalRRset {
+func touched(changes []Change, live []libdns.RR, idx liveIndex) []JournalRRset {
 	var out []JournalRRset
 	seen := map[nameType]bool{}
 	for _, c := range changes {
@@ -169,7 +169,7 @@ func touched(changes []Change, live []libdns.RR) []JournalRRset {
 		}
 		seen[k] = true
 		set := JournalRRset{Name: k.name, Type: k.typ, Records: []JournalRecord{}}
-		for _, rr := range live {
+		for _, rr := range touchedLive(live, idx, k) {
 			if strings.EqualFold(rr.Name, k.name) && strings.EqualFold(rr.Type, k.typ) {
 				set.Records = append(set.Records, JournalRecord{Data: rr.Data, TTL: seconds(rr.TTL)})
 			}
@@ -190,7 +190,7 @@ func (j *journaler) begin(z *zoneState, domain, restores string, changes []Chang
 		Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
 		Run: j.run, Config: j.config, Domain: domain, Zone: z.key.zone, Provider: z.key.provider, Restores: restores,
 		Changes: slices.Clone(changes),
-		Before:  touched(changes, z.live),
+		Before:  touched(changes, z.live, z.liveIndexed()),
 	}
 	entry.Files = files
 	path, err := j.open(entry)

@@ -41,7 +41,7 @@ func holdSPF(ctx context.Context, log *slog.Logger, resolver Resolver, z *zoneSt
 				elems[d.Set.Element] = true
 			}
 		}
-		env := &CheckEnv{Resolver: resolver, Live: resolver != nil, Zone: z.live, Desired: r.sets, Logger: log.With("domain", r.d.Domain)}
+		env := &CheckEnv{Resolver: resolver, Live: resolver != nil, Zone: z.live, index: z.liveIndexed(), Desired: r.sets, Logger: log.With("domain", r.d.Domain)}
 		for _, hc := range heldChecks {
 			if !elems[hc.element] {
 				continue
