@@ -535,10 +535,7 @@ func (l *domainLoader) dkim(e entry) {
 				good = false
 				break
 			}
-			k.KeyFile = resolvePath(filepath.Dir(l.file), s)
-			if abs, err := filepath.Abs(k.KeyFile); err == nil {
-				k.KeyFile = abs
-			}
+			k.KeyFile = l.keys.wd.abs(resolvePath(filepath.Dir(l.file), s))
 			ck := l.keys.get(k.KeyFile)
 			if ck.readErr != nil {
 				l.errorf(l.at(*keyFile), "dkim %s: cannot read key_file %s: %v", k.Selector, s, osErrText(ck.readErr))

@@ -565,6 +565,7 @@ func loadDomains(cfg *Config, files []string) []loadedDomain {
 type keyCache struct {
 	mu sync.Mutex
 	m  map[string]*cachedKey
+	wd workDir // the working directory, asked once per load
 }
 
 // cachedKey is one key file: read and parsed once, by whoever asks first.
