@@ -132,7 +132,7 @@ func scorecard(env *CheckEnv, d *policy.Domain, findings []Finding) []Requiremen
 		}
 		selectors = append(selectors, k.Selector)
 		for _, v := range c.liveValues(k.Selector+"._domainkey", "TXT") {
-			if p, err := policy.ParseDKIMKey(v); err == nil && !p.Revoked {
+			if p, err := parseDKIMKey(v); err == nil && !p.Revoked {
 				dkimKeys++
 				break
 			}
