@@ -73,6 +73,7 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 		return nil, err
 	}
 	e := &Engine{Config: cfg, Providers: provs, Logger: logger, Version: version}
+	e.Compile = compileOnce(defaultCompile)
 	opts := Options{Mode: "daemon", Offline: !cfg.LiveChecks}
 	return func(ctx context.Context) (*Plan, error) { return e.Run(ctx, opts) }, nil
 }
