@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# make bench: the built maildns --dry-run over N generated domains (N = 1,000
-# and 10,000 by default), with wall time, CPU time, peak RSS and provider
-# calls; the growth from the smallest to the largest N; a check that the run
-# read each provider zone once; then the Go benchmarks of the hot paths.
+# make bench: the built maildns over N generated domains (N = 1,000 and
+# 10,000 by default; 100,000 when asked for in BENCH_SIZES), each domain in
+# its own zone and all of them in one shared zone: --dry-run, --once with one
+# domain in ten drifting (on a fresh copy each time), with wall time, CPU
+# time (and per domain), peak RSS and provider calls; the growth from the
+# smallest to the largest N; a check that a dry run read each provider zone
+# once; a daemon run of BENCH_CYCLES cycles (CPU-s and RSS per cycle, provider
+# calls); then the Go benchmarks of the hot paths.
 #
 #   BENCH_SIZES="1000 10000"  domain counts (the data is generated once per
 #                             BENCH_DIR and reused)
@@ -10,15 +14,22 @@
 #                             shown, with that run's CPU, and the largest RSS
 #   BENCH_DIR=DIR             where the data, plans and logs go, kept for the
 #                             next run (default: a temporary directory, removed)
-#   BENCH_SHARED=4            also run the largest size with this many domains
-#                             sharing each zone (0: not): still one read per zone
+#   BENCH_SHARED=all          also run every size with this many domains
+#                             sharing each zone (all: one zone; 0: not): still
+#                             one read per zone
+#   BENCH_ONCE=1              also time --once (0: not)
+#   BENCH_CYCLES=10           daemon cycles at the largest size (0: no daemon
+#                             run); the first converges the drift, the rest
+#                             find none
 #   GOBENCH=0                 skip the Go benchmarks
 #   GOBENCH_PATTERN=REGEXP    which Go benchmarks (default: the hot paths)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${BENCH_SIZES:-"1000 10000"}
 RUNS=${BENCH_RUNS:-3}
-SHARED=${BENCH_SHARED:-4}
+SHARED=${BENCH_SHARED:-all}
+ONCE=${BENCH_ONCE:-1}
+CYCLES=${BENCH_CYCLES:-10}
 if [ -n "${BENCH_DIR:-}" ]; then
 	WORK=$BENCH_DIR
 else
@@ -34,28 +45,39 @@ go build -trimpath -o "$WORK/maildns" ./cmd/maildns
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 status=0
-first_n="" first_wall="" last_n="" last_wall=""
+declare -A first_wall last_wall first_cpu last_cpu
+first_n="" last_n=""
 
-# measure LABEL DIR N PER_ZONE: generate (once) and time the dry runs, print a row.
-measure() {
-	local label=$1 dir=$2 n=$3 per=$4
-	local tag=${label//\//s} # for file names
-	if [ ! -f "$dir/maildns.yaml" ]; then
-		go run ./scripts/benchgen -n "$n" -domains-per-zone "$per" -dir "$dir" >/dev/null
+# gen DIR N PER_ZONE: generate the data once.
+gen() {
+	if [ ! -f "$1/maildns.yaml" ]; then
+		go run ./scripts/benchgen -n "$2" -domains-per-zone "$3" -dir "$1" >/dev/null
 	fi
+}
+
+# measure LABEL MODE DIR N: time RUNS runs of maildns --MODE over DIR (for
+# --once, each on a fresh copy of DIR), print a row.
+measure() {
+	local label=$1 mode=$2 dir=$3 n=$4
+	local tag=${label//\//s}.$mode # for file names
+	local walls=() cpus=() rss_max=0 calls="" r rc t0 t1 wall cpu rss zones run_dir
 	# Warm the page cache once so the figures measure maildns, not the disk.
 	"$WORK/maildns" --config "$dir/maildns.yaml" --dry-run --output json >/dev/null 2>&1 || true
-	local walls=() cpus=() rss_max=0 calls="" r rc t0 t1 wall cpu rss zones
 	for ((r = 1; r <= RUNS; r++)); do
+		run_dir=$dir
+		if [ "$mode" = once ]; then
+			run_dir=$WORK/once
+			rm -rf "$run_dir" && cp -r "$dir" "$run_dir" && rm -rf "$run_dir/state"
+		fi
 		set +e
 		t0=$EPOCHREALTIME
-		/usr/bin/time -v -o "$WORK/time.$tag" "$WORK/maildns" --config "$dir/maildns.yaml" --dry-run --output json \
+		/usr/bin/time -v -o "$WORK/time.$tag" "$WORK/maildns" --config "$run_dir/maildns.yaml" "--$mode" --output json \
 			>"$WORK/plan.$tag.json" 2>"$WORK/log.$tag"
 		rc=$?
 		t1=$EPOCHREALTIME
 		set -e
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 2 ]; then
-			echo "maildns --dry-run over $label domains failed (exit $rc):" >&2
+			echo "maildns --$mode over $label domains failed (exit $rc):" >&2
 			tail -20 "$WORK/log.$tag" >&2
 			exit 1
 		fi
@@ -66,35 +88,101 @@ measure() {
 		rss_max=$(awk -v a="$rss_max" -v b="$rss" 'BEGIN {print (b > a ? b : a)}')
 		calls=$(grep -o '"provider_calls":[0-9]*' "$WORK/log.$tag" | tail -1 | cut -d: -f2 || true)
 	done
+	[ "$mode" = once ] && rm -rf "$WORK/once"
 	wall=$(median "${walls[@]}")
 	cpu=$(printf '%s\n' "${cpus[@]}" | awk -v w="$wall" '$1 == w {print $2; exit}')
-	# One read per provider zone: benchgen writes one zone file per zone.
 	zones=$(find "$dir/zones" -maxdepth 1 -name '*.zone' | wc -l)
-	printf '%-8s %8s %8s %12s %15s %7s\n' "$label" "$wall" "$cpu" "$rss_max" "${calls:-?}" "$zones"
-	if [ "${calls:-}" != "$zones" ]; then
+	printf '%-14s %-8s %8s %8s %11s %12s %15s %7s\n' "$label" "$mode" "$wall" "$cpu" \
+		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.1f", c / n * 1e6}')" "$rss_max" "${calls:-?}" "$zones"
+	# One read per provider zone: benchgen writes one zone file per zone.
+	if [ "$mode" = dry-run ] && [ "${calls:-}" != "$zones" ]; then
 		echo "FAIL: $label domains: ${calls:-no} provider calls for $zones zones (want one read per zone)" >&2
 		status=1
 	fi
-	measured_wall=$wall
+	measured_wall=$wall measured_cpu=$cpu
 }
 
-printf '%-8s %8s %8s %12s %15s %7s\n' domains wall_s cpu_s peak_rss_mb provider_calls zones
+# daemon DIR CYCLES: run the daemon on a copy of DIR every second until it
+# has finished CYCLES syncs; print each cycle's CPU time and RSS (from /proc
+# when its "sync finished" line appears) and provider calls.
+daemon() {
+	local src=$1 cycles=$2 d=$WORK/daemon pid done=0 seen=0 tick prev=0 now rss line waited=0
+	tick=$(getconf CLK_TCK)
+	rm -rf "$d" && cp -r "$src" "$d" && rm -rf "$d/state"
+	sed -i 's/^schedule:.*/schedule: "@every 1s"/' "$d/maildns.yaml"
+	"$WORK/maildns" --config "$d/maildns.yaml" >/dev/null 2>"$d/log" &
+	pid=$!
+	printf '%-6s %8s %8s %15s %8s\n' cycle cpu_s rss_mb provider_calls changes
+	while [ "$done" -lt "$cycles" ]; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			echo "FAIL: the daemon exited:" >&2
+			tail -20 "$d/log" >&2
+			status=1
+			return
+		fi
+		seen=$(grep -c '"msg":"sync finished"' "$d/log" || true)
+		if [ "$seen" -gt "$done" ]; then
+			now=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+			rss=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
+			done=$((done + 1))
+			line=$(grep '"msg":"sync finished"' "$d/log" | sed -n "${done}p")
+			printf '%-6s %8s %8s %15s %8s\n' "$done" \
+				"$(awk -v a="$prev" -v b="$now" -v t="$tick" 'BEGIN {printf "%.2f", (b - a) / t}')" "$rss" \
+				"$(grep -o '"provider_calls":[0-9]*' <<<"$line" | cut -d: -f2)" \
+				"$(grep -o '"changes":[0-9]*' <<<"$line" | cut -d: -f2)"
+			prev=$now waited=0
+			continue
+		fi
+		sleep 0.05
+		waited=$((waited + 1))
+		if [ "$waited" -gt 12000 ]; then # 10 minutes without a cycle
+			echo "FAIL: no daemon cycle in 10 minutes" >&2
+			status=1
+			break
+		fi
+	done
+	kill "$pid" && wait "$pid" || true
+	rm -rf "$d"
+}
+
+shared_of() { # the domains per zone of the shared runs for n domains
+	if [ "$SHARED" = all ]; then echo "$1"; else echo "$SHARED"; fi
+}
+
+printf '%-14s %-8s %8s %8s %11s %12s %15s %7s\n' domains mode wall_s cpu_s cpu_us_per_d peak_rss_mb provider_calls zones
+modes=dry-run
+[ "$ONCE" = 1 ] && modes="dry-run once"
 for n in $SIZES; do
-	measure "$n" "$WORK/n$n" "$n" 1
-	if [ -z "$first_n" ]; then
-		first_n=$n first_wall=$measured_wall
-	fi
-	last_n=$n last_wall=$measured_wall
+	per=$(shared_of "$n")
+	gen "$WORK/n$n" "$n" 1
+	[ "$per" != 0 ] && gen "$WORK/n${n}s$per" "$n" "$per"
+	for mode in $modes; do
+		measure "$n" "$mode" "$WORK/n$n" "$n"
+		[ -z "$first_n" ] && first_wall[$mode]=$measured_wall first_cpu[$mode]=$measured_cpu
+		last_wall[$mode]=$measured_wall last_cpu[$mode]=$measured_cpu
+		if [ "$per" != 0 ]; then
+			measure "$n/$per" "$mode" "$WORK/n${n}s$per" "$n"
+			[ -z "$first_n" ] && first_wall[$mode.shared]=$measured_wall first_cpu[$mode.shared]=$measured_cpu
+			last_wall[$mode.shared]=$measured_wall last_cpu[$mode.shared]=$measured_cpu
+		fi
+	done
+	[ -z "$first_n" ] && first_n=$n
+	last_n=$n
 done
-if [ "$SHARED" -gt 1 ]; then
-	measure "$last_n/$SHARED" "$WORK/n${last_n}s$SHARED" "$last_n" "$SHARED"
-fi
 if [ "$first_n" != "$last_n" ]; then
-	awk -v n0="$first_n" -v w0="$first_wall" -v n1="$last_n" -v w1="$last_wall" 'BEGIN {
-		x = n1 / n0; t = w1 / w0
-		printf "%gx the domains took %.1fx the wall time (linear: %gx; target: at most %gx)\n", x, t, x, x * 1.2
-		if (t > x * 1.2) { print "WARN: superlinear growth" }
-	}'
+	for k in "${!last_wall[@]}"; do
+		awk -v k="$k" -v n0="$first_n" -v w0="${first_wall[$k]}" -v n1="$last_n" -v w1="${last_wall[$k]}" \
+			-v c0="${first_cpu[$k]}" -v c1="${last_cpu[$k]}" 'BEGIN {
+			x = n1 / n0; t = w1 / w0; c = (c0 > 0 ? c1 / c0 : 0)
+			printf "%s: %gx the domains took %.1fx the wall time, %.1fx the CPU time (linear: %gx; target: at most %gx)\n", k, x, t, c, x, x * 1.1
+			if (t > x * 1.1) { print "WARN: superlinear growth (" k ", wall; on a loaded machine compare CPU)" }
+		}'
+	done | sort
+fi
+
+if [ "$CYCLES" -gt 0 ]; then
+	echo "daemon, $last_n domains, one zone each, $CYCLES cycles (the first converges the drift):"
+	daemon "$WORK/n$last_n" "$CYCLES"
 fi
 
 if [ "$GOBENCH" = 1 ]; then
