@@ -1,7 +1,6 @@
 package sync
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -36,10 +35,7 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	if out.Compliance == nil {
 		out.Compliance = []Requirement{}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(&out)
+	return encodeIndented(w, &out)
 }
 
 // ANSI colours of the text output.
