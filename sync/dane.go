@@ -46,24 +46,13 @@ func CheckTLSA(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding {
 		return nil
 	}
 	c := newMailCheck(env, d, KindTLSA)
-	signed := false
-	for _, r := range env.Zone {
-		if r.Type == "DNSKEY" && r.Name == "@" {
-			signed = true
-			break
-		}
-	}
+	signed := len(env.zoneValues("@", "DNSKEY")) > 0
 	c.checkSecure(ctx, signed)
 	for _, h := range hosts {
 		host := strings.TrimSuffix(h.FQDN(d.Domain), ".")
 		name := policy.TLSAName(host)
 		rel := providers.RelativeName(name, c.zone)
-		var live []string
-		for _, r := range env.Zone {
-			if r.Type == "TLSA" && strings.EqualFold(r.Name, rel) {
-				live = append(live, r.Data)
-			}
-		}
+		live := env.zoneValues(rel, "TLSA")
 		if !env.Live {
 			c.add(SevInfo, host, SkippedMessage)
 			continue
