@@ -4,12 +4,44 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"time"
 )
 
 // The plan's JSON is byte for byte what json.Encoder with SetIndent writes:
-// nested and empty objects and arrays, strings holding JSON's own
-// punctuation, escapes, quotes and HTML characters, numbers, null.
+// nested and empty objects and arrays, nil slices, strings holding JSON's
+// own punctuation, escapes, quotes and HTML characters, numbers, null,
+// omitempty fields, embedded structs, and a plan with zones, changes,
+// findings and a scorecard (its slices are streamed element by element).
 func TestEncodeIndentedMatchesEncoder(t *testing.T) {
+	type inner struct {
+		A string `json:"a,omitempty"`
+		B []int  `json:"b"`
+	}
+	type tagged struct {
+		Name   string   `json:"name"`
+		Skip   string   `json:"-"`
+		Empty  []string `json:"empty,omitempty"`
+		Nil    []string `json:"nil"`
+		Zero   inner    `json:"zero,omitempty"`
+		List   []inner  `json:"list"`
+		Bytes  []byte   `json:"bytes"`
+		When   time.Time
+		hidden int
+	}
+	type embedding struct {
+		inner
+		C int `json:"c"`
+	}
+	plan := &Plan{Version: 1, Mode: "dry-run",
+		Zones: []ZonePlan{
+			{Domain: "example.com", Zone: "example.com", Provider: "local", Status: StatusDrift, Changes: []Change{
+				{Action: ActionUpdate, Name: "@", Type: "TXT", Before: []string{"v=spf1 ~all"}, After: []string{`v=spf1 "-all" <x>`}},
+			}},
+			{Domain: "example.net", Changes: []Change{}},
+		},
+		Findings:   []Finding{{Severity: SevError, Kind: KindSPF, Domain: "example.com", Message: "a \"quoted\" \\ message"}},
+		Compliance: []Requirement{},
+	}
 	values := []any{
 		map[string]any{},
 		[]any{},
@@ -23,7 +55,11 @@ func TestEncodeIndentedMatchesEncoder(t *testing.T) {
 			"tricky":  `{"not":[json]}, : \ "quoted" \\" <b>&</b> ` + "\t\n\u2028é",
 			"k:e,y{[": `]}`,
 		},
-		&Plan{Version: 1, Zones: []ZonePlan{{Domain: "example.com", Changes: []Change{}}}},
+		tagged{Name: "n", Skip: "s", List: []inner{{A: "x", B: []int{}}, {}}, Bytes: []byte("hi"), hidden: 1},
+		&tagged{Empty: []string{"e"}},
+		embedding{inner{A: "a"}, 3},
+		plan,
+		&Plan{},
 	}
 	for _, v := range values {
 		var want bytes.Buffer
