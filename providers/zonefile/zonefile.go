@@ -109,6 +109,8 @@ type Provider struct {
 
 	now  func() time.Time // the clock for SOA serials; nil means time.Now
 	post postWriteState
+	// temps finds what killed writers left in the zone directories.
+	temps staleTemps
 }
 
 var (
@@ -548,7 +550,7 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	defer unlock()
-	removeStaleTemps(target)
+	p.temps.remove(target)
 
 	info, err := os.Stat(target)
 	if err != nil {
