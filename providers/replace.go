@@ -93,11 +93,11 @@ func (w *Wrapped) ReplaceRecords(ctx context.Context, zone string, remove, add [
 	r, ok := w.inner.(Replacer)
 	if !ok || !w.CanReplace() {
 		w.count(OpReplaceRecords, ResultError)
-		return nil, fmt.Errorf("provider %q: %s in zone %q: %w", w.o.Name, OpReplaceRecords, zone, ErrCannotReplace)
+		return nil, w.callError(OpReplaceRecords, zone, ErrCannotReplace)
 	}
 	if err := CheckReplace(remove, add); err != nil {
 		w.count(OpReplaceRecords, ResultError)
-		return nil, w.o.Redactor.Error(fmt.Errorf("provider %q: %s in zone %q: %w", w.o.Name, OpReplaceRecords, zone, err))
+		return nil, w.o.Redactor.Error(w.callError(OpReplaceRecords, zone, err))
 	}
 	pendRemove, pendAdd := remove, add
 	err := w.do(ctx, OpReplaceRecords, zone, func(ctx context.Context, prev error) error {

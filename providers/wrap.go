@@ -350,7 +350,7 @@ func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx contex
 		if !w.gated {
 			if err := w.limiter.Wait(ctx); err != nil {
 				w.count(op, ResultError)
-				return fmt.Errorf("provider %q: %s in zone %q: waiting for the rate limit: %w", w.o.Name, op, zone, err)
+				return w.callError(op, zone, fmt.Errorf("waiting for the rate limit: %w", err))
 			}
 		}
 		actx, cancel := context.WithTimeout(ctx, w.o.Timeout)
@@ -366,7 +366,7 @@ func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx contex
 		}
 		if ctx.Err() != nil {
 			w.count(op, ResultError)
-			return fmt.Errorf("provider %q: %s in zone %q: %w", w.o.Name, op, zone, err)
+			return w.callError(op, zone, err)
 		}
 		transient, retryAfter := IsTransient(err)
 		if timedOut {
@@ -374,7 +374,7 @@ func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx contex
 		}
 		if !transient || w.o.RetryMaxTime < 0 {
 			w.count(op, ResultError)
-			return fmt.Errorf("provider %q: %s in zone %q: %w", w.o.Name, op, zone, err)
+			return w.callError(op, zone, err)
 		}
 		delay := w.backoff(attempt)
 		if retryAfter > delay {
@@ -387,8 +387,8 @@ func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx contex
 		}
 		if elapsed+delay > budget {
 			w.count(op, ResultError)
-			return fmt.Errorf("provider %q: %s in zone %q: giving up after %d attempts in %s (retry_max_time %s): %w",
-				w.o.Name, op, zone, attempt+1, elapsed.Round(time.Millisecond), budget, err)
+			return w.callError(op, zone, fmt.Errorf("giving up after %d attempts in %s (retry_max_time %s): %w",
+				attempt+1, elapsed.Round(time.Millisecond), budget, err))
 		}
 		w.count(op, ResultRetry)
 		log := w.o.Logger
@@ -402,7 +402,7 @@ func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx contex
 		case <-ctx.Done():
 			t.Stop()
 			w.count(op, ResultError)
-			return fmt.Errorf("provider %q: %s in zone %q: %w (while waiting to retry after: %v)", w.o.Name, op, zone, ctx.Err(), err)
+			return w.callError(op, zone, fmt.Errorf("%w (while waiting to retry after: %v)", ctx.Err(), err))
 		case <-t.C:
 		}
 		prev = err

@@ -42,7 +42,9 @@ func Transient(err error, retryAfter time.Duration, notApplied bool) error {
 // asked to wait. A cancelled context is never transient; a deadline of one
 // attempt is (the caller's own deadline is checked by Wrap separately).
 func IsTransient(err error) (bool, time.Duration) {
-	if err == nil || errors.Is(err, context.Canceled) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrChanged) {
+		// A zone that changed since it was read is read and planned
+		// again by the caller, never written again as it was.
 		return false, 0
 	}
 	var te *TransientError

@@ -73,6 +73,10 @@ type Options struct {
 	// Script, when set, decides each call instead of the random draw: it is
 	// given the call's number (from 1, over every operation) and operation.
 	Script func(n int, op string) Fault
+	// Transient makes the injected failures transient (see
+	// providers.IsTransient), so that a wrapper retries them; a FailBefore
+	// is marked as certainly not applied.
+	Transient bool
 }
 
 // Provider is a provider with faults. It is safe for concurrent use.
@@ -169,8 +173,18 @@ func (p *Provider) draw(op string) Fault {
 
 // around runs call under the fault drawn for op.
 func around[T any](ctx context.Context, p *Provider, op, zone string, call func() (T, error)) (T, error) {
+	f := p.draw(op)
+	out, err := inject(ctx, p, f, op, zone, call)
+	if err != nil && f != None && p.opts.Transient {
+		err = providers.Transient(err, 0, f == FailBefore)
+	}
+	return out, err
+}
+
+// inject runs call under fault f.
+func inject[T any](ctx context.Context, p *Provider, f Fault, op, zone string, call func() (T, error)) (T, error) {
 	var zero T
-	switch f := p.draw(op); f {
+	switch f {
 	case FailBefore:
 		return zero, fmt.Errorf("%s in zone %q: %w (%s, nothing sent)", op, zone, ErrInjected, f)
 	case Timeout:
@@ -222,3 +236,21 @@ func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add 
 	}
 	return around(ctx, p, OpReplace, zone, func() ([]libdns.Record, error) { return r.ReplaceRecords(ctx, zone, remove, add) })
 }
+
+// CanReplaceIf reports whether the wrapped provider implements
+// providers.ConditionalReplacer (see providers.CanReplaceIf).
+func (p *Provider) CanReplaceIf() bool { return providers.CanReplaceIf(p.inner) }
+
+// ReplaceRecordsIf implements providers.ConditionalReplacer when the
+// wrapped provider does; otherwise it fails with
+// providers.ErrCannotReplaceIf. Its faults are drawn as OpReplace's.
+func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
+	r, ok := p.inner.(providers.ConditionalReplacer)
+	if !ok || !p.CanReplaceIf() {
+		return nil, fmt.Errorf("%s in zone %q: %w", OpReplace, zone, providers.ErrCannotReplaceIf)
+	}
+	return around(ctx, p, OpReplace, zone, func() ([]libdns.Record, error) { return r.ReplaceRecordsIf(ctx, zone, expect, remove, add) })
+}
+
+// Unwrap returns the wrapped provider (see providers.GuardWrite).
+func (p *Provider) Unwrap() providers.Provider { return p.inner }
