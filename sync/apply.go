@@ -114,30 +114,61 @@ func opsFor(d *rrsetDiff) writeOps {
 }
 
 // replacer returns p as a providers.Replacer when ops go to it as one
-// ReplaceRecords call: p can replace records in one step and ops both
-// remove and add values.
+// ReplaceRecords call: p can replace records in one step (but not
+// conditionally: see conditional) and ops both remove and add values.
 func (o writeOps) replacer(p providers.Provider) (providers.Replacer, bool) {
-	if p == nil || len(o.Delete)+len(o.Replace) == 0 || len(o.Append)+len(o.ReplaceWith) == 0 || !providers.CanReplace(p) {
+	if p == nil || len(o.Delete)+len(o.Replace) == 0 || len(o.Append)+len(o.ReplaceWith) == 0 || !providers.CanReplace(p) || providers.CanReplaceIf(p) {
 		return nil, false
 	}
 	r, ok := p.(providers.Replacer)
 	return r, ok
 }
 
-// applyOps runs ops against p in zone (fully qualified with a trailing dot)
-// and returns the number of provider calls it made.
-func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops writeOps) (int, error) {
+// conditional returns p as a providers.ConditionalReplacer when it can make
+// a write conditional on what the zone holds: then every write, a create
+// or a delete alone included, is one ReplaceRecordsIf call.
+func conditional(p providers.Provider) (providers.ConditionalReplacer, bool) {
+	if p == nil || !providers.CanReplaceIf(p) {
+		return nil, false
+	}
+	r, ok := p.(providers.ConditionalReplacer)
+	return r, ok
+}
+
+// oneCall reports whether ops go to p in one call (ReplaceRecordsIf or
+// ReplaceRecords) rather than one per kind of write.
+func (o writeOps) oneCall(p providers.Provider) bool {
+	if _, ok := conditional(p); ok {
+		return true
+	}
+	_, ok := o.replacer(p)
+	return ok
+}
+
+// applyOps runs ops against z's provider and returns the number of
+// provider calls it made. When the provider can, the write is conditional:
+// every RRset it touches must still hold what z.live holds there, foreign
+// values included, or nothing is written and the error wraps
+// providers.ErrChanged.
+func applyOps(ctx context.Context, z *zoneState, ops writeOps) (int, error) {
+	p, zoneFQDN := z.provider, z.fqdn
+	remove := make([]libdns.Record, 0, len(ops.Delete)+len(ops.Replace))
+	for _, rr := range slices.Concat(ops.Delete, ops.Replace) {
+		remove = append(remove, rr)
+	}
+	add := make([]libdns.Record, 0, len(ops.Append)+len(ops.ReplaceWith))
+	for _, rr := range addressFirst(slices.Concat(ops.Append, ops.ReplaceWith)) {
+		add = append(add, rr)
+	}
+	if c, ok := conditional(p); ok {
+		if _, err := c.ReplaceRecordsIf(ctx, zoneFQDN, expectFor(z, ops), remove, add); err != nil {
+			return 1, fmt.Errorf("replacing %s: %w", describe(slices.Concat(ops.Delete, ops.Replace, ops.Append, ops.ReplaceWith)), err)
+		}
+		return 1, nil
+	}
 	if r, ok := ops.replacer(p); ok {
-		remove := make([]libdns.Record, 0, len(ops.Delete)+len(ops.Replace))
-		for _, rr := range slices.Concat(ops.Delete, ops.Replace) {
-			remove = append(remove, rr)
-		}
-		add := make([]libdns.Record, 0, len(ops.Append)+len(ops.ReplaceWith))
-		for _, rr := range addressFirst(slices.Concat(ops.Append, ops.ReplaceWith)) {
-			add = append(add, rr)
-		}
 		if _, err := r.ReplaceRecords(ctx, zoneFQDN, remove, add); err != nil {
-			return 1, fmt.Errorf("replacing %s in zone %q: %w", describe(slices.Concat(ops.Delete, ops.Replace, ops.Append, ops.ReplaceWith)), zoneFQDN, err)
+			return 1, fmt.Errorf("replacing %s: %w", describe(slices.Concat(ops.Delete, ops.Replace, ops.Append, ops.ReplaceWith)), err)
 		}
 		return 1, nil
 	}
@@ -168,7 +199,7 @@ func applyOps(ctx context.Context, p providers.Provider, zoneFQDN string, ops wr
 			_, err = p.AppendRecords(ctx, zoneFQDN, recs)
 		}
 		if err != nil {
-			return calls, fmt.Errorf("%s %s in zone %q: %w", s.verb, describe(s.recs), zoneFQDN, err)
+			return calls, fmt.Errorf("%s %s: %w", s.verb, describe(s.recs), err)
 		}
 	}
 	return calls, nil

@@ -74,6 +74,7 @@ type zoneState struct {
 	fqdn     string
 	provider providers.Provider
 	live     []libdns.RR // canonical, as read
+	cond     zoneCond    // what the write needs of the read (readLive)
 	gen      uint64      // the zone's lock generation before the first read
 	genOK    bool        // gen was read
 	after    []libdns.RR // as read back after applying
@@ -221,7 +222,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			if apply && e.Config.StateDir != "" {
 				z.gen, z.genOK = zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone)
 			}
-			z.live, z.err = readZone(gctx, z)
+			readLive(gctx, z)
 			planZone(z, apply)
 			return nil
 		})
@@ -365,12 +366,12 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	for _, z := range zoneOrder {
 		if z.err != nil {
 			// A failed read is one error, however many domains share the zone.
-			errs = append(errs, fmt.Errorf("zone %s at %s: %w", z.key.zone, z.key.provider, z.err))
+			errs = append(errs, inZone(z, z.err))
 		}
 		for _, p := range z.parts {
 			plan.Zones = append(plan.Zones, p.plan)
 			if p.err != nil && z.err == nil {
-				errs = append(errs, fmt.Errorf("domain %s, zone %s at %s: %w", p.domain.Domain, z.key.zone, z.key.provider, p.err))
+				errs = append(errs, fmt.Errorf("domain %s: %w", p.domain.Domain, inZone(z, p.err)))
 			}
 		}
 	}
@@ -586,7 +587,7 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 		// Read again only when another maildns held the lock since the
 		// first read (the lock generation moved): it may have written.
 		if gen, ok := zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone); !z.genOK || !ok || gen != z.gen {
-			z.live, z.err = readZone(ctx, z)
+			readLive(ctx, z)
 		}
 		planZone(z, true)
 		safetyZone(e.Config, opts, true, z)
@@ -599,7 +600,7 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 			}
 		}
 	}
-	applyZone(ctx, z)
+	e.applyConverging(ctx, z, opts, hold)
 	for _, p := range z.parts {
 		p.verify = verifyFindings(z, p)
 		z.journal.finish(p)
@@ -684,13 +685,24 @@ func SelectDomains(cfg *policy.Config, names []string) ([]*policy.Domain, error)
 
 // readZone reads a zone from its provider and normalises every record.
 func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
+	out, _, err := readZoneRaw(ctx, z)
+	return out, err
+}
+
+// readZoneRaw is readZone that also returns the records as the provider
+// gave them, in the same order.
+func readZoneRaw(ctx context.Context, z *zoneState) ([]libdns.RR, []libdns.Record, error) {
 	if z.provider == nil {
-		return nil, fmt.Errorf("provider %q is not configured", z.key.provider)
+		return nil, nil, fmt.Errorf("provider %q is not configured", z.key.provider)
 	}
 	z.calls++
 	recs, err := z.provider.GetRecords(ctx, z.fqdn)
 	if err != nil {
-		return nil, fmt.Errorf("reading zone %q from provider %q: %w", z.fqdn, z.key.provider, err)
+		var ce *providers.CallError
+		if !errors.As(err, &ce) {
+			err = &providers.CallError{Provider: z.key.provider, Op: providers.OpGetRecords, Zone: z.fqdn, Err: err}
+		}
+		return nil, nil, err
 	}
 	out := make([]libdns.RR, 0, len(recs))
 	for _, rec := range recs {
@@ -708,7 +720,7 @@ func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
 		}
 		out = append(out, rr)
 	}
-	return out, nil
+	return out, recs, nil
 }
 
 // applyZone writes the changes of every domain's share of z that may be
@@ -767,10 +779,13 @@ func applyZone(ctx context.Context, z *zoneState) {
 	var n int
 	var err error
 	if !ops.empty() {
-		n, err = applyOps(ctx, z.provider, z.fqdn, ops)
+		n, err = applyOps(ctx, z, ops)
 		z.calls += n
 	}
-	_, oneCall := ops.replacer(z.provider)
+	// A zone that changed since it was read was not written: the caller
+	// reads it again, so it is not read back here.
+	changed := errors.Is(err, providers.ErrChanged)
+	oneCall := ops.oneCall(z.provider)
 	for _, s := range shares {
 		p := s.p
 		results := changeResults(p.plan.Changes, s.perChange, ops, oneCall, n, err)
@@ -788,6 +803,9 @@ func applyZone(ctx context.Context, z *zoneState) {
 		} else {
 			p.plan.Status = StatusApplied
 		}
+	}
+	if changed {
+		return
 	}
 	after, err := readZone(ctx, z)
 	if err != nil {
@@ -807,7 +825,8 @@ func applyZone(ctx context.Context, z *zoneState) {
 // share of a zone: every owned value must be as planned and every foreign
 // value at a changed name and type must still be there.
 func verifyFindings(z *zoneState, p *domainZone) []Finding {
-	if !p.wrote || !z.readBack {
+	if !p.wrote || !z.readBack || (p.err != nil && wroteNothing(z, p)) {
+		// A write that failed and wrote nothing is its one error.
 		return nil
 	}
 	var out []Finding

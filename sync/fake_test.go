@@ -31,6 +31,11 @@ type fakeStore struct {
 	replacer    bool
 	replaces    int
 	failReplace error
+	// conditional makes the provider a providers.ConditionalReplacer too
+	// (built after it is set); replaceIfs counts its calls, changed those
+	// that found the zone changed.
+	conditional         bool
+	replaceIfs, changed int
 }
 
 var fakeStores stdsync.Map
@@ -44,6 +49,9 @@ func init() {
 		st, ok := fakeStores.Load(name)
 		if !ok {
 			return nil, &providers.SettingError{Key: "store", Err: fmt.Errorf("no fake store %q", name)}
+		}
+		if st.(*fakeStore).conditional {
+			return &fakeConditional{fakeReplacer{fakeProvider{st.(*fakeStore)}}}, nil
 		}
 		if st.(*fakeStore).replacer {
 			return &fakeReplacer{fakeProvider{st.(*fakeStore)}}, nil
@@ -79,6 +87,11 @@ func (p *fakeProvider) GetRecords(ctx context.Context, zone string) ([]libdns.Re
 	if err := st.failGet[zone]; err != nil {
 		return nil, err
 	}
+	return st.getLocked(zone)
+}
+
+// getLocked returns zone's records as GetRecords does; st.mu is held.
+func (st *fakeStore) getLocked(zone string) ([]libdns.Record, error) {
 	recs, ok := st.zones[zone]
 	if !ok {
 		return nil, fmt.Errorf("zone %q not found", zone)
@@ -182,6 +195,12 @@ func (p *fakeReplacer) ReplaceRecords(ctx context.Context, zone string, remove, 
 	if st.failReplace != nil {
 		return nil, st.failReplace
 	}
+	st.replaceLocked(zone, remove, add)
+	return add, nil
+}
+
+// replaceLocked removes and adds records exactly; st.mu is held.
+func (st *fakeStore) replaceLocked(zone string, remove, add []libdns.Record) {
 	same := func(a, b libdns.RR) bool { return a.Name == b.Name && a.Type == b.Type && a.Data == b.Data }
 	var keep []libdns.RR
 	for _, have := range st.zones[zone] {
@@ -205,5 +224,33 @@ next:
 		keep = append(keep, r.RR())
 	}
 	st.zones[zone] = keep
+}
+
+// fakeConditional is a fakeReplacer that also replaces conditionally: the
+// check and the replacement are one step under the store's lock.
+type fakeConditional struct{ fakeReplacer }
+
+var _ providers.ConditionalReplacer = (*fakeConditional)(nil)
+
+func (p *fakeConditional) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, err
+	}
+	st := p.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.replaceIfs++
+	if st.failReplace != nil {
+		return nil, st.failReplace
+	}
+	live, err := st.getLocked(zone)
+	if err != nil {
+		return nil, err
+	}
+	if err := providers.CheckExpect(zone, expect, live); err != nil {
+		st.changed++
+		return nil, err
+	}
+	st.replaceLocked(zone, remove, add)
 	return add, nil
 }

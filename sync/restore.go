@@ -765,8 +765,8 @@ func (e *Engine) writeRestore(ctx context.Context, z *zoneState, domain, restore
 			}
 		}
 	} else {
-		n, err = applyOps(ctx, z.provider, z.fqdn, ops)
-		_, oneCall = ops.replacer(z.provider)
+		n, err = applyOps(ctx, z, ops)
+		oneCall = ops.oneCall(z.provider)
 	}
 	z.calls += n
 	if entry != nil {
