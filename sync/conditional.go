@@ -23,6 +23,9 @@ type zoneCond struct {
 	// plain text with a backslash), or to skip for a record CheckExpect
 	// cannot read (it ignores those, so a write must not expect them).
 	forms map[libdns.RR]expectForm
+	// refusal is the backend's reason not to write the zone at all
+	// (providers.GuardWrite), nil when it may be written.
+	refusal *providers.Refusal
 }
 
 type expectForm struct {
@@ -38,6 +41,7 @@ func readLive(ctx context.Context, z *zoneState) {
 	if err != nil {
 		return
 	}
+	z.cond.refusal = providers.GuardWrite(z.provider, z.fqdn, raw)
 	for i, rec := range raw {
 		rr, err := providers.Normalize(rec, z.fqdn)
 		switch {

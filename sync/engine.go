@@ -103,6 +103,7 @@ type domainZone struct {
 	// Findings of the share: the safety rules, the SPF hold and the
 	// read-back's verification.
 	safety, held, verify []Finding
+	checks               []Finding // writeChecks: CNAME conflicts, a zone the backend will not write
 	// watched: the domain has enforce: false; its drift is planned,
 	// logged and reported, never written.
 	watched bool
@@ -306,6 +307,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			extra = append(extra, p.safety...)
 			extra = append(extra, p.held...)
 			extra = append(extra, p.verify...)
+			extra = append(extra, p.checks...)
 		}
 	}
 
@@ -502,6 +504,7 @@ func planZone(z *zoneState, apply bool) {
 			p.plan.Status = StatusDrift
 		}
 		planFiles(p)
+		writeChecks(z, p, apply, idx)
 		if p.watched && p.plan.Status == StatusDrift {
 			p.plan.Status = StatusWatched // never applied, records or files
 		}
