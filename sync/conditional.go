@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 
@@ -143,6 +144,16 @@ func zoneChanged(z *zoneState) error {
 		}
 	}
 	return nil
+}
+
+// discard removes the entry o of p, opened for a write that wrote nothing.
+func (j *journaler) discard(p *domainZone, o *openEntry) {
+	_ = os.Remove(o.path)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.entries[p] == o {
+		delete(j.entries, p)
+	}
 }
 
 // inZone names z's zone and provider in err, unless the provider's wrapper

@@ -205,6 +205,18 @@ func TestWriteBetweenReadAndWrite(t *testing.T) {
 			if st.appends+st.deletes+st.sets+st.replaces != 0 {
 				t.Errorf("unconditional writes: %d appends, %d deletes, %d sets, %d replaces", st.appends, st.deletes, st.sets, st.replaces)
 			}
+			// One journal entry per write that landed: none for a write
+			// that found the zone changed (restoring it would undo the
+			// other writer).
+			ents := journalEntries(t, e.Config.StateDir)
+			if wantEnts := 1 - boolInt(tc.wantErr != ""); len(ents) != wantEnts {
+				t.Errorf("%d journal entries, want %d", len(ents), wantEnts)
+			}
+			for _, ent := range ents {
+				if ent.Result == nil || ent.Result.Status != StatusApplied {
+					t.Errorf("journal entry %+v", ent.Result)
+				}
+			}
 			after := st.records(zone)
 			for _, v := range tc.wantKept {
 				if !slices.ContainsFunc(after, func(rr libdns.RR) bool { return rr.Data == v }) {

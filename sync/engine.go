@@ -795,6 +795,12 @@ func applyZone(ctx context.Context, z *zoneState) {
 		if !allDone(results) {
 			p.err = err
 		}
+		if changed && s.entry != nil {
+			// Nothing was written: an entry would restore a state the
+			// zone no longer had. The write planned again makes its own.
+			z.journal.discard(p, s.entry)
+			s.entry = nil
+		}
 		if s.entry != nil {
 			if jerr := z.journal.end(s.entry, s.perChange, ops, oneCall, n, p.err); jerr != nil {
 				p.err = errors.Join(p.err, jerr)
