@@ -107,7 +107,7 @@ func TestTwoRunsDifferentStateDirs(t *testing.T) {
 		}
 		p = providers.Wrap(&barrier{Provider: p, reads: &reads, want: 2 * n, ready: ready, once: once},
 			providers.WrapOptions{Name: "local", Type: "zonefile", Counts: counts})
-		cfg := &policy.Config{File: "maildns.yaml", Dir: dir, StateDir: t.TempDir(), Domains: domains, Safety: policy.Safety{MaxChanges: 10}}
+		cfg := &policy.Config{File: "maildns.yaml", Dir: dir, StateDir: memTempDir(t), Domains: domains, Safety: policy.Safety{MaxChanges: 10}}
 		e := &Engine{Config: cfg, Providers: map[string]providers.Provider{"local": p}, LockWait: time.Minute,
 			Compile: func(d *policy.Domain) ([]policy.RRset, error) {
 				return []policy.RRset{tOwnedSPFAt(d.Domain, spf)}, nil
