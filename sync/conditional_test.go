@@ -362,3 +362,37 @@ func TestRefusedWriteIsOneError(t *testing.T) {
 		})
 	}
 }
+
+// A restore writes conditionally too: a DMARC record changed between the
+// restore's read and its write is not joined by a second one; the restore
+// fails saying what changed, and nothing is written.
+func TestRestoreIsConditional(t *testing.T) {
+	const zone = "example.com."
+	e, st := conditionalEngine(t, map[string][]libdns.RR{zone: driftedCom()}, map[string][]policy.RRset{"example.com": comPolicy()})
+	if _, err := e.Run(context.Background(), Options{Mode: ModeOnce, Offline: true}); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := ListJournal(e.Config.StateDir)
+	if len(paths) != 1 {
+		t.Fatalf("%d entries", len(paths))
+	}
+	ip := &interposer{Provider: e.Providers["mem"]}
+	ip.before = func(int) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.zones[zone] = slices.DeleteFunc(st.zones[zone], func(rr libdns.RR) bool { return rr.Name == "_dmarc" })
+		st.zones[zone] = append(st.zones[zone], tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=quarantine"))
+	}
+	e.Providers["mem"] = ip
+	before := st.replaceIfs
+	plan, err := e.Restore(context.Background(), paths[0], Options{Mode: ModeOnce, AllowWeakening: true})
+	if !errors.Is(err, providers.ErrChanged) || plan.Zones[0].Status != StatusError {
+		t.Fatalf("restore over a change: %s, %v", plan.Zones[0].Status, err)
+	}
+	if st.replaceIfs != before+1 || st.changed != 1 {
+		t.Errorf("%d writes, %d found the zone changed", st.replaceIfs-before, st.changed)
+	}
+	if n := countPrefix(st.records(zone), "_dmarc", "v=DMARC1"); n != 1 {
+		t.Errorf("%d DMARC records after the restore", n)
+	}
+}

@@ -450,7 +450,8 @@ func (e *Engine) readLocked(ctx context.Context, z *zoneState, apply bool, mode 
 			return nil, err
 		}
 	}
-	return readZone(ctx, z)
+	readLive(ctx, z) // with what a conditional write needs of the read
+	return z.live, z.err
 }
 
 // lock takes z's lock and opens its journal when the config has a state
