@@ -8,11 +8,13 @@ import (
 	"strings"
 	stdsync "sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
+	"github.com/maildns/maildns/providers/faulty"
 )
 
 // conditionalEngine is testEngine over a fake store whose provider writes
@@ -394,5 +396,68 @@ func TestRestoreIsConditional(t *testing.T) {
 	}
 	if n := countPrefix(st.records(zone), "_dmarc", "v=DMARC1"); n != 1 {
 		t.Errorf("%d DMARC records after the restore", n)
+	}
+}
+
+// The engine, the wrapper and a fault on the conditional write: an answer
+// lost after the write landed is found landed on the wrapper's re-read (one
+// write, applied); a write that never reached the provider, with another
+// writer's change meanwhile, is reported changed by the wrapper and the
+// engine plans again and converges.
+func TestConditionalWriteUnderFaults(t *testing.T) {
+	const zone = "example.com."
+	live := comZone(tRR("mail", "A", tHour, "203.0.113.25"), tRR("@", "MX", tHour, "10 mail.example.com."), tRR("@", "TXT", tHour, "v=spf1 mx ~all"))
+	for _, tc := range []struct {
+		fault   faulty.Fault
+		meddle  bool
+		writes  int // conditional writes that reached the store
+		changed int // of which the store found the zone changed
+	}{
+		{fault: faulty.FailAfter, writes: 1},
+		{fault: faulty.FailBefore, meddle: true, writes: 2, changed: 1},
+		// The wrapper's own re-read finds the change: one write, after
+		// the engine planned again.
+		{fault: faulty.Timeout, meddle: true, writes: 1, changed: 0},
+	} {
+		t.Run(tc.fault.String(), func(t *testing.T) {
+			e, st, _ := testEngine(t, map[string][]libdns.RR{zone: live}, map[string][]policy.RRset{"example.com": comPolicy()})
+			st.conditional = true
+			e.Config.StateDir = t.TempDir()
+			inner, err := providers.New("fake", &providers.Settings{Name: "mem", Values: map[string]string{"store": t.Name()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			faulted := false
+			fp := faulty.New(inner, faulty.Options{Transient: true, Hang: time.Second, Script: func(n int, op string) faulty.Fault {
+				if op != faulty.OpReplace || faulted {
+					return faulty.None
+				}
+				faulted = true
+				if tc.meddle {
+					st.mu.Lock()
+					st.zones[zone] = append(st.zones[zone], tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=none"))
+					st.mu.Unlock()
+				}
+				return tc.fault
+			}})
+			e.Providers["mem"] = providers.Wrap(fp, providers.WrapOptions{Name: "mem", Type: "fake", Counts: &providers.Counts{},
+				Timeout: 50 * time.Millisecond, RetryBaseDelay: time.Millisecond})
+			plan, err := e.Run(context.Background(), Options{Mode: ModeOnce, Offline: true})
+			if err != nil || plan.Zones[0].Status != StatusApplied {
+				t.Fatalf("status %s, err %v", plan.Zones[0].Status, err)
+			}
+			if fp.Total() != 1 || st.replaceIfs != tc.writes || st.changed != tc.changed {
+				t.Errorf("%d faults, %d writes, %d changed; want 1, %d, %d", fp.Total(), st.replaceIfs, st.changed, tc.writes, tc.changed)
+			}
+			after := st.records(zone)
+			if countPrefix(after, "@", "v=spf1") != 1 || countPrefix(after, "_dmarc", "v=DMARC1") != 1 ||
+				!slices.Contains(after, tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")) {
+				t.Errorf("zone after the run: %v", after)
+			}
+			plan, err = e.Run(context.Background(), Options{Mode: ModeDryRun, Offline: true})
+			if err != nil || plan.Zones[0].Status != StatusInSync {
+				t.Errorf("after the run: %s %v", plan.Zones[0].Status, err)
+			}
+		})
 	}
 }
