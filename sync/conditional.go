@@ -37,21 +37,13 @@ type expectForm struct {
 // readLive reads z's records (z.live, z.err) and what its write needs to
 // know of them (z.cond).
 func readLive(ctx context.Context, z *zoneState) {
-	live, raw, err := readZoneRaw(ctx, z)
-	z.live, z.err, z.cond = live, err, zoneCond{}
+	var cond zoneCond
+	live, raw, err := readZoneRaw(ctx, z, &cond)
+	z.live, z.err, z.cond = live, err, cond
 	if err != nil {
 		return
 	}
 	z.cond.refusal = providers.GuardWrite(z.provider, z.fqdn, raw)
-	for i, rec := range raw {
-		rr, err := providers.Normalize(rec, z.fqdn)
-		switch {
-		case err != nil:
-			z.cond.setForm(live[i], expectForm{skip: true})
-		case rr.Data != live[i].Data:
-			z.cond.setForm(live[i], expectForm{data: rr.Data})
-		}
-	}
 }
 
 func (c *zoneCond) setForm(rr libdns.RR, f expectForm) {

@@ -461,3 +461,25 @@ func TestConditionalWriteUnderFaults(t *testing.T) {
 		})
 	}
 }
+
+// What a write expects is stated as the provider's check will read the
+// records it holds: a foreign TXT given as plain text with a backslash,
+// and an owned record maildns cannot parse, do not make the write look
+// stale (which would fail it as changed on every run).
+func TestExpectInProviderForm(t *testing.T) {
+	const zone = "example.com."
+	live := comZone(tRR("@", "TXT", tHour, `path=C:\mail`), tRR("@", "TXT", tHour, "v=spf1 mx ~all"),
+		tRR("mail", "A", tHour, "not-an-address"), tRR("@", "MX", tHour, "10 mail.example.com."))
+	e, st := conditionalEngine(t, map[string][]libdns.RR{zone: live}, map[string][]policy.RRset{"example.com": comPolicy()})
+	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce, Offline: true})
+	if err != nil || plan.Zones[0].Status != StatusApplied {
+		t.Fatalf("status %s, err %v", plan.Zones[0].Status, err)
+	}
+	if st.replaceIfs != 1 || st.changed != 0 {
+		t.Errorf("%d writes, %d found the zone changed; want 1, 0", st.replaceIfs, st.changed)
+	}
+	after := st.records(zone)
+	if !slices.Contains(after, tRR("@", "TXT", tHour, `path=C:\mail`)) || slices.Contains(after, tRR("mail", "A", tHour, "not-an-address")) {
+		t.Errorf("after the run: %v", after)
+	}
+}

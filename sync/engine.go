@@ -688,13 +688,14 @@ func SelectDomains(cfg *policy.Config, names []string) ([]*policy.Domain, error)
 
 // readZone reads a zone from its provider and normalises every record.
 func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
-	out, _, err := readZoneRaw(ctx, z)
+	out, _, err := readZoneRaw(ctx, z, nil)
 	return out, err
 }
 
 // readZoneRaw is readZone that also returns the records as the provider
-// gave them, in the same order.
-func readZoneRaw(ctx context.Context, z *zoneState) ([]libdns.RR, []libdns.Record, error) {
+// gave them, and notes in cond (when not nil) the records whose data
+// differs from what providers.CheckExpect will see.
+func readZoneRaw(ctx context.Context, z *zoneState, cond *zoneCond) ([]libdns.RR, []libdns.Record, error) {
 	if z.provider == nil {
 		return nil, nil, fmt.Errorf("provider %q is not configured", z.key.provider)
 	}
@@ -713,13 +714,20 @@ func readZoneRaw(ctx context.Context, z *zoneState) ([]libdns.RR, []libdns.Recor
 		if raw := rec.RR().Data; err == nil && (rr.Type == "TXT" || rr.Type == "SPF") && !strings.HasPrefix(raw, `"`) {
 			// The backends return TXT as the text itself: normalising it
 			// again would read a backslash in it as an escape.
+			normal := rr.Data
 			rr.Data = raw
+			if cond != nil && normal != raw {
+				cond.setForm(rr, expectForm{data: normal})
+			}
 		}
 		if err != nil {
 			// Keep what cannot be parsed as it came, so that it is
 			// compared (and, when owned, replaced) rather than ignored.
 			raw := rec.RR()
 			rr = libdns.RR{Name: providers.RelativeName(raw.Name, z.fqdn), Type: strings.ToUpper(raw.Type), TTL: raw.TTL.Truncate(time.Second), Data: raw.Data}
+			if cond != nil {
+				cond.setForm(rr, expectForm{skip: true})
+			}
 		}
 		out = append(out, rr)
 	}
