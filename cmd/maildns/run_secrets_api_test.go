@@ -120,7 +120,8 @@ func TestSecretsNeverShownByAPIs(t *testing.T) {
 			f.Token = apiSecretCF
 			f.AddZone("example.com")
 			f.Put("example.com", cffake.Record{Name: "@", Type: "TXT", Content: `"v=spf1 mx ~all"`, TTL: 3600})
-			for _, k := range []string{"POST dns_records", "PATCH dns_records", "PUT dns_records", "DELETE dns_records"} {
+			// Every write: the conditional one is a batch.
+			for _, k := range []string{"POST dns_records", "PATCH dns_records", "PUT dns_records", "DELETE dns_records", "POST batch"} {
 				f.FailOn(k, 1000, http.StatusForbidden, "echo")
 			}
 			old := http.DefaultTransport
@@ -144,6 +145,7 @@ func TestSecretsNeverShownByAPIs(t *testing.T) {
 			// The token across the 600-byte cut of the excerpt.
 			f.EchoToken = strings.Repeat("x", 590) + "{token} is not allowed to write" + strings.Repeat("y", 200)
 			f.FailOn("PATCH rrsets", 1000, http.StatusUnauthorized, "echo")
+			f.FailOn("POST rrsets", 1000, http.StatusUnauthorized, "echo") // a conditional create
 			return fmt.Sprintf(`{type: desec, token: "${MAILDNS_T_DESEC}", base_url: %q, retry_max_time: 0s, rate_limit: 0}`, f.URL())
 		}, once, true, true},
 		{"rfc2136 unreachable", func(t *testing.T) string {
