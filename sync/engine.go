@@ -803,7 +803,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 		if !allDone(results) {
 			p.err = err
 		}
-		if changed && s.entry != nil {
+		if changed && s.entry != nil && len(p.plan.Files) == 0 {
 			// Nothing was written: an entry would restore a state the
 			// zone no longer had. The write planned again makes its own.
 			z.journal.discard(p, s.entry)
