@@ -159,6 +159,16 @@ func inZone(z *zoneState, err error) error {
 	return fmt.Errorf("zone %s at %s: %w", z.key.zone, z.key.provider, err)
 }
 
+// shareError is the error of p's share of z, naming the domain, the zone
+// and the provider once each (a domain that is its zone, once).
+func shareError(z *zoneState, p *domainZone) error {
+	err := inZone(z, p.err)
+	if p.domain.Domain == z.key.zone {
+		return err
+	}
+	return fmt.Errorf("domain %s: %w", p.domain.Domain, err)
+}
+
 // wroteNothing reports whether every RRset p's changes touch reads back as
 // it was read: a write that failed left no trace to verify.
 func wroteNothing(z *zoneState, p *domainZone) bool {

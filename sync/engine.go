@@ -373,7 +373,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		for _, p := range z.parts {
 			plan.Zones = append(plan.Zones, p.plan)
 			if p.err != nil && z.err == nil {
-				errs = append(errs, fmt.Errorf("domain %s: %w", p.domain.Domain, inZone(z, p.err)))
+				errs = append(errs, shareError(z, p))
 			}
 		}
 	}
