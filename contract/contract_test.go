@@ -570,21 +570,7 @@ func testParked(t *testing.T, h *harness) {
 // knownBugs are contract failures not fixed yet, by "scenario/check/backend",
 // with what is seen. A check with a known bug must still fail, so that the
 // entry is removed with the fix; "sync" is the error the sync fails with.
-var knownBugs = map[string]string{
-	// The rfc2136 backend writes conditionally (ReplaceRecordsIf, tested
-	// with a write between read and write in providers/rfc2136); the
-	// engine does not call it yet, so a run that read before another
-	// writer changed the SPF adds its own beside it.
-	"race_write/race/bind":     "two SPF records: the engine does not write conditionally yet",
-	"race_write/race/knot":     "two SPF records: the engine does not write conditionally yet",
-	"race_write/race/powerdns": "two SPF records: the engine does not write conditionally yet",
-	// The backend's error names neither (the wrapper names both once);
-	// sync adds "domain D, zone Z at P: ... in zone Z" and a verify
-	// finding per RRset of a write the server refused whole.
-	"refused_update/one error/bind":     "the engine names the zone 4 times and reports verify findings",
-	"refused_update/one error/knot":     "the engine names the zone 4 times and reports verify findings",
-	"refused_update/one error/powerdns": "the engine names the zone 4 times and reports verify findings",
-}
+var knownBugs = map[string]string{}
 
 // knownBug runs --once when the scenario has a known bug on this backend
 // and checks that it fails as recorded; it reports whether it did so.
