@@ -53,6 +53,20 @@ func (c *zoneCond) setForm(rr libdns.RR, f expectForm) {
 	c.forms[rr] = f
 }
 
+// expectData returns the data a conditional write states for rr, a record
+// of the zone as read: as providers.CheckExpect will see the provider's
+// record; false for one it cannot read (and ignores).
+func (c *zoneCond) expectData(rr libdns.RR) (string, bool) {
+	f, ok := c.forms[rr]
+	switch {
+	case !ok:
+		return rr.Data, true
+	case f.skip:
+		return "", false
+	}
+	return f.data, true
+}
+
 // expectFor returns what a conditional write of ops expects: every RRset
 // ops touch, with every value z.live holds there (foreign ones included);
 // none for an RRset that is to be created.
@@ -68,14 +82,9 @@ func expectFor(z *zoneState, ops writeOps) []providers.RRsetState {
 		seen[k] = true
 		st := providers.RRsetState{Name: k.name, Type: k.typ}
 		for _, have := range idx[k] {
-			data := have.Data
-			if f, ok := z.cond.forms[have]; ok {
-				if f.skip {
-					continue
-				}
-				data = f.data
+			if data, ok := z.cond.expectData(have); ok {
+				st.Values = append(st.Values, data)
 			}
-			st.Values = append(st.Values, data)
 		}
 		out = append(out, st)
 	}

@@ -747,7 +747,9 @@ func (e *Engine) writeRestore(ctx context.Context, z *zoneState, domain, restore
 			nt := nameType{strings.ToLower(c.Name), strings.ToUpper(c.Type)}
 			st := providers.RRsetState{Name: c.Name, Type: nt.typ, Values: []string{}}
 			for _, rr := range idx[nt] {
-				st.Values = append(st.Values, rr.Data)
+				if data, ok := z.cond.expectData(rr); ok {
+					st.Values = append(st.Values, data)
+				}
 			}
 			expect = append(expect, st)
 		}
