@@ -19,13 +19,15 @@ import (
 
 // barrier holds every write until both runs have read every zone, so that
 // each zone is planned by both from the same read: the race of two
-// `--once` runs, every time.
+// `--once` runs, every time. A run's reads are counted by zone: one read
+// again under the zone's lock is not a new one.
 type barrier struct {
 	providers.Provider
-	reads *atomic.Int64
-	want  int64
-	ready chan struct{}
-	once  *stdsync.Once
+	n     int           // zones
+	seen  stdsync.Map   // zones this run read
+	count atomic.Int64  // of seen
+	runs  *atomic.Int64 // runs that read every zone
+	ready chan struct{} // closed when both have
 }
 
 func (b *barrier) Unwrap() providers.Provider { return b.Provider }
@@ -33,8 +35,8 @@ func (b *barrier) CanReplaceIf() bool         { return providers.CanReplaceIf(b.
 
 func (b *barrier) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	recs, err := b.Provider.GetRecords(ctx, zone)
-	if b.reads.Add(1) == b.want {
-		b.once.Do(func() { close(b.ready) })
+	if _, again := b.seen.LoadOrStore(zone, true); !again && b.count.Add(1) == int64(b.n) && b.runs.Add(1) == 2 {
+		close(b.ready)
 	}
 	return recs, err
 }
@@ -68,8 +70,8 @@ func TestTwoRunsDifferentStateDirs(t *testing.T) {
 		}
 		domains = append(domains, &policy.Domain{Domain: d, Provider: "local", Zone: d, TTL: time.Hour})
 	}
-	var reads atomic.Int64
-	ready, once := make(chan struct{}), &stdsync.Once{}
+	var runs atomic.Int64
+	ready := make(chan struct{})
 	counts := &providers.Counts{}
 	run := func(spf string) (*Plan, error) {
 		p, err := providers.New("zonefile", &providers.Settings{Name: "local", Values: map[string]string{"directory": dir}})
@@ -79,7 +81,7 @@ func TestTwoRunsDifferentStateDirs(t *testing.T) {
 		if !providers.CanReplaceIf(p) {
 			return nil, errors.New("the zone file backend does not write conditionally")
 		}
-		p = providers.Wrap(&barrier{Provider: p, reads: &reads, want: 2 * n, ready: ready, once: once},
+		p = providers.Wrap(&barrier{Provider: p, n: n, runs: &runs, ready: ready},
 			providers.WrapOptions{Name: "local", Type: "zonefile", Counts: counts})
 		cfg := &policy.Config{File: "maildns.yaml", Dir: dir, StateDir: memTempDir(t), Domains: domains, Safety: policy.Safety{MaxChanges: 10}}
 		e := &Engine{Config: cfg, Providers: map[string]providers.Provider{"local": p}, LockWait: time.Minute,
@@ -97,10 +99,14 @@ func TestTwoRunsDifferentStateDirs(t *testing.T) {
 	}
 	wg.Wait()
 	// Each zone was written first by one run; the other found it changed,
-	// read it again and wrote its own value.
-	if got := counts.Get("local", providers.OpReplaceRecords, providers.ResultError); got != n {
-		t.Errorf("%d writes found their zone changed, want %d (one per zone)", got, n)
+	// read it again and wrote its own value, unless it read the zone again
+	// under its own lock (a fresh state_dir has no lock generations yet)
+	// after the first had written.
+	got := counts.Get("local", providers.OpReplaceRecords, providers.ResultError)
+	if got == 0 || got > n {
+		t.Errorf("%d writes found their zone changed, want 1 to %d (at most one per zone)", got, n)
 	}
+	t.Logf("%d of %d zones: the later write found the zone changed", got, n)
 	status := make([]map[string]ZonePlan, 2)
 	for i := range plans {
 		status[i] = map[string]ZonePlan{}
