@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"regexp"
@@ -537,8 +538,14 @@ func (l *domainLoader) dkim(e entry) {
 			}
 			k.KeyFile = l.keys.wd.abs(resolvePath(filepath.Dir(l.file), s))
 			ck := l.keys.get(k.KeyFile)
+			// A relative key_file is read beside the policy file, not the
+			// working directory: the error shows where it was looked for.
+			shown := s
+			if !filepath.IsAbs(s) {
+				shown = fmt.Sprintf("%s (relative to the policy file: %s)", s, k.KeyFile)
+			}
 			if ck.readErr != nil {
-				l.errorf(l.at(*keyFile), "dkim %s: cannot read key_file %s: %v", k.Selector, s, osErrText(ck.readErr))
+				l.errorf(l.at(*keyFile), "dkim %s: cannot read key_file %s: %v", k.Selector, shown, osErrText(ck.readErr))
 				good = false
 				break
 			}

@@ -155,6 +155,10 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`policies/p.yaml:1: empty policy: domain is required`}},
 		{"policy unknown key", map[string]string{"policies/p.yaml": head + "mail_host: []\n"},
 			[]string{`policies/p.yaml:3: unknown key "mail_host" in policy (did you mean "mail_hosts"?)`}},
+		{"dmarc pct", map[string]string{"policies/p.yaml": head + "dmarc:\n  policy: reject\n  pct: 50\n"},
+			[]string{`policies/p.yaml:5: unknown key "pct" in dmarc (did you mean "percent"?)`}},
+		{"dmarc sp", map[string]string{"policies/p.yaml": head + "dmarc:\n  policy: reject\n  sp: reject\n"},
+			[]string{`policies/p.yaml:5: unknown key "sp" in dmarc (did you mean "subdomain_policy"?)`}},
 		{"policy duplicate key", map[string]string{"policies/p.yaml": head + "ttl: 60\nttl: 70\n"},
 			[]string{`policies/p.yaml:4: duplicate key "ttl" (first at line 3)`}},
 		{"domain missing", map[string]string{"policies/p.yaml": "provider: local\n"},
@@ -254,7 +258,7 @@ func TestLoadErrors(t *testing.T) {
 		{"dkim both keys", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: k.pem\n    key: abc\n"},
 			[]string{`policies/p.yaml:6: dkim s1: give key_file or key, not both`}},
 		{"dkim unreadable key file", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: keys/missing.pem\n"},
-			[]string{`policies/p.yaml:5: dkim s1: cannot read key_file keys/missing.pem: stat: no such file or directory`}},
+			[]string{`policies/p.yaml:5: dkim s1: cannot read key_file keys/missing.pem (relative to the policy file: policies/keys/missing.pem): stat: no such file or directory`}},
 		{"dkim not a key", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: k.pem\n",
 			"policies/k.pem": "hello\n"},
 			[]string{`policies/p.yaml:5: dkim s1: key_file k.pem: no PEM public or private key found`}},
@@ -281,7 +285,7 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`policies/p.yaml:5: dkim s1: key is not a base64 SubjectPublicKeyInfo`}},
 		{"dkim key file is a directory", map[string]string{"policies/p.yaml": head + "dkim:\n  - selector: s1\n    key_file: keys\n",
 			"policies/keys/x": ""},
-			[]string{`policies/p.yaml:5: dkim s1: cannot read key_file keys: policies/keys is not a regular file`}},
+			[]string{`policies/p.yaml:5: dkim s1: cannot read key_file keys (relative to the policy file: policies/keys): policies/keys is not a regular file`}},
 
 		// dmarc
 		// tls_rpt and bimi

@@ -391,6 +391,9 @@ func quoteAll(list []string) []string {
 // suggest returns ` (did you mean "x"?)` for the closest candidate within a
 // small edit distance, or "".
 func suggest(s string, candidates []string) string {
+	if full, ok := keyAliases[strings.ToLower(s)]; ok && contains(candidates, full) {
+		return fmt.Sprintf(" (did you mean %q?)", full)
+	}
 	best, bestD := "", 1<<30
 	cs := append([]string(nil), candidates...)
 	sort.Strings(cs)
@@ -411,6 +414,12 @@ func suggest(s string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// keyAliases are the record tags people write for the policy keys that
+// spell them out (a DMARC section's pct= is percent).
+var keyAliases = map[string]string{
+	"pct": "percent", "p": "policy", "sp": "subdomain_policy",
 }
 
 func editDistance(a, b string) int {
