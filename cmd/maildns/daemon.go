@@ -20,20 +20,20 @@ import (
 	"github.com/maildns/maildns/sync"
 )
 
-// runDaemon runs maildns as a service until ctx is done; it returns the exit status.
-func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
+// runDaemon runs maildns as a service until ctx is done; it returns the exit
+// status. logLevel (--log-level), when set, overrides the config's.
+func runDaemon(ctx context.Context, configPath, logLevel string, stderr io.Writer) int {
 	// SIGHUP reloads (caught from the start: its default action would kill
 	// the daemon); SIGTERM/SIGINT arrive as ctx (main's signal.NotifyContext).
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	cfg, err := policy.LoadConfig(configPath) // compiles every policy too
-	if err != nil {
-		printErrors(stderr, configPath, err)
+	cfg := loadConfig(configPath, stderr) // compiles every policy too
+	if cfg == nil {
 		return exitFailed
 	}
-	logger := newLogger(stderr, cfg.Log)
+	logger := newLogger(stderr, withLevel(cfg.Log, logLevel))
 	sched, err := sync.ParseSchedule(cfg.Schedule)
 	if err != nil {
 		fmt.Fprintf(stderr, "maildns: %s: %v\n", configPath, err)
@@ -66,7 +66,7 @@ func runDaemon(ctx context.Context, configPath string, stderr io.Writer) int {
 		Version:   versionString(),
 		Load:      policy.LoadConfig,
 		Logger:    logger,
-		NewLogger: func(cfg *policy.Config) *slog.Logger { return newLogger(stderr, cfg.Log) },
+		NewLogger: func(cfg *policy.Config) *slog.Logger { return newLogger(stderr, withLevel(cfg.Log, logLevel)) },
 		Reload:    hup,
 		Notify: func(state string) {
 			if _, err := sddaemon.SdNotify(false, state); err != nil {

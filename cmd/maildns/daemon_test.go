@@ -383,7 +383,7 @@ func TestDaemonRefusesInvalidConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr strings.Builder
-	code := runDaemon(t.Context(), path, &stderr)
+	code := runDaemon(t.Context(), path, "", &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), path+":3:") {
 		t.Errorf("runDaemon = %d, stderr %q; want 1 and %s:3:", code, stderr.String(), path)
 	}

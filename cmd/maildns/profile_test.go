@@ -29,9 +29,8 @@ func TestStartProfiles(t *testing.T) {
 		t.Errorf("arguments %q, want %q", rest, plain)
 	}
 	// The profiling flags are not part of the usage.
-	var out strings.Builder
-	parseFlags([]string{"--help"}, &out)
-	if strings.Contains(out.String(), "profile") {
-		t.Errorf("--help mentions the hidden profiling flags:\n%s", out.String())
+	code, out, _ := e2eRun(t, "--help")
+	if code != 0 || !strings.Contains(out, "--dry-run") || strings.Contains(out, "profile") {
+		t.Errorf("--help (exit %d) mentions the hidden profiling flags, or is not the usage:\n%s", code, out)
 	}
 }

@@ -2,12 +2,63 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/maildns/maildns/sync"
 )
+
+// newRestoreCmd is `maildns restore JOURNAL_FILE | --run ID | --last
+// [--domain D] [--dry-run]`.
+func newRestoreCmd(c *cli) *cobra.Command {
+	f := c.f
+	cmd := &cobra.Command{
+		Use:   "restore [JOURNAL_FILE]",
+		Short: "Put back the state a journal entry, or a whole run, recorded before its changes",
+		Long: `Put back the "before" state the journal (in state_dir) recorded: one entry
+(JOURNAL_FILE), or every zone a run changed (--run ID from maildns journal
+list, or --last), optionally only some domains (--domain). With --dry-run,
+print what would change. Exit statuses are those of --once and --dry-run.`,
+		Example: "  maildns restore --last --dry-run\n  maildns restore --run 20261201T120000Z-1a2b --domain example.com",
+		Args: func(cmd *cobra.Command, args []string) error {
+			byRun := cmd.Flags().Changed("run") || f.last
+			var err error
+			switch {
+			case cmd.Flags().Changed("run") && f.last:
+				err = errors.New("restore: --run and --last exclude each other")
+			case byRun && len(args) != 0, !byRun && len(args) != 1:
+				err = errors.New("usage: maildns restore JOURNAL_FILE | --run ID | --last [--domain D] [--dry-run]")
+			case cmd.Flags().Changed("run") && f.runID == "":
+				err = errors.New("restore: --run needs a run id (maildns journal list shows them)")
+			case len(f.domains) > 0 && !byRun:
+				err = errors.New("restore: --domain goes with --run or --last")
+			}
+			if err != nil {
+				return &usageError{err, cmd.CommandPath()}
+			}
+			return nil
+		},
+		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return []string{"json"}, cobra.ShellCompDirectiveFilterFileExt
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.finish(cmd); err != nil {
+				return &usageError{err, cmd.CommandPath()}
+			}
+			f.args = append([]string{"restore"}, args...)
+			c.code = c.exec(cmd.Context(), f)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "print what would change, write nothing")
+	cmd.Flags().StringVar(&f.runID, "run", "", "put back every zone this run (an `ID` from maildns journal list) changed")
+	cmd.Flags().BoolVar(&f.last, "last", false, "put back every zone the last run that changed one changed")
+	return cmd
+}
 
 // restoreRequest is what `maildns restore` was asked: one journal entry
 // (File), or every entry of a run (Run, or Last for the newest run that

@@ -121,7 +121,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var dlog secretBuf
 	done := make(chan int, 1)
-	go func() { done <- runDaemon(ctx, cfgPath, &dlog) }()
+	go func() { done <- runDaemon(ctx, cfgPath, "", &dlog) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(dlog.String(), "sync finished") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
