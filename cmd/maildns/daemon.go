@@ -36,7 +36,7 @@ func runDaemon(ctx context.Context, configPath, logLevel string, stderr io.Write
 	logger := newLogger(stderr, withLevel(cfg.Log, logLevel))
 	sched, err := sync.ParseSchedule(cfg.Schedule)
 	if err != nil {
-		fmt.Fprintf(stderr, "maildns: %s: %v\n", configPath, err)
+		fmt.Fprintf(errorStream(stderr), "maildns: %s: %v\n", configPath, err)
 		return exitFailed
 	}
 
@@ -49,7 +49,7 @@ func runDaemon(ctx context.Context, configPath, logLevel string, stderr io.Write
 	if addr := cfg.Metrics.Listen; addr != "" {
 		srv, err := m.Listen(addr)
 		if err != nil {
-			fmt.Fprintf(stderr, "maildns: %s: %v\n", configPath, err)
+			fmt.Fprintf(errorStream(stderr), "maildns: %s: %v\n", configPath, err)
 			return exitFailed
 		}
 		logger.Info("metrics listening", "addr", srv.Addr().String())

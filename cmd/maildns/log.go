@@ -165,3 +165,35 @@ func (h *journalHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h *journalHandler) WithGroup(name string) slog.Handler {
 	return &journalHandler{inner: h.inner.WithGroup(name), out: h.out}
 }
+
+// errorStream is w for maildns's own error lines (a file's problems, a
+// failed zone): on the journal's stream each line gets priority 3, as an
+// ERROR record does; elsewhere w itself.
+func errorStream(w io.Writer) io.Writer {
+	if !isJournalStream(w) {
+		return w
+	}
+	return &prefixWriter{w: w, prefix: []byte("<3>"), bol: true}
+}
+
+// prefixWriter puts prefix at the start of every line written through it.
+type prefixWriter struct {
+	w      io.Writer
+	prefix []byte
+	bol    bool // at the beginning of a line
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	var out []byte
+	for _, c := range b {
+		if p.bol {
+			out = append(out, p.prefix...)
+		}
+		out = append(out, c)
+		p.bol = c == '\n'
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}

@@ -87,7 +87,7 @@ func restoreCommand(ctx context.Context, req restoreRequest, stdout, stderr io.W
 		// The entry first: a bad file is reported before any provider is built.
 		var err error
 		if entry, err = sync.ReadJournal(req.File); err != nil {
-			fmt.Fprintf(stderr, "maildns: restore: %v\n", err)
+			fmt.Fprintf(errorStream(stderr), "maildns: restore: %v\n", err)
 			return exitFailed
 		}
 	}

@@ -90,7 +90,7 @@ func loadConfig(path string, stderr io.Writer) *policy.Config {
 	if err != nil {
 		printErrors(stderr, path, err)
 		if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
-			fmt.Fprintf(stderr, "maildns: no config at %s: name one with --config FILE or MAILDNS_CONFIG (see maildns --help)\n", path)
+			fmt.Fprintf(errorStream(stderr), "maildns: no config at %s: name one with --config FILE or MAILDNS_CONFIG (see maildns --help)\n", path)
 		}
 		return nil
 	}
@@ -109,6 +109,7 @@ func loadConfig(path string, stderr io.Writer) *policy.Config {
 
 // printErrors prints each error of err on its own line, then a summary.
 func printErrors(w io.Writer, file string, err error) {
+	w = errorStream(w)
 	list := flatten(err)
 	for _, e := range list {
 		fmt.Fprintln(w, e)
@@ -176,12 +177,12 @@ func report(stdout, stderr io.Writer, output, mode string, plan *sync.Plan, runE
 		werr = sync.WriteText(stdout, plan, colour(stdout))
 	}
 	if werr != nil {
-		fmt.Fprintf(stderr, "maildns: writing the plan: %v\n", werr)
+		fmt.Fprintf(errorStream(stderr), "maildns: writing the plan: %v\n", werr)
 		return exitFailed
 	}
 	if runErr != nil {
 		for _, e := range flatten(runErr) {
-			fmt.Fprintf(stderr, "maildns: %v\n", e)
+			fmt.Fprintf(errorStream(stderr), "maildns: %v\n", e)
 		}
 	}
 	return exitStatus(mode, plan, runErr)
