@@ -38,6 +38,7 @@ type Metrics struct {
 	changes     *prometheus.CounterVec
 	findings    *prometheus.GaugeVec
 	watched     prometheus.Gauge
+	periodSecs  prometheus.Gauge
 
 	mu            gosync.Mutex
 	started       time.Time
@@ -92,11 +93,17 @@ func New(version string, counts *providers.Counts) *Metrics {
 			Namespace: Namespace, Name: "findings",
 			Help: "Findings of the last run, by domain and severity (error, action, warning, info).",
 		}, []string{"domain", "severity"}),
+		// For alert rules that count schedule periods (deploy/prometheus).
+		periodSecs: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: Namespace, Name: "schedule_period_seconds",
+			Help: "The schedule's period: the interval between two scheduled syncs.",
+		}),
 	}
 	m.watched = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "watched_domains",
 		Help: "Domains with enforce: false at the last run: planned and reported, never written.",
 	})
+	m.periodSecs.Set(defaultPeriod.Seconds())
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: Namespace, Name: "build_info",
 		Help: "Always 1; labels say the version of maildns and of Go.",
@@ -106,7 +113,7 @@ func New(version string, counts *providers.Counts) *Metrics {
 		m.runs.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.runs, m.skipped, m.lastSync, m.lastSuccess, m.duration, m.drift, m.changes,
-		m.findings, m.watched, buildInfo, &callCollector{counts: counts},
+		m.findings, m.watched, m.periodSecs, buildInfo, &callCollector{counts: counts},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -124,6 +131,7 @@ func (m *Metrics) SetPeriod(d time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.period = d
+	m.periodSecs.Set(d.Seconds())
 }
 
 // Started resets the time the health check counts from before the first
@@ -164,6 +172,7 @@ func (m *Metrics) Observe(r sync.Result) {
 	}
 	if r.Period > 0 {
 		m.period = r.Period
+		m.periodSecs.Set(r.Period.Seconds())
 	}
 	m.mu.Unlock()
 

@@ -71,6 +71,7 @@ func TestObserveMovesMetrics(t *testing.T) {
 		`maildns_sync_duration_seconds_sum`:       0,
 		`maildns_sync_duration_seconds_count`:     0,
 		`maildns_watched_domains`:                 0,
+		`maildns_schedule_period_seconds`:         900, // the default 15m until a schedule is known
 	}, only(before)); diff != "" {
 		t.Errorf("metrics before any run (-want +got):\n%s", diff)
 	}
@@ -110,6 +111,7 @@ func TestObserveMovesMetrics(t *testing.T) {
 		`maildns_last_success_timestamp_seconds`:                                           1.8000000015e9,
 		`maildns_sync_duration_seconds_sum`:                                                1.5,
 		`maildns_sync_duration_seconds_count`:                                              1,
+		`maildns_schedule_period_seconds`:                                                  900,
 		`maildns_drift_rrsets{domain="example.com"}`:                                       4,
 		`maildns_drift_rrsets{domain="example.org"}`:                                       0,
 		`maildns_drift_rrsets{domain="example.net"}`:                                       1,
@@ -243,5 +245,15 @@ func TestServer(t *testing.T) {
 	}
 	if _, err := client.Get(base + "/healthz"); err == nil {
 		t.Error("server still answers after shutdown")
+	}
+}
+
+// TestSchedulePeriodMetric: maildns_schedule_period_seconds follows the
+// schedule, for alert rules that count periods.
+func TestSchedulePeriodMetric(t *testing.T) {
+	m := New("v1", &providers.Counts{})
+	m.SetPeriod(time.Hour)
+	if got := only(scrape(t, m.Handler()))["maildns_schedule_period_seconds"]; got != 3600 {
+		t.Errorf("maildns_schedule_period_seconds = %v, want 3600", got)
 	}
 }
