@@ -63,6 +63,17 @@ func (s *Settings) List(key string) (items []string, ok bool, err error) {
 	return items, ok, nil
 }
 
+// Read lists, sorted, the settings the backend asked for so far, set or not
+// (the reference test checks that each is documented).
+func (s *Settings) Read() []string {
+	out := make([]string, 0, len(s.used))
+	for k := range s.used {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // String returns the value of key, or def when it is not set.
 func (s *Settings) String(key, def string) string {
 	if v, ok := s.mark(key); ok {
