@@ -1,12 +1,13 @@
 # maildns — build, test and benchmark.
 GO          ?= go
-STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# staticcheck v0.8.2 is pinned as a tool in go.mod: nothing is fetched at test time.
+STATICCHECK ?= $(GO) tool staticcheck
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME    ?= 5s
 
-.PHONY: all build test lint unit fuzz bench clean
+.PHONY: all build test lint unit ops fuzz bench deb man clean
 
 all: build
 
@@ -15,8 +16,9 @@ build:
 
 # The one test command: lint, the whole suite under the race detector (BIND 9
 # is installed first when missing: the RFC 2136 and reverse-DNS tests run
-# against a real server), then a few seconds of each fuzzer.
-test: lint unit fuzz
+# against a real server), the operations kit (alert rules under promtool, the
+# Debian package under lintian and dpkg), then a few seconds of each fuzzer.
+test: lint unit ops fuzz
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -26,6 +28,21 @@ lint:
 unit:
 	./scripts/test-deps.sh
 	$(GO) test -race -count=1 ./...
+
+# promtool check/test rules, make deb, lintian, dpkg -i into a scratch root
+# and the installed maildns --version (scripts/package-test.sh).
+ops:
+	./scripts/test-deps.sh
+	GO=$(GO) ./scripts/package-test.sh
+
+# The Debian package (nfpm, pinned in go.mod): bin/maildns_VERSION_ARCH.deb.
+deb:
+	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) ./scripts/package.sh
+
+# Man pages and bash/zsh/fish completions, generated from the command
+# definitions, into build/docs/.
+man: build
+	bin/maildns gendocs build/docs
 
 fuzz:
 	@$(GO) list -f '{{.ImportPath}} {{.Dir}}' ./... | while read pkg dir; do \
@@ -39,4 +56,4 @@ bench:
 	./scripts/bench.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin build

@@ -3,8 +3,10 @@
 # BIND 9 (named) and dig, Knot DNS (knotd, kdig) and PowerDNS (pdns_server
 # with its sqlite3 backend, and sqlite3 to create its database) for the
 # RFC 2136 and reverse-DNS tests, which start real name servers on loopback
-# (internal/testbind), systemd-analyze for the unit checks (systemd/), and
-# openssl, which cross-checks the DKIM keys maildns dkim keygen writes. Quick and silent when they are all there;
+# (internal/testbind), systemd-analyze for the unit checks (systemd/),
+# openssl, which cross-checks the DKIM keys maildns dkim keygen writes,
+# promtool (Debian's prometheus) for the alert rules and lintian for the
+# Debian package (make ops). Quick and silent when they are all there;
 # installs what is missing with apt-get when run as root; otherwise it stops
 # with what to do.
 set -eu
@@ -25,6 +27,8 @@ have sqlite3 || missing="$missing sqlite3"
 have dnssec-signzone && have named-checkzone || missing="$missing bind9-utils"
 have systemd-analyze || missing="$missing systemd"
 have openssl || missing="$missing openssl"
+have promtool || missing="$missing prometheus"
+have lintian || missing="$missing lintian"
 if [ -z "$missing" ]; then
 	exit 0
 fi
@@ -57,7 +61,7 @@ apt-get -o DPkg::Lock::Timeout=300 update -qq
 # shellcheck disable=SC2086
 apt-get -o DPkg::Lock::Timeout=300 install -y -qq $missing >/dev/null
 
-for prog in named dig knotd kdig pdns_server pdnsutil sqlite3 named-checkzone dnssec-signzone systemd-analyze openssl; do
+for prog in named dig knotd kdig pdns_server pdnsutil sqlite3 named-checkzone dnssec-signzone systemd-analyze openssl promtool lintian; do
 	if ! have "$prog"; then
 		echo "test-deps: apt-get finished but $prog is still not installed" >&2
 		exit 1

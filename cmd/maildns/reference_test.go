@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -479,3 +480,48 @@ func TestReferencePlanKeys(t *testing.T) {
 	}
 }
 
+// TestOpsKitMetrics: the Grafana dashboard and the alert rules query only
+// metrics maildns has (and the process and scrape ones Prometheus adds).
+func TestOpsKitMetrics(t *testing.T) {
+	docs := readDocs(t, "metrics.md")
+	dash, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "maildns.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(dash, &d); err != nil || len(d.Panels) < 5 {
+		t.Fatalf("dashboard: %v, %d panels", err, len(d.Panels))
+	}
+	rules, err := os.ReadFile(filepath.Join("..", "..", "deploy", "prometheus", "maildns.rules.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{string(rules)}
+	for _, p := range d.Panels {
+		if len(p.Targets) == 0 {
+			t.Errorf("panel %q has no query", p.Title)
+		}
+		for _, tg := range p.Targets {
+			texts = append(texts, tg.Expr)
+		}
+	}
+	name := regexp.MustCompile(`maildns_[a-z_]+`)
+	n := 0
+	for _, text := range texts {
+		for _, m := range name.FindAllString(text, -1) {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+			n++
+			if !strings.Contains(docs, "`"+base+"`") {
+				t.Errorf("%s is queried but is no maildns metric of docs/metrics.md", m)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d metric references", n)
+	}
+}
