@@ -23,6 +23,8 @@ rm -rf build/pkg
 mkdir -p "$pkg/examples" bin
 # PIE, as Debian builds binaries (lintian: hardening-no-pie, -no-relro).
 $GO build -buildmode=pie -ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT" -o "$pkg/maildns" ./cmd/maildns
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
+export SOURCE_DATE_EPOCH
 "$pkg/maildns" gendocs "$pkg" >/dev/null
 # Debian wants man pages compressed, reproducibly (no name, no time stamp).
 gzip -9n "$pkg"/man/*.1

@@ -102,8 +102,10 @@ func newRootCmd(c *cli) *cobra.Command {
 	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 
-	// One constructor per command, each in its command's file. More
-	// commands (journal list, ...) are added to this list.
+	// One constructor per command, each in its command's file, taking c
+	// (the shared flags in c.f, c.exec to run, c.code for the exit status).
+	// New commands (journal list, ...) join this list; restore's own
+	// options (--run, --last) go in newRestoreCmd.
 	root.AddCommand(
 		newRestoreCmd(c),
 		newJournalCmd(c),

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/cobra/doc"
@@ -29,6 +31,11 @@ func newDocsCmd() *cobra.Command {
 				}
 			}
 			hdr := &doc.GenManHeader{Title: "MAILDNS", Section: "1", Source: "maildns", Manual: "maildns manual"}
+			// Reproducible pages: the date of the source, when the build says it.
+			if sec, err := strconv.ParseInt(os.Getenv("SOURCE_DATE_EPOCH"), 10, 64); err == nil {
+				t := time.Unix(sec, 0).UTC()
+				hdr.Date = &t
+			}
 			if err := doc.GenManTree(root, hdr, man); err != nil {
 				return err
 			}
