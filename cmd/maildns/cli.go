@@ -233,19 +233,6 @@ func singleDashFlags(root *cobra.Command, args []string) []string {
 	return out
 }
 
-// parseFlags parses args as run does and returns the flags, running nothing.
-func parseFlags(args []string, stderr io.Writer) (*flags, error) {
-	var got *flags
-	code := execute(context.Background(), args, io.Discard, stderr, func(_ context.Context, f *flags) int {
-		got = f
-		return exitOK
-	})
-	if code != exitOK {
-		return nil, fmt.Errorf("exit status %d", code)
-	}
-	return got, nil
-}
-
 // dispatch runs the mode the flags ask for.
 func dispatch(ctx context.Context, f *flags) int {
 	stdout, stderr := f.stdout, f.stderr

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -295,4 +297,17 @@ func TestCompletionAndDocs(t *testing.T) {
 	if _, out, _ := e2eRun(t, "--help"); strings.Contains(out, "gendocs") {
 		t.Error("--help lists the hidden gendocs")
 	}
+}
+
+// parseFlags parses args as run does and returns the flags, running nothing.
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	var got *flags
+	code := execute(context.Background(), args, io.Discard, stderr, func(_ context.Context, f *flags) int {
+		got = f
+		return exitOK
+	})
+	if code != exitOK {
+		return nil, fmt.Errorf("exit status %d", code)
+	}
+	return got, nil
 }
