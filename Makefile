@@ -33,7 +33,7 @@ unit:
 # and the installed maildns --version (scripts/package-test.sh).
 ops:
 	./scripts/test-deps.sh
-	GO=$(GO) ./scripts/package-test.sh
+	GO=$(GO) VERSION=$(VERSION) COMMIT=$(COMMIT) ./scripts/package-test.sh
 
 # The Debian package (nfpm, pinned in go.mod): bin/maildns_VERSION_ARCH.deb.
 deb:
