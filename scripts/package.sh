@@ -19,7 +19,7 @@ DEB_ARCH=${DEB_ARCH:-$($GO env GOARCH)}
 export DEB_VERSION DEB_ARCH
 
 pkg=build/pkg
-rm -rf build/pkg
+rm -rf build/pkg bin/maildns_*.deb
 mkdir -p "$pkg/examples" bin
 # PIE, as Debian builds binaries (lintian: hardening-no-pie, -no-relro).
 $GO build -buildmode=pie -ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT" -o "$pkg/maildns" ./cmd/maildns
