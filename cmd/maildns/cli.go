@@ -30,6 +30,8 @@ Modes:
   maildns [--config FILE] --once        sync once: exit 0 converged, 1 a zone failed or was refused
   maildns [--config FILE] --validate    check config and policies, touch no provider
   maildns restore JOURNAL_FILE [--dry-run]
+  maildns restore --run ID|--last [--domain D] [--dry-run]
+  maildns journal list                  the journal's runs: id, time, zones, changes, outcome
   maildns --version
 
 The config is --config, else $MAILDNS_CONFIG, else ` + DefaultConfig + `.
