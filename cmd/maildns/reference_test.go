@@ -125,6 +125,22 @@ func loaderKeys(t *testing.T, dir string) map[string][]string {
 				t.Fatalf("%s: the keys of %s are in %s, which is not a []string literal", fset.Position(call.Pos()), what, a.Name)
 			}
 			keys = l
+		case *ast.CallExpr: // append([]string{...}, otherList...)
+			if fn, ok := a.Fun.(*ast.Ident); !ok || fn.Name != "append" {
+				t.Fatalf("%s: cannot read the keys of %s", fset.Position(call.Pos()), what)
+			}
+			for _, arg := range a.Args {
+				if l, ok := stringsLit(arg); ok {
+					keys = append(keys, l...)
+				} else if id, ok := arg.(*ast.Ident); ok && lists[id.Name] != nil {
+					keys = append(keys, lists[id.Name]...)
+				} else if lit, ok := arg.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					v, _ := strconv.Unquote(lit.Value)
+					keys = append(keys, v)
+				} else {
+					t.Fatalf("%s: cannot read the keys of %s", fset.Position(call.Pos()), what)
+				}
+			}
 		default:
 			l, ok := stringsLit(a)
 			if !ok {
