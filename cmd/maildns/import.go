@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/maildns/maildns/importer"
+	"github.com/maildns/maildns/internal/importer"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/sync"
 )
