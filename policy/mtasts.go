@@ -311,3 +311,8 @@ func ParseMTASTSRecord(v string) (id string, ok bool) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// CheckMTASTSMXPattern says what is wrong with an MTA-STS mx pattern, or ""
+// when the mta_sts element accepts it (for import, which must not write a
+// policy that does not load).
+func CheckMTASTSMXPattern(p string) string { return checkMXPattern(normName(p)) }

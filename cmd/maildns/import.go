@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 
 	"github.com/maildns/maildns/internal/importer"
@@ -15,12 +16,22 @@ import (
 
 const importUsage = `Usage:
   maildns import [--config FILE] --provider NAME --zone ZONE [--domain D ...] --out DIR [--force]
+                 [--mta-sts-dir DIR] [--mta-sts-https]
 
 Reads ZONE once from provider NAME (writes nothing there) and writes DIR/DOMAIN.yaml
 for each mail domain found (or each --domain), with DKIM public keys under DIR/keys/.
 What a policy cannot say is kept in the file as a comment. Existing files are
-replaced only with --force.
+replaced only with --force. A domain with an _mta-sts record gets an mta_sts
+section from its policy text, read from DIR/DOMAIN/.well-known/mta-sts.txt
+(--mta-sts-dir, the layout policy_dir has) or from
+https://mta-sts.DOMAIN/.well-known/mta-sts.txt (--mta-sts-https); without
+either, the section is a comment to fill in.
 `
+
+// importHTTPClient fetches MTA-STS policies for --mta-sts-https (nil: the
+// importer's default, validating against the system roots); tests point it
+// at a loopback server.
+var importHTTPClient *http.Client
 
 // runImport is "maildns import".
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -32,6 +43,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	zone := fs.String("zone", "", "the zone to read")
 	out := fs.String("out", "", "directory for the policies")
 	force := fs.Bool("force", false, "replace existing files")
+	stsDir := fs.String("mta-sts-dir", "", "read MTA-STS policies from `DIR`/DOMAIN/.well-known/mta-sts.txt")
+	stsHTTPS := fs.Bool("mta-sts-https", false, "fetch MTA-STS policies from https://mta-sts.DOMAIN/ (certificates validated)")
 	var domains stringList
 	fs.Var(&domains, "domain", "only this domain (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -78,6 +91,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	pols, err := importer.Run(ctx, importer.Options{
 		Config: cfg, Providers: provs, Provider: *provider, Zone: *zone,
 		Domains: domains, Out: *out, Force: *force,
+		MTASTSDir: *stsDir, MTASTSHTTPS: *stsHTTPS, HTTPClient: importHTTPClient,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "maildns import: %v\n", err)

@@ -67,6 +67,10 @@ func TestImportExampleRoundTrip(t *testing.T) {
 			t.Errorf("imported example.com lacks %q:\n%s", want, com)
 		}
 	}
+	// Without the policy text the mta_sts section is a comment to fill in.
+	if strings.Contains(string(com), "\nmta_sts:") || !strings.Contains(string(com), "# mta_sts:\n#   mode: enforce") {
+		t.Errorf("imported example.com without --mta-sts-dir: want mta_sts as a comment:\n%s", com)
+	}
 	if net, _ := os.ReadFile(filepath.Join(out, "example.net.yaml")); !strings.Contains(string(net), "parked: true") {
 		t.Errorf("example.net not imported as parked:\n%s", net)
 	}
@@ -137,7 +141,8 @@ _25._tcp.mx1 1800 IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef
 		`DKIM sel2 left as is`, `t=y; h=sha256`, // commented, whole
 		`DMARC at _dmarc.odd.example left as is`, `ri=3600`, // tag order the policy does not write
 		"{host: mx1, priority: 10}", "{host: mx2, priority: 20}", "ttl: 600",
-		`TXT _mta-sts at _mta-sts.odd.example left as is (not imported): "v=STSv1; id=20261201"`,
+		`TXT _mta-sts at _mta-sts.odd.example left as is (no MTA-STS policy text read): "v=STSv1; id=20261201"`,
+		"# mta_sts:\n#   mode: enforce", // the section to fill in, commented
 		"tls_rpt:\n  rua: [\"mailto:tls@odd.example\", \"https://tls.odd.example/r\"]",
 		"bimi:\n  selector: default\n  logo: \"https://odd.example/logo.svg\"\n",
 		`TLSA _25 at _25._tcp.mx1.odd.example left as is`,

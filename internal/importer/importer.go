@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -35,6 +36,15 @@ type Options struct {
 	Domains   []string                      // only these domains; empty: every mail domain found
 	Out       string                        // directory for the policies and keys/
 	Force     bool                          // replace existing files
+
+	// MTASTSDir holds MTA-STS policies as policy_dir lays them out
+	// (DIR/<domain>/.well-known/mta-sts.txt); "": not read.
+	MTASTSDir string
+	// MTASTSHTTPS fetches the policies a directory does not hold from
+	// https://mta-sts.<domain>/.well-known/mta-sts.txt, certificates
+	// validated, with HTTPClient (nil: DefaultHTTPClient).
+	MTASTSHTTPS bool
+	HTTPClient  *http.Client
 }
 
 // Policy is one imported domain.
@@ -83,7 +93,7 @@ func Run(ctx context.Context, o Options) ([]Policy, error) {
 	var files []file
 	var out []Policy
 	for _, name := range names {
-		im := &domainImport{z: z, rev: rev, domain: name, provider: o.Provider}
+		im := &domainImport{z: z, rev: rev, domain: name, provider: o.Provider, opts: &o, ctx: ctx}
 		im.build()
 		pol := Policy{Domain: name, File: filepath.Join(o.Out, name+".yaml"), Notes: im.notes}
 		for _, k := range im.keys {
@@ -281,6 +291,8 @@ type domainImport struct {
 	rev      *reverse
 	domain   string
 	provider string
+	opts     *Options
+	ctx      context.Context
 
 	d     policy.Domain
 	hosts []policy.MailHost
@@ -289,6 +301,9 @@ type domainImport struct {
 	notes []string
 	keys  []keyFile
 	ptr   *policy.PTR
+
+	mtastsComments []string // above the imported mta_sts section
+	mtastsHint     []string // a commented section when none is imported
 }
 
 func (im *domainImport) note(format string, args ...any) {
@@ -338,6 +353,7 @@ func (im *domainImport) build() {
 	im.buildPTR()
 	im.buildTLSRPT()
 	im.buildBIMI()
+	im.buildMTASTS()
 	im.noteOthers()
 }
 
@@ -438,10 +454,10 @@ func (im *domainImport) buildBIMI() {
 }
 
 // noteOthers quotes the mail records this import does not turn into policy
-// (MTA-STS, whose policy text is on a web server, and DANE, whose TLSA
-// come from certificate files): they stay in the zone as foreign records.
+// (DANE, whose TLSA come from certificate files): they stay in the zone as
+// foreign records.
 func (im *domainImport) noteOthers() {
-	names := []string{im.at("_mta-sts")}
+	var names []string
 	for _, h := range im.hosts {
 		names = append(names, "_25._tcp."+strings.TrimSuffix(h.FQDN(im.domain), "."))
 	}

@@ -94,6 +94,22 @@ func (im *domainImport) yaml() []byte {
 			fmt.Fprintf(&b, "  ri: %d\n", m.RI)
 		}
 	}
+	if m := d.MTASTS; m != nil {
+		for _, c := range im.mtastsComments {
+			fmt.Fprintf(&b, "# %s\n", oneLine(c))
+		}
+		fmt.Fprintf(&b, "mta_sts:\n  mode: %s\n  max_age: %d\n", m.Mode, m.MaxAge)
+		if m.MX != nil {
+			fmt.Fprintf(&b, "  mx: %s\n", list(m.MX))
+		}
+		if m.PolicyDir != "" {
+			fmt.Fprintf(&b, "  policy_dir: %s\n", q(m.PolicyDir))
+		}
+	} else if len(im.mtastsHint) > 0 {
+		for _, c := range im.mtastsHint {
+			fmt.Fprintf(&b, "# %s\n", oneLine(c))
+		}
+	}
 	if t := d.TLSRPT; t != nil {
 		fmt.Fprintf(&b, "tls_rpt:\n  rua: %s\n", list(t.RUA))
 	}
