@@ -230,3 +230,35 @@ func TestImportMTASTSHTTPSBadCertificate(t *testing.T) {
 	}
 	roundTrip(t, cfg)
 }
+
+// From a directory: a policy text that does not parse, and a domain the
+// directory does not hold, leave the record as is with the section as a
+// comment, and the round trip still shows no change.
+func TestImportMTASTSDirUnusable(t *testing.T) {
+	dir := stsTree(t)
+	www := filepath.Join(dir, "www")
+	path := filepath.Join(www, "sts.example", ".well-known", "mta-sts.txt")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	os.WriteFile(path, []byte("version: STSv1\nmode: enforce\nmx: mx1.sts.example\n"), 0o644) // no max_age
+	cfg := filepath.Join(dir, "maildns.yaml")
+	code, out, errOut := e2eRun(t, "import", "--config", cfg, "--provider", "local", "--zone", "sts.example",
+		"--out", filepath.Join(dir, "policies"), "--mta-sts-dir", www)
+	if code != 0 {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	for file, wants := range map[string][]string{
+		"sts.example.yaml":       {"MTA-STS policy " + path + " does not parse: no max_age line"},
+		"other.sts.example.yaml": {"MTA-STS policy " + filepath.Join(www, "other.sts.example", ".well-known", "mta-sts.txt") + " does not exist"},
+	} {
+		pol, _ := os.ReadFile(filepath.Join(dir, "policies", file))
+		for _, want := range append(wants, "left as is (no MTA-STS policy text read)", "# mta_sts:\n#   mode: enforce") {
+			if !strings.Contains(string(pol), want) {
+				t.Errorf("%s lacks %q:\n%s", file, want, pol)
+			}
+		}
+		if strings.Contains(string(pol), "\nmta_sts:") {
+			t.Errorf("%s has an mta_sts section:\n%s", file, pol)
+		}
+	}
+	roundTrip(t, cfg)
+}

@@ -254,7 +254,7 @@ func textDiff(served, want string) string {
 		why = append(why, "another field order")
 	}
 	if len(why) == 0 {
-		why = append(why, "spacing")
+		why = append(why, "spacing or number format")
 	}
 	return strings.Join(why, "; ")
 }
