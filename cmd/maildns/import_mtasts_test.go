@@ -162,7 +162,8 @@ func TestImportMTASTSHTTPS(t *testing.T) {
 	stsServer(t, cert, pool)
 	cfg := filepath.Join(dir, "maildns.yaml")
 	code, out, errOut := e2eRun(t, "import", "--config", cfg, "--provider", "local", "--zone", "sts.example",
-		"--domain", "sts.example", "--out", filepath.Join(dir, "policies"), "--mta-sts-https")
+		"--domain", "sts.example", "--out", filepath.Join(dir, "policies"), "--mta-sts-https",
+		"--mta-sts-dir", filepath.Join(dir, "empty")) // the directory lacks it: fetched
 	if code != 0 {
 		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
 	}
