@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/maildns/maildns/internal/atomicfile"
 	"github.com/maildns/maildns/policy"
 )
 
@@ -114,41 +115,12 @@ func restoreFiles(entry *JournalEntry) []FileChange {
 	return out
 }
 
+// writeFileAtomic writes the policy file whole: the web server reads it.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".mta-sts-*.tmp")
-	if err != nil {
-		return err
-	}
-	// Gone after the rename; removes the temporary file after a failure.
-	defer os.Remove(tmp.Name())
-	// The web server reads it.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o644, ".mta-sts-*.tmp")
 }
 
 // mtaSTSRank orders modes by strength.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/maildns/maildns/internal/atomicfile"
 	"github.com/maildns/maildns/policy"
 )
 
@@ -169,7 +170,7 @@ func (rot *rotation) commit(plan *Plan, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(rot.dir, RotationFile), append(data, '\n'))
+	return atomicfile.Write(filepath.Join(rot.dir, RotationFile), append(data, '\n'), 0o640, "")
 }
 
 // domainFindings are the refusals of one domain's rotation.

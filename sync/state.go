@@ -9,6 +9,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/maildns/maildns/internal/atomicfile"
 )
 
 // StateFile is the file in state_dir where every run records its outcome,
@@ -198,7 +200,7 @@ func RecordRun(stateDir, mode string, p *Plan, runErr error, start, end, next ti
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(stateDir, StateFile), append(data, '\n'))
+	return atomicfile.Write(filepath.Join(stateDir, StateFile), append(data, '\n'), 0o640, "")
 }
 
 // ReadState reads stateDir/status.json; an error wrapping os.ErrNotExist
@@ -217,38 +219,4 @@ func ReadState(stateDir string) (*State, error) {
 		return nil, fmt.Errorf("%s: version %d, want 1", path, st.Version)
 	}
 	return &st, nil
-}
-
-// writeAtomic replaces path with data: temporary file, fsync, rename, and
-// fsync of the directory.
-func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o640); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/atomicfile"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
 )
@@ -124,28 +125,12 @@ func Run(ctx context.Context, o Options) ([]Policy, error) {
 	return out, nil
 }
 
-// writeFile writes data to path through a temporary file and a rename.
+// writeFile writes data to path whole (see atomicfile).
 func writeFile(path string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, data, mode, "")
 }
 
 // readZone reads a zone and normalises its records as the engine does.
