@@ -32,6 +32,9 @@ Modes:
   maildns restore JOURNAL_FILE [--dry-run]
   maildns restore --run ID|--last [--domain D] [--dry-run]
   maildns journal list                  the journal's runs: id, time, zones, changes, outcome
+  maildns status                        each domain's state as the last run left it
+  maildns import --provider NAME --zone ZONE --out DIR
+  maildns dkim keygen --selector S --out DIR
   maildns --version
 
 The config is --config, else $MAILDNS_CONFIG, else ` + DefaultConfig + `.
@@ -108,11 +111,17 @@ func newRootCmd(c *cli) *cobra.Command {
 	// (the shared flags in c.f, c.exec to run, c.code for the exit status).
 	// New commands (journal list, ...) join this list; restore's own
 	// options (--run, --last) go in newRestoreCmd.
+	// import, status and dkim declare every flag they take (ownFlags).
+	own := []*cobra.Command{newImportCmd(c), newStatusCmd(c), newDKIMCmd(c)}
+	for _, cmd := range own {
+		ownFlags(cmd, pf)
+	}
 	root.AddCommand(
 		newRestoreCmd(c),
 		newJournalCmd(c),
 		newDocsCmd(),
 	)
+	root.AddCommand(own...)
 	return root
 }
 
@@ -160,11 +169,6 @@ func (f *flags) finish(cmd *cobra.Command) error {
 // run is maildns's main: it parses args, runs the mode they ask for and
 // returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	// The commands of commands.go (import, status, dkim keygen...) parse
-	// their own arguments.
-	if code, ok := subcommand(args, stdout, stderr); ok {
-		return code
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return execute(ctx, args, stdout, stderr, dispatch)

@@ -144,7 +144,7 @@ func TestDKIMKeygenBadArgs(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"dkim"}, "Usage"},
+		{[]string{"dkim"}, "usage: maildns dkim keygen"},
 		{[]string{"dkim", "keygen", "--out", dir}, "a selector is required"},
 		{[]string{"dkim", "keygen", "--selector", "../etc", "--out", dir}, "not valid"},
 		{[]string{"dkim", "keygen", "--selector", "s1", "--algorithm", "dsa", "--out", dir}, `--algorithm "dsa"`},

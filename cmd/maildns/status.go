@@ -1,15 +1,15 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/sync"
@@ -46,13 +46,29 @@ func recordDaemonRun(cfg *policy.Config, r sync.Result, log interface{ Warn(stri
 	}
 }
 
-const statusUsage = `Usage:
-  maildns status [--config FILE] [--output text|json]
-
-Per domain, as the last run that covered it left it: in sync, drift, refused,
+const statusLong = `Per domain, as the last run that covered it left it: in sync, drift, refused,
 watched or error; pending ISP actions; open findings; the last run and the next.
-Exit 0 all well, 2 attention needed, 1 no state to read.
-`
+Exit 0 all well, 2 attention needed, 1 no state to read.`
+
+// newStatusCmd is "maildns status".
+func newStatusCmd(c *cli) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Each domain's state as the last run left it, the last run and the next",
+		Long:  statusLong,
+		Args:  ownArgs,
+	}
+	fs := cmd.Flags()
+	config := fs.String("config", "", "the config `FILE` (default $MAILDNS_CONFIG, then "+DefaultConfig+")")
+	output := fs.String("output", "text", "`FORMAT`: text or json")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		c.code = runStatus(*config, *output, args, c.stdout, c.stderr)
+		return nil
+	}
+	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
 
 // StatusReport is the JSON of `maildns status --output json`.
 type StatusReport struct {
@@ -69,35 +85,24 @@ type StatusReport struct {
 }
 
 // runStatus is "maildns status".
-func runStatus(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("maildns status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), statusUsage+"\nFlags:\n"); fs.PrintDefaults() }
-	config := fs.String("config", "", "config file (default $MAILDNS_CONFIG, then "+DefaultConfig+")")
-	output := fs.String("output", "text", "text or json")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
+func runStatus(config, output string, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "maildns status: unexpected argument %q\n", args[0])
 		return exitFailed
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "maildns status: unexpected argument %q\n", fs.Arg(0))
+	if output != "text" && output != "json" {
+		fmt.Fprintf(stderr, "maildns status: --output %q: want text or json\n", output)
 		return exitFailed
 	}
-	if *output != "text" && *output != "json" {
-		fmt.Fprintf(stderr, "maildns status: --output %q: want text or json\n", *output)
-		return exitFailed
+	if config == "" {
+		config = os.Getenv("MAILDNS_CONFIG")
 	}
-	if *config == "" {
-		*config = os.Getenv("MAILDNS_CONFIG")
+	if config == "" {
+		config = DefaultConfig
 	}
-	if *config == "" {
-		*config = DefaultConfig
-	}
-	cfg, err := policy.LoadSettings(*config)
+	cfg, err := policy.LoadSettings(config)
 	if err != nil {
-		printErrors(stderr, *config, err)
+		printErrors(stderr, config, err)
 		return exitFailed
 	}
 	st, err := sync.ReadState(cfg.StateDir)
@@ -128,7 +133,7 @@ func runStatus(_ context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	rep.Summary["isp_actions"] = len(rep.ISPActions)
-	if *output == "json" {
+	if output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
