@@ -26,6 +26,7 @@ func TestOwnCommandsHelp(t *testing.T) {
 		{[]string{"help", "import"}, []string{"--provider NAME"}, nil},
 		{[]string{"status", "-h"}, []string{"--config FILE", "--output FORMAT", "Exit 0 all well"}, []string{"--domain", "--force", "--offline"}},
 		{[]string{"dkim", "--help"}, []string{"keygen"}, []string{"--offline", "--output"}},
+		{[]string{"dkim", "help"}, []string{"keygen"}, []string{"--offline", "--output"}},
 		{[]string{"dkim", "keygen", "--help"}, []string{"--selector S", "--algorithm ALG", "--out DIR", "ed25519"}, []string{"--offline", "--domain", "--force", "--output"}},
 	} {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -25,9 +25,12 @@ func newDKIMCmd(c *cli) *cobra.Command {
 		Use:   "dkim",
 		Short: "DKIM keys: keygen",
 		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && args[0] == "help" {
+				return nil // "maildns dkim help", as before it was a cobra command
+			}
 			return &usageError{errors.New(dkimUsage), cmd.CommandPath()}
 		},
-		RunE: func(*cobra.Command, []string) error { return nil },
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	keygen := &cobra.Command{
 		Use:     "keygen --selector S [--algorithm rsa-2048|rsa-3072|ed25519] --out DIR",
