@@ -22,7 +22,7 @@ func TestOwnCommandsHelp(t *testing.T) {
 		args       []string
 		want, deny []string
 	}{
-		{[]string{"import", "--help"}, []string{"--provider NAME", "--zone ZONE", "--out DIR", "--domain NAME", "--force", "--config FILE"}, []string{"--offline", "--log-level", "--output", "--allow-weakening"}},
+		{[]string{"import", "--help"}, []string{"--provider NAME", "--zone ZONE", "--out DIR", "--domain NAME", "--force", "--config FILE", "--mta-sts-dir DIR", "--mta-sts-https"}, []string{"--offline", "--log-level", "--output", "--allow-weakening"}},
 		{[]string{"help", "import"}, []string{"--provider NAME"}, nil},
 		{[]string{"status", "-h"}, []string{"--config FILE", "--output FORMAT", "Exit 0 all well"}, []string{"--domain", "--force", "--offline"}},
 		{[]string{"dkim", "--help"}, []string{"keygen"}, []string{"--offline", "--output"}},
@@ -103,7 +103,7 @@ func TestOwnCommandsDocs(t *testing.T) {
 		t.Fatalf("gendocs: exit %d: %s", code, errOut)
 	}
 	for page, flags := range map[string][]string{
-		"maildns-import.1":      {"provider", "zone", "out", "domain", "force"},
+		"maildns-import.1":      {"provider", "zone", "out", "domain", "force", "mta-sts-dir", "mta-sts-https"},
 		"maildns-status.1":      {"config", "output"},
 		"maildns-dkim-keygen.1": {"selector", "algorithm", "out"},
 	} {
