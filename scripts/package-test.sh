@@ -37,6 +37,8 @@ ok "installed maildns --version: $v"
 "$root/usr/bin/maildns" --help | grep -q -- '--dry-run' || fail "installed maildns --help"
 ok "installed maildns --help"
 for f in usr/share/man/man1/maildns.1.gz usr/share/man/man1/maildns-restore.1.gz \
+	usr/share/man/man1/maildns-import.1.gz usr/share/man/man1/maildns-status.1.gz \
+	usr/share/man/man1/maildns-dkim-keygen.1.gz \
 	usr/share/bash-completion/completions/maildns usr/share/zsh/vendor-completions/_maildns \
 	usr/share/fish/vendor_completions.d/maildns.fish usr/lib/systemd/system/maildns.service \
 	usr/share/doc/maildns/examples/maildns.yaml; do
