@@ -584,6 +584,30 @@ func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey
 	return nil
 }
 
+// replaceSets checks and groups the records of a replacement: the RRsets
+// it touches (those with removes first, in order, then those only added)
+// and the records to remove and to add in each.
+func replaceSets(zone string, remove, add []libdns.Record) (keys []rrsetKey, rsets, asets map[rrsetKey][]libdns.RR, err error) {
+	if err := providers.CheckReplace(remove, add); err != nil {
+		return nil, nil, nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
+	}
+	rkeys, rsets, err := providers.GroupRRsets(remove, zone)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cloudflare: replacing: %w", err)
+	}
+	akeys, asets, err := providers.GroupRRsets(add, zone)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("cloudflare: replacing: %w", err)
+	}
+	keys = rkeys
+	for _, k := range akeys {
+		if _, ok := rsets[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	return keys, rsets, asets, nil
+}
+
 // ReplaceRecords implements providers.Replacer. Cloudflare's API (as used
 // here) has no atomic batch, so the step is atomic per record, not per call:
 // for each RRset (name, type) touched, one list request, then
@@ -602,25 +626,9 @@ func (p *Provider) setRRset(ctx context.Context, zoneID, zone string, k rrsetKey
 // already there (and not removed) is left as it is. Values not named are
 // never touched. A failure part way leaves the records already changed.
 func (p *Provider) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
-	if err := providers.CheckReplace(remove, add); err != nil {
-		return nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
-	}
-	rkeys, rsets, err := providers.GroupRRsets(remove, zone)
-	if err != nil {
-		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
-	}
-	akeys, asets, err := providers.GroupRRsets(add, zone)
-	if err != nil {
-		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
-	}
-	keys := rkeys
-	for _, k := range akeys {
-		if _, ok := rsets[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return nil, nil
+	keys, rsets, asets, err := replaceSets(zone, remove, add)
+	if err != nil || len(keys) == 0 {
+		return nil, err
 	}
 	zoneID, err := p.zoneID(ctx, zone)
 	if err != nil {
@@ -781,25 +789,9 @@ func (p *Provider) apply(ctx context.Context, zoneID, zone string, ops rrsetOps)
 // batch on the free plan) goes in several batches of whole RRsets, each
 // all or nothing.
 func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []providers.RRsetState, remove, add []libdns.Record) ([]libdns.Record, error) {
-	if err := providers.CheckReplace(remove, add); err != nil {
-		return nil, fmt.Errorf("cloudflare: zone %q: %w", zone, err)
-	}
-	rkeys, rsets, err := providers.GroupRRsets(remove, zone)
-	if err != nil {
-		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
-	}
-	akeys, asets, err := providers.GroupRRsets(add, zone)
-	if err != nil {
-		return nil, fmt.Errorf("cloudflare: replacing: %w", err)
-	}
-	keys := rkeys
-	for _, k := range akeys {
-		if _, ok := rsets[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return nil, nil
+	keys, rsets, asets, err := replaceSets(zone, remove, add)
+	if err != nil || len(keys) == 0 {
+		return nil, err
 	}
 	readKeys := append([]rrsetKey(nil), keys...)
 	for _, e := range expect {
