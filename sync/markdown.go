@@ -193,3 +193,7 @@ func mdLines(s string) string {
 		return r
 	}, s)
 }
+
+// MarkdownCell escapes s for a cell of a Markdown table (see WriteMarkdown);
+// for the other reports that print Markdown (status, journal list).
+func MarkdownCell(s string) string { return mdCell(s) }

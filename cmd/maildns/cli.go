@@ -88,7 +88,7 @@ func newRootCmd(c *cli) *cobra.Command {
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.config, "config", "", "the config `FILE` (default $MAILDNS_CONFIG, then "+DefaultConfig+")")
-	pf.StringVar(&f.output, "output", "text", "the plan's `FORMAT`: text or json")
+	pf.StringVar(&f.output, "output", "text", "the plan's `FORMAT`: text, json or markdown")
 	pf.StringVar(&f.logLevel, "log-level", "", "`LEVEL`: debug, info, warn or error (default: the config's log.level; a one-shot run on a terminal logs errors only)")
 	pf.Var(&f.domains, "domain", "only this policy's domain (repeatable)")
 	pf.BoolVar(&f.force, "force", false, "let this run exceed the safety limits (max_changes)")
@@ -103,7 +103,7 @@ func newRootCmd(c *cli) *cobra.Command {
 	root.Flags().SortFlags = false
 	pf.SortFlags = false
 
-	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("log-level", cobra.FixedCompletions([]string{"debug", "info", "warn", "error"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 
@@ -136,8 +136,8 @@ func (f *flags) finish(cmd *cobra.Command) error {
 	if f.config == "" {
 		f.config = DefaultConfig
 	}
-	if f.output != "text" && f.output != "json" {
-		return fmt.Errorf("--output %q: want text or json", f.output)
+	if f.output != "text" && f.output != "json" && f.output != "markdown" {
+		return fmt.Errorf("--output %q: want text, json or markdown", f.output)
 	}
 	switch strings.ToLower(f.logLevel) {
 	case "", "debug", "info", "warn", "warning", "error":

@@ -14,7 +14,7 @@ import (
 
 // journalList runs `maildns journal list`: the runs of the journal in the
 // config's state_dir, oldest first: id, time, mode, zones, changes written,
-// outcome. output is text or json.
+// outcome. output is text, json or markdown.
 func journalList(cfgPath, output string, stdout, stderr io.Writer) int {
 	cfg, err := policy.LoadConfig(cfgPath)
 	if err != nil {
@@ -40,6 +40,18 @@ func journalList(cfgPath, output string, stdout, stderr io.Writer) int {
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(map[string]any{"journal": cfg.StateDir, "runs": runs}); err != nil {
 			return exitFailed
+		}
+		return exitOK
+	}
+	if output == "markdown" {
+		md := sync.MarkdownCell
+		fmt.Fprintf(stdout, "## maildns journal %s\n\n| Run | Time | Mode | Zones | Changes | Outcome |\n| --- | --- | --- | --- | --- | --- |\n", md(cfg.StateDir))
+		for _, r := range runs {
+			changes := strconv.Itoa(r.Changes)
+			if r.Planned != r.Changes {
+				changes += "/" + strconv.Itoa(r.Planned)
+			}
+			fmt.Fprintf(stdout, "| %s | %s | %s | %d | %s | %s |\n", md(r.ID), r.Time.UTC().Format(time.RFC3339), md(r.Mode), r.Zones, changes, md(r.Outcome))
 		}
 		return exitOK
 	}

@@ -167,13 +167,16 @@ func oneShot(ctx context.Context, f *flags, stdout, stderr io.Writer) int {
 	return report(stdout, stderr, f.output, mode, plan, runErr)
 }
 
-// report prints a one-shot run's plan (text or JSON) and its errors, and
+// report prints a one-shot run's plan (text, JSON or Markdown) and its errors, and
 // returns the run's exit status.
 func report(stdout, stderr io.Writer, output, mode string, plan *sync.Plan, runErr error) int {
 	var werr error
-	if output == "json" {
+	switch output {
+	case "json":
 		werr = sync.WriteJSON(stdout, plan)
-	} else {
+	case "markdown":
+		werr = sync.WriteMarkdown(stdout, plan)
+	default:
 		werr = sync.WriteText(stdout, plan, colour(stdout))
 	}
 	if werr != nil {

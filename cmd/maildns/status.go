@@ -60,13 +60,13 @@ func newStatusCmd(c *cli) *cobra.Command {
 	}
 	fs := cmd.Flags()
 	config := fs.String("config", "", "the config `FILE` (default $MAILDNS_CONFIG, then "+DefaultConfig+")")
-	output := fs.String("output", "text", "`FORMAT`: text or json")
+	output := fs.String("output", "text", "`FORMAT`: text, json or markdown")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		c.code = runStatus(*config, *output, args, c.stdout, c.stderr)
 		return nil
 	}
 	_ = cmd.MarkFlagFilename("config", "yaml", "yml")
-	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json", "markdown"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -90,8 +90,8 @@ func runStatus(config, output string, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "maildns status: unexpected argument %q\n", args[0])
 		return exitFailed
 	}
-	if output != "text" && output != "json" {
-		fmt.Fprintf(stderr, "maildns status: --output %q: want text or json\n", output)
+	if output != "text" && output != "json" && output != "markdown" {
+		fmt.Fprintf(stderr, "maildns status: --output %q: want text, json or markdown\n", output)
 		return exitFailed
 	}
 	if config == "" {
@@ -141,6 +141,8 @@ func runStatus(config, output string, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stderr, "maildns status: %v\n", err)
 			return exitFailed
 		}
+	} else if output == "markdown" {
+		writeStatusMarkdown(stdout, rep)
 	} else {
 		writeStatusText(stdout, rep)
 	}
@@ -208,6 +210,48 @@ func writeStatusText(w io.Writer, rep *StatusReport) {
 		len(rep.Domains), plural1(len(rep.Domains), "domain", "domains"), s[sync.DomainInSync], s[sync.DomainDrift],
 		s[sync.DomainRefused], s[sync.DomainWatched], s[sync.DomainError], s["isp_actions"],
 		plural1(s["isp_actions"], "action", "actions"), map[bool]string{true: "attention needed", false: "all well"}[rep.Attention])
+}
+
+// writeStatusMarkdown writes the report as Markdown tables, for a pull
+// request or an issue: the summary, the domains, their findings.
+func writeStatusMarkdown(w io.Writer, rep *StatusReport) {
+	md := sync.MarkdownCell
+	s := rep.Summary
+	fmt.Fprintf(w, "## maildns status\n\n%d %s: %d in sync, %d drift, %d refused, %d watched, %d error · %d ISP %s · %s\n",
+		len(rep.Domains), plural1(len(rep.Domains), "domain", "domains"), s[sync.DomainInSync], s[sync.DomainDrift],
+		s[sync.DomainRefused], s[sync.DomainWatched], s[sync.DomainError], s["isp_actions"],
+		plural1(s["isp_actions"], "action", "actions"), map[bool]string{true: "attention needed", false: "all well"}[rep.Attention])
+	if r := rep.LastRun; r != nil {
+		fmt.Fprintf(w, "\nlast run: %s (%s): %s, %d %s written, %d %s\n",
+			r.Start.UTC().Format(time.RFC3339), md(r.Mode), md(r.Result),
+			r.Changes, plural1(r.Changes, "change", "changes"), r.Findings, plural1(r.Findings, "finding", "findings"))
+	}
+	if rep.NextRun != nil {
+		fmt.Fprintf(w, "\nnext run: %s (daemon, %s)\n", rep.NextRun.UTC().Format(time.RFC3339), md(rep.Schedule))
+	}
+	fmt.Fprint(w, "\n| Domain | Status | Pending | Findings | Last run | Errors |\n| --- | --- | --- | --- | --- | --- |\n")
+	var findings []sync.Finding
+	for _, d := range rep.Domains {
+		status := strings.ReplaceAll(d.Status, "_", " ")
+		if d.Watched && d.Status == sync.DomainInSync {
+			status = "in sync (watched)"
+		}
+		var errs []string
+		for _, z := range d.Zones {
+			if z.Error != "" {
+				errs = append(errs, "zone "+z.Zone+" at "+z.Provider+": "+z.Error)
+			}
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %d | %s (%s) | %s |\n", md(d.Domain), md(status), d.Pending, len(d.Findings),
+			d.Run.UTC().Format(time.RFC3339), md(d.Mode), md(strings.Join(errs, "\n")))
+		findings = append(findings, d.Findings...)
+	}
+	if len(findings) > 0 {
+		fmt.Fprint(w, "\n### Findings\n\n| Severity | Kind | Domain | Subject | Message | ISP request |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, f := range findings {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", md(f.Severity), md(f.Kind), md(f.Domain), md(f.Subject), md(f.Message), md(f.ISPRequest))
+		}
+	}
 }
 
 func plural1(n int, one, many string) string {
