@@ -61,7 +61,7 @@ func TestUsageErrors(t *testing.T) {
 		help string
 	}{
 		{[]string{"--no-such-flag"}, "maildns: unknown flag: --no-such-flag", "Run 'maildns --help' for usage."},
-		{[]string{"--dry-run", "--output", "yaml"}, `maildns: --output "yaml": want text or json`, "Run 'maildns --help' for usage."},
+		{[]string{"--dry-run", "--output", "yaml"}, `maildns: --output "yaml": want text, json or markdown`, "Run 'maildns --help' for usage."},
 		{[]string{"--dry-run", "--log-level", "loud"}, `maildns: --log-level "loud": want debug, info, warn or error`, "Run 'maildns --help' for usage."},
 		{[]string{"frobnicate"}, `maildns: unknown command "frobnicate" for "maildns"`, "Run 'maildns --help' for usage."},
 		{[]string{"restor", "x.json"}, `maildns: unknown command "restor" for "maildns" (did you mean restore?)`, "Run 'maildns --help' for usage."},
