@@ -151,6 +151,11 @@ func mdCode(s string) string {
 		}
 		return strings.Join(lines, "<br>")
 	}
+	if strings.Contains(s, `\`) {
+		// The table's cell scanner pairs a backslash with the character
+		// after it even in a code span: `\|` would end the cell there.
+		return mdCell(s)
+	}
 	fence := "`"
 	for strings.Contains(s, fence) {
 		fence += "`"

@@ -61,12 +61,13 @@ func TestWriteMarkdownEscapes(t *testing.T) {
 				{Action: ActionUpdate, Name: "x|y", Type: "TXT", TTL: 300, BeforeTTL: 60, Before: []string{nasty, "plain"}, After: []string{"v=spf1 -all"}},
 				{Action: ActionCreate, Name: "_dmarc", Type: "TXT", TTL: 300, After: []string{"`"}},
 				{Action: ActionDelete, Name: "old", Type: "TXT", TTL: 300, Before: []string{"gone"}, After: []string{"never shown"}},
+				{Action: ActionCreate, Name: "bs", Type: "TXT", TTL: 300, After: []string{`a\|b\`}},
 			},
 		}},
 		Findings: []Finding{{Severity: SevAction, Kind: "ptr", Domain: "example.com", Subject: "a|b",
 			Message: "line one\nline | two", ISPRequest: "please | set\nit"}},
 		Compliance: []Requirement{{Domain: "example.com", Requirement: "spf", Status: ComplianceFail, Finding: "x|y\nz"}},
-		Summary:    Summary{Update: 1, Create: 1, Delete: 1, Findings: 1},
+		Summary:    Summary{Update: 1, Create: 2, Delete: 1, Findings: 1},
 	}
 	var buf bytes.Buffer
 	if err := WriteMarkdown(&buf, p); err != nil {
@@ -78,9 +79,10 @@ func TestWriteMarkdownEscapes(t *testing.T) {
 		"| update | `x\\|y` | TXT | 60 → 300 | `a\\|b`<br>`c`<br>``d`e[31m``<br>`plain` | `v=spf1 -all` |",
 		"| create | `_dmarc` | TXT | 300 |  | `` ` `` |",
 		"| delete | `old` | TXT | 300 | `gone` |  |",
+		"| create | `bs` | TXT | 300 |  | a\\\\\\|b\\\\ |",
 		"| action | ptr | example.com | a\\|b | line one<br>line \\| two | please \\| set<br>it |",
 		"| example.com | SPF \\* | fail | x\\|y<br>z |",
-		"| example.com | example.com | p\\|q | error | 3 | read failed:<br>line two \\| more |",
+		"| example.com | example.com | p\\|q | error | 4 | read failed:<br>line two \\| more |",
 		"run `20261201T000000Z-abcd`",
 	} {
 		if !strings.Contains(out, want+"\n") {
