@@ -30,7 +30,7 @@ const (
 	DefaultDMARCPercent = 100
 )
 
-var configKeys = []string{"schedule", "schedule_jitter", "policies", "state_dir", "resolvers",
+var configKeys = []string{"schedule", "schedule_jitter", "full_read_every", "policies", "state_dir", "resolvers",
 	"live_checks", "log", "metrics", "safety", "journal", "providers"}
 
 // secretKeys are provider settings that are secret whatever their value.
@@ -101,6 +101,10 @@ func loadConfig(path string, withPolicies bool) (*Config, error) {
 			case "schedule_jitter":
 				if d, ok := c.duration(e, path); ok {
 					cfg.ScheduleJitter = d
+				}
+			case "full_read_every":
+				if d, ok := c.duration(e, path); ok {
+					cfg.FullReadEvery = d
 				}
 			case "policies":
 				globs, pos, _ := c.strList(e, path)

@@ -47,9 +47,10 @@ type Config struct {
 	Dir            string // its directory: relative paths start here
 	Schedule       string
 	ScheduleJitter time.Duration
-	Policies       []string // globs as written
-	StateDir       string   // absolute or relative to the working directory, resolved
-	Resolvers      []string // host:port; empty: /etc/resolv.conf
+	FullReadEvery  time.Duration // the daemon's longest gap between full reads of an unchanged zone; 0: 24h
+	Policies       []string      // globs as written
+	StateDir       string        // absolute or relative to the working directory, resolved
+	Resolvers      []string      // host:port; empty: /etc/resolv.conf
 	LiveChecks     bool
 	Watch          bool // enforce: false: every domain is watched (never written) unless its policy says otherwise
 	Log            LogConfig

@@ -39,7 +39,7 @@ type expectForm struct {
 func readLive(ctx context.Context, z *zoneState) {
 	var cond zoneCond
 	live, raw, err := readZoneRaw(ctx, z, &cond)
-	z.live, z.err, z.cond = live, err, cond
+	z.live, z.err, z.cond, z.cached = live, err, cond, false
 	if err != nil {
 		return
 	}

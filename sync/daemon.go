@@ -74,6 +74,7 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 	}
 	e := &Engine{Config: cfg, Providers: provs, Logger: logger, Version: version}
 	e.Compile = compileOnce(defaultCompile)
+	e.ZoneCache = &ZoneCache{FullReadEvery: cfg.FullReadEvery}
 	opts := Options{Mode: "daemon", Offline: !cfg.LiveChecks}
 	return func(ctx context.Context) (*Plan, error) { return e.Run(ctx, opts) }, nil
 }

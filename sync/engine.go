@@ -58,6 +58,10 @@ type Engine struct {
 	DialSMTP func(ctx context.Context, host string) (net.Conn, error)
 	// Now is the clock of the DKIM rotation dates; nil: time.Now.
 	Now func() time.Time
+	// ZoneCache, when set (the daemon), skips the first read of a zone
+	// whose backend says it has not changed since its last full read; nil:
+	// every zone is read in full.
+	ZoneCache *ZoneCache
 }
 
 // DefaultConcurrency is the number of provider zones handled at once.
@@ -81,6 +85,7 @@ type zoneState struct {
 	liveIdx  liveIndex   // live by name and type, kept for a zone over indexedZone records
 	afterIdx liveIndex   // after by name and type, built once for all parts
 	readBack bool
+	cached   bool       // live came from the ZoneCache, not a read in this run
 	unlock   func()     // releases the zone's lock (apply modes)
 	run      string     // the run's id, for its journal entries
 	journal  *journaler // nil: no journal (no state_dir)
@@ -223,7 +228,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			if apply && e.Config.StateDir != "" {
 				z.gen, z.genOK = zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone)
 			}
-			readLive(gctx, z)
+			e.ZoneCache.readFirst(gctx, z)
 			planZone(z, apply)
 			return nil
 		})
@@ -585,13 +590,26 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 	// even when the run is stopped meanwhile: a stop takes effect between
 	// zones, never inside one.
 	ctx = context.WithoutCancel(ctx)
+	// The next cycle reads a zone maildns writes in full, whatever its
+	// version token says.
+	defer e.ZoneCache.forget(z.key)
+	// A zone whose first read came from the ZoneCache is read again in full
+	// here, before anything is planned to be written: the write is planned
+	// from this run's read (and made conditional on it), never from the
+	// cache.
+	reread, replan := z.cached, z.cached || z.unlock != nil
 	if z.unlock != nil {
 		z.journal.runPrune = true // pruned once, after the run's writes
 		// Read again only when another maildns held the lock since the
 		// first read (the lock generation moved): it may have written.
 		if gen, ok := zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone); !z.genOK || !ok || gen != z.gen {
-			readLive(ctx, z)
+			reread = true
 		}
+	}
+	if reread {
+		readLive(ctx, z)
+	}
+	if replan {
 		planZone(z, true)
 		safetyZone(e.Config, opts, true, z)
 		if z.err != nil {
