@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -200,5 +201,96 @@ func TestEngineRunnerCachesZones(t *testing.T) {
 	}
 	if plan.Zones[0].Status != StatusInSync {
 		t.Errorf("no-drift cycle: %+v", plan.Zones[0])
+	}
+}
+
+// A cached read is never written from: a zone whose file changed without
+// changing its version token (same size, modification time and inode) and
+// whose policy now asks for a change is read again before the write, which
+// is planned from what the file holds.
+func TestDaemonWritesFromAFreshRead(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "maildns.yaml")
+	writeFile(t, cfgPath, "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: false\n"+
+		"providers:\n  local: {type: zonefile, directory: zones}\n")
+	pol := func(ip string) {
+		writeFile(t, filepath.Join(dir, "policies", "a.example.yaml"), "domain: a.example\nprovider: local\n"+
+			"mail_hosts: [{name: mail, ipv4: ["+ip+"]}]\n")
+	}
+	pol("203.0.113.25")
+	path := filepath.Join(dir, "zones", "a.example.zone")
+	writeFile(t, path, strings.ReplaceAll(cacheZone, "%s", "a.example"))
+	load := func() *policy.Config {
+		cfg, err := policy.LoadConfig(cfgPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	counter := &readCounter{Provider: &zonefile.Provider{Directory: filepath.Join(dir, "zones")}, reads: map[string]int{}}
+	p := providers.Wrap(counter, providers.WrapOptions{Name: "local", Type: "zonefile", Counts: &providers.Counts{}})
+	var logs bytes.Buffer
+	e := &Engine{Config: load(), Providers: map[string]providers.Provider{"local": p}, ZoneCache: &ZoneCache{},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	run := func() *Plan {
+		t.Helper()
+		plan, err := e.Run(context.Background(), Options{Mode: ModeDaemon, Offline: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan
+	}
+	run()
+	run()
+	counter.take()
+	if plan := run(); counter.take()["a.example"] != 0 || plan.Zones[0].Status != StatusInSync {
+		t.Fatalf("zone not cached or not in sync: %+v", plan.Zones)
+	}
+	// The file changes, its token does not.
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), "203.0.113.25", "203.0.113.26", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, before.ModTime(), before.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	tok1, _, _ := providers.ZoneVersion(context.Background(), p, "a.example.")
+	if run(); counter.take()["a.example"] != 0 {
+		t.Fatal("the edit changed the token; the test needs it unchanged")
+	}
+	tok2, _, _ := providers.ZoneVersion(context.Background(), p, "a.example.")
+	if tok1 != tok2 || tok1 == "" {
+		t.Fatalf("tokens %q, %q", tok1, tok2)
+	}
+	// Now the policy asks for another address.
+	pol("203.0.113.27")
+	e.Config = load()
+	logs.Reset()
+	plan := run()
+	// Planned from a read of the file, the write finds what it expects
+	// the first time.
+	if strings.Contains(logs.String(), "zone changed since read") {
+		t.Errorf("the first write was planned from the cached read:\n%s", logs.String())
+	}
+	z := plan.Zones[0]
+	if z.Status != StatusApplied {
+		t.Fatalf("not written: %+v", z)
+	}
+	var removed []string
+	for _, c := range z.Changes {
+		if c.Action == ActionDelete || c.Action == ActionUpdate {
+			removed = append(removed, c.Before...)
+		}
+	}
+	if got := strings.Join(removed, " "); !strings.Contains(got, "203.0.113.26") || strings.Contains(got, "203.0.113.25") {
+		t.Errorf("the write was planned from the cached read: removed %q, want the file's 203.0.113.26", got)
+	}
+	data, _ = os.ReadFile(path)
+	if !strings.Contains(string(data), "203.0.113.27") || strings.Contains(string(data), "203.0.113.26") {
+		t.Errorf("zone file after the write:\n%s", data)
 	}
 }
