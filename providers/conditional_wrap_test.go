@@ -184,3 +184,11 @@ func TestEndStates(t *testing.T) {
 		t.Errorf("end states (-want +got):\n%s", diff)
 	}
 }
+
+// A backend without a version token is read in full: ZoneVersion says so.
+func TestZoneVersionWithoutVersioner(t *testing.T) {
+	w := Wrap(newMemConditional(), WrapOptions{Type: "test", Counts: &Counts{}})
+	if tok, ok, err := ZoneVersion(context.Background(), w, "example.com."); ok || err != nil || tok != "" {
+		t.Errorf("ZoneVersion of a backend without one: %q %v %v", tok, ok, err)
+	}
+}
