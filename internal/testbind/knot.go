@@ -79,22 +79,12 @@ template:
     serial-policy: increment
 zone:
 `, q(s.Dir), s.KeyName, s.KeyAlg, s.KeySecret, s.XferKeyName, s.KeyAlg, s.XferKeySecret, s.KeyName, s.XferKeyName, q(s.Dir))
-	seen := map[string]bool{}
-	for _, z := range zones {
-		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Name)), ".")
-		if name == "" || seen[name] {
-			return "", fmt.Errorf("zone name %q is empty or given twice", z.Name)
-		}
-		seen[name] = true
-		content := z.Content
-		if content == "" {
-			content = MinimalZone(name)
-		}
-		file := zoneFileName(name)
-		if err := os.WriteFile(filepath.Join(s.Dir, file), []byte(content), 0o600); err != nil {
-			return "", err
-		}
-		fmt.Fprintf(&b, "  - domain: %s\n    file: %s\n    acl: [maildns, xfer]\n", q(name+"."), q(filepath.Join(s.Dir, file)))
+	files, err := writeZoneFiles(s.Dir, zones)
+	if err != nil {
+		return "", err
+	}
+	for _, z := range files {
+		fmt.Fprintf(&b, "  - domain: %s\n    file: %s\n    acl: [maildns, xfer]\n", q(z.name+"."), q(z.path))
 	}
 	conf := filepath.Join(s.Dir, "knot.conf")
 	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)

@@ -93,21 +93,12 @@ signing-threads=1
 	if err := util("import-tsig-key", s.XferKeyName, s.KeyAlg, s.XferKeySecret); err != nil {
 		return nil, err
 	}
-	seen := map[string]bool{}
-	for _, z := range zones {
-		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Name)), ".")
-		if name == "" || seen[name] {
-			return nil, fmt.Errorf("zone name %q is empty or given twice", z.Name)
-		}
-		seen[name] = true
-		content := z.Content
-		if content == "" {
-			content = MinimalZone(name)
-		}
-		file := filepath.Join(s.Dir, zoneFileName(name))
-		if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
-			return nil, err
-		}
+	files, err := writeZoneFiles(s.Dir, zones)
+	if err != nil {
+		return nil, err
+	}
+	for _, z := range files {
+		name, file := z.name, z.path
 		if err := util("load-zone", name, file); err != nil {
 			return nil, fmt.Errorf("PowerDNS could not load a zone: %w", err)
 		}

@@ -230,6 +230,37 @@ func zoneFileName(name string) string {
 	return n + ".zone"
 }
 
+// zoneFile is one zone of a server's set-up, its file written.
+type zoneFile struct {
+	Zone
+	name string // lower case, no trailing dot
+	path string // the file in the server's directory
+}
+
+// writeZoneFiles writes each zone's file into dir (MinimalZone when it has
+// no content), refusing an empty name or one given twice.
+func writeZoneFiles(dir string, zones []Zone) ([]zoneFile, error) {
+	seen := map[string]bool{}
+	out := make([]zoneFile, 0, len(zones))
+	for _, z := range zones {
+		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Name)), ".")
+		if name == "" || seen[name] {
+			return nil, fmt.Errorf("zone name %q is empty or given twice", z.Name)
+		}
+		seen[name] = true
+		content := z.Content
+		if content == "" {
+			content = MinimalZone(name)
+		}
+		path := filepath.Join(dir, zoneFileName(name))
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return nil, err
+		}
+		out = append(out, zoneFile{Zone: z, name: name, path: path})
+	}
+	return out, nil
+}
+
 func (s *Server) writeConfig(port int, has6 bool, zones []Zone) (string, error) {
 	var b strings.Builder
 	q := strconv.Quote
@@ -265,21 +296,12 @@ key %s {
 		q(filepath.Join(s.Dir, "session.key")), q(s.Dir), port, listen6,
 		q(s.KeyName), s.KeyAlg, q(s.KeySecret), q(s.XferKeyName), s.KeyAlg, q(s.XferKeySecret))
 
-	seen := map[string]bool{}
-	for _, z := range zones {
-		name := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(z.Name)), ".")
-		if name == "" || seen[name] {
-			return "", fmt.Errorf("zone name %q is empty or given twice", z.Name)
-		}
-		seen[name] = true
-		content := z.Content
-		if content == "" {
-			content = MinimalZone(name)
-		}
-		file := zoneFileName(name)
-		if err := os.WriteFile(filepath.Join(s.Dir, file), []byte(content), 0o600); err != nil {
-			return "", err
-		}
+	files, err := writeZoneFiles(s.Dir, zones)
+	if err != nil {
+		return "", err
+	}
+	for _, z := range files {
+		name, file := z.name, filepath.Base(z.path)
 		integrity := ""
 		if z.DisableIntegrityCheck {
 			integrity = "\n\tcheck-integrity no;"
