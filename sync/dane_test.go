@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/testsmtp"
 	"github.com/maildns/maildns/policy"
 )
 
@@ -22,13 +23,13 @@ func TestCheckTLSA(t *testing.T) {
 	if curSum != policy.SPKIHash(cur.Leaf) {
 		t.Fatal("SPKIHashPEM and SPKIHash disagree")
 	}
-	srv := startSMTP(t)
+	srv := testsmtp.Start(t)
 	dial := func(ctx context.Context, host string) (net.Conn, error) {
 		if host != "mail.example.com" {
 			t.Errorf("dialled %q", host)
 		}
 		var d net.Dialer
-		return d.DialContext(ctx, "tcp", srv.addr)
+		return d.DialContext(ctx, "tcp", srv.Addr)
 	}
 	closed, _ := net.Listen("tcp", "127.0.0.1:0")
 	closedAddr := closed.Addr().String()
@@ -76,7 +77,7 @@ func TestCheckTLSA(t *testing.T) {
 			[]maWant{{SevError, "example.com", "is not DNSSEC-signed"}, {SevInfo, "mail.example.com", SkippedMessage}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			srv.present(tc.cert)
+			srv.Present(tc.cert)
 			env := &CheckEnv{Live: tc.live, Zone: tc.zone, DialSMTP: tc.dial}
 			maCheck(t, tc.name, CheckTLSA(context.Background(), env, d), tc.want)
 		})

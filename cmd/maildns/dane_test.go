@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,12 +16,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	stdsync "sync"
 	"testing"
 	"time"
 
 	"github.com/maildns/maildns/internal/testbind"
 	"github.com/maildns/maildns/internal/testdns"
+	"github.com/maildns/maildns/internal/testsmtp"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/sync"
 	"github.com/miekg/dns"
@@ -123,10 +122,10 @@ func TestDANEExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	smtp := startSTARTTLS(t)
+	smtp := testsmtp.Start(t)
 	e := &sync.Engine{Config: loaded, Providers: provs, DialSMTP: func(ctx context.Context, host string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "tcp", smtp.addr)
+		return d.DialContext(ctx, "tcp", smtp.Addr)
 	}}
 	tlsaFindings := func(certFile string) []sync.Finding {
 		t.Helper()
@@ -134,7 +133,7 @@ func TestDANEExample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		smtp.set(&pair)
+		smtp.Present(&pair)
 		plan, err := e.Run(context.Background(), sync.Options{Mode: sync.ModeDryRun})
 		if err != nil {
 			t.Fatal(err)
@@ -182,79 +181,6 @@ func waitSigned(t *testing.T, srv *testbind.Server) *dns.DNSKEY {
 
 // starttlsServer is a tiny SMTP server on loopback offering STARTTLS with
 // the certificate last set.
-type starttlsServer struct {
-	addr string
-	mu   stdsync.Mutex
-	cert *tls.Certificate
-}
-
-func (s *starttlsServer) set(c *tls.Certificate) {
-	s.mu.Lock()
-	s.cert = c
-	s.mu.Unlock()
-}
-
-func startSTARTTLS(t *testing.T) *starttlsServer {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &starttlsServer{addr: l.Addr().String()}
-	var wg stdsync.WaitGroup
-	t.Cleanup(func() { l.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.mu.Lock()
-				cert := s.cert
-				s.mu.Unlock()
-				defer func() { conn.Close() }()
-				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-				r := bufio.NewReader(conn)
-				w := func(l string) { _, _ = conn.Write([]byte(l + "\r\n")) }
-				w("220 mail.example.com ESMTP")
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
-					case strings.HasPrefix(cmd, "EHLO"):
-						if _, ok := conn.(*tls.Conn); ok {
-							w("250 mail.example.com")
-						} else {
-							w("250-mail.example.com")
-							w("250 STARTTLS")
-						}
-					case cmd == "STARTTLS":
-						w("220 ready")
-						tc := tls.Server(conn, &tls.Config{Certificates: []tls.Certificate{*cert}})
-						if tc.Handshake() != nil {
-							return
-						}
-						conn, r = tc, bufio.NewReader(tc)
-					case cmd == "QUIT":
-						w("221 bye")
-						return
-					default:
-						w("502 no")
-					}
-				}
-			}()
-		}
-	}()
-	return s
-}
-
 // writeSelfSigned writes a new self-signed certificate and its key to path.
 func writeSelfSigned(t *testing.T, path string) {
 	t.Helper()
