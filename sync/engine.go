@@ -28,13 +28,6 @@ type Options struct {
 	RunID          string // the run's id; "": a new one (NewRunID)
 }
 
-// Run modes.
-const (
-	ModeDryRun = "dry-run"
-	ModeOnce   = "once"
-	ModeDaemon = "daemon"
-)
-
 // Engine runs syncs for one loaded config.
 type Engine struct {
 	Config    *policy.Config

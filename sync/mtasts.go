@@ -27,15 +27,6 @@ const KindMTASTS = "mta_sts"
 
 func init() { registerCheck(KindMTASTS, CheckMTASTS) }
 
-// FileChange is one file maildns writes for a domain beside its records.
-type FileChange struct {
-	Action string `json:"action"` // create | update
-	Path   string `json:"path"`
-	What   string `json:"what"` // e.g. "MTA-STS policy"
-	Before string `json:"before,omitempty"`
-	After  string `json:"after,omitempty"` // empty: a delete (restore of a file a run created)
-}
-
 // planFiles adds to the plan of p (the domain's own zone) the MTA-STS policy
 // file when it differs from the policy's text; the share is then drift.
 func planFiles(p *domainZone) {
@@ -397,25 +388,4 @@ func documentation(ip netip.Addr) bool {
 		}
 	}
 	return false
-}
-
-// files writes the text lines of a zone's file changes.
-func (t *textWriter) files(files []FileChange) {
-	for _, f := range files {
-		mark, code := "~", ansiYellow
-		switch f.Action {
-		case ActionCreate:
-			mark, code = "+", ansiGreen
-		case ActionDelete:
-			mark, code = "-", ansiRed
-		}
-		what := f.What
-		if mode, _, _, err := policy.ParseMTASTSPolicy(f.After); err == nil {
-			what += ", mode " + mode
-			if before, _, _, err := policy.ParseMTASTSPolicy(f.Before); err == nil && before != mode {
-				what = f.What + ", mode " + before + " → " + mode
-			}
-		}
-		t.line("  " + t.paint(code, mark) + " file  " + f.Path + "  (" + what + ")")
-	}
 }

@@ -17,9 +17,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// ModeRestore is the plan mode of a restore.
-const ModeRestore = "restore"
-
 // RestoreEntry is one journal entry to put back.
 type RestoreEntry struct {
 	Path  string

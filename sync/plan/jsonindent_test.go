@@ -1,4 +1,4 @@
-package sync
+package plan
 
 import (
 	"bytes"
@@ -39,7 +39,7 @@ func TestEncodeIndentedMatchesEncoder(t *testing.T) {
 			}},
 			{Domain: "example.net", Changes: []Change{}},
 		},
-		Findings:   []Finding{{Severity: SevError, Kind: KindSPF, Domain: "example.com", Message: "a \"quoted\" \\ message"}},
+		Findings:   []Finding{{Severity: SevError, Kind: "spf", Domain: "example.com", Message: "a \"quoted\" \\ message"}},
 		Compliance: []Requirement{},
 	}
 	values := []any{

@@ -1,4 +1,4 @@
-package sync
+package plan
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/maildns/maildns/policy"
 )
 
 // WriteJSON writes p as the plan JSON of SPEC §4: arrays are never null,
@@ -185,6 +187,27 @@ func (t *textWriter) compliance(reqs []Requirement) {
 		}
 		line := "    " + t.paint(code, pad(statusText(r.Status), wStatus)) + "  " + pad(label, wLabel) + "  " + r.Finding
 		t.line(strings.TrimRight(line, " "))
+	}
+}
+
+// files writes the text lines of a zone's file changes.
+func (t *textWriter) files(files []FileChange) {
+	for _, f := range files {
+		mark, code := "~", ansiYellow
+		switch f.Action {
+		case ActionCreate:
+			mark, code = "+", ansiGreen
+		case ActionDelete:
+			mark, code = "-", ansiRed
+		}
+		what := f.What
+		if mode, _, _, err := policy.ParseMTASTSPolicy(f.After); err == nil {
+			what += ", mode " + mode
+			if before, _, _, err := policy.ParseMTASTSPolicy(f.Before); err == nil && before != mode {
+				what = f.What + ", mode " + before + " → " + mode
+			}
+		}
+		t.line("  " + t.paint(code, mark) + " file  " + f.Path + "  (" + what + ")")
 	}
 }
 

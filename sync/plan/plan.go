@@ -1,7 +1,4 @@
-// Package sync compares the records policies want with the live records at
-// the providers, plans the changes (a plain value), applies them under the
-// safety rules with a journal, runs the live DNS checks, and schedules runs.
-package sync
+package plan
 
 // Plan is the result of one run: what differs, what was done, what was found.
 // Its JSON form is the contract of SPEC §4.
@@ -23,6 +20,14 @@ type Plan struct {
 	// checked and reported, never written).
 	Watched []string `json:"watched,omitempty"`
 }
+
+// Plan modes (Plan.Mode).
+const (
+	ModeDryRun  = "dry-run"
+	ModeOnce    = "once"
+	ModeDaemon  = "daemon"
+	ModeRestore = "restore" // the plan of a restore
+)
 
 // Zone statuses.
 const (
@@ -49,6 +54,15 @@ type ZonePlan struct {
 	// Files are the files maildns writes for the domain beside its
 	// records (the MTA-STS policy), before the records that announce them.
 	Files []FileChange `json:"files,omitempty"`
+}
+
+// FileChange is one file maildns writes for a domain beside its records.
+type FileChange struct {
+	Action string `json:"action"` // create | update
+	Path   string `json:"path"`
+	What   string `json:"what"` // e.g. "MTA-STS policy"
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"` // empty: a delete (restore of a file a run created)
 }
 
 // Change actions.

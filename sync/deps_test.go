@@ -1,0 +1,42 @@
+package sync
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/maildns/maildns"
+
+// subpackageDeps is, for each package of sync's tree, every maildns package
+// it may import, directly or not: what its package comment allows.
+// Dependencies flow one way: plan <- check <- sync (the engine) <- daemon,
+// and journal <- sync.
+var subpackageDeps = map[string][]string{
+	"sync/plan": {"policy"},
+}
+
+// TestSubpackageDeps fails when a sub-package of sync imports, directly or
+// through another package, a maildns package its package comment says it
+// must not know (go list -deps: what the compiler links, tests excluded).
+func TestSubpackageDeps(t *testing.T) {
+	for pkg, allowed := range subpackageDeps {
+		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", module+"/"+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		var mine []string
+		for _, dep := range strings.Fields(string(out)) {
+			rel, ok := strings.CutPrefix(dep, module+"/")
+			if !ok || rel == pkg {
+				continue
+			}
+			mine = append(mine, rel)
+			if !slices.Contains(allowed, rel) {
+				t.Errorf("%s imports %s; it may import only %v", pkg, rel, allowed)
+			}
+		}
+		t.Logf("%s imports %v", pkg, mine)
+	}
+}
