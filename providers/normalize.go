@@ -2,12 +2,11 @@ package providers
 
 import (
 	"fmt"
-	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/canon"
 )
 
 // The canonical form of records inside maildns, shared by every backend on
@@ -35,139 +34,18 @@ func Normalize(rec libdns.Record, zone string) (libdns.RR, error) {
 
 // RelativeName returns name relative to zone, lower case, "@" for the apex.
 // name may be relative (as libdns records are), "@" or fully qualified.
-func RelativeName(name, zone string) string {
-	name = strings.ToLower(strings.TrimSpace(name))
-	zone = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(zone), "."))
-	if name == "" || name == "@" {
-		return "@"
-	}
-	if strings.HasSuffix(name, ".") {
-		fq := strings.TrimSuffix(name, ".")
-		if fq == zone {
-			return "@"
-		}
-		if zone != "" && strings.HasSuffix(fq, "."+zone) {
-			return strings.TrimSuffix(fq, "."+zone)
-		}
-		return name // outside the zone: keep it absolute
-	}
-	return name
-}
+func RelativeName(name, zone string) string { return canon.RelativeName(name, zone) }
 
 // AbsoluteName returns the fully qualified name (trailing dot) of a relative name in zone.
-func AbsoluteName(name, zone string) string {
-	zone = strings.ToLower(strings.TrimSuffix(zone, "."))
-	name = strings.ToLower(name)
-	switch {
-	case name == "" || name == "@":
-		return zone + "."
-	case strings.HasSuffix(name, "."):
-		return name
-	default:
-		return name + "." + zone + "."
-	}
-}
+func AbsoluteName(name, zone string) string { return canon.AbsoluteName(name, zone) }
 
 // CanonicalData returns data of type typ in the canonical form. Relative
 // targets are completed with zone.
-func CanonicalData(typ, data, zone string) (string, error) {
-	data = strings.TrimSpace(data)
-	switch typ {
-	case "A", "AAAA":
-		ip, err := netip.ParseAddr(data)
-		if err != nil || ip.Zone() != "" {
-			return "", fmt.Errorf("bad address %q", data)
-		}
-		if typ == "A" {
-			if !ip.Is4() && !ip.Is4In6() {
-				return "", fmt.Errorf("address %q does not fit type %s", data, typ)
-			}
-			return ip.Unmap().String(), nil
-		}
-		if !ip.Is6() {
-			return "", fmt.Errorf("address %q does not fit type %s", data, typ)
-		}
-		// An AAAA record may hold an IPv4-mapped address: it stays IPv6.
-		return ip.String(), nil
-	case "MX":
-		f := strings.Fields(data)
-		if len(f) != 2 {
-			return "", fmt.Errorf("bad MX data %q", data)
-		}
-		pref, err := strconv.ParseUint(f[0], 10, 16)
-		if err != nil {
-			return "", fmt.Errorf("bad MX preference in %q", data)
-		}
-		return strconv.FormatUint(pref, 10) + " " + canonicalTarget(f[1], zone), nil
-	case "PTR", "CNAME", "NS":
-		return canonicalTarget(data, zone), nil
-	case "TXT", "SPF":
-		return CanonicalTXT(data), nil
-	case "TLSA":
-		return canonicalTLSA(data)
-	default:
-		return data, nil
-	}
-}
-
-func canonicalTarget(t, zone string) string {
-	t = strings.ToLower(t)
-	if t == "." {
-		return "."
-	}
-	if t == "@" {
-		return AbsoluteName("@", zone)
-	}
-	if strings.HasSuffix(t, ".") {
-		return t
-	}
-	if zone == "" {
-		return t + "."
-	}
-	return AbsoluteName(t, zone)
-}
+func CanonicalData(typ, data, zone string) (string, error) { return canon.Data(typ, data, zone) }
 
 // CanonicalTXT turns the many shapes providers return TXT data in into the
-// plain text: `"a" "b"` and `a" "b` (split strings) are joined, presentation
-// escapes (\" \\ \DDD) are undone. Plain text without quotes is returned as is.
-func CanonicalTXT(s string) string {
-	if !strings.ContainsAny(s, "\"\\") {
-		return s
-	}
-	quoted := strings.HasPrefix(s, "\"") && strings.HasSuffix(s, "\"") && len(s) >= 2
-	if !quoted && !strings.Contains(s, "\" \"") && !strings.Contains(s, "\\") {
-		return s
-	}
-	if !quoted && strings.Contains(s, "\" \"") {
-		s = "\"" + s + "\""
-		quoted = true
-	}
-	var b strings.Builder
-	inQuote := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s):
-			n := s[i+1]
-			if n >= '0' && n <= '9' && i+3 < len(s) {
-				if v, err := strconv.Atoi(s[i+1 : i+4]); err == nil && v < 256 {
-					b.WriteByte(byte(v))
-					i += 3
-					continue
-				}
-			}
-			b.WriteByte(n)
-			i++
-		case c == '"' && quoted:
-			inQuote = !inQuote
-		case !inQuote && quoted && (c == ' ' || c == '\t'):
-			// space between strings
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
+// plain text (canon.TXT).
+func CanonicalTXT(s string) string { return canon.TXT(s) }
 
 // SplitTXT splits text into strings of at most 255 bytes, as DNS carries them.
 func SplitTXT(text string) []string {
@@ -216,23 +94,4 @@ func GroupRRsets(recs []libdns.Record, zone string) ([]RRsetKey, map[RRsetKey][]
 		m[k] = append(m[k], rr)
 	}
 	return keys, m, nil
-}
-
-// canonicalTLSA returns "USAGE SELECTOR MTYPE hex": numbers without
-// leading zeros, the hex lower case and in one piece (zone files may split
-// it, servers print it in either case).
-func canonicalTLSA(data string) (string, error) {
-	f := strings.Fields(data)
-	if len(f) < 4 {
-		return "", fmt.Errorf("bad TLSA data %q", data)
-	}
-	var nums []string
-	for _, s := range f[:3] {
-		n, err := strconv.ParseUint(s, 10, 8)
-		if err != nil {
-			return "", fmt.Errorf("bad TLSA data %q", data)
-		}
-		nums = append(nums, strconv.FormatUint(n, 10))
-	}
-	return strings.Join(nums, " ") + " " + strings.ToLower(strings.Join(f[3:], "")), nil
 }

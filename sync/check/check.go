@@ -1,0 +1,106 @@
+package check
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/plan"
+)
+
+// Finding is a finding of the plan.
+type Finding = plan.Finding
+
+// Finding severities, as the plan has them.
+const (
+	SevError   = plan.SevError
+	SevAction  = plan.SevAction
+	SevWarning = plan.SevWarning
+	SevInfo    = plan.SevInfo
+)
+
+// Env is what a check may use.
+type Env struct {
+	// Resolver answers live questions; names in zones read this run are
+	// answered from those records. Nil when live checks are off.
+	Resolver Resolver
+	// Live is false with --offline or live_checks: false: checks that need
+	// lookups report themselves skipped (an info finding) instead.
+	Live bool
+	// Zone holds the live records of the domain's zone as read this run
+	// (canonical form, names relative to Domain.Zone).
+	Zone []libdns.RR
+	// Index is Zone by name and type when the engine keeps one (a large
+	// zone, shared by many domains); nil: look names up by a scan of Zone.
+	Index ZoneIndex
+	// Desired is what the policy compiles to.
+	Desired []policy.RRset
+	Logger  *slog.Logger
+	// HTTPClient and DialSMTP are the engine's (nil: the defaults of the
+	// MTA-STS and DANE checks).
+	HTTPClient *http.Client
+	DialSMTP   func(ctx context.Context, host string) (net.Conn, error)
+}
+
+// IndexedZone is the size over which a zone's records are looked up by an
+// index (Env.Index, kept by the engine; the zone resolver's names): a large
+// zone is one of many domains, a scan per domain would be quadratic.
+const IndexedZone = 64
+
+// ZoneIndex looks a zone's records up by name and type.
+type ZoneIndex interface {
+	// Lookup returns the records at rel (a name relative to the zone, any
+	// case) of type typ (any case), in the zone's order.
+	Lookup(rel, typ string) []libdns.RR
+}
+
+// Values returns the values of type typ at rel (a name relative to the
+// zone) in env.Zone: by the index when the engine keeps one (a zone shared
+// by many domains, where a scan per domain would be quadratic), else by a
+// scan of the small zone.
+func (env *Env) Values(rel, typ string) []string {
+	var out []string
+	if env.Index != nil {
+		for _, r := range env.Index.Lookup(rel, typ) {
+			out = append(out, r.Data)
+		}
+		return out
+	}
+	for _, r := range env.Zone {
+		if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
+			out = append(out, r.Data)
+		}
+	}
+	return out
+}
+
+// Func inspects one domain and returns its findings. Checks must be safe
+// for concurrent use: the engine runs domains in parallel.
+type Func func(ctx context.Context, env *Env, d *policy.Domain) []Finding
+
+// Check is a check by its name.
+type Check struct {
+	Name string
+	Run  Func
+}
+
+// all are the checks run on every domain, in the order they run.
+var all = []Check{
+	{KindDKIM, CheckDKIM},
+	{KindDMARC, CheckDMARC},
+	{KindMX, CheckMX},
+	{KindPTR, CheckPTR},
+	{KindSPF, CheckSPF},
+	{KindTLSRPT, CheckTLSRPT},
+	{KindBIMI, CheckBIMI},
+	{KindTLSA, CheckTLSA},
+	{KindMTASTS, CheckMTASTS},
+}
+
+// All returns the checks run on every domain, in the order they run. The
+// slice is shared: callers only read it.
+func All() []Check { return all }

@@ -1,0 +1,136 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/libdns/libdns"
+)
+
+// The longest zone holding a name answers it: a child zone read in the same
+// run wins over its parent, and a zone name that is only a string suffix
+// ("xample.com" of "example.com") is not a parent.
+func TestZoneResolverLongestZone(t *testing.T) {
+	zones := map[string][]libdns.RR{
+		"example.com":     {rsRR("@", "TXT", "parent"), rsRR("a.sub", "TXT", "parent's a.sub")},
+		"sub.example.com": {rsRR("@", "TXT", "child"), rsRR("a", "TXT", "child's a")},
+		"xample.com":      {rsRR("@", "TXT", "other")},
+	}
+	r := NewZoneResolver(zones, nil)
+	cases := []struct {
+		name  string
+		want  []libdns.RR
+		rcode int
+	}{
+		{"example.com.", []libdns.RR{rsRR("example.com.", "TXT", "parent")}, RcodeSuccess},
+		{"sub.example.com.", []libdns.RR{rsRR("sub.example.com.", "TXT", "child")}, RcodeSuccess},
+		{"a.sub.example.com.", []libdns.RR{rsRR("a.sub.example.com.", "TXT", "child's a")}, RcodeSuccess},
+		{"A.SUB.Example.COM", []libdns.RR{rsRR("a.sub.example.com.", "TXT", "child's a")}, RcodeSuccess},
+		{"b.a.sub.example.com.", nil, RcodeNXDomain},
+		{"xample.com.", []libdns.RR{rsRR("xample.com.", "TXT", "other")}, RcodeSuccess},
+	}
+	for _, c := range cases {
+		ans, err := r.Lookup(context.Background(), c.name, "TXT")
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if ans.Rcode != c.rcode || !ans.FromZone {
+			t.Errorf("%s: rcode %d fromZone %v, want %d true", c.name, ans.Rcode, ans.FromZone, c.rcode)
+		}
+		if d := cmp.Diff(c.want, ans.Records); d != "" {
+			t.Errorf("%s (-want +got):\n%s", c.name, d)
+		}
+	}
+	// Outside every zone, with no resolver behind: an error, not an answer
+	// from a zone whose name is a mere suffix.
+	for _, name := range []string{"ample.com.", "com.", "example.net.", "."} {
+		if ans, err := r.Lookup(context.Background(), name, "TXT"); err == nil {
+			t.Errorf("%s: answered %+v, want an error (outside the zones, no resolver)", name, ans)
+		}
+	}
+}
+
+// BenchmarkZoneResolverLookup looks up an in-zone name among 10,000 zones:
+// the cost must not grow with the number of zones.
+func BenchmarkZoneResolverLookup(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		zones := map[string][]libdns.RR{}
+		for i := range n {
+			zones[fmt.Sprintf("d%05d.example", i)] = []libdns.RR{
+				rsRR("@", "MX", "10 mail.d.example."), rsRR("mail", "A", "192.0.2.25"),
+			}
+		}
+		r := NewZoneResolver(zones, nil)
+		b.Run(fmt.Sprintf("zones=%d", n), func(b *testing.B) {
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := r.Lookup(ctx, "mail.d00042.example.", "A"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A large zone is answered through its index of names: every question the
+// lookup asks of a zone (records at a name, names below it, below it but
+// outside one child, delegation, wildcard) gets the answer a scan gives.
+func TestZoneNamesIndexAsScan(t *testing.T) {
+	recs := []libdns.RR{
+		rsRR("@", "NS", "ns1.example.net."),
+		rsRR("@", "TXT", "apex"),
+		rsRR("Mail", "A", "192.0.2.25"),
+		rsRR("mail", "AAAA", "2001:db8::25"),
+		rsRR("a.b.c", "TXT", "deep"),
+		rsRR("x.b.c", "TXT", "deep too"),
+		rsRR("*.wild", "TXT", "wildcard"),
+		rsRR("*", "TXT", "apex wildcard"),
+		rsRR("sub", "NS", "ns1.example.net."),
+		rsRR("in.sub", "A", "192.0.2.9"),
+		rsRR("q.r", "TXT", "q"),
+		rsRR("r", "TXT", "r"),
+	}
+	for i := len(recs); i <= IndexedZone; i++ {
+		recs = append(recs, rsRR(fmt.Sprintf("h%d.hosts", i), "A", "192.0.2.1"))
+	}
+	scan := zoneView{recs: recs}
+	ix := &zoneNames{}
+	ix.build(recs)
+	indexed := zoneView{recs: recs, ix: ix}
+	names := []string{"@", "mail", "a.b.c", "b.c", "c", "x.b.c", "y.b.c", "b", "nope", "z.nope",
+		"x.wild", "y.x.wild", "wild", "*.wild", "sub", "in.sub", "deeper.in.sub", "q.r", "r", "s.r",
+		"hosts", "h70.hosts", "zz.h70.hosts", "*"}
+	for _, n := range names {
+		if d := cmp.Diff(scan.recordsAt(n), indexed.recordsAt(n)); d != "" {
+			t.Errorf("recordsAt(%q) indexed (+) differs from scanned (-):\n%s", n, d)
+		}
+		if a, b := scan.hasBelow(n), indexed.hasBelow(n); a != b {
+			t.Errorf("hasBelow(%q): scanned %v, indexed %v", n, a, b)
+		}
+		if a, b := scan.delegated(n), indexed.delegated(n); a != b {
+			t.Errorf("delegated(%q): scanned %v, indexed %v", n, a, b)
+		}
+		if d := cmp.Diff(scan.wildcard(n), indexed.wildcard(n)); d != "" {
+			t.Errorf("wildcard(%q) indexed (+) differs from scanned (-):\n%s", n, d)
+		}
+		if i := strings.IndexByte(n, '.'); i >= 0 {
+			parent := n[i+1:]
+			if a, b := scan.hasBelowExcept(parent, n), indexed.hasBelowExcept(parent, n); a != b {
+				t.Errorf("hasBelowExcept(%q, %q): scanned %v, indexed %v", parent, n, a, b)
+			}
+		}
+	}
+	// And through the resolver: a zone over IndexedZone records is indexed.
+	r := NewZoneResolver(map[string][]libdns.RR{"example.com": recs}, nil).(*ZoneResolver)
+	if r.names["example.com"] == nil {
+		t.Fatal("a zone of more than IndexedZone records has no index")
+	}
+	ans, err := r.Lookup(context.Background(), "y.x.wild.example.com.", "TXT")
+	if err != nil || len(ans.Records) != 1 || ans.Records[0].Data != "wildcard" {
+		t.Errorf("wildcard through the index: %+v, %v", ans, err)
+	}
+}
