@@ -17,9 +17,6 @@ import (
 // policy or key file is read or parsed again. With the files gone, the next
 // run still plans from the loaded config.
 func TestDaemonRunsDoNotReadPolicyFiles(t *testing.T) {
-	saved := checks
-	checks = nil
-	t.Cleanup(func() { checks = saved })
 	dir := t.TempDir()
 	keyPEM := "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----\n"
 	files := map[string]string{

@@ -14,7 +14,8 @@ const module = "github.com/maildns/maildns"
 // Dependencies flow one way: plan <- check <- sync (the engine) <- daemon,
 // and journal <- sync.
 var subpackageDeps = map[string][]string{
-	"sync/plan": {"policy"},
+	"sync/plan":  {"policy"},
+	"sync/check": {"policy", "sync/plan", "internal/canon"},
 }
 
 // TestSubpackageDeps fails when a sub-package of sync imports, directly or

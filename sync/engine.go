@@ -15,6 +15,7 @@ import (
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
+	"github.com/maildns/maildns/sync/check"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -55,6 +56,8 @@ type Engine struct {
 	// whose backend says it has not changed since its last full read; nil:
 	// every zone is read in full.
 	ZoneCache *ZoneCache
+	// Checks are the live checks run on each domain; nil: check.All().
+	Checks []check.Check
 }
 
 // DefaultConcurrency is the number of provider zones handled at once.
@@ -246,7 +249,7 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	baseBuilt := false
 	runBase := func() Resolver {
 		if !baseBuilt {
-			base, baseBuilt = e.runBase(log), true
+			base, baseBuilt = e.runBase(), true
 		}
 		return base
 	}
@@ -335,15 +338,15 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			Resolver: resolver,
 			Live:     live,
 			Zone:     z.current(),
-			index:    z.currentIndex(),
+			Index:    z.currentIndex().forChecks(),
 			Desired:  r.sets,
 			Logger:   log.With("domain", r.d.Domain),
 		}
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		r.env = env
 		g.Go(func() error {
-			for _, c := range checks {
-				r.findings = append(r.findings, c.fn(gctx, env, r.d)...)
+			for _, c := range e.checks() {
+				r.findings = append(r.findings, c.Run(gctx, env, r.d)...)
 			}
 			return nil
 		})
@@ -419,56 +422,37 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	return plan, errors.Join(errs...)
 }
 
-// Hooks of the live-checks code (set from its init functions).
-var (
-	// newResolver builds the resolver of a run when Engine.Resolver is nil,
-	// from Config.Resolvers (empty: /etc/resolv.conf).
-	newResolver func(cfg *policy.Config) (Resolver, error)
-	// cacheResolver puts a run's cache in front of its resolver.
-	cacheResolver func(next Resolver) Resolver
-	// zoneResolver wraps a run's resolver (which may be nil) so that names
-	// inside the zones read this run are answered from those records.
-	zoneResolver func(base Resolver, zones []zoneRecords) Resolver
-)
-
-// zoneRecords is one provider zone as this run last read it.
-type zoneRecords struct {
-	Zone     string      // lower case, no trailing dot
-	Provider string      // the provider's name in the config
-	Records  []libdns.RR // canonical, names relative to Zone
-}
-
 // runBase returns a run's resolver for the names outside the zones it read:
-// Engine.Resolver, else one built from the config, behind the run's cache.
-// A run builds it once.
-func (e *Engine) runBase(log *slog.Logger) Resolver {
+// Engine.Resolver, else one built from Config.Resolvers (empty:
+// /etc/resolv.conf), behind the run's cache. A run builds it once: a new
+// cache per run (shared by the SPF hold before applying and the checks
+// after it), so answers never outlive the run.
+func (e *Engine) runBase() Resolver {
 	r := e.Resolver
-	if r == nil && newResolver != nil {
-		var err error
-		if r, err = newResolver(e.Config); err != nil {
-			log.Warn("no resolver for live checks", "err", err)
-			r = nil
-		}
+	if r == nil {
+		r = check.NewDNSResolver(e.Config.Resolvers, check.DefaultResolverTimeout)
 	}
-	if r != nil && cacheResolver != nil {
-		r = cacheResolver(r)
-	}
-	return r
+	return check.NewCachingResolver(r)
 }
 
 // runResolver returns the resolver the checks of a run use: the zones as
 // they now are, then base (runBase) for the rest.
 func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
-	if zoneResolver == nil {
-		return r
-	}
-	var zr []zoneRecords
+	m := make(map[string][]libdns.RR, len(zones))
 	for _, z := range zones {
-		if z.err == nil {
-			zr = append(zr, zoneRecords{Zone: z.key.zone, Provider: z.key.provider, Records: z.current()})
+		if z.err != nil {
+			continue
+		}
+		// The zone resolver only reads the records: share them, and copy
+		// only to join one zone read at two providers.
+		recs := z.current()
+		if have, ok := m[z.key.zone]; ok {
+			m[z.key.zone] = append(slices.Clip(have), recs...)
+		} else {
+			m[z.key.zone] = recs
 		}
 	}
-	return zoneResolver(r, zr)
+	return check.NewZoneResolver(m, r)
 }
 
 // planZone plans each domain's share of z as soon as z is read (zones in
@@ -624,7 +608,7 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 // indexedZone is the size over which a zone's index of records is kept for
 // the checks: they look names up in a large zone (one of many domains) by
 // the index, in a small one by a scan.
-const indexedZone = 64
+const indexedZone = check.IndexedZone
 
 // afterIndex returns the read-back records by name and type, indexed once.
 func (z *zoneState) afterIndex() liveIndex {

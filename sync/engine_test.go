@@ -14,16 +14,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/check"
 )
 
 // testEngine builds an engine over a fake store named after the test, with
 // one policy per entry of desired (domain -> RRsets).
 func testEngine(t *testing.T, zones map[string][]libdns.RR, desired map[string][]policy.RRset) (*Engine, *fakeStore, *bytes.Buffer) {
 	t.Helper()
-	// The registered checks are tested on their own; TestRunChecks sets its own.
-	saved := checks
-	checks = nil
-	t.Cleanup(func() { checks = saved })
 	st := newFakeStore(t.Name(), zones)
 	t.Cleanup(func() { fakeStores.Delete(t.Name()) })
 	cfg := &policy.Config{
@@ -56,6 +53,8 @@ func testEngine(t *testing.T, zones map[string][]libdns.RR, desired map[string][
 		Compile: func(d *policy.Domain) ([]policy.RRset, error) {
 			return desired[d.Domain], nil
 		},
+		// The checks are tested on their own; TestRunChecks sets its own.
+		Checks: []check.Check{},
 	}
 	return e, st, &logs
 }
@@ -397,7 +396,7 @@ func TestRunNormalisesLiveRecords(t *testing.T) {
 func TestRunChecks(t *testing.T) {
 	e, _, logs := testEngine(t, map[string][]libdns.RR{"example.com.": comZone()}, map[string][]policy.RRset{"example.com": comPolicy()})
 	var envs []*CheckEnv
-	checks = []namedCheck{{"test", func(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding {
+	e.Checks = []check.Check{{Name: "test", Run: func(ctx context.Context, env *CheckEnv, d *policy.Domain) []Finding {
 		envs = append(envs, env)
 		return []Finding{
 			{Severity: SevWarning, Kind: "zz", Domain: d.Domain, Subject: "b", Message: "second"},

@@ -17,6 +17,7 @@ import (
 	"github.com/maildns/maildns/policy"
 	_ "github.com/maildns/maildns/providers/rfc2136"
 	_ "github.com/maildns/maildns/providers/zonefile"
+	"github.com/maildns/maildns/sync/check"
 	"github.com/miekg/dns"
 )
 
@@ -214,7 +215,7 @@ func TestPTRManagedRoundTripRFC2136(t *testing.T) {
 	env := &CheckEnv{Resolver: directResolver{srv.Addr}, Live: true, Logger: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if f := checkPTR(ctx, env, d); len(f) > 0 {
+	if f := check.CheckPTR(ctx, env, d); len(f) > 0 {
 		t.Errorf("checked mode against BIND after the sync: %+v", f)
 	}
 }

@@ -14,15 +14,13 @@ import (
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/check"
 )
 
 // rotationEngine is an engine in daemon mode over a fake zone, with the
 // real compiler and a fake clock, for one domain with the selectors given.
 func rotationEngine(t *testing.T, clock *time.Time, keys ...policy.DKIM) (*Engine, *fakeStore, *bytes.Buffer) {
 	t.Helper()
-	saved := checks
-	checks = nil
-	t.Cleanup(func() { checks = saved })
 	st := newFakeStore(t.Name(), map[string][]libdns.RR{"example.com.": comZone()})
 	t.Cleanup(func() { fakeStores.Delete(t.Name()) })
 	for i := range keys {
@@ -42,7 +40,7 @@ func rotationEngine(t *testing.T, clock *time.Time, keys ...policy.DKIM) (*Engin
 	}
 	var logs bytes.Buffer
 	e := &Engine{Config: cfg, Providers: provs, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
-		Now: func() time.Time { return *clock }}
+		Now: func() time.Time { return *clock }, Checks: []check.Check{}}
 	return e, st, &logs
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/check"
 )
 
 // oneZone is n domains (m<i>.z.example) in one zone z.example, one in
@@ -74,7 +75,7 @@ func BenchmarkRunOnceSharedZone(b *testing.B) {
 		}
 		e := &Engine{
 			Config: cfg, Providers: provs, Logger: slog.New(slog.DiscardHandler),
-			Resolver: NewZoneResolver(map[string][]libdns.RR{}, nil),
+			Resolver: check.NewZoneResolver(map[string][]libdns.RR{}, nil),
 			Compile:  func(d *policy.Domain) ([]policy.RRset, error) { return desired[d.Domain], nil },
 		}
 		b.StartTimer()
@@ -101,7 +102,7 @@ func BenchmarkSharedZoneSteps(b *testing.B) {
 		z.parts = append(z.parts, &domainZone{domain: d, main: true, sets: sets, run: r})
 	}
 	planZone(z, true)
-	resolver := NewZoneResolver(map[string][]libdns.RR{"z.example": live}, nil)
+	resolver := check.NewZoneResolver(map[string][]libdns.RR{"z.example": live}, nil)
 	log := slog.New(slog.DiscardHandler)
 	ctx := context.Background()
 	b.ReportAllocs()

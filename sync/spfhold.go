@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+
+	"github.com/maildns/maildns/sync/check"
 )
 
 // spfState is where a share stands with the SPF hold.
@@ -41,7 +43,7 @@ func holdSPF(ctx context.Context, log *slog.Logger, resolver Resolver, z *zoneSt
 				elems[d.Set.Element] = true
 			}
 		}
-		env := &CheckEnv{Resolver: resolver, Live: resolver != nil, Zone: z.live, index: z.liveIndexed(), Desired: r.sets, Logger: log.With("domain", r.d.Domain)}
+		env := &CheckEnv{Resolver: resolver, Live: resolver != nil, Zone: z.live, Index: z.liveIndexed().forChecks(), Desired: r.sets, Logger: log.With("domain", r.d.Domain)}
 		for _, hc := range heldChecks {
 			if !elems[hc.element] {
 				continue
@@ -91,12 +93,12 @@ var heldChecks = []struct {
 	check               Check
 	desired             func(Finding) bool
 }{
-	{"spf", KindSPF, "SPF", CheckSPF, func(f Finding) bool { return f.Subject == SubjectDesired }},
-	{"mx", KindMX, "MX", CheckMX, func(f Finding) bool {
+	{"spf", KindSPF, "SPF", check.CheckSPF, func(f Finding) bool { return f.Subject == SubjectDesired }},
+	{"mx", KindMX, "MX", check.CheckMX, func(f Finding) bool {
 		return strings.Contains(f.Message, "the desired ") || strings.Contains(f.Message, "desired and live")
 	}},
-	{"dmarc", KindDMARC, "DMARC", CheckDMARC, func(f Finding) bool { return f.Subject == SubjectDesired }},
-	{"dkim", KindDKIM, "DKIM", CheckDKIM, func(f Finding) bool { return strings.Contains(f.Message, "the policy compiles") }},
+	{"dmarc", KindDMARC, "DMARC", check.CheckDMARC, func(f Finding) bool { return f.Subject == SubjectDesired }},
+	{"dkim", KindDKIM, "DKIM", check.CheckDKIM, func(f Finding) bool { return strings.Contains(f.Message, "the policy compiles") }},
 }
 
 // settleHeld gives a share with a held change its status once the zone is

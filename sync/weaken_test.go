@@ -129,3 +129,14 @@ func TestRunRefusesWeakening(t *testing.T) {
 		})
 	}
 }
+
+func TestTLSAWeakens(t *testing.T) {
+	all := Change{Action: ActionDelete, Name: "_25._tcp.mail", Type: "TLSA", Before: []string{"3 1 1 aa", "3 1 1 bb"}}
+	if why := Weakens(all); why == "" {
+		t.Error("removing every TLSA of a mail host is not weakening")
+	}
+	one := Change{Action: ActionUpdate, Name: "_25._tcp.mail", Type: "TLSA", Before: []string{"3 1 1 aa", "3 1 1 bb"}, After: []string{"3 1 1 bb"}}
+	if why := Weakens(one); why != "" {
+		t.Errorf("retiring one key of a rollover is weakening: %s", why)
+	}
+}

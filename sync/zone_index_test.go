@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
-	"github.com/maildns/maildns/policy"
 )
 
 // A large zone's checks look names up through the engine's index: the same
@@ -29,18 +28,18 @@ func TestLiveValuesIndexedAsScanned(t *testing.T) {
 	if len(zone) <= indexedZone {
 		t.Fatalf("zone of %d records is not over indexedZone", len(zone))
 	}
-	d := &policy.Domain{Domain: "m3.example.com", Zone: "example.com"}
-	scan := newMailCheck(&CheckEnv{Zone: zone}, d, KindSPF)
-	indexed := newMailCheck(&CheckEnv{Zone: zone, index: indexLive(zone)}, d, KindSPF)
-	for _, q := range []struct{ prefix, typ string }{
-		{"", "TXT"}, {"", "txt"}, {"", "MX"}, {"_dmarc", "TXT"}, {"_DMARC", "TXT"}, {"nope", "TXT"}, {"", "AAAA"},
+	// The names of m3.example.com in zone example.com, as the checks ask them.
+	scan := &CheckEnv{Zone: zone}
+	indexed := &CheckEnv{Zone: zone, Index: indexLive(zone).forChecks()}
+	for _, q := range []struct{ rel, typ string }{
+		{"m3", "TXT"}, {"m3", "txt"}, {"m3", "MX"}, {"_dmarc.m3", "TXT"}, {"_DMARC.m3", "TXT"}, {"nope.m3", "TXT"}, {"m3", "AAAA"},
 	} {
-		want := scan.liveValues(q.prefix, q.typ)
-		if q.prefix == "" && q.typ == "TXT" && len(want) != 3 {
+		want := scan.Values(q.rel, q.typ)
+		if q.rel == "m3" && q.typ == "TXT" && len(want) != 3 {
 			t.Fatalf("scan found %v, want 3 values (the test's premise)", want)
 		}
-		if d := cmp.Diff(want, indexed.liveValues(q.prefix, q.typ)); d != "" {
-			t.Errorf("%q %s: indexed (+) differs from scanned (-):\n%s", q.prefix, q.typ, d)
+		if d := cmp.Diff(want, indexed.Values(q.rel, q.typ)); d != "" {
+			t.Errorf("%q %s: indexed (+) differs from scanned (-):\n%s", q.rel, q.typ, d)
 		}
 	}
 }

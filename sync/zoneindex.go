@@ -4,26 +4,22 @@ import (
 	"strings"
 
 	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/sync/check"
 )
 
-// zoneValues returns the values of type typ at rel (a name relative to the
-// zone) in env.Zone: by the index when the engine keeps one (a zone shared
-// by many domains, where a scan per domain would be quadratic), else by a
-// scan of the small zone.
-func (env *CheckEnv) zoneValues(rel, typ string) []string {
-	var out []string
-	if env.index != nil {
-		for _, r := range env.index[nameType{strings.ToLower(rel), strings.ToUpper(typ)}] {
-			out = append(out, r.Data)
-		}
-		return out
+// Lookup returns the records at rel of type typ (any case): the index is
+// the engine's check.ZoneIndex of a large zone.
+func (idx liveIndex) Lookup(rel, typ string) []libdns.RR {
+	return idx[nameType{strings.ToLower(rel), strings.ToUpper(typ)}]
+}
+
+// forChecks returns idx as the checks' index: nil (a small zone, scanned)
+// stays nil.
+func (idx liveIndex) forChecks() check.ZoneIndex {
+	if idx == nil {
+		return nil
 	}
-	for _, r := range env.Zone {
-		if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
-			out = append(out, r.Data)
-		}
-	}
-	return out
+	return idx
 }
 
 // liveIndexed returns the index of z.live when the zone is large enough to
