@@ -27,6 +27,12 @@ type Options struct {
 	AllowWeakening bool
 	Offline        bool   // no live DNS lookups
 	RunID          string // the run's id; "": a new one (NewRunID)
+	// ForApply makes a dry run's plan as a sync would (what the safety
+	// rules stop is refused, a broken record is held back), to be saved
+	// and applied later (SavePlan); it still writes nothing.
+	ForApply bool
+
+	at time.Time // the clock of the DKIM rotation dates, when set (a saved plan's)
 }
 
 // Engine runs syncs for one loaded config.
@@ -118,72 +124,189 @@ type domainRun struct {
 	main     zoneKey
 	findings []Finding
 	env      *CheckEnv // the checks' view, for the compliance scorecard
+	logs     *heldLog  // what the checks logged, for the run's log
 }
 
-// Run reads every zone the selected policies touch (one read per provider
-// zone, without locks), plans, runs the checks, and in the apply modes
-// applies and verifies: each zone with changes to apply is locked, read and
-// planned again under its lock, written in one call (or one per kind of
-// write) for all its domains, read back and released, at most Concurrency
-// zones at once.
-// The returned plan is complete even when err is not nil; err reports that
-// the run could not be completed for some zone.
+// Run is one run of opts.Mode: Plan, then Apply in the apply modes, or
+// Report for a dry run. The returned plan is complete even when err is not
+// nil; err reports that the run could not be completed for some zone.
 func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
-	start := time.Now()
-	log := e.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	pl, err := e.Plan(ctx, opts)
+	if pl.st == nil || opts.Mode == ModeDryRun || opts.Mode == "" {
+		return e.Report(ctx, pl), err
+	}
+	return e.Apply(ctx, pl)
+}
+
+// Plan reads every zone the selected policies touch (one read per provider
+// zone, without locks, at most Concurrency at once), diffs them with the
+// compiled policies, runs the safety rules (and, for a plan made to be
+// applied, holds back broken records), and runs the checks (of a run that
+// applies in this process, Apply runs them, once, on the zones as
+// written). It writes nothing and logs only the zones it could not read:
+// Apply or Report log the run. The plan is complete even when err is not
+// nil.
+func (e *Engine) Plan(ctx context.Context, opts Options) (*Planned, error) {
+	rs, err := e.newRun(opts)
+	if err != nil {
+		return &Planned{Plan: rs.emptyPlan()}, err
+	}
+	rs.compile(e)
+	rs.readZones(ctx, e)
+	rs.safety(e.Config)
+	rs.holdBroken(ctx, e)
+	if !rs.checkLater {
+		rs.check(ctx, e)
+	}
+	plan, err := rs.assemble(e.Config)
+	return &Planned{Plan: plan, st: rs}, err
+}
+
+// Apply writes a plan Plan made: each zone with changes to apply is locked,
+// read again when another maildns may have written it (and planned again
+// under its lock), journaled, written in one call (or one per kind of
+// write) for all its domains, read back, verified and released, at most
+// Concurrency zones at once. A zone that changed between the read and the
+// write is read and planned again, at most maxReplans times (a saved plan's
+// zone is refused instead: ApplySaved). The checks then run on the zones
+// as written, and the run is logged.
+func (e *Engine) Apply(ctx context.Context, pl *Planned) (*Plan, error) {
+	rs := pl.st
+	if rs == nil || !rs.refuse {
+		return pl.Plan, errors.New("apply: not a plan made to be applied")
+	}
+	rs.writeZones(ctx, e)
+	if pruneJournal(rs.order) {
+		rs.journal = e.Config.StateDir
+	} else if e.Config.StateDir != "" {
+		removeJournalTemps(e.Config.StateDir) // pruning does it when the run wrote
+	}
+	for _, z := range rs.order {
+		for _, p := range z.parts {
+			settleHeld(p)
+		}
+	}
+	rs.check(ctx, e) // on the zones as they now are
+	plan, err := rs.assemble(e.Config)
+	if err := rs.rot.commit(plan, rs.log); err != nil {
+		rs.log.Warn("recording the DKIM rotation failed", "state_dir", e.Config.StateDir, "error", err.Error())
+	}
+	rs.logRun(ctx, plan)
+	return plan, err
+}
+
+// Report logs a plan that is not applied (a dry run) as its run, and
+// returns it.
+func (e *Engine) Report(ctx context.Context, pl *Planned) *Plan {
+	if pl.st != nil {
+		pl.st.logRun(ctx, pl.Plan)
+	}
+	return pl.Plan
+}
+
+// Planned is a plan made by Engine.Plan: the plan (the value printed,
+// saved and reviewed) and, in this process, what it was made from (the
+// zones as read, the compiled policies, the decisions), so that Apply
+// writes it without reading again beyond its own checks under the locks.
+type Planned struct {
+	*Plan
+	st *runState
+}
+
+// runState is one run between its steps.
+type runState struct {
+	opts Options
+	// refuse: the safety rules refuse what they stop and broken records
+	// are held back (a plan made to be applied); else they only warn.
+	refuse bool
+	start  time.Time
+	log    *slog.Logger
+	limit  int
+	// domains are the selected policies, runs their compiled form.
+	domains []*policy.Domain
+	runs    []*domainRun
+	zones   map[zoneKey]*zoneState
+	order   []*zoneState
+	rot     *rotation
+	live    bool // live DNS lookups
+	base    Resolver
+	baseOK  bool
+	// hold holds back the broken records of a share (nil: none are).
+	hold func(ctx context.Context, z *zoneState, p *domainZone)
+	// writeZone writes one zone with changes to apply (applyLocked for a
+	// plan of this process; ApplySaved sets its own).
+	writeZone func(ctx context.Context, z *zoneState)
+	// checkLater: Apply follows in this run (--once, the daemon) and runs
+	// the checks, once, on the zones as it leaves them.
+	checkLater bool
+	journal    string // the state directory the run journaled to
+}
+
+// newRun starts a run: its id, clock, logger, the selected domains as the
+// DKIM rotation dates leave them.
+func (e *Engine) newRun(opts Options) (*runState, error) {
+	rs := &runState{start: time.Now(), log: e.Logger, limit: e.Concurrency, zones: map[zoneKey]*zoneState{}}
+	if rs.log == nil {
+		rs.log = slog.New(slog.DiscardHandler)
+	}
+	if rs.limit <= 0 {
+		rs.limit = DefaultConcurrency
 	}
 	if opts.Mode == "" {
 		opts.Mode = ModeDryRun
 	}
 	if opts.RunID == "" {
-		opts.RunID = NewRunID(start)
+		opts.RunID = NewRunID(rs.start)
 	}
-	plan := &Plan{Version: 1, Mode: opts.Mode, RunID: opts.RunID, Zones: []ZonePlan{}, Findings: []Finding{}}
-	apply := opts.Mode == ModeOnce || opts.Mode == ModeDaemon
-	if !apply && opts.Mode != ModeDryRun {
-		return plan, fmt.Errorf("unknown run mode %q", opts.Mode)
+	rs.opts = opts
+	rs.refuse = opts.Mode != ModeDryRun || opts.ForApply
+	rs.checkLater = opts.Mode != ModeDryRun
+	rs.writeZone = func(ctx context.Context, z *zoneState) { e.applyLocked(ctx, z, rs.opts, rs.hold) }
+	if opts.Mode != ModeDryRun && opts.Mode != ModeOnce && opts.Mode != ModeDaemon {
+		return rs, fmt.Errorf("unknown run mode %q", opts.Mode)
 	}
 	if e.Config == nil {
-		return plan, errors.New("no config")
+		return rs, errors.New("no config")
 	}
-	domains, err := SelectDomains(e.Config, opts.Domains)
-	if err != nil {
-		return plan, err
-	}
-	// The DKIM selectors as their rotation dates and its safety rules
-	// leave them at this run.
+	rs.live = !opts.Offline && e.Config.LiveChecks
+	var err error
+	rs.domains, err = SelectDomains(e.Config, opts.Domains)
+	return rs, err
+}
+
+func (rs *runState) emptyPlan() *Plan {
+	return &Plan{Version: 1, Mode: rs.opts.Mode, RunID: rs.opts.RunID, Zones: []ZonePlan{}, Findings: []Finding{}}
+}
+
+// compile selects the run's domains, moves their DKIM selectors on as the
+// rotation dates and its safety rules leave them at this run, compiles
+// each and groups the compiled RRsets by provider zone.
+func (rs *runState) compile(e *Engine) {
 	now := time.Now()
 	if e.Now != nil {
 		now = e.Now()
 	}
-	domains, rot := planRotation(e.Config.StateDir, now, domains)
+	if !rs.opts.at.IsZero() {
+		now = rs.opts.at
+	}
+	domains, rot := planRotation(e.Config.StateDir, now, rs.domains)
+	rs.rot = rot
 	compile := e.Compile
 	if compile == nil {
 		compile = defaultCompile
 	}
-	limit := e.Concurrency
-	if limit <= 0 {
-		limit = DefaultConcurrency
-	}
-
-	// Compile and group by provider zone.
-	var runs []*domainRun
-	zones := map[zoneKey]*zoneState{}
-	var zoneOrder []*zoneState
 	zoneFor := func(k zoneKey) *zoneState {
-		z, ok := zones[k]
+		z, ok := rs.zones[k]
 		if !ok {
-			z = &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider], run: opts.RunID}
-			zones[k] = z
-			zoneOrder = append(zoneOrder, z)
+			z = &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider], run: rs.opts.RunID}
+			rs.zones[k] = z
+			rs.order = append(rs.order, z)
 		}
 		return z
 	}
 	for _, d := range domains {
 		r := &domainRun{d: d, main: zoneKey{d.Provider, domainZoneName(d)}}
-		runs = append(runs, r)
+		rs.runs = append(rs.runs, r)
 		r.sets, r.err = compile(d)
 		if r.err != nil {
 			continue
@@ -214,133 +337,118 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			p.sets = append(p.sets, r.sets[i])
 		}
 	}
+}
 
-	// Read each zone once, concurrently, without its lock: a zone is
-	// locked (and read again) only when it is to be written.
+// readZones reads each zone once, concurrently, without its lock (a zone
+// is locked, and read again if need be, only when it is to be written),
+// and plans each domain's share of it as soon as it is read.
+func (rs *runState) readZones(ctx context.Context, e *Engine) {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(limit)
-	for _, z := range zoneOrder {
+	g.SetLimit(rs.limit)
+	for _, z := range rs.order {
 		g.Go(func() error {
-			if apply && e.Config.StateDir != "" {
+			if rs.refuse && e.Config.StateDir != "" {
 				z.gen, z.genOK = zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone)
 			}
 			e.ZoneCache.readFirst(gctx, z)
-			planZone(z, apply)
+			planZone(z, rs.refuse)
 			return nil
 		})
 	}
 	_ = g.Wait()
-	for _, z := range zoneOrder {
+	for _, z := range rs.order {
 		if z.err != nil {
-			log.Error("reading zone failed", "zone", z.key.zone, "provider", z.key.provider, "err", z.err)
+			rs.log.Error("reading zone failed", "zone", z.key.zone, "provider", z.key.provider, "err", z.err)
 		}
 	}
+}
 
-	// Safety limits on the plans (made as each zone was read).
-	for _, z := range zoneOrder {
-		safetyZone(e.Config, opts, apply, z)
+// safety runs the safety limits on each zone's plan (SPEC §6).
+func (rs *runState) safety(cfg *policy.Config) {
+	for _, z := range rs.order {
+		safetyZone(cfg, rs.opts, rs.refuse, z)
 	}
+}
 
-	// Hold back an SPF record that breaks the lookup limits (SPEC §6).
-	live := !opts.Offline && e.Config.LiveChecks
-	// One resolver (and cache) for the names outside the zones, for the
-	// whole run: the hold before applying and the checks after it share it.
-	var base Resolver
-	baseBuilt := false
-	runBase := func() Resolver {
-		if !baseBuilt {
-			base, baseBuilt = e.runBase(), true
-		}
-		return base
+// holdBroken holds back, in a plan made to be applied, a record whose own
+// check finds it broken (an SPF record over the lookup limits: SPEC §6).
+func (rs *runState) holdBroken(ctx context.Context, e *Engine) {
+	if !rs.refuse {
+		return // a dry run shows the change and the check's finding
 	}
-	var hold func(ctx context.Context, z *zoneState, p *domainZone)
-	if apply {
-		var resolver Resolver // offline: the checks that need no lookups
-		if live {
-			resolver = e.runResolver(runBase(), zoneOrder)
+	var resolver Resolver // offline: the checks that need no lookups
+	if rs.live {
+		resolver = e.runResolver(rs.runBase(e), rs.order)
+	}
+	rs.hold = func(ctx context.Context, z *zoneState, p *domainZone) { holdSPF(ctx, rs.log, resolver, z, p) }
+	for _, z := range rs.order {
+		if z.err != nil {
+			continue
 		}
-		hold = func(ctx context.Context, z *zoneState, p *domainZone) { holdSPF(ctx, log, resolver, z, p) }
-		for _, z := range zoneOrder {
-			if z.err != nil {
-				continue
-			}
-			for _, p := range z.parts {
-				hold(ctx, z, p)
-			}
+		for _, p := range z.parts {
+			rs.hold(ctx, z, p)
 		}
 	}
+}
 
-	// Apply and verify, zone by zone: a zone with changes to apply is
-	// locked, read again and planned again under its lock, written, read
-	// back and released, at most limit zones at once.
-	if apply {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(limit)
-		for _, z := range zoneOrder {
-			if z.err != nil || !slices.ContainsFunc(z.parts, func(p *domainZone) bool { return p.plan.Status == StatusDrift }) {
-				continue
-			}
-			g.Go(func() error {
-				if gctx.Err() != nil {
-					// Stopped (SIGTERM) between zones: this one is not started.
-					notStarted(z, gctx.Err())
-					return nil
-				}
-				e.applyLocked(gctx, z, opts, hold)
+// runBase is the run's one resolver (and cache) for the names outside the
+// zones: the holds and every check of the run share it.
+func (rs *runState) runBase(e *Engine) Resolver {
+	if !rs.baseOK {
+		rs.base, rs.baseOK = e.runBase(), true
+	}
+	return rs.base
+}
+
+// writeZones writes each zone with changes to apply (writeZone), at most
+// limit at once; a zone not started when ctx is done is not attempted.
+func (rs *runState) writeZones(ctx context.Context, e *Engine) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(rs.limit)
+	for _, z := range rs.order {
+		if z.err != nil || !slices.ContainsFunc(z.parts, func(p *domainZone) bool { return p.plan.Status == StatusDrift }) {
+			continue
+		}
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				// Stopped (SIGTERM) between zones: this one is not started.
+				notStarted(z, gctx.Err())
 				return nil
-			})
-		}
-		_ = g.Wait()
-		if pruneJournal(zoneOrder) {
-			plan.Journal = e.Config.StateDir
-		} else if e.Config.StateDir != "" {
-			removeJournalTemps(e.Config.StateDir) // pruning does it when the run wrote
-		}
-		for _, z := range zoneOrder {
-			for _, p := range z.parts {
-				settleHeld(p)
 			}
-		}
+			rs.writeZone(gctx, z)
+			return nil
+		})
 	}
-	var extra []Finding
-	for _, z := range zoneOrder {
-		for _, p := range z.parts {
-			extra = append(extra, p.safety...)
-			extra = append(extra, p.held...)
-			extra = append(extra, p.verify...)
-			extra = append(extra, p.checks...)
-		}
-	}
+	_ = g.Wait()
+}
 
-	// Log drift.
-	for _, z := range zoneOrder {
-		for _, p := range z.parts {
-			logDrift(log, z, p, opts.Mode)
-		}
-	}
-
-	// Checks, per domain, on the zone as it now is.
+// check runs the checks, per domain, on the zones as they now are. What a
+// check logs is kept with the domain and logged with the run (logRun),
+// after its drift, as the run's lines.
+func (rs *runState) check(ctx context.Context, e *Engine) {
 	var resolver Resolver
-	if live {
-		resolver = e.runResolver(runBase(), zoneOrder)
+	if rs.live {
+		resolver = e.runResolver(rs.runBase(e), rs.order)
 	}
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(limit)
-	for _, r := range runs {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(rs.limit)
+	for _, r := range rs.runs {
+		r.findings, r.env, r.logs = nil, nil, nil
 		if r.err != nil {
 			continue
 		}
-		z := zones[r.main]
+		z := rs.zones[r.main]
 		if z == nil || z.err != nil {
 			continue
 		}
+		r.logs = &heldLog{}
 		env := &CheckEnv{
 			Resolver: resolver,
-			Live:     live,
+			Live:     rs.live,
 			Zone:     z.current(),
 			Index:    z.currentIndex().forChecks(),
 			Desired:  r.sets,
-			Logger:   log.With("domain", r.d.Domain),
+			Logger:   slog.New(r.logs.handler(rs.log.Handler())).With("domain", r.d.Domain),
 		}
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		r.env = env
@@ -352,10 +460,24 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		})
 	}
 	_ = g.Wait()
+}
 
-	// Assemble the plan.
+// assemble makes the plan of the run as it stands, and the error of the
+// zones and domains that failed.
+func (rs *runState) assemble(cfg *policy.Config) (*Plan, error) {
+	plan := rs.emptyPlan()
+	plan.Journal = rs.journal
+	var extra []Finding
+	for _, z := range rs.order {
+		for _, p := range z.parts {
+			extra = append(extra, p.safety...)
+			extra = append(extra, p.held...)
+			extra = append(extra, p.verify...)
+			extra = append(extra, p.checks...)
+		}
+	}
 	var errs []error
-	for _, r := range runs {
+	for _, r := range rs.runs {
 		if r.err != nil {
 			plan.Zones = append(plan.Zones, ZonePlan{
 				Domain: r.d.Domain, Zone: r.main.zone, Provider: r.main.provider,
@@ -364,9 +486,9 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 			errs = append(errs, fmt.Errorf("domain %s: %w", r.d.Domain, r.err))
 		}
 		plan.Findings = append(plan.Findings, r.findings...)
-		plan.Findings = append(plan.Findings, rot.domainFindings(r.d.Domain)...)
+		plan.Findings = append(plan.Findings, rs.rot.domainFindings(r.d.Domain)...)
 	}
-	for _, z := range zoneOrder {
+	for _, z := range rs.order {
 		if z.err != nil {
 			// A failed read is one error, however many domains share the zone.
 			errs = append(errs, inZone(z, z.err))
@@ -379,21 +501,30 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		}
 	}
 	plan.Findings = append(plan.Findings, extra...)
-	sortPlan(plan, runs)
+	sortPlan(plan, rs.runs)
 	plan.Summary = summarise(plan)
-	plan.Compliance = complianceOf(runs, plan.Findings)
-	for _, r := range runs {
-		if !e.Config.Enforced(r.d) {
+	plan.Compliance = complianceOf(rs.runs, plan.Findings)
+	for _, r := range rs.runs {
+		if !cfg.Enforced(r.d) {
 			plan.Watched = append(plan.Watched, r.d.Domain)
 		}
 	}
 	plan.Summary.Watched = len(plan.Watched)
-	if apply {
-		if err := rot.commit(plan, log); err != nil {
-			log.Warn("recording the DKIM rotation failed", "state_dir", e.Config.StateDir, "error", err.Error())
+	return plan, errors.Join(errs...)
+}
+
+// logRun logs the run: each change (drift), what the checks logged, each
+// finding, and `sync finished`.
+func (rs *runState) logRun(ctx context.Context, plan *Plan) {
+	log := rs.log
+	for _, z := range rs.order {
+		for _, p := range z.parts {
+			logDrift(log, z, p, rs.opts.Mode)
 		}
 	}
-
+	for _, r := range rs.runs {
+		r.logs.replay(ctx)
+	}
 	for _, f := range plan.Findings {
 		lvl := slog.LevelWarn
 		switch f.Severity {
@@ -405,11 +536,11 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		log.Log(ctx, lvl, "finding", "domain", f.Domain, "kind", f.Kind, "severity", f.Severity, "subject", f.Subject, "message", f.Message)
 	}
 	calls := 0
-	for _, z := range zoneOrder {
+	for _, z := range rs.order {
 		calls += z.calls
 	}
 	log.Info("sync finished",
-		"duration", time.Since(start).Round(time.Millisecond).Seconds(),
+		"duration", time.Since(rs.start).Round(time.Millisecond).Seconds(),
 		"zones", len(plan.Zones),
 		"changes", written(plan),
 		"planned", plan.Summary.Create+plan.Summary.Update+plan.Summary.Delete,
@@ -417,9 +548,8 @@ func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 		"errors", plan.Summary.Errors,
 		"watched", plan.Summary.Watched,
 		"provider_calls", calls,
-		"run_id", opts.RunID,
+		"run_id", rs.opts.RunID,
 		"journal", plan.Journal)
-	return plan, errors.Join(errs...)
 }
 
 // runBase returns a run's resolver for the names outside the zones it read:
