@@ -41,8 +41,14 @@ func (o *writeOps) add(other writeOps) {
 }
 
 // shareOps returns the writes of each change of p's plan (in the order of
-// its changes) and their union.
+// its changes) and their union: a saved plan's as saved.
 func shareOps(p *domainZone) (perChange []writeOps, ops writeOps) {
+	if p.savedOps != nil {
+		for _, o := range p.savedOps {
+			ops.add(o)
+		}
+		return p.savedOps, ops
+	}
 	for i := range p.diffs {
 		if p.diffs[i].Change == nil {
 			continue

@@ -114,6 +114,10 @@ type domainZone struct {
 	// watched: the domain has enforce: false; its drift is planned,
 	// logged and reported, never written.
 	watched bool
+	// savedOps are the writes of each change of a saved plan (nil: of
+	// diffs, opsFor), expect the RRsets it read (ApplySaved).
+	savedOps []writeOps
+	expect   []savedExpect
 }
 
 // domainRun is one selected domain.
@@ -220,6 +224,7 @@ type runState struct {
 	// are held back (a plan made to be applied); else they only warn.
 	refuse bool
 	start  time.Time
+	now    time.Time // the clock of the DKIM rotation dates
 	log    *slog.Logger
 	limit  int
 	// domains are the selected policies, runs their compiled form.
@@ -289,6 +294,7 @@ func (rs *runState) compile(e *Engine) {
 	if !rs.opts.at.IsZero() {
 		now = rs.opts.at
 	}
+	rs.now = now
 	domains, rot := planRotation(e.Config.StateDir, now, rs.domains)
 	rs.rot = rot
 	compile := e.Compile
@@ -679,17 +685,7 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 // applies, reads back, verifies, records the journal's outcome and
 // releases the lock. A zone it cannot lock is an error.
 func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, hold func(context.Context, *zoneState, *domainZone)) {
-	if err := e.lock(ctx, z, opts.Mode); err != nil {
-		if ctx.Err() != nil {
-			notStarted(z, ctx.Err())
-			return
-		}
-		// The plan keeps what was to be written: only the write failed.
-		z.err = err
-		for _, p := range z.parts {
-			p.err = err
-			p.plan.Status, p.plan.Error = StatusError, err.Error()
-		}
+	if !e.lockForWrite(ctx, z, opts.Mode) {
 		return
 	}
 	defer releaseZones([]*zoneState{z})
@@ -733,6 +729,27 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 		p.verify = verifyFindings(z, p)
 		z.journal.finish(p)
 	}
+}
+
+// lockForWrite takes z's lock (when the config has a state directory);
+// false when it cannot, with the zone's shares failed (or not attempted
+// when ctx is done).
+func (e *Engine) lockForWrite(ctx context.Context, z *zoneState, mode string) bool {
+	err := e.lock(ctx, z, mode)
+	switch {
+	case err == nil:
+		return true
+	case ctx.Err() != nil:
+		notStarted(z, ctx.Err())
+		return false
+	}
+	// The plan keeps what was to be written: only the write failed.
+	z.err = err
+	for _, p := range z.parts {
+		p.err = err
+		p.plan.Status, p.plan.Error = StatusError, err.Error()
+	}
+	return false
 }
 
 // indexedZone is the size over which a zone's index of records is kept for
