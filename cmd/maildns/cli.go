@@ -29,6 +29,8 @@ Modes:
   maildns [--config FILE] --dry-run     audit: exit 0 in sync, 2 drift or findings, 1 failed
   maildns [--config FILE] --once        sync once: exit 0 converged, 1 a zone failed or was refused
   maildns [--config FILE] --validate    check config and policies, touch no provider
+  maildns [--config FILE] --dry-run --save-plan PLAN   audit, and save the plan
+  maildns apply PLAN [--max-age 24h]    apply exactly a saved plan
   maildns restore JOURNAL_FILE [--dry-run]
   maildns restore --run ID|--last [--domain D] [--dry-run]
   maildns journal list                  the journal's runs: id, time, zones, changes, outcome
@@ -98,6 +100,7 @@ func newRootCmd(c *cli) *cobra.Command {
 	fl := root.Flags()
 	fl.BoolVar(&f.dryRun, "dry-run", false, "audit once: read, plan and print, write nothing")
 	fl.BoolVar(&f.once, "once", false, "sync once: plan, apply, verify and print")
+	fl.StringVar(&f.savePlan, "save-plan", "", "with --dry-run: save the plan to `FILE` for maildns apply")
 	fl.BoolVar(&f.validate, "validate", false, "check config and policies, touch no provider")
 	fl.BoolVar(&f.version, "version", false, "print version, commit and Go version")
 	root.Flags().SortFlags = false
@@ -118,6 +121,7 @@ func newRootCmd(c *cli) *cobra.Command {
 	}
 	root.AddCommand(
 		newRestoreCmd(c),
+		newApplyCmd(c),
 		newJournalCmd(c),
 		newDocsCmd(),
 	)
@@ -155,6 +159,9 @@ func (f *flags) finish(cmd *cobra.Command) error {
 	}
 	if modes > 1 {
 		return errors.New("--dry-run, --once, --validate and --version exclude each other")
+	}
+	if f.set["save-plan"] && (!f.dryRun || f.savePlan == "") {
+		return errors.New("--save-plan FILE goes with --dry-run")
 	}
 	if !f.dryRun && !f.once && !f.version {
 		for _, name := range []string{"domain", "force", "allow-weakening", "offline", "output"} {
@@ -248,6 +255,8 @@ func dispatch(ctx context.Context, f *flags) int {
 		return exitOK
 	case len(f.args) > 0 && f.args[0] == "journal":
 		return journalList(f.config, f.output, stdout, stderr)
+	case len(f.args) == 2 && f.args[0] == "apply":
+		return applyCommand(ctx, f, f.args[1], stdout, stderr)
 	case len(f.args) > 0 && f.args[0] == "restore":
 		req := restoreRequest{
 			Config: f.config, ConfigGiven: f.set["config"] || os.Getenv("MAILDNS_CONFIG") != "",

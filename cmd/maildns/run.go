@@ -53,7 +53,9 @@ type flags struct {
 	last           bool   // restore --last
 	set            map[string]bool
 	logLevel       string
-	args           []string // the command and its arguments: restore [FILE], journal list
+	savePlan       string        // --dry-run --save-plan FILE
+	maxAge         time.Duration // apply --max-age
+	args           []string      // the command and its arguments: restore [FILE], journal list
 
 	stdout, stderr io.Writer
 }
@@ -156,13 +158,27 @@ func oneShot(ctx context.Context, f *flags, stdout, stderr io.Writer) int {
 		mode = sync.ModeOnce
 	}
 	start := time.Now()
-	plan, runErr := e.Run(ctx, sync.Options{
+	opts := sync.Options{
 		Mode:           mode,
 		Domains:        f.domains,
 		Force:          f.force,
 		AllowWeakening: f.allowWeakening,
 		Offline:        f.offline,
-	})
+	}
+	if f.savePlan != "" {
+		// Planned as a sync would (refusals, held records), for apply.
+		opts.ForApply = true
+		pl, runErr := e.Plan(ctx, opts)
+		plan := e.Report(ctx, pl)
+		recordRun(e.Config, mode, plan, runErr, start, stderr)
+		code := report(stdout, stderr, f.output, mode, plan, runErr)
+		if err := savePlan(e, pl, runErr, f.savePlan, stderr); err != nil {
+			fmt.Fprintf(errorStream(stderr), "maildns: --save-plan %s: %v\n", f.savePlan, err)
+			return exitFailed
+		}
+		return code
+	}
+	plan, runErr := e.Run(ctx, opts)
 	recordRun(e.Config, mode, plan, runErr, start, stderr)
 	return report(stdout, stderr, f.output, mode, plan, runErr)
 }
