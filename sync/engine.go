@@ -136,7 +136,7 @@ type domainRun struct {
 // nil; err reports that the run could not be completed for some zone.
 func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	pl, err := e.Plan(ctx, opts)
-	if pl.st == nil || opts.Mode == ModeDryRun || opts.Mode == "" {
+	if pl.st == nil || !pl.st.checkLater {
 		return e.Report(ctx, pl), err
 	}
 	return e.Apply(ctx, pl)
@@ -176,9 +176,10 @@ func (e *Engine) Plan(ctx context.Context, opts Options) (*Planned, error) {
 // as written, and the run is logged.
 func (e *Engine) Apply(ctx context.Context, pl *Planned) (*Plan, error) {
 	rs := pl.st
-	if rs == nil || !rs.refuse {
-		return pl.Plan, errors.New("apply: not a plan made to be applied")
+	if rs == nil || !rs.refuse || rs.applied {
+		return pl.Plan, errors.New("apply: not a plan made to be applied, or applied already")
 	}
+	rs.applied = true
 	rs.writeZones(ctx, e)
 	if pruneJournal(rs.order) {
 		rs.journal = e.Config.StateDir
@@ -244,6 +245,7 @@ type runState struct {
 	// checkLater: Apply follows in this run (--once, the daemon) and runs
 	// the checks, once, on the zones as it leaves them.
 	checkLater bool
+	applied    bool   // Apply ran: a plan is applied once
 	journal    string // the state directory the run journaled to
 }
 

@@ -162,7 +162,9 @@ func TestApplySavedWritesOnlyWhatPoliciesSay(t *testing.T) {
 	e, st := savedTestEngine(t, live)
 	for _, tamper := range []func(c *SavedChange){
 		func(c *SavedChange) { c.Add[0].Data = "v=spf1 +all" },
-		func(c *SavedChange) { c.Remove = append(c.Remove, SavedRecord{Data: "google-site-verification=abc", TTL: 3600}) },
+		func(c *SavedChange) {
+			c.Remove = append(c.Remove, SavedRecord{Data: "google-site-verification=abc", TTL: 3600})
+		},
 	} {
 		sp := savePlanned(t, e)
 		for i := range sp.Zones[0].Changes {
