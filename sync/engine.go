@@ -136,7 +136,7 @@ type domainRun struct {
 // nil; err reports that the run could not be completed for some zone.
 func (e *Engine) Run(ctx context.Context, opts Options) (*Plan, error) {
 	pl, err := e.Plan(ctx, opts)
-	if pl.st == nil || !pl.st.checkLater {
+	if pl.st == nil || !pl.st.applyNext {
 		return e.Report(ctx, pl), err
 	}
 	return e.Apply(ctx, pl)
@@ -159,7 +159,7 @@ func (e *Engine) Plan(ctx context.Context, opts Options) (*Planned, error) {
 	rs.readZones(ctx, e)
 	rs.safety(e.Config)
 	rs.holdBroken(ctx, e)
-	if !rs.checkLater {
+	if !rs.applyNext {
 		rs.check(ctx, e)
 	}
 	plan, err := rs.assemble(e.Config)
@@ -176,8 +176,8 @@ func (e *Engine) Plan(ctx context.Context, opts Options) (*Planned, error) {
 // as written, and the run is logged.
 func (e *Engine) Apply(ctx context.Context, pl *Planned) (*Plan, error) {
 	rs := pl.st
-	if rs == nil || !rs.refuse || rs.applied {
-		return pl.Plan, errors.New("apply: not a plan made to be applied, or applied already")
+	if rs == nil || !rs.applyNext || rs.applied {
+		return pl.Plan, errors.New("apply: not a plan made to be applied in this run, or applied already")
 	}
 	rs.applied = true
 	rs.writeZones(ctx, e)
@@ -242,11 +242,12 @@ type runState struct {
 	// writeZone writes one zone with changes to apply (applyLocked for a
 	// plan of this process; ApplySaved sets its own).
 	writeZone func(ctx context.Context, z *zoneState)
-	// checkLater: Apply follows in this run (--once, the daemon) and runs
-	// the checks, once, on the zones as it leaves them.
-	checkLater bool
-	applied    bool   // Apply ran: a plan is applied once
-	journal    string // the state directory the run journaled to
+	// applyNext: Apply follows in this run (--once, the daemon, a saved
+	// plan's apply) and runs the checks, once, on the zones as it leaves
+	// them.
+	applyNext bool
+	applied   bool   // Apply ran: a plan is applied once
+	journal   string // the state directory the run journaled to
 }
 
 // newRun starts a run: its id, clock, logger, the selected domains as the
@@ -267,7 +268,7 @@ func (e *Engine) newRun(opts Options) (*runState, error) {
 	}
 	rs.opts = opts
 	rs.refuse = opts.Mode != ModeDryRun || opts.ForApply
-	rs.checkLater = opts.Mode != ModeDryRun
+	rs.applyNext = opts.Mode != ModeDryRun
 	rs.writeZone = func(ctx context.Context, z *zoneState) { e.applyLocked(ctx, z, rs.opts, rs.hold) }
 	if opts.Mode != ModeDryRun && opts.Mode != ModeOnce && opts.Mode != ModeDaemon {
 		return rs, fmt.Errorf("unknown run mode %q", opts.Mode)
