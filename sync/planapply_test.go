@@ -178,3 +178,30 @@ func TestApplySavedWritesOnlyWhatPoliciesSay(t *testing.T) {
 		}
 	}
 }
+
+// TestSavedPlanKeepsSafetyDecisions: a plan saved for apply is planned as
+// a sync would, so a zone over max_changes is refused in it (an error
+// finding, not a dry run's warning), and apply writes nothing there.
+func TestSavedPlanKeepsSafetyDecisions(t *testing.T) {
+	live := comZone(tRR("@", "TXT", tHour, "v=spf1 mx ~all"))
+	e, st := savedTestEngine(t, live)
+	e.Config.Safety.MaxChanges = 1
+	dry, _ := e.Plan(context.Background(), Options{Mode: ModeDryRun})
+	if z := dry.Zones[0]; z.Status != StatusDrift || dry.Findings[0].Severity != SevWarning {
+		t.Fatalf("dry run: %+v %+v", z, dry.Findings)
+	}
+	sp := savePlanned(t, e)
+	if z := sp.Zones[0]; z.Status != StatusRefused || len(z.Findings) != 1 || z.Findings[0].Severity != SevError {
+		t.Fatalf("saved: %+v", z)
+	}
+	plan, err := e.ApplySaved(context.Background(), sp, ApplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z := plan.Zones[0]; z.Status != StatusRefused || st.replaceIfs != 0 {
+		t.Errorf("applied: %+v, %d writes", z, st.replaceIfs)
+	}
+	if !slices.ContainsFunc(plan.Findings, func(f Finding) bool { return f.Kind == "safety" && f.Severity == SevError }) {
+		t.Errorf("apply's findings lack the refusal: %+v", plan.Findings)
+	}
+}
