@@ -247,6 +247,7 @@ type runState struct {
 	// them.
 	applyNext bool
 	applied   bool   // Apply ran: a plan is applied once
+	holdLogs  bool   // the checks' log lines are held for logRun
 	journal   string // the state directory the run journaled to
 }
 
@@ -439,6 +440,9 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	if rs.live {
 		resolver = e.runResolver(rs.runBase(e), rs.order)
 	}
+	// A logger that logs nothing the checks log (the daemon's at error
+	// level, a discarding one) needs nothing held.
+	rs.holdLogs = rs.log.Enabled(ctx, slog.LevelDebug) || rs.log.Enabled(ctx, slog.LevelWarn)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(rs.limit)
 	for _, r := range rs.runs {
@@ -450,14 +454,17 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 		if z == nil || z.err != nil {
 			continue
 		}
-		r.logs = &heldLog{}
 		env := &CheckEnv{
 			Resolver: resolver,
 			Live:     rs.live,
 			Zone:     z.current(),
 			Index:    z.currentIndex().forChecks(),
 			Desired:  r.sets,
-			Logger:   slog.New(r.logs.handler(rs.log.Handler())).With("domain", r.d.Domain),
+			Logger:   rs.log.With("domain", r.d.Domain),
+		}
+		if rs.holdLogs {
+			r.logs = &heldLog{}
+			env.Logger = slog.New(r.logs.handler(rs.log.Handler())).With("domain", r.d.Domain)
 		}
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		r.env = env
@@ -476,6 +483,11 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 func (rs *runState) assemble(cfg *policy.Config) (*Plan, error) {
 	plan := rs.emptyPlan()
 	plan.Journal = rs.journal
+	n := 0
+	for _, z := range rs.order {
+		n += len(z.parts)
+	}
+	plan.Zones = make([]ZonePlan, 0, n+len(rs.runs)) // a share each, a failed compile each
 	var extra []Finding
 	for _, z := range rs.order {
 		for _, p := range z.parts {
