@@ -205,3 +205,15 @@ func TestSavedPlanKeepsSafetyDecisions(t *testing.T) {
 		t.Errorf("apply's findings lack the refusal: %+v", plan.Findings)
 	}
 }
+
+// TestApplySavedFilesOnlyThePolicys: a saved plan whose file change names
+// another path than the domain's MTA-STS policy file is refused whole.
+func TestApplySavedFilesOnlyThePolicys(t *testing.T) {
+	e, st := savedTestEngine(t, comZone(tRR("@", "TXT", tHour, "v=spf1 mx ~all")))
+	sp := savePlanned(t, e)
+	sp.Zones[0].Files = append(sp.Zones[0].Files, FileChange{Action: ActionCreate, Path: filepath.Join(t.TempDir(), "x"), What: "MTA-STS policy", After: "x"})
+	_, err := e.ApplySaved(context.Background(), sp, ApplyOptions{})
+	if !errors.Is(err, ErrPlanStale) || !strings.Contains(err.Error(), "is not the MTA-STS policy file") || st.replaceIfs != 0 {
+		t.Errorf("err %v, %d writes", err, st.replaceIfs)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -149,6 +150,13 @@ func loadShare(z *zoneState, p *domainZone, sz *SavedZone) error {
 		}
 		p.savedOps = append(p.savedOps, ops)
 		p.expect = append(p.expect, savedExpect{key: k, name: sc.Name, values: sc.Expect})
+	}
+	for _, f := range sz.Files {
+		// Only the MTA-STS policy file of the domain's policy, with the
+		// policy's text: a plan never names a path or text of its own.
+		if filepath.Clean(f.Path) != filepath.Clean(policy.MTASTSPolicyFile(p.domain)) || (f.Action != ActionDelete && f.After != policy.MTASTSPolicyText(p.domain)) {
+			return fmt.Errorf("the file %s planned for %s is not the MTA-STS policy file its policy says", f.Path, p.domain.Domain)
+		}
 	}
 	p.safety = sz.Findings
 	p.held, p.verify, p.checks = nil, nil, nil
