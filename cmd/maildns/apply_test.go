@@ -278,3 +278,14 @@ func TestSavePlanFlags(t *testing.T) {
 		}
 	}
 }
+
+// A plan that cannot be saved (no such directory) fails the audit: the
+// operator must not go on to apply a file that is not there.
+func TestSavePlanUnwritable(t *testing.T) {
+	cfg := e2eExample(t)
+	path := filepath.Join(t.TempDir(), "missing", "p.json")
+	code, out, errOut := e2eRun(t, "--config", cfg, "--dry-run", "--save-plan", path)
+	if code != 1 || !strings.Contains(errOut, "--save-plan "+path) || !strings.Contains(out, "zone example.com at local: drift") {
+		t.Errorf("exit %d, want 1 naming %s after the plan\n%s%s", code, path, out, errOut)
+	}
+}
