@@ -22,6 +22,7 @@ import (
 	"github.com/maildns/maildns/providers/faulty"
 	_ "github.com/maildns/maildns/providers/rfc2136"
 	_ "github.com/maildns/maildns/providers/zonefile"
+	"github.com/maildns/maildns/sync/journal"
 )
 
 // The fault test: randomised sync runs against a real backend wrapped in
@@ -36,8 +37,12 @@ import (
 const faultRuns = 200
 
 // The fault tests write thousands of journal entries and test no crash:
-// the journal's fsyncs would take most of their time.
-func init() { journalFsync = false }
+// the journal's fsyncs would take most of their time. (TestMain, not an
+// init: the setting is the test binary's, set before any test runs.)
+func TestMain(m *testing.M) {
+	journal.Fsync = false
+	os.Exit(m.Run())
+}
 
 // faultSeed is the base seed (the Cloudflare test uses the next one);
 // MAILDNS_FAULT_SEED replays a failing run.

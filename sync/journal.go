@@ -1,18 +1,10 @@
 package sync
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"regexp"
-	"runtime/debug"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -20,86 +12,8 @@ import (
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/journal"
 )
-
-// JournalEntry is one file in state_dir: what maildns was about to change in
-// one domain's share of one provider zone, every RRset it touched as it was
-// before (foreign values included), and, once the writes are over, what
-// happened. `maildns restore FILE` puts the Before state back.
-type JournalEntry struct {
-	Version int       `json:"version"` // 1
-	Time    time.Time `json:"time"`    // when the entry was opened, UTC
-	Maildns string    `json:"maildns_version"`
-	Mode    string    `json:"mode"` // once | daemon | restore
-	// Run is the id of the run that wrote the entry (see NewRunID): every
-	// entry of one run carries it, and `maildns restore --run` puts back
-	// every zone of a run at once.
-	Run string `json:"run,omitempty"`
-	// Config is the config file of that run (absolute), so that restore
-	// finds its providers without being told.
-	Config   string `json:"config,omitempty"`
-	Domain   string `json:"domain"`
-	Zone     string `json:"zone"`
-	Provider string `json:"provider"`
-	// Restores is the entry a restore put back (restore entries only).
-	Restores string         `json:"restores,omitempty"`
-	Changes  []Change       `json:"changes"`
-	Before   []JournalRRset `json:"before"`
-	// Files are the files the changes write beside the records (the
-	// MTA-STS policy), each with its text before; restore puts them back.
-	Files []FileChange `json:"files,omitempty"`
-	// Result is nil while the writes are under way (or when maildns stopped
-	// during them: then any change may or may not have been made).
-	Result *JournalResult `json:"result,omitempty"`
-}
-
-// JournalRRset is one touched RRset (name, type) as read before the change:
-// every value, with its TTL.
-type JournalRRset struct {
-	Name    string          `json:"name"`
-	Type    string          `json:"type"`
-	Records []JournalRecord `json:"records"` // empty: the RRset did not exist
-}
-
-// JournalRecord is one value of an RRset, in the canonical form.
-type JournalRecord struct {
-	Data string `json:"data"`
-	TTL  int    `json:"ttl"`
-}
-
-// JournalResult is what the writes did.
-type JournalResult struct {
-	Time    time.Time      `json:"time"`
-	Status  string         `json:"status"` // applied | error
-	Error   string         `json:"error,omitempty"`
-	Changes []ChangeResult `json:"changes"`
-}
-
-// Outcomes of one change.
-const (
-	ChangeDone         = "done"
-	ChangeFailed       = "failed" // a call carrying some of it failed: it may be partly made
-	ChangeNotAttempted = "not_attempted"
-)
-
-// ChangeResult is the outcome of one change of the entry.
-type ChangeResult struct {
-	Action string `json:"action"`
-	Name   string `json:"name"`
-	Type   string `json:"type"`
-	Result string `json:"result"` // done | failed | not_attempted
-}
-
-// Journal retention defaults, when the config sets none.
-const (
-	DefaultJournalKeep   = 100
-	DefaultJournalMaxAge = 90 * 24 * time.Hour
-)
-
-// journalName matches the files of the journal (and nothing else in state_dir).
-var journalName = regexp.MustCompile(`^(\d{8}T\d{6}Z)-[A-Za-z0-9._-]+\.json$`)
-
-const journalTimeFormat = "20060102T150405Z"
 
 // journaler writes the entries of one run's zones to a state directory.
 type journaler struct {
@@ -148,14 +62,6 @@ func newJournalerFor(cfg *policy.Config, version, mode, run string) *journaler {
 		version: cmp.Or(version, buildVersion()), mode: mode, run: run, config: conf,
 		now: time.Now, entries: map[*domainZone]*openEntry{},
 	}
-}
-
-// buildVersion is the main module's version from the build information.
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 // touched returns the RRsets at the (name, type) of changes as live has them.
@@ -218,45 +124,22 @@ func (j *journaler) end(o *openEntry, perChange []writeOps, ops writeOps, oneCal
 	return nil
 }
 
-// allDone reports whether every change of results was made.
-func allDone(results []ChangeResult) bool {
-	for _, r := range results {
-		if r.Result != ChangeDone {
-			return false
-		}
-	}
-	return true
-}
-
 // open writes a new entry and prunes the journal.
 func (j *journaler) open(entry *JournalEntry) (string, error) {
-	if err := os.MkdirAll(j.dir, 0o700); err != nil {
-		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
-	}
-	var name string
-	if j.run != "" {
-		// The run's id first: retention and restore --run group by it.
-		stem := j.run + "-" + fileSafe(entry.Domain) + "-" + fileSafe(entry.Zone)
-		name = stem + ".json"
-		for i := 2; ; i++ {
-			if _, err := os.Lstat(filepath.Join(j.dir, name)); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			name = fmt.Sprintf("%s-%d.json", stem, i)
-		}
-	} else {
-		var r [4]byte
-		_, _ = rand.Read(r[:])
-		name = fmt.Sprintf("%s-%s-%s-%s.json", entry.Time.Format(journalTimeFormat), fileSafe(entry.Domain), fileSafe(entry.Zone), hex.EncodeToString(r[:]))
-	}
-	path := filepath.Join(j.dir, name)
-	if err := writeJournalFile(path, entry); err != nil {
-		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
+	path, err := journal.Create(j.dir, j.run, entry)
+	if err != nil {
+		return "", err
 	}
 	if !j.runPrune {
-		_ = j.prune(cmp.Or(j.run, runOfFile(name)))
+		_ = j.prune(cmp.Or(j.run, journal.RunOfFile(filepath.Base(path))))
 	}
 	return path, nil
+}
+
+// prune applies the journal's retention (journal.Prune); the run named
+// current is never pruned.
+func (j *journaler) prune(current string) error {
+	return journal.Prune(j.dir, j.keep, j.maxAge, j.now(), current)
 }
 
 // pruneJournal prunes the journal once after a run's writes (if it wrote:
@@ -354,92 +237,8 @@ func changeResults(changes []Change, perChange []writeOps, ops writeOps, oneCall
 	return out
 }
 
-// journalFsync is false only in tests that write thousands of entries and
-// do not test durability.
-var journalFsync = true
-
-// writeJournalFile writes entry to path atomically and durably: a temporary
-// file in the same directory, fsync, rename, fsync of the directory.
-func writeJournalFile(path string, entry *JournalEntry) error {
-	data, err := json.MarshalIndent(entry, "", "  ")
-	if err != nil {
-		return err
-	}
-	data = append(data, '\n')
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-journal-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err == nil && journalFsync {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil || !journalFsync {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// ReadJournal reads one journal entry; errors name the file.
-func ReadJournal(path string) (*JournalEntry, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("journal entry: %w", err)
-	}
-	var e JournalEntry
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("journal entry %s: %w", path, err)
-	}
-	if e.Version != 1 {
-		return nil, fmt.Errorf("journal entry %s: version %d, want 1", path, e.Version)
-	}
-	if e.Zone == "" || e.Provider == "" {
-		return nil, fmt.Errorf("journal entry %s: no zone or provider", path)
-	}
-	for _, s := range e.Before {
-		if s.Name == "" || s.Type == "" {
-			return nil, fmt.Errorf("journal entry %s: an RRset without name or type", path)
-		}
-	}
-	return &e, nil
-}
-
-// ListJournal returns the paths of the journal entries in dir, oldest first.
-func ListJournal(dir string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, de := range ents {
-		if de.Type().IsRegular() && journalName.MatchString(de.Name()) {
-			out = append(out, filepath.Join(dir, de.Name()))
-		}
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
 // lockZone takes a zone's lock; tests replace it to watch the locks held.
-var lockZone = LockZone
+var lockZone = journal.LockZone
 
 // readLocked takes the zone's lock when apply (with a state directory),
 // opens the zone's journal, and reads the zone. The lock is held until
@@ -476,5 +275,18 @@ func releaseZones(zones []*zoneState) {
 			z.unlock()
 			z.unlock = nil
 		}
+	}
+}
+
+// notStarted marks the shares of z a stopped run did not start: their plans
+// keep the planned changes, nothing was journaled or written.
+func notStarted(z *zoneState, why error) {
+	err := fmt.Errorf("not attempted: maildns was stopped before zone %s at %s was started (%v)", z.key.zone, z.key.provider, why)
+	for _, p := range z.parts {
+		if p.plan.Status != StatusDrift {
+			continue
+		}
+		p.err = err
+		p.plan.Status, p.plan.Error = StatusError, err.Error()
 	}
 }

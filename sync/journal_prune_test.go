@@ -8,6 +8,7 @@ import (
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/journal"
 )
 
 // journal.keep counts runs, never entries: a run that writes more entries
@@ -44,17 +45,17 @@ func TestRunPrunesJournalToKeep(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var journal []string
+		var entries []string
 		for _, de := range ents {
-			if journalName.MatchString(de.Name()) {
-				journal = append(journal, de.Name())
-				if runOfFile(de.Name()) != plan.RunID {
+			if journal.IsEntry(de.Name()) {
+				entries = append(entries, de.Name())
+				if journal.RunOfFile(de.Name()) != plan.RunID {
 					t.Errorf("run %d (%s): entry %s of another run left, want journal.keep = %d run", run, plan.RunID, de.Name(), keep)
 				}
 			}
 		}
-		if len(journal) != n {
-			t.Errorf("run %d: %d journal entries (%v), want the run's %d", run, len(journal), journal, n)
+		if len(entries) != n {
+			t.Errorf("run %d: %d journal entries (%v), want the run's %d", run, len(entries), entries, n)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/journal"
 )
 
 // dmarcValues returns the DMARC records at _dmarc of example.com.
@@ -73,9 +74,9 @@ func TestRestoreAfterLaterChange(t *testing.T) {
 func TestRestoreRefusesTamperedEntry(t *testing.T) {
 	for _, tamper := range []JournalRRset{
 		{Name: "@", Type: "NS", Records: []JournalRecord{}},
-		{Name: "www", Type: "A", Records: []JournalRecord{{"203.0.113.66", 60}}},
+		{Name: "www", Type: "A", Records: []JournalRecord{{Data: "203.0.113.66", TTL: 60}}},
 		{Name: "@", Type: "SOA", Records: []JournalRecord{}},
-		{Name: "_dmarc", Type: "TXT", Records: []JournalRecord{{"v=DMARC1; p=none", -5}}},
+		{Name: "_dmarc", Type: "TXT", Records: []JournalRecord{{Data: "v=DMARC1; p=none", TTL: -5}}},
 	} {
 		t.Run(tamper.Name+" "+tamper.Type, func(t *testing.T) {
 			e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": driftedCom()}, map[string][]policy.RRset{"example.com": comPolicy()})
@@ -178,7 +179,7 @@ func TestFailedRunsDoNotEvictRestorePoints(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	write := func(i int, status string, result string) string {
-		id := now.Add(time.Duration(i)*time.Minute).Format(journalTimeFormat) + fmt.Sprintf("-%08x", i)
+		id := now.Add(time.Duration(i)*time.Minute).Format(journal.TimeFormat) + fmt.Sprintf("-%08x", i)
 		e := JournalEntry{Version: 1, Run: id, Zone: "example.com", Provider: "p", Mode: ModeDaemon,
 			Result: &JournalResult{Status: status, Changes: []ChangeResult{{Action: ActionUpdate, Name: "@", Type: "MX", Result: result}}}}
 		data, _ := json.Marshal(e)

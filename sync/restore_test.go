@@ -110,7 +110,7 @@ func TestRestoreChange(t *testing.T) {
 	}{
 		{
 			name: "spf back, foreign values as the zone has them",
-			rs:   restoreSet{owner: &spf, target: []JournalRecord{{"v=spf1 ~all", 300}}, after: []string{"v=spf1 -all"}},
+			rs:   restoreSet{owner: &spf, target: []JournalRecord{{Data: "v=spf1 ~all", TTL: 300}}, after: []string{"v=spf1 -all"}},
 			live: []libdns.RR{tRR("@", "TXT", 300e9, "v=spf1 -all"), tRR("@", "TXT", 300e9, "new-foreign")},
 			want: &Change{Action: ActionUpdate, Name: "@", Type: "TXT", TTL: 300, Before: []string{"v=spf1 -all"}, After: []string{"v=spf1 ~all"}},
 			ops:  writeOps{Delete: []libdns.RR{tRR("@", "TXT", 300e9, "v=spf1 -all")}, Append: []libdns.RR{tRR("@", "TXT", 300e9, "v=spf1 ~all")}},
@@ -124,7 +124,7 @@ func TestRestoreChange(t *testing.T) {
 		},
 		{
 			name:    "DMARC changed since (A->B, now C): C replaced by A only with --force",
-			rs:      restoreSet{owner: &dmarc, target: []JournalRecord{{"v=DMARC1; p=none", 3600}}, after: []string{"v=DMARC1; p=quarantine"}},
+			rs:      restoreSet{owner: &dmarc, target: []JournalRecord{{Data: "v=DMARC1; p=none", TTL: 3600}}, after: []string{"v=DMARC1; p=quarantine"}},
 			live:    []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")},
 			want:    &Change{Action: ActionUpdate, Name: "_dmarc", Type: "TXT", TTL: 3600, Before: []string{"v=DMARC1; p=reject"}, After: []string{"v=DMARC1; p=none"}},
 			ops:     writeOps{Delete: []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=reject")}, Append: []libdns.RR{tRR("_dmarc", "TXT", tHour, "v=DMARC1; p=none")}},
@@ -132,14 +132,14 @@ func TestRestoreChange(t *testing.T) {
 		},
 		{
 			name: "a TTL put back",
-			rs:   restoreSet{owner: &mail, target: []JournalRecord{{"192.0.2.1", 300}}, after: []string{"192.0.2.1"}},
+			rs:   restoreSet{owner: &mail, target: []JournalRecord{{Data: "192.0.2.1", TTL: 300}}, after: []string{"192.0.2.1"}},
 			live: []libdns.RR{tRR("mail", "A", tHour, "192.0.2.1")},
 			want: &Change{Action: ActionUpdate, Name: "mail", Type: "A", TTL: 300, BeforeTTL: 3600, Before: []string{"192.0.2.1"}, After: []string{"192.0.2.1"}},
 			ops:  writeOps{Replace: []libdns.RR{tRR("mail", "A", tHour, "192.0.2.1")}, ReplaceWith: []libdns.RR{tRR("mail", "A", 300e9, "192.0.2.1")}},
 		},
 		{
 			name: "already as recorded",
-			rs:   restoreSet{owner: &mail, target: []JournalRecord{{"192.0.2.1", 300}}, after: []string{"192.0.2.2"}},
+			rs:   restoreSet{owner: &mail, target: []JournalRecord{{Data: "192.0.2.1", TTL: 300}}, after: []string{"192.0.2.2"}},
 			live: []libdns.RR{tRR("mail", "A", 300e9, "192.0.2.1")},
 		},
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
+	"github.com/maildns/maildns/sync/journal"
 )
 
 // barrier holds every write until both runs have read every zone, so that
@@ -57,9 +58,9 @@ func (b *barrier) ReplaceRecordsIf(ctx context.Context, zone string, expect []pr
 // (the later writer of each zone reads it again and plans once more).
 func TestTwoRunsDifferentStateDirs(t *testing.T) {
 	const n = 2000
-	saved := journalFsync
-	journalFsync = false
-	t.Cleanup(func() { journalFsync = saved })
+	saved := journal.Fsync
+	journal.Fsync = false
+	t.Cleanup(func() { journal.Fsync = saved })
 	dir := memTempDir(t)
 	var domains []*policy.Domain
 	for i := range n {

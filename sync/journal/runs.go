@@ -1,4 +1,4 @@
-package sync
+package journal
 
 import (
 	"cmp"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	stdsync "sync"
 	"time"
+
+	"github.com/maildns/maildns/sync/plan"
 )
 
 // NewRunID returns a new run id: the UTC time to the second and 8 random hex
@@ -21,16 +23,16 @@ import (
 func NewRunID(now time.Time) string {
 	var r [4]byte
 	_, _ = rand.Read(r[:])
-	return now.UTC().Format(journalTimeFormat) + "-" + hex.EncodeToString(r[:])
+	return now.UTC().Format(TimeFormat) + "-" + hex.EncodeToString(r[:])
 }
 
 // runFile matches the entries named by their run (NewRunID first).
 var runFile = regexp.MustCompile(`^(\d{8}T\d{6}Z-[0-9a-f]{8})-.+\.json$`)
 
-// runOfFile returns the run of a journal file by its name: the run id it
+// RunOfFile returns the run of a journal file by its name: the run id it
 // starts with, or, for an entry written before runs had ids, its own name
 // (such an entry is a run of its own).
-func runOfFile(name string) string {
+func RunOfFile(name string) string {
 	if m := runFile.FindStringSubmatch(name); m != nil {
 		return m[1]
 	}
@@ -43,20 +45,19 @@ const tempMaxAge = time.Minute
 
 var pruneMu stdsync.Mutex
 
-// prune applies retention by run: the newest keep runs that wrote something
+// Prune applies retention by run to the journal in dir: the newest keep runs that wrote something
 // stay (current among them), and apart from them the newest keep runs that
 // wrote nothing (failed), so that a zone failing every run never pushes a
 // restore point out; runs older than maxAge go. The run named current is
 // never pruned; without one, the newest run that wrote stays however old. Leftover temporary files of killed runs are
 // removed on the way.
-func (j *journaler) prune(current string) error {
+func Prune(dir string, keep int, maxAge time.Duration, now time.Time, current string) error {
 	pruneMu.Lock()
 	defer pruneMu.Unlock()
-	ents, err := os.ReadDir(j.dir)
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
-	now := j.now()
 	type run struct {
 		id    string
 		files []string
@@ -69,7 +70,7 @@ func (j *journaler) prune(current string) error {
 		name := de.Name()
 		if strings.HasPrefix(name, ".tmp-journal-") {
 			if info, err := de.Info(); err == nil && time.Since(info.ModTime()) > tempMaxAge {
-				if err := os.Remove(filepath.Join(j.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 					errs = append(errs, err)
 				}
 			}
@@ -78,7 +79,7 @@ func (j *journaler) prune(current string) error {
 		if !de.Type().IsRegular() || !journalName.MatchString(name) {
 			continue
 		}
-		id := runOfFile(name)
+		id := RunOfFile(name)
 		r := byID[id]
 		if r == nil {
 			r = &run{id: id}
@@ -98,7 +99,7 @@ func (j *journaler) prune(current string) error {
 	for _, r := range runs {
 		// The current run is the newest kept of its kind.
 		if r.id == current {
-			if j.runWrote(r.files) {
+			if runWrote(dir, r.files) {
 				wroteSeen = 1
 			} else {
 				failedSeen = 1
@@ -109,7 +110,7 @@ func (j *journaler) prune(current string) error {
 		if r.id == current {
 			continue
 		}
-		wrote := j.runWrote(r.files)
+		wrote := runWrote(dir, r.files)
 		var n int
 		if wrote {
 			wroteSeen++
@@ -122,16 +123,16 @@ func (j *journaler) prune(current string) error {
 			continue // the last restore point stays, however old
 		}
 		old := false
-		if j.maxAge > 0 {
-			if t, err := time.Parse(journalTimeFormat, r.id[:16]); err == nil && now.Sub(t) > j.maxAge {
+		if maxAge > 0 {
+			if t, err := time.Parse(TimeFormat, r.id[:16]); err == nil && now.Sub(t) > maxAge {
 				old = true
 			}
 		}
-		if !old && (j.keep <= 0 || n <= j.keep) {
+		if !old && (keep <= 0 || n <= keep) {
 			continue
 		}
 		for _, f := range r.files {
-			if err := os.Remove(filepath.Join(j.dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
 			}
 		}
@@ -143,9 +144,9 @@ func (j *journaler) prune(current string) error {
 // entry without a result (the run stopped during its writes), one that
 // cannot be read, or one with a change done. A run whose every change
 // failed or was not attempted wrote nothing.
-func (j *journaler) runWrote(files []string) bool {
+func runWrote(dir string, files []string) bool {
 	for _, f := range files {
-		if entryWrote(filepath.Join(j.dir, f)) {
+		if entryWrote(filepath.Join(dir, f)) {
 			return true
 		}
 	}
@@ -196,12 +197,12 @@ func readWrote(path string) bool {
 	}
 	// Only the result: the rest of the entry is skipped, not built.
 	var e struct {
-		Result *JournalResult `json:"result"`
+		Result *Result `json:"result"`
 	}
 	if err := json.Unmarshal(data, &e); err != nil || e.Result == nil {
 		return true
 	}
-	if e.Result.Status != StatusError {
+	if e.Result.Status != plan.StatusError {
 		return true
 	}
 	for _, c := range e.Result.Changes {
@@ -237,7 +238,7 @@ type RunInfo struct {
 // ListRuns returns the runs of the journal in dir, oldest first. An entry
 // that cannot be read is an error naming its file.
 func ListRuns(dir string) ([]RunInfo, error) {
-	paths, err := ListJournal(dir)
+	paths, err := List(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil // no run has written a journal entry yet
 	}
@@ -256,12 +257,12 @@ func runsOf(paths []string) ([]RunInfo, error) {
 	domains := map[string]map[string]bool{}
 	var errs []error
 	for _, p := range paths {
-		e, err := ReadJournal(p)
+		e, err := Read(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		id := cmp.Or(e.Run, runOfFile(filepath.Base(p)))
+		id := cmp.Or(e.Run, RunOfFile(filepath.Base(p)))
 		r := byID[id]
 		if r == nil {
 			r = &RunInfo{ID: id, Time: e.Time, Mode: e.Mode}
@@ -295,7 +296,7 @@ func runsOf(paths []string) ([]RunInfo, error) {
 			switch {
 			case done == 0 && len(e.Result.Changes) > 0:
 				outcome = RunFailed
-			case done < len(e.Result.Changes) || e.Result.Status == StatusError:
+			case done < len(e.Result.Changes) || e.Result.Status == plan.StatusError:
 				outcome = RunPartial
 			}
 		}
@@ -328,14 +329,14 @@ func mergeOutcome(a, b string) string {
 // that is not a restore and wrote something. Only the entries of the runs
 // it looks at are read.
 func FindRun(dir, id string) (*RunInfo, error) {
-	paths, err := ListJournal(dir)
+	paths, err := List(dir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	byRun := map[string][]string{}
 	var order []string
 	for _, p := range paths {
-		r := runOfFile(filepath.Base(p))
+		r := RunOfFile(filepath.Base(p))
 		if _, ok := byRun[r]; !ok {
 			order = append(order, r)
 		}
@@ -360,7 +361,7 @@ func FindRun(dir, id string) (*RunInfo, error) {
 				break
 			}
 			ri, _ := info(r)
-			if ri != nil && ri.Mode != ModeRestore && ri.Outcome != RunFailed && (best == nil || ri.Time.After(best.Time)) {
+			if ri != nil && ri.Mode != plan.ModeRestore && ri.Outcome != RunFailed && (best == nil || ri.Time.After(best.Time)) {
 				best = ri
 			}
 		}
@@ -377,22 +378,9 @@ func FindRun(dir, id string) (*RunInfo, error) {
 	return nil, fmt.Errorf("journal %s: no run %q (maildns journal list shows the runs)", dir, id)
 }
 
-// notStarted marks the shares of z a stopped run did not start: their plans
-// keep the planned changes, nothing was journaled or written.
-func notStarted(z *zoneState, why error) {
-	err := fmt.Errorf("not attempted: maildns was stopped before zone %s at %s was started (%v)", z.key.zone, z.key.provider, why)
-	for _, p := range z.parts {
-		if p.plan.Status != StatusDrift {
-			continue
-		}
-		p.err = err
-		p.plan.Status, p.plan.Error = StatusError, err.Error()
-	}
-}
-
-// removeJournalTemps removes the journal temporary files a killed run left
+// RemoveTemps removes the journal temporary files a killed run left
 // in dir (older than tempMaxAge).
-func removeJournalTemps(dir string) {
+func RemoveTemps(dir string) {
 	names, _ := filepath.Glob(filepath.Join(dir, ".tmp-journal-*"))
 	for _, n := range names {
 		if info, err := os.Lstat(n); err == nil && time.Since(info.ModTime()) > tempMaxAge {

@@ -1,4 +1,4 @@
-package sync
+package journal
 
 import (
 	"context"
@@ -170,9 +170,9 @@ func bumpGeneration(stateDir, provider, zone string) {
 	_, _ = f.WriteAt(b[:], off)
 }
 
-// zoneGeneration reads the lock generation of a zone without locking it
+// ZoneGeneration reads the lock generation of a zone without locking it
 // (0 when it was never locked); ok is false when it cannot be read.
-func zoneGeneration(stateDir, provider, zone string) (gen uint64, ok bool) {
+func ZoneGeneration(stateDir, provider, zone string) (gen uint64, ok bool) {
 	f, err := os.Open(filepath.Join(stateDir, generationFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, true

@@ -1,0 +1,232 @@
+package journal
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	"github.com/maildns/maildns/sync/plan"
+)
+
+// Entry is one file in state_dir: what maildns was about to change in
+// one domain's share of one provider zone, every RRset it touched as it was
+// before (foreign values included), and, once the writes are over, what
+// happened. `maildns restore FILE` puts the Before state back.
+type Entry struct {
+	Version int       `json:"version"` // 1
+	Time    time.Time `json:"time"`    // when the entry was opened, UTC
+	Maildns string    `json:"maildns_version"`
+	Mode    string    `json:"mode"` // once | daemon | restore
+	// Run is the id of the run that wrote the entry (see NewRunID): every
+	// entry of one run carries it, and `maildns restore --run` puts back
+	// every zone of a run at once.
+	Run string `json:"run,omitempty"`
+	// Config is the config file of that run (absolute), so that restore
+	// finds its providers without being told.
+	Config   string `json:"config,omitempty"`
+	Domain   string `json:"domain"`
+	Zone     string `json:"zone"`
+	Provider string `json:"provider"`
+	// Restores is the entry a restore put back (restore entries only).
+	Restores string        `json:"restores,omitempty"`
+	Changes  []plan.Change `json:"changes"`
+	Before   []RRset       `json:"before"`
+	// Files are the files the changes write beside the records (the
+	// MTA-STS policy), each with its text before; restore puts them back.
+	Files []plan.FileChange `json:"files,omitempty"`
+	// Result is nil while the writes are under way (or when maildns stopped
+	// during them: then any change may or may not have been made).
+	Result *Result `json:"result,omitempty"`
+}
+
+// RRset is one touched RRset (name, type) as read before the change:
+// every value, with its TTL.
+type RRset struct {
+	Name    string   `json:"name"`
+	Type    string   `json:"type"`
+	Records []Record `json:"records"` // empty: the RRset did not exist
+}
+
+// Record is one value of an RRset, in the canonical form.
+type Record struct {
+	Data string `json:"data"`
+	TTL  int    `json:"ttl"`
+}
+
+// Result is what the writes did.
+type Result struct {
+	Time    time.Time      `json:"time"`
+	Status  string         `json:"status"` // applied | error
+	Error   string         `json:"error,omitempty"`
+	Changes []ChangeResult `json:"changes"`
+}
+
+// Outcomes of one change.
+const (
+	ChangeDone         = "done"
+	ChangeFailed       = "failed" // a call carrying some of it failed: it may be partly made
+	ChangeNotAttempted = "not_attempted"
+)
+
+// ChangeResult is the outcome of one change of the entry.
+type ChangeResult struct {
+	Action string `json:"action"`
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Result string `json:"result"` // done | failed | not_attempted
+}
+
+// Journal retention defaults, when the config sets none.
+const (
+	DefaultKeep   = 100
+	DefaultMaxAge = 90 * 24 * time.Hour
+)
+
+// journalName matches the files of the journal (and nothing else in state_dir).
+var journalName = regexp.MustCompile(`^(\d{8}T\d{6}Z)-[A-Za-z0-9._-]+\.json$`)
+
+// TimeFormat is the time in an entry's name and a run's id.
+const TimeFormat = "20060102T150405Z"
+
+// IsEntry reports whether name (a file name in state_dir) is a journal entry's.
+func IsEntry(name string) bool { return journalName.MatchString(name) }
+
+// BuildVersion is the main module's version from the build information.
+func BuildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// AllDone reports whether every change of results was made.
+func AllDone(results []ChangeResult) bool {
+	for _, r := range results {
+		if r.Result != ChangeDone {
+			return false
+		}
+	}
+	return true
+}
+
+// Create writes a new entry in dir, named by run (the run's id first:
+// retention and restore --run group by it; "": by the entry's time and a
+// random suffix), and returns its path.
+func Create(dir, run string, entry *Entry) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
+	}
+	var name string
+	if run != "" {
+		stem := run + "-" + fileSafe(entry.Domain) + "-" + fileSafe(entry.Zone)
+		name = stem + ".json"
+		for i := 2; ; i++ {
+			if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+				break
+			}
+			name = fmt.Sprintf("%s-%d.json", stem, i)
+		}
+	} else {
+		var r [4]byte
+		_, _ = rand.Read(r[:])
+		name = fmt.Sprintf("%s-%s-%s-%s.json", entry.Time.Format(TimeFormat), fileSafe(entry.Domain), fileSafe(entry.Zone), hex.EncodeToString(r[:]))
+	}
+	path := filepath.Join(dir, name)
+	if err := WriteFile(path, entry); err != nil {
+		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
+	}
+	return path, nil
+}
+
+// Fsync is false only in tests that write thousands of entries and
+// do not test durability.
+var Fsync = true
+
+// WriteFile writes entry to path atomically and durably: a temporary
+// file in the same directory, fsync, rename, fsync of the directory.
+func WriteFile(path string, entry *Entry) error {
+	data, err := json.MarshalIndent(entry, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".tmp-journal-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err == nil && Fsync {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil || !Fsync {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Read reads one journal entry; errors name the file.
+func Read(path string) (*Entry, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("journal entry: %w", err)
+	}
+	var e Entry
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return nil, fmt.Errorf("journal entry %s: %w", path, err)
+	}
+	if e.Version != 1 {
+		return nil, fmt.Errorf("journal entry %s: version %d, want 1", path, e.Version)
+	}
+	if e.Zone == "" || e.Provider == "" {
+		return nil, fmt.Errorf("journal entry %s: no zone or provider", path)
+	}
+	for _, s := range e.Before {
+		if s.Name == "" || s.Type == "" {
+			return nil, fmt.Errorf("journal entry %s: an RRset without name or type", path)
+		}
+	}
+	return &e, nil
+}
+
+// List returns the paths of the journal entries in dir, oldest first.
+func List(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, de := range ents {
+		if de.Type().IsRegular() && journalName.MatchString(de.Name()) {
+			out = append(out, filepath.Join(dir, de.Name()))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
