@@ -14,6 +14,7 @@ import (
 
 	"github.com/maildns/maildns/providers"
 	"github.com/maildns/maildns/sync"
+	"github.com/maildns/maildns/sync/daemon"
 )
 
 // Namespace prefixes every metric name.
@@ -123,7 +124,7 @@ func New(version string, counts *providers.Counts) *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // SetPeriod sets the schedule period the health check measures against
-// (sync.Period of the schedule). Results carry it too.
+// (daemon.Period of the schedule). Results carry it too.
 func (m *Metrics) SetPeriod(d time.Duration) {
 	if d <= 0 {
 		return
@@ -147,7 +148,7 @@ func (m *Metrics) Skipped() { m.skipped.Inc() }
 
 // Observe records one run: a run is ok when it returned no error. The gauges
 // of the plan (drift, findings) are replaced by those of this run.
-func (m *Metrics) Observe(r sync.Result) {
+func (m *Metrics) Observe(r daemon.Result) {
 	end := r.Start.Add(r.Duration)
 	result := "ok"
 	if r.Err != nil {

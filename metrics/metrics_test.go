@@ -16,6 +16,7 @@ import (
 
 	"github.com/maildns/maildns/providers"
 	"github.com/maildns/maildns/sync"
+	"github.com/maildns/maildns/sync/daemon"
 )
 
 // scrape returns the samples of the /metrics text exposition by series
@@ -81,7 +82,7 @@ func TestObserveMovesMetrics(t *testing.T) {
 	counts.Add("local", "get", "ok")
 	counts.Add("local", "get", "ok")
 	counts.Add("local", "set", "error")
-	m.Observe(sync.Result{
+	m.Observe(daemon.Result{
 		Start: start, Duration: 1500 * time.Millisecond,
 		Plan: &sync.Plan{
 			Zones: []sync.ZonePlan{
@@ -135,7 +136,7 @@ func TestObserveMovesMetrics(t *testing.T) {
 
 	// A failed run: counters move, the success timestamp stays, the gauges
 	// of the plan are replaced.
-	m.Observe(sync.Result{Start: start.Add(time.Minute), Duration: time.Second, Err: errors.New("zone example.com: timeout"),
+	m.Observe(daemon.Result{Start: start.Add(time.Minute), Duration: time.Second, Err: errors.New("zone example.com: timeout"),
 		Plan: &sync.Plan{Zones: []sync.ZonePlan{{Domain: "example.com", Status: sync.StatusError}}}})
 	again := only(scrape(t, h))
 	for k, v := range map[string]float64{
@@ -172,7 +173,7 @@ func TestHealth(t *testing.T) {
 		return rec.Code, strings.TrimSpace(rec.Body.String())
 	}
 	fail := func(at time.Time) {
-		m.Observe(sync.Result{Start: at, Duration: time.Second, Err: errors.New("provider local: zone example.com.: read: boom\nmore"),
+		m.Observe(daemon.Result{Start: at, Duration: time.Second, Err: errors.New("provider local: zone example.com.: read: boom\nmore"),
 			Period: time.Minute})
 	}
 	steps := []struct {
@@ -185,7 +186,7 @@ func TestHealth(t *testing.T) {
 		{"first run failed, within 3 periods", func() { now = t0.Add(30 * time.Second); fail(now) }, 200, "starting"},
 		{"no success past 3 periods", func() { now = t0.Add(3*time.Minute + time.Second); fail(now) }, 503,
 			"no successful sync in 3m1s since start (limit 3m0s, three schedule periods); 2 failed in a row, last error: provider local: zone example.com.: read: boom"},
-		{"a success", func() { now = t0.Add(4 * time.Minute); m.Observe(sync.Result{Start: now, Period: time.Minute}) }, 200, "ok"},
+		{"a success", func() { now = t0.Add(4 * time.Minute); m.Observe(daemon.Result{Start: now, Period: time.Minute}) }, 200, "ok"},
 		{"still young", func() { now = t0.Add(6 * time.Minute); fail(now) }, 200, "ok"},
 		{"failing for 3 periods", func() { now = t0.Add(7*time.Minute + time.Second); fail(now) }, 503,
 			"last successful sync 3m1s ago (limit 3m0s, three schedule periods); 2 failed in a row"},

@@ -1,16 +1,25 @@
-package sync
+package sync_test
 
 import (
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/providers"
+	"github.com/maildns/maildns/sync"
+	"github.com/maildns/maildns/sync/daemon"
 )
+
+// These tests run the engine through sync/daemon's runner; sync/daemon
+// imports sync, so they are in package sync_test (export_test.go names
+// what they need of the package's test fakes).
 
 // The daemon loads the config, its policies and their key files once (and
 // again only on a reload): its runs use what was loaded, so between runs no
@@ -34,14 +43,14 @@ func TestDaemonRunsDoNotReadPolicyFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	newFakeStore(t.Name(), map[string][]libdns.RR{"example.com.": {tRR("@", "NS", tHour, "ns1.example.net.")}})
-	t.Cleanup(func() { fakeStores.Delete(t.Name()) })
+	sync.NewFakeStore(t.Name(), map[string][]libdns.RR{"example.com.": {sync.FakeRR("@", "NS", time.Hour, "ns1.example.net.")}})
+	t.Cleanup(func() { sync.DeleteFakeStore(t.Name()) })
 
 	cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := EngineRunner(cfg, slog.New(slog.DiscardHandler))
+	run, err := daemon.EngineRunner(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,5 +77,46 @@ func TestDaemonRunsDoNotReadPolicyFiles(t *testing.T) {
 	}
 	if d := cmp.Diff(len(first.Zones), len(second.Zones)); d != "" {
 		t.Errorf("zones: %s", d)
+	}
+}
+
+// The daemon's runner keeps a zone cache: its second no-drift cycle over
+// zone files makes no GetRecords call.
+func TestEngineRunnerCachesZones(t *testing.T) {
+	dir := t.TempDir()
+	sync.WriteTestFile(t, filepath.Join(dir, "maildns.yaml"), "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: false\n"+
+		"providers:\n  cachedlocal: {type: zonefile, directory: zones}\n")
+	sync.WriteTestFile(t, filepath.Join(dir, "policies", "a.example.yaml"), "domain: a.example\nprovider: cachedlocal\n"+
+		"mail_hosts: [{name: mail, ipv4: [203.0.113.25]}]\n")
+	sync.WriteTestFile(t, filepath.Join(dir, "zones", "a.example.zone"), strings.ReplaceAll(sync.CacheZone, "%s", "a.example"))
+	cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := daemon.EngineRunner(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := func() int64 {
+		return providers.DefaultCounts.Get("cachedlocal", providers.OpGetRecords, providers.ResultOK)
+	}
+	for i := range 2 {
+		if _, err := run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if reads() == 0 {
+			t.Fatalf("cycle %d: zone not read", i+1)
+		}
+	}
+	before := reads()
+	plan, err := run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := reads() - before; got != 0 {
+		t.Errorf("no-drift cycle: %d GetRecords calls, want 0", got)
+	}
+	if plan.Zones[0].Status != sync.StatusInSync {
+		t.Errorf("no-drift cycle: %+v", plan.Zones[0])
 	}
 }

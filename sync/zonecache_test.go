@@ -163,47 +163,6 @@ func TestDaemonSkipsUnchangedZoneFiles(t *testing.T) {
 	want("run without a cache", reads, true, true)
 }
 
-// The daemon's runner keeps a zone cache: its second no-drift cycle over
-// zone files makes no GetRecords call.
-func TestEngineRunnerCachesZones(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "maildns.yaml"), "policies: [\"policies/*.yaml\"]\nstate_dir: state\nlive_checks: false\n"+
-		"providers:\n  cachedlocal: {type: zonefile, directory: zones}\n")
-	writeFile(t, filepath.Join(dir, "policies", "a.example.yaml"), "domain: a.example\nprovider: cachedlocal\n"+
-		"mail_hosts: [{name: mail, ipv4: [203.0.113.25]}]\n")
-	writeFile(t, filepath.Join(dir, "zones", "a.example.zone"), strings.ReplaceAll(cacheZone, "%s", "a.example"))
-	cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := EngineRunner(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reads := func() int64 {
-		return providers.DefaultCounts.Get("cachedlocal", providers.OpGetRecords, providers.ResultOK)
-	}
-	for i := range 2 {
-		if _, err := run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		if reads() == 0 {
-			t.Fatalf("cycle %d: zone not read", i+1)
-		}
-	}
-	before := reads()
-	plan, err := run(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := reads() - before; got != 0 {
-		t.Errorf("no-drift cycle: %d GetRecords calls, want 0", got)
-	}
-	if plan.Zones[0].Status != StatusInSync {
-		t.Errorf("no-drift cycle: %+v", plan.Zones[0])
-	}
-}
-
 // A cached read is never written from: a zone whose file changed without
 // changing its version token (same size, modification time and inode) and
 // whose policy now asks for a change is read again before the write, which

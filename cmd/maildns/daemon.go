@@ -17,7 +17,7 @@ import (
 
 	"github.com/maildns/maildns/metrics"
 	"github.com/maildns/maildns/policy"
-	"github.com/maildns/maildns/sync"
+	"github.com/maildns/maildns/sync/daemon"
 )
 
 // runDaemon runs maildns as a service until ctx is done; it returns the exit
@@ -34,7 +34,7 @@ func runDaemon(ctx context.Context, configPath, logLevel string, stderr io.Write
 		return exitFailed
 	}
 	logger := newLogger(stderr, withLevel(cfg.Log, logLevel))
-	sched, err := sync.ParseSchedule(cfg.Schedule)
+	sched, err := daemon.ParseSchedule(cfg.Schedule)
 	if err != nil {
 		fmt.Fprintf(errorStream(stderr), "maildns: %s: %v\n", configPath, err)
 		return exitFailed
@@ -42,7 +42,7 @@ func runDaemon(ctx context.Context, configPath, logLevel string, stderr io.Write
 
 	m := metrics.New(daemonVersion(), nil)
 	m.Started(time.Now())
-	m.SetPeriod(sync.Period(sched, time.Now()))
+	m.SetPeriod(daemon.Period(sched, time.Now()))
 	srvDone := make(chan error, 1)
 	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSrv()
@@ -61,7 +61,7 @@ func runDaemon(ctx context.Context, configPath, logLevel string, stderr io.Write
 	var running atomic.Pointer[policy.Config] // the config of the runs, for their state records
 	running.Store(cfg)
 	watchdog, _ := sddaemon.SdWatchdogEnabled(false)
-	d := &sync.Daemon{
+	d := &daemon.Daemon{
 		Path:      configPath,
 		Version:   versionString(),
 		Load:      policy.LoadConfig,
@@ -74,7 +74,7 @@ func runDaemon(ctx context.Context, configPath, logLevel string, stderr io.Write
 			}
 		},
 		Watchdog: watchdog,
-		Observe: func(r sync.Result) {
+		Observe: func(r daemon.Result) {
 			m.Observe(r)
 			recordDaemonRun(running.Load(), r, logger)
 		},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/sync"
+	"github.com/maildns/maildns/sync/daemon"
 )
 
 // recordRun records a one-shot run's outcome in state_dir for `maildns
@@ -32,14 +33,14 @@ func recordRun(cfg *policy.Config, mode string, plan *sync.Plan, runErr error, s
 }
 
 // recordDaemonRun records a daemon run and the schedule's next run.
-func recordDaemonRun(cfg *policy.Config, r sync.Result, log interface{ Warn(string, ...any) }) {
+func recordDaemonRun(cfg *policy.Config, r daemon.Result, log interface{ Warn(string, ...any) }) {
 	var next time.Time
-	if sched, err := sync.ParseSchedule(cfg.Schedule); err == nil {
+	if sched, err := daemon.ParseSchedule(cfg.Schedule); err == nil {
 		next = sched.Next(time.Now())
 	}
 	spec := cfg.Schedule
 	if strings.TrimSpace(spec) == "" {
-		spec = sync.DefaultSchedule
+		spec = daemon.DefaultSchedule
 	}
 	if err := sync.RecordRun(cfg.StateDir, sync.ModeDaemon, r.Plan, r.Err, r.Start, r.Start.Add(r.Duration), next, spec); err != nil {
 		log.Warn("recording the run's outcome failed", "state_dir", cfg.StateDir, "error", err.Error())

@@ -1,4 +1,4 @@
-package sync
+package daemon
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/maildns/maildns/sync"
 )
 
 // every is a schedule faster than cron allows, for tests.
@@ -132,7 +134,7 @@ func TestParseSchedule(t *testing.T) {
 func TestSchedulerNeverOverlaps(t *testing.T) {
 	log, logs := newTestLogger()
 	var inFlight, maxInFlight, runs atomic.Int32
-	run := func(ctx context.Context) (*Plan, error) {
+	run := func(ctx context.Context) (*sync.Plan, error) {
 		n := inFlight.Add(1)
 		for {
 			m := maxInFlight.Load()
@@ -143,7 +145,7 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 		defer inFlight.Add(-1)
 		runs.Add(1)
 		time.Sleep(60 * time.Millisecond)
-		return &Plan{}, nil
+		return &sync.Plan{}, nil
 	}
 	s := NewScheduler(every(10*time.Millisecond), run, log)
 	var results, skips atomic.Int32
@@ -174,9 +176,9 @@ func TestSchedulerNeverOverlaps(t *testing.T) {
 // TestSchedulerRunsAtStart runs once at start, before the first tick.
 func TestSchedulerRunsAtStart(t *testing.T) {
 	ran := make(chan struct{}, 10)
-	s := NewScheduler(every(time.Hour), func(context.Context) (*Plan, error) {
+	s := NewScheduler(every(time.Hour), func(context.Context) (*sync.Plan, error) {
 		ran <- struct{}{}
-		return &Plan{}, nil
+		return &sync.Plan{}, nil
 	}, nil)
 	stop := runLoop(t, s)
 	select {
@@ -195,11 +197,11 @@ func TestSchedulerRunsAtStart(t *testing.T) {
 func TestSchedulerShutdownLetsRunFinish(t *testing.T) {
 	started := make(chan struct{})
 	var runCtxErr atomic.Value
-	s := NewScheduler(every(time.Hour), func(ctx context.Context) (*Plan, error) {
+	s := NewScheduler(every(time.Hour), func(ctx context.Context) (*sync.Plan, error) {
 		close(started)
 		time.Sleep(100 * time.Millisecond)
 		runCtxErr.Store(errString(ctx.Err()))
-		return &Plan{Mode: "daemon"}, nil
+		return &sync.Plan{Mode: "daemon"}, nil
 	}, nil)
 	var got []Result
 	s.OnResult = func(r Result) { got = append(got, r) }
@@ -225,7 +227,7 @@ func errString(err error) string {
 func TestSchedulerShutdownGrace(t *testing.T) {
 	log, logs := newTestLogger()
 	started := make(chan struct{})
-	s := NewScheduler(every(time.Hour), func(ctx context.Context) (*Plan, error) {
+	s := NewScheduler(every(time.Hour), func(ctx context.Context) (*sync.Plan, error) {
 		close(started)
 		<-ctx.Done()
 		return nil, ctx.Err()
@@ -259,12 +261,12 @@ func TestSchedulerBetween(t *testing.T) {
 	}
 	release := make(chan struct{})
 	started := make(chan struct{}, 10)
-	s := NewScheduler(every(time.Hour), func(context.Context) (*Plan, error) {
+	s := NewScheduler(every(time.Hour), func(context.Context) (*sync.Plan, error) {
 		event("run 1 start")
 		started <- struct{}{}
 		<-release
 		event("run 1 end")
-		return &Plan{}, nil
+		return &sync.Plan{}, nil
 	}, nil)
 	swapped := make(chan struct{})
 	stop := runLoop(t, s)
@@ -272,10 +274,10 @@ func TestSchedulerBetween(t *testing.T) {
 	if !s.Between(func() {
 		event("swap")
 		s.Schedule = every(10 * time.Millisecond)
-		s.Run = func(context.Context) (*Plan, error) {
+		s.Run = func(context.Context) (*sync.Plan, error) {
 			event("run 2")
 			started <- struct{}{}
-			return &Plan{}, nil
+			return &sync.Plan{}, nil
 		}
 		close(swapped)
 	}) {
@@ -308,9 +310,9 @@ func TestSchedulerBetween(t *testing.T) {
 // TestSchedulerJitterCancelled stops during a jitter delay without running.
 func TestSchedulerJitterCancelled(t *testing.T) {
 	var runs atomic.Int32
-	s := NewScheduler(every(10*time.Millisecond), func(context.Context) (*Plan, error) {
+	s := NewScheduler(every(10*time.Millisecond), func(context.Context) (*sync.Plan, error) {
 		runs.Add(1)
-		return &Plan{}, nil
+		return &sync.Plan{}, nil
 	}, nil)
 	s.Jitter = time.Hour
 	var results atomic.Int32
@@ -330,7 +332,7 @@ func TestSchedulerJitterCancelled(t *testing.T) {
 
 func TestSchedulerHeartbeat(t *testing.T) {
 	var beats atomic.Int32
-	s := NewScheduler(every(time.Hour), func(context.Context) (*Plan, error) { return &Plan{}, nil }, nil)
+	s := NewScheduler(every(time.Hour), func(context.Context) (*sync.Plan, error) { return &sync.Plan{}, nil }, nil)
 	s.Heartbeat = 10 * time.Millisecond
 	s.OnHeartbeat = func() { beats.Add(1) }
 	stop := runLoop(t, s)

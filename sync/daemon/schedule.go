@@ -1,4 +1,4 @@
-package sync
+package daemon
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/maildns/maildns/sync"
 )
 
 // DefaultSchedule is the schedule when the config names none.
@@ -50,11 +52,11 @@ func Period(s cron.Schedule, now time.Time) time.Duration {
 }
 
 // Runner runs one sync. The daemon's runner is an Engine's Run in "daemon" mode.
-type Runner func(ctx context.Context) (*Plan, error)
+type Runner func(ctx context.Context) (*sync.Plan, error)
 
 // Result is what one scheduled run did.
 type Result struct {
-	Plan     *Plan // may be nil when Err is not
+	Plan     *sync.Plan // may be nil when Err is not
 	Err      error
 	Start    time.Time
 	Duration time.Duration

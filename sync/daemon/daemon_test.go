@@ -1,4 +1,4 @@
-package sync
+package daemon
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/maildns/maildns/policy"
+
+	"github.com/maildns/maildns/sync"
 )
 
 // notes records sd_notify states.
@@ -62,11 +64,11 @@ func TestDaemonReloadAndStop(t *testing.T) {
 	ranWith := map[string]int{}
 	build := func(cfg *policy.Config, _ *slog.Logger) (Runner, error) {
 		gen := cfg.Domains[0].Domain
-		return func(context.Context) (*Plan, error) {
+		return func(context.Context) (*sync.Plan, error) {
 			mu.Lock()
 			ranWith[gen]++
 			mu.Unlock()
-			return &Plan{Zones: []ZonePlan{{Domain: gen}}, Summary: Summary{Update: 1, Findings: 2}}, nil
+			return &sync.Plan{Zones: []sync.ZonePlan{{Domain: gen}}, Summary: sync.Summary{Update: 1, Findings: 2}}, nil
 		}, nil
 	}
 	ran := func(gen string) int {
@@ -182,16 +184,16 @@ func TestDaemonStartErrors(t *testing.T) {
 
 func TestStatusLine(t *testing.T) {
 	at := time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC)
-	three := []ZonePlan{{}, {}, {}}
+	three := []sync.ZonePlan{{}, {}, {}}
 	for _, tc := range []struct {
 		r    Result
 		want string
 	}{
-		{Result{Start: at, Plan: &Plan{Zones: three, Summary: Summary{Findings: 1}}},
+		{Result{Start: at, Plan: &sync.Plan{Zones: three, Summary: sync.Summary{Findings: 1}}},
 			"last sync 12:00:01: 3 zones, 0 changes, 1 finding"},
-		{Result{Start: at, Plan: &Plan{Zones: three[:1], Summary: Summary{Create: 1, Delete: 2, Findings: 0}}},
+		{Result{Start: at, Plan: &sync.Plan{Zones: three[:1], Summary: sync.Summary{Create: 1, Delete: 2, Findings: 0}}},
 			"last sync 12:00:01: 1 zone, 3 changes, 0 findings"},
-		{Result{Start: at, Err: errors.New("zone x: boom"), Plan: &Plan{Zones: three[:2], Summary: Summary{Errors: 1}}},
+		{Result{Start: at, Err: errors.New("zone x: boom"), Plan: &sync.Plan{Zones: three[:2], Summary: sync.Summary{Errors: 1}}},
 			"last sync 12:00:01 failed: 2 zones, 0 changes, 0 findings, 1 error"},
 		{Result{Start: at, Err: errors.New("read zone: timeout\nmore")},
 			"last sync 12:00:01 failed: read zone: timeout"},

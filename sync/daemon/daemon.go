@@ -1,4 +1,4 @@
-package sync
+package daemon
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
+
+	"github.com/maildns/maildns/sync"
 )
 
 // Daemon is maildns as a service: a sync at start and then on the config's
@@ -68,15 +70,15 @@ func EngineRunner(cfg *policy.Config, logger *slog.Logger) (Runner, error) {
 
 // engineRunner is EngineRunner recording version in journal entries.
 func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runner, error) {
-	provs, err := BuildProvidersWith(cfg, providers.WrapOptions{Logger: logger})
+	provs, err := sync.BuildProvidersWith(cfg, providers.WrapOptions{Logger: logger})
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{Config: cfg, Providers: provs, Logger: logger, Version: version}
-	e.Compile = compileOnce(defaultCompile)
-	e.ZoneCache = &ZoneCache{FullReadEvery: cfg.FullReadEvery}
-	opts := Options{Mode: "daemon", Offline: !cfg.LiveChecks}
-	return func(ctx context.Context) (*Plan, error) { return e.Run(ctx, opts) }, nil
+	e := &sync.Engine{Config: cfg, Providers: provs, Logger: logger, Version: version}
+	e.Compile = compileOnce(policy.Compile)
+	e.ZoneCache = &sync.ZoneCache{FullReadEvery: cfg.FullReadEvery}
+	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks}
+	return func(ctx context.Context) (*sync.Plan, error) { return e.Run(ctx, opts) }, nil
 }
 
 // Run runs the daemon on cfg, already loaded from d.Path, until ctx is done.
