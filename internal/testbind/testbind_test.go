@@ -84,3 +84,36 @@ func TestCountingProxy(t *testing.T) {
 		t.Errorf("after Reset: %+v", got)
 	}
 }
+
+func TestCountingProxyUDPAndTraffic(t *testing.T) {
+	s := Start(t, Zone{Name: "example.com"})
+	p := s.CountingProxy(t)
+	m := new(dns.Msg)
+	m.SetQuestion("example.com.", dns.TypeSOA)
+	r, _, err := (&dns.Client{Net: "udp"}).Exchange(m, p.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Answer) != 1 {
+		t.Fatalf("SOA over UDP through the proxy: %d answers", len(r.Answer))
+	}
+	x := new(dns.Msg)
+	x.SetQuestion("example.com.", dns.TypeNS)
+	if _, _, err := (&dns.Client{Net: "tcp"}).Exchange(x, p.Addr); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := p.Counts(), (Counts{Conns: 1, Requests: 2, Responses: 2}); got != want {
+		t.Errorf("Counts() = %+v, want %+v", got, want)
+	}
+	tr := p.Traffic()
+	if tr.UDPRequests != 1 || tr.ByType["SOA"] != 1 || tr.ByType["NS"] != 1 || tr.AnswerRecords != 2 {
+		t.Errorf("Traffic() = %+v, want 1 UDP request, one SOA and one NS question, 2 answer records", tr)
+	}
+	if tr.RequestBytes < 2*29 || tr.ResponseBytes <= tr.RequestBytes {
+		t.Errorf("Traffic() bytes = %d requests, %d responses", tr.RequestBytes, tr.ResponseBytes)
+	}
+	p.Reset()
+	if tr := p.Traffic(); tr.RequestBytes != 0 || len(tr.ByType) != 0 {
+		t.Errorf("after Reset: %+v", tr)
+	}
+}
