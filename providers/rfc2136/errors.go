@@ -16,7 +16,7 @@ import (
 // Error is a failed AXFR or UPDATE exchange with the server. It never holds
 // the TSIG secret.
 type Error struct {
-	Op      string // "AXFR" or "UPDATE"
+	Op      string // "AXFR", "IXFR", "SOA" (a serial check) or "UPDATE"
 	Zone    string // fully qualified
 	Server  string // host:port
 	Records string // the records of an UPDATE, "@ TXT, mail A"; empty for AXFR
@@ -104,8 +104,12 @@ func (e *Error) kind() string {
 	return ""
 }
 
+// reads reports whether the exchange only read (a transfer or a serial
+// check): the server's transfer rules apply to it.
+func (e *Error) reads() bool { return e.Op != "UPDATE" }
+
 func (e *Error) action() string {
-	if e.Op == "AXFR" {
+	if e.reads() {
 		return "transfer"
 	}
 	return "update"
@@ -129,7 +133,7 @@ func (e *Error) keyHint() string {
 }
 
 func (e *Error) pdnsMeta() string {
-	if e.Op == "AXFR" {
+	if e.reads() {
 		return "TSIG-ALLOW-AXFR"
 	}
 	return "TSIG-ALLOW-DNSUPDATE"
@@ -138,8 +142,12 @@ func (e *Error) pdnsMeta() string {
 // refusedHint says what to check when the server answered REFUSED.
 func (e *Error) refusedHint() string {
 	k := e.KeyName
+	if e.Op == "SOA" {
+		// A query, not a transfer: refused by a server without the zone.
+		return "the server does not serve this zone (check server and the zone's name) or does not answer queries from this host"
+	}
 	var bind, pdns string
-	if e.Op == "AXFR" {
+	if e.reads() {
 		bind = fmt.Sprintf("BIND: the zone's allow-transfer { key %q; }", k)
 		pdns = fmt.Sprintf("PowerDNS: the zone's TSIG-ALLOW-AXFR metadata (pdnsutil set-meta ZONE TSIG-ALLOW-AXFR %s), the key imported (pdnsutil import-tsig-key), disable-axfr=no", k)
 	} else {

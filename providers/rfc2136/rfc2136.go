@@ -77,9 +77,10 @@ type Provider struct {
 	timeout time.Duration
 
 	mu     sync.Mutex
-	held   map[string]*held // by zone: the last transfer, for the next write
-	pruned time.Time        // when held was last rid of old reads
-	soft   *string          // the server's software, once asked
+	held   map[string]*held  // by zone: the last transfer, for the next write
+	pruned time.Time         // when held was last rid of old reads
+	soft   *string           // the server's software, once asked
+	seen   map[string]uint32 // by zone: the serial ZoneVersion found last
 }
 
 var (

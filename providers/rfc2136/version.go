@@ -1,0 +1,177 @@
+package rfc2136
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/maildns/maildns/providers"
+	"github.com/miekg/dns"
+)
+
+var _ providers.Versioner = (*Provider)(nil)
+
+// udpTries are the waits for an answer to a SOA query over UDP, one per
+// datagram sent (each bounded by the timeout setting); when none comes,
+// or the answer is truncated, the query goes once more over TCP, so a
+// server reached only over TCP still answers.
+var udpTries = []time.Duration{time.Second, 2 * time.Second}
+
+// ZoneVersion implements providers.Versioner with one TSIG-signed SOA query
+// to the server (over UDP, as secondaries check a primary's serial). The
+// token is the server and the zone's SOA as it answered it, serial
+// included: a change by dynamic update or through the server's tools moves
+// the serial. A zone file edited by hand and reloaded without a new serial
+// keeps the token; the daemon's periodic full read (full_read_every) finds
+// that drift.
+func (p *Provider) ZoneVersion(ctx context.Context, zone string) (string, error) {
+	zone = fqdnZone(zone)
+	soa, err := p.soa(ctx, zone)
+	if err != nil {
+		return "", err
+	}
+	p.saw(zone, soa.Serial)
+	return fmt.Sprintf("%s %s", p.server, strings.TrimPrefix(soa.String(), soa.Hdr.String())), nil
+}
+
+// soa asks the server for zone's SOA: over UDP, over TCP when the UDP
+// answer is truncated or none came.
+func (p *Provider) soa(ctx context.Context, zone string) (*dns.SOA, error) {
+	q := new(dns.Msg)
+	q.SetQuestion(zone, dns.TypeSOA)
+	q.RecursionDesired = false
+	m, tsigErr, err := p.queryUDP(ctx, q)
+	if err == nil && tsigErr == 0 && m.Truncated || errors.Is(err, errNoUDPAnswer) {
+		m, tsigErr, err = p.queryTCP(ctx, q)
+	}
+	switch {
+	case errors.Is(err, errDial):
+		return nil, p.fail(ctx, "SOA", zone, "", -1, 0, nil, errors.Unwrap(err), false)
+	case m != nil && (tsigErr != 0 || m.Rcode != dns.RcodeSuccess):
+		return nil, p.fail(ctx, "SOA", zone, "", m.Rcode, tsigErr, m, nil, true)
+	case err != nil:
+		return nil, p.fail(ctx, "SOA", zone, "", -1, 0, m, err, true)
+	case !m.Authoritative:
+		return nil, p.fail(ctx, "SOA", zone, "", -1, 0, m, errors.New("the answer is not authoritative: the server is not a primary of the zone"), true)
+	}
+	for _, rr := range m.Answer {
+		if soa, ok := rr.(*dns.SOA); ok && strings.EqualFold(soa.Hdr.Name, zone) {
+			return soa, nil
+		}
+	}
+	return nil, p.fail(ctx, "SOA", zone, "", -1, 0, m, errors.New("the answer holds no SOA of the zone"), true)
+}
+
+var (
+	errNoUDPAnswer = errors.New("no answer over UDP")
+	errDial        = errors.New("dial")
+)
+
+// queryUDP sends q signed over UDP and returns the signed answer to it;
+// errNoUDPAnswer when none came in time. Datagrams that do not answer q
+// (another ID or question) are ignored.
+func (p *Provider) queryUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, uint16, error) {
+	q.SetTsig(p.key.name, p.key.wire, 300, time.Now().Unix())
+	buf, mac, err := dns.TsigGenerateWithProvider(q, p.key, "", false)
+	if err != nil {
+		return nil, 0, err
+	}
+	d := net.Dialer{Timeout: p.timeout}
+	c, err := d.DialContext(ctx, "udp", p.server)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", errDial, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	raw := make([]byte, dns.MaxMsgSize)
+	for _, wait := range udpTries {
+		wait = min(wait, p.timeout)
+		if _, err := c.Write(buf); err != nil {
+			return nil, 0, ctxOr(ctx, err)
+		}
+		if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
+			return nil, 0, ctxOr(ctx, err)
+		}
+		for {
+			n, err := c.Read(raw)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
+				break // send again
+			}
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+					return nil, 0, ctxOr(ctx, err)
+				}
+				// ICMP unreachable and the like: TCP may still work.
+				return nil, 0, errNoUDPAnswer
+			}
+			m := new(dns.Msg)
+			if m.Unpack(raw[:n]) != nil || m.Id != q.Id || len(m.Question) != 1 ||
+				!strings.EqualFold(m.Question[0].Name, q.Question[0].Name) || m.Question[0].Qtype != q.Question[0].Qtype {
+				continue
+			}
+			return checkSigned(raw[:n], m, p.key, mac)
+		}
+	}
+	return nil, 0, errNoUDPAnswer
+}
+
+// queryTCP sends q signed over one TCP connection and returns the answer.
+func (p *Provider) queryTCP(ctx context.Context, q *dns.Msg) (*dns.Msg, uint16, error) {
+	s, err := p.dial(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", errDial, err)
+	}
+	defer s.close()
+	q = q.Copy()
+	q.Extra = nil // the old signature; send signs again
+	if err := s.send(q); err != nil {
+		return nil, 0, err
+	}
+	m, tsigErr, err := s.recv()
+	if err == nil && tsigErr == 0 && m.Id != q.Id {
+		return m, 0, dns.ErrId
+	}
+	return m, tsigErr, err
+}
+
+// checkSigned verifies the TSIG of the answer raw (m unpacked) to a request
+// whose MAC was mac, as session.recv does.
+func checkSigned(raw []byte, m *dns.Msg, key *tsigKey, mac string) (*dns.Msg, uint16, error) {
+	t := m.IsTsig()
+	if t == nil {
+		return m, 0, errUnsigned
+	}
+	if t.Error != 0 {
+		return m, t.Error, nil
+	}
+	if err := dns.TsigVerifyWithProvider(raw, key, mac, false); err != nil {
+		if errors.Is(err, dns.ErrTime) {
+			return m, dns.RcodeBadTime, nil
+		}
+		return m, 0, err
+	}
+	return m, 0, nil
+}
+
+func ctxOr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// saw notes the serial a serial check found: a transfer of zone that
+// follows may then be incremental (see GetRecords).
+func (p *Provider) saw(zone string, serial uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.seen == nil {
+		p.seen = map[string]uint32{}
+	}
+	p.seen[zone] = serial
+}
