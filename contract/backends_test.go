@@ -70,6 +70,10 @@ type fixture struct {
 	xferYAML string
 	// query asks the DNS server that serves the zones; nil when none does.
 	query func(t *testing.T, name string, qtype uint16) []dns.RR
+	// counts and traffic detail the DNS traffic since the last reset
+	// (rfc2136 only).
+	counts  func() testbind.Counts
+	traffic func() testbind.Traffic
 }
 
 // backend starts a fixture for a scenario.
@@ -327,7 +331,9 @@ func startRFC2136(t *testing.T, kind string, zones []zoneSeed) *fixture {
 			c := proxy.Counts()
 			return fmt.Sprintf("%d msgs/%d conns, %d answers", c.Requests, c.Conns, c.Responses)
 		},
-		reset: proxy.Reset,
+		reset:   proxy.Reset,
+		counts:  proxy.Counts,
+		traffic: proxy.Traffic,
 		query: func(t *testing.T, name string, qtype uint16) []dns.RR {
 			t.Helper()
 			r := s.Query(t, name, qtype)

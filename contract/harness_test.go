@@ -41,6 +41,9 @@ type harness struct {
 	observer providers.Observer
 	logs     bytes.Buffer
 	logMu    stdsync.Mutex
+
+	// cache, when set, is the daemon's zone cache, kept between runs.
+	cache *sync.ZoneCache
 }
 
 func newHarness(t *testing.T, scenario string, b backend, zones []zoneSeed) *harness {
@@ -154,6 +157,7 @@ func (h *harness) run(mode string) (*sync.Plan, calls, error) {
 		wire0 = h.fx.wire()
 	}
 	e := &sync.Engine{Config: cfg, Providers: h.provs, Logger: slog.New(slog.NewTextHandler(h, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	e.ZoneCache = h.cache
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	plan, err := e.Run(ctx, sync.Options{Mode: mode})
