@@ -27,3 +27,19 @@ func ZoneVersion(ctx context.Context, p Provider, zone string) (token string, ok
 	}
 	return "", false, nil
 }
+
+type fullReadKey struct{}
+
+// WithFullRead marks ctx for reads that must not build on an earlier read:
+// a backend that can read a zone incrementally (rfc2136 by IXFR) then
+// transfers it whole. The daemon asks for it when a zone's last full read
+// is older than full_read_every.
+func WithFullRead(ctx context.Context) context.Context {
+	return context.WithValue(ctx, fullReadKey{}, true)
+}
+
+// IsFullRead reports whether ctx asks for whole reads (WithFullRead).
+func IsFullRead(ctx context.Context) bool {
+	v, _ := ctx.Value(fullReadKey{}).(bool)
+	return v
+}

@@ -101,10 +101,20 @@ func (c *ZoneCache) readFirst(ctx context.Context, z *zoneState) {
 		readLive(ctx, z)
 		return
 	}
-	if e, hit := c.get(z.key, token); hit {
+	e, hit := c.get(z.key, token)
+	if hit {
 		// A copy: the run may index or reorder its records.
 		z.live, z.err, z.cond, z.cached = slices.Clone(e.live), nil, e.cond, true
 		return
+	}
+	// Only a zone whose token moved since a read within FullReadEvery may
+	// be read incrementally (rfc2136: IXFR); any other read is whole.
+	every := c.FullReadEvery
+	if every <= 0 {
+		every = DefaultFullReadEvery
+	}
+	if e.token == "" || c.now().Sub(e.readAt) >= every {
+		ctx = providers.WithFullRead(ctx)
 	}
 	readAt := c.now()
 	readLive(ctx, z)
