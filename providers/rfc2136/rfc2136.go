@@ -81,6 +81,7 @@ type Provider struct {
 	pruned time.Time         // when held was last rid of old reads
 	soft   *string           // the server's software, once asked
 	seen   map[string]uint32 // by zone: the serial ZoneVersion found last
+	bases  map[string]*base  // by zone: the last full copy, for IXFR
 }
 
 var (
@@ -215,26 +216,47 @@ func (p *Provider) fail(ctx context.Context, op, zone, records string, rcode int
 
 // GetRecords implements libdns.RecordGetter with one zone transfer. What
 // it read is kept, in the server's own form, for the next write of the
-// zone.
+// zone. After a serial check (ZoneVersion) found a serial newer than the
+// zone's last full copy, the transfer is incremental where the server
+// offers it (see ixfr).
 func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record, error) {
 	zone = fqdnZone(zone)
-	out, h, err := p.transfer(ctx, zone)
+	if b := p.incremental(ctx, zone); b != nil {
+		out, h, nb, whole, err := p.ixfr(ctx, zone, b)
+		if err == nil {
+			p.keepBase(zone, nb)
+			// Only a whole transfer is kept for a write: a write after an
+			// incremental read transfers the zone whole first.
+			if whole {
+				p.remember(zone, h)
+			} else {
+				p.forget(zone)
+			}
+			return out, nil
+		}
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		// Refused, not chained, not understood: read the zone whole.
+	}
+	out, h, nb, err := p.transfer(ctx, zone)
 	if err != nil {
 		return nil, err
 	}
 	p.remember(zone, h)
+	p.keepBase(zone, nb)
 	return out, nil
 }
 
-// transfer reads zone with one AXFR: its records in canonical form, and as
-// the server holds them.
-func (p *Provider) transfer(ctx context.Context, zone string) ([]libdns.Record, *held, error) {
-	fail := func(rcode int, tsigErr uint16, m *dns.Msg, err error) ([]libdns.Record, *held, error) {
-		return nil, nil, p.fail(ctx, "AXFR", zone, "", rcode, tsigErr, m, err, true)
+// transfer reads zone with one AXFR: its records in canonical form, as the
+// server holds them, and the copy kept for IXFR (nil for a small zone).
+func (p *Provider) transfer(ctx context.Context, zone string) ([]libdns.Record, *held, *base, error) {
+	fail := func(rcode int, tsigErr uint16, m *dns.Msg, err error) ([]libdns.Record, *held, *base, error) {
+		return nil, nil, nil, p.fail(ctx, "AXFR", zone, "", rcode, tsigErr, m, err, true)
 	}
 	s, err := p.dial(ctx)
 	if err != nil {
-		return nil, nil, p.fail(ctx, "AXFR", zone, "", -1, 0, nil, err, false)
+		return nil, nil, nil, p.fail(ctx, "AXFR", zone, "", -1, 0, nil, err, false)
 	}
 	defer s.close()
 
@@ -244,8 +266,8 @@ func (p *Provider) transfer(ctx context.Context, zone string) ([]libdns.Record, 
 		return fail(-1, 0, nil, err)
 	}
 
-	var out []libdns.Record
-	h := newHeld()
+	var rrs []dns.RR
+	var serial uint32
 	soas := 0
 	for first := true; soas < 2; first = false {
 		m, tsigErr, err := s.recv()
@@ -259,24 +281,44 @@ func (p *Provider) transfer(ctx context.Context, zone string) ([]libdns.Record, 
 		case first && (len(m.Answer) == 0 || m.Answer[0].Header().Rrtype != dns.TypeSOA):
 			return fail(-1, 0, m, errors.New("the transfer does not start with the SOA"))
 		}
+		if soa, ok := m.Answer[0].(*dns.SOA); ok && first {
+			serial = soa.Serial
+		}
 		for _, rr := range m.Answer {
-			switch rr.Header().Rrtype {
-			case dns.TypeSOA:
+			if rr.Header().Rrtype == dns.TypeSOA {
 				soas++
-				continue
-			case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
 				continue
 			}
 			if soas >= 2 {
 				return fail(-1, 0, m, errors.New("records after the closing SOA"))
 			}
-			rec, err := fromRR(rr, zone)
-			if err != nil {
-				return nil, nil, fmt.Errorf("AXFR at %s: reading %s: %w", p.server, rr.Header().Name, err)
-			}
-			out = append(out, rec)
-			h.add(rr, rec, zone)
+			rrs = append(rrs, rr)
 		}
+	}
+	out, h, err := p.build(zone, "AXFR", rrs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return out, h, newBase(serial, rrs), nil
+}
+
+// build returns the canonical records of a zone transferred (rrs, the SOA
+// left out) and the zone as the server holds them. The records the server
+// maintains for DNSSEC (RRSIG, NSEC, NSEC3) are left out of both.
+func (p *Provider) build(zone, op string, rrs []dns.RR) ([]libdns.Record, *held, error) {
+	out := make([]libdns.Record, 0, len(rrs))
+	h := newHeld()
+	for _, rr := range rrs {
+		switch rr.Header().Rrtype {
+		case dns.TypeRRSIG, dns.TypeNSEC, dns.TypeNSEC3:
+			continue
+		}
+		rec, err := fromRR(rr, zone)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s at %s: reading %s: %w", op, p.server, rr.Header().Name, err)
+		}
+		out = append(out, rec)
+		h.add(rr, rec, zone)
 	}
 	return out, h, nil
 }
@@ -488,7 +530,7 @@ func (p *Provider) replace(ctx context.Context, zone string, expect []providers.
 	for attempt := 0; ; attempt++ {
 		if h == nil {
 			var err error
-			if _, h, err = p.transfer(ctx, zone); err != nil {
+			if _, h, _, err = p.transfer(ctx, zone); err != nil {
 				return err
 			}
 		}
@@ -514,7 +556,7 @@ func (p *Provider) replace(ctx context.Context, zone string, expect []providers.
 			return err
 		}
 		// Another writer changed an RRset since it was read.
-		_, fresh, rerr := p.transfer(ctx, zone)
+		_, fresh, _, rerr := p.transfer(ctx, zone)
 		if rerr != nil {
 			return fmt.Errorf("%w; reading the zone again: %w", err, rerr)
 		}

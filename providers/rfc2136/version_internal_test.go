@@ -2,14 +2,18 @@ package rfc2136
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/internal/testbind"
 	"github.com/maildns/maildns/providers"
+	"github.com/miekg/dns"
 )
 
 // TestZoneVersionOverTCP: a server whose UDP answers never arrive (a
@@ -72,4 +76,69 @@ func TestZoneVersionOverTCP(t *testing.T) {
 		t.Errorf("%d UDP queries sent, want 1 before TCP", dropped.Load())
 	}
 	t.Logf("token over TCP: %q", v)
+}
+
+// TestIXFRNotChained: differences that do not apply to the copy kept (here
+// a copy that lost the record the UPDATE deletes) are not applied: the
+// zone is transferred whole, and the read is the server's.
+func TestIXFRNotChained(t *testing.T) {
+	old := ixfrMinRecords
+	ixfrMinRecords = 1
+	t.Cleanup(func() { ixfrMinRecords = old })
+	const zone = "example.com."
+	// Big enough that BIND sends differences rather than the whole zone
+	// (max-ixfr-ratio).
+	content := testbind.MinimalZone(zone) + "old 300 IN TXT \"gone soon\"\n"
+	for i := range 50 {
+		content += fmt.Sprintf("www 300 IN A 192.0.2.%d\n", i)
+	}
+	srv := testbind.Start(t, testbind.Zone{Name: zone, Content: content})
+	proxy := srv.CountingProxy(t)
+	values := srv.Settings()
+	values["server"] = proxy.Addr
+	pp, err := New(&providers.Settings{Name: "bind", Values: values, Secret: map[string]bool{"key": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pp.(*Provider)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := p.ZoneVersion(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.GetRecords(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	// The copy loses the TXT record the UPDATE below deletes.
+	b := p.bases[zone]
+	recs, err := b.records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs = slices.DeleteFunc(recs, func(rr dns.RR) bool { return rr.Header().Rrtype == dns.TypeTXT })
+	p.bases[zone] = newBase(b.serial, recs)
+
+	m := new(dns.Msg)
+	m.SetUpdate(zone)
+	m.RemoveRRset([]dns.RR{&dns.ANY{Hdr: dns.RR_Header{Name: "old." + zone, Rrtype: dns.TypeTXT}}})
+	key := dns.Fqdn(srv.KeyName)
+	m.SetTsig(key, dns.HmacSHA256, 300, time.Now().Unix())
+	c := &dns.Client{Net: "tcp", TsigSecret: map[string]string{key: srv.KeySecret}, Timeout: 5 * time.Second}
+	if r, _, err := c.Exchange(m, srv.Addr); err != nil || r.Rcode != dns.RcodeSuccess {
+		t.Fatalf("UPDATE: %v %v", r, err)
+	}
+	if _, err := p.ZoneVersion(ctx, zone); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Reset()
+	got, err := p.GetRecords(ctx, zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := proxy.Traffic(); tr.ByType["IXFR"] != 1 || tr.ByType["AXFR"] != 1 {
+		t.Errorf("read: %v, want an IXFR, then an AXFR", tr.ByType)
+	}
+	if len(got) != 52 || slices.ContainsFunc(got, func(r libdns.Record) bool { return r.RR().Type == "TXT" }) {
+		t.Errorf("%d records read (TXT among them?), want 52 without the TXT", len(got))
+	}
 }
