@@ -20,6 +20,10 @@ var _ providers.Versioner = (*Provider)(nil)
 // server reached only over TCP still answers.
 var udpTries = []time.Duration{time.Second, 2 * time.Second}
 
+// udpAnswerSize is the largest answer over UDP we take (EDNS0): a signed
+// SOA answer is about 200 bytes.
+const udpAnswerSize = 1232
+
 // ZoneVersion implements providers.Versioner with one TSIG-signed SOA query
 // to the server (over UDP, as secondaries check a primary's serial). The
 // token is the server and the zone's SOA as it answered it, serial
@@ -74,6 +78,7 @@ var (
 // errNoUDPAnswer when none came in time. Datagrams that do not answer q
 // (another ID or question) are ignored.
 func (p *Provider) queryUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, uint16, error) {
+	q.SetEdns0(udpAnswerSize, false)
 	q.SetTsig(p.key.name, p.key.wire, 300, time.Now().Unix())
 	buf, mac, err := dns.TsigGenerateWithProvider(q, p.key, "", false)
 	if err != nil {
@@ -87,7 +92,9 @@ func (p *Provider) queryUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, uint16, 
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	raw := make([]byte, dns.MaxMsgSize)
+	// A SOA answer fits in a few hundred bytes; a longer one is cut (and
+	// unreadable: ignored) or truncated by the server (asked over TCP).
+	raw := make([]byte, udpAnswerSize)
 	for _, wait := range udpTries {
 		wait = min(wait, p.timeout)
 		if _, err := c.Write(buf); err != nil {
