@@ -21,6 +21,9 @@
 #   BENCH_CYCLES=10           daemon cycles at the largest size (0: no daemon
 #                             run); the first converges the drift, the rest
 #                             find none
+#   BENCH_RFC2136=100         zones on BIND for a no-drift rfc2136 daemon
+#                             cycle (wire messages, bytes and CPU per cycle;
+#                             0: not run; 10000 takes minutes to set up)
 #   GOBENCH=0                 skip the Go benchmarks
 #   GOBENCH_PATTERN=REGEXP    which Go benchmarks (default: the hot paths)
 set -euo pipefail
@@ -183,6 +186,13 @@ fi
 if [ "$CYCLES" -gt 0 ]; then
 	echo "daemon, $last_n domains, one zone each, $CYCLES cycles (the first converges the drift):"
 	daemon "$WORK/n$last_n" "$CYCLES"
+fi
+
+RFC2136=${BENCH_RFC2136:-100}
+if [ "$RFC2136" -gt 0 ]; then
+	echo "rfc2136 daemon, $RFC2136 zones on BIND, a no-drift cycle (one SOA query per zone, no transfer):"
+	MAILDNS_BENCH_RFC2136_ZONES=$RFC2136 go test -run '^$' -bench '^BenchmarkRFC2136DaemonCycle$' -benchtime 5x ./contract/ |
+		grep -E '^(Benchmark|--- FAIL)|bench_daemon_test' || status=1
 fi
 
 if [ "$GOBENCH" = 1 ]; then
