@@ -74,6 +74,8 @@ type fixture struct {
 	// (rfc2136 only).
 	counts  func() testbind.Counts
 	traffic func() testbind.Traffic
+	// server is the DNS server (rfc2136 only).
+	server *testbind.Server
 }
 
 // backend starts a fixture for a scenario.
@@ -334,6 +336,7 @@ func startRFC2136(t *testing.T, kind string, zones []zoneSeed) *fixture {
 		reset:   proxy.Reset,
 		counts:  proxy.Counts,
 		traffic: proxy.Traffic,
+		server:  s,
 		query: func(t *testing.T, name string, qtype uint16) []dns.RR {
 			t.Helper()
 			r := s.Query(t, name, qtype)

@@ -78,7 +78,40 @@ func TestDaemonCycleRFC2136(t *testing.T) {
 				t.Errorf("no-drift cycle after the change was read: %s", s)
 			}
 
+			// A hand edit that leaves the serial alone (pdnsutil on
+			// PowerDNS's database): unseen until the full read.
+			handEdit := b.name == testbind.PowerDNS
+			if handEdit {
+				if err := h.fx.server.PDNSUtil("replace-rrset", zone, "_dmarc", "TXT", "300", `"v=DMARC1; p=none"`); err != nil {
+					t.Fatal(err)
+				}
+				plan, _, err := h.run(sync.ModeDryRun)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := changes(plan); len(got) != 0 {
+					t.Errorf("a hand edit without a serial change seen before the full read: %q", got)
+				}
+				h.fx.reset()
+			}
+
 			now = now.Add(time.Hour)
+			if handEdit {
+				plan, _, err := h.run(sync.ModeDaemon)
+				if err != nil {
+					t.Fatal(err)
+				}
+				h.wantChanges(plan, zone+" update _dmarc TXT")
+				h.assertConverged()
+				s := stepOf(h.fx.counts(), h.fx.traffic())
+				mu.Lock()
+				rows[b.name] = append(rows[b.name], "6 full read due, hand edit without a serial change: "+s.String())
+				mu.Unlock()
+				if s.axfr < 2 || s.updates != 1 {
+					t.Errorf("full read after a hand edit: %s, want 2 AXFR and the DMARC written back", s)
+				}
+				return
+			}
 			s = cycle("6 full read due")
 			if s.soa != 2 || s.axfr != 2 || s.ixfr != 0 || s.updates != 0 {
 				t.Errorf("cycle with a full read due: %s, want 2 SOA queries and 2 AXFR", s)

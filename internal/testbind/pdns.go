@@ -128,3 +128,17 @@ func run(bin string, args []string, stdin []byte) error {
 	}
 	return nil
 }
+
+// PDNSUtil runs pdnsutil on a PowerDNS server's configuration and database,
+// as an operator edits a zone by hand: pdnsutil changes records without
+// moving the zone's serial unless told to (increase-serial).
+func (s *Server) PDNSUtil(args ...string) error {
+	if s.Kind != PowerDNS {
+		return fmt.Errorf("pdnsutil: the server is %s, not PowerDNS", s.Kind)
+	}
+	pdnsutil, err := findProgram("pdnsutil", "pdnsutil is not installed: apt-get install pdns-server")
+	if err != nil {
+		return err
+	}
+	return run(pdnsutil, append([]string{"--config-dir=" + s.Dir}, args...), nil)
+}
