@@ -82,6 +82,7 @@ type Provider struct {
 	soft   *string           // the server's software, once asked
 	seen   map[string]uint32 // by zone: the serial ZoneVersion found last
 	bases  map[string]*base  // by zone: the last full copy, for IXFR
+	udp    udpMux            // the serial checks' UDP socket
 }
 
 var (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 	"time"
 
@@ -69,63 +68,7 @@ func (p *Provider) soa(ctx context.Context, zone string) (*dns.SOA, error) {
 	return nil, p.fail(ctx, "SOA", zone, "", -1, 0, m, errors.New("the answer holds no SOA of the zone"), true)
 }
 
-var (
-	errNoUDPAnswer = errors.New("no answer over UDP")
-	errDial        = errors.New("dial")
-)
-
-// queryUDP sends q signed over UDP and returns the signed answer to it;
-// errNoUDPAnswer when none came in time. Datagrams that do not answer q
-// (another ID or question) are ignored.
-func (p *Provider) queryUDP(ctx context.Context, q *dns.Msg) (*dns.Msg, uint16, error) {
-	q.SetEdns0(udpAnswerSize, false)
-	q.SetTsig(p.key.name, p.key.wire, 300, time.Now().Unix())
-	buf, mac, err := dns.TsigGenerateWithProvider(q, p.key, "", false)
-	if err != nil {
-		return nil, 0, err
-	}
-	d := net.Dialer{Timeout: p.timeout}
-	c, err := d.DialContext(ctx, "udp", p.server)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", errDial, err)
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	// A SOA answer fits in a few hundred bytes; a longer one is cut (and
-	// unreadable: ignored) or truncated by the server (asked over TCP).
-	raw := make([]byte, udpAnswerSize)
-	for _, wait := range udpTries {
-		wait = min(wait, p.timeout)
-		if _, err := c.Write(buf); err != nil {
-			return nil, 0, ctxOr(ctx, err)
-		}
-		if err := c.SetReadDeadline(time.Now().Add(wait)); err != nil {
-			return nil, 0, ctxOr(ctx, err)
-		}
-		for {
-			n, err := c.Read(raw)
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
-				break // send again
-			}
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
-					return nil, 0, ctxOr(ctx, err)
-				}
-				// ICMP unreachable and the like: TCP may still work.
-				return nil, 0, errNoUDPAnswer
-			}
-			m := new(dns.Msg)
-			if m.Unpack(raw[:n]) != nil || m.Id != q.Id || len(m.Question) != 1 ||
-				!strings.EqualFold(m.Question[0].Name, q.Question[0].Name) || m.Question[0].Qtype != q.Question[0].Qtype {
-				continue
-			}
-			return checkSigned(raw[:n], m, p.key, mac)
-		}
-	}
-	return nil, 0, errNoUDPAnswer
-}
+var errDial = errors.New("dial")
 
 // queryTCP sends q signed over one TCP connection and returns the answer.
 func (p *Provider) queryTCP(ctx context.Context, q *dns.Msg) (*dns.Msg, uint16, error) {
@@ -163,13 +106,6 @@ func checkSigned(raw []byte, m *dns.Msg, key *tsigKey, mac string) (*dns.Msg, ui
 		return m, 0, err
 	}
 	return m, 0, nil
-}
-
-func ctxOr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
-	}
-	return err
 }
 
 // saw notes the serial a serial check found: a transfer of zone that

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"slices"
+	"strings"
+	gosync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -140,5 +142,113 @@ func TestIXFRNotChained(t *testing.T) {
 	}
 	if len(got) != 52 || slices.ContainsFunc(got, func(r libdns.Record) bool { return r.RR().Type == "TXT" }) {
 		t.Errorf("%d records read (TXT among them?), want 52 without the TXT", len(got))
+	}
+}
+
+// tcpRelay relays TCP on a loopback port to addr; nothing listens for UDP
+// on that port.
+func tcpRelay(t *testing.T, addr string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(up, c); up.Close() }()
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestZoneVersionUDPUnreachable: a port closed for UDP (ICMP unreachable)
+// sends the serial check over TCP at once, without waiting for a UDP
+// answer that cannot come.
+func TestZoneVersionUDPUnreachable(t *testing.T) {
+	srv := testbind.Start(t, testbind.Zone{Name: "example.com"})
+	values := srv.Settings()
+	values["server"] = tcpRelay(t, srv.Addr)
+	p, err := New(&providers.Settings{Name: "bind", Values: values, Secret: map[string]bool{"key": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if _, err := p.(*Provider).ZoneVersion(context.Background(), "example.com"); err != nil {
+		t.Fatalf("ZoneVersion: %v", err)
+	}
+	if d := time.Since(start); d >= udpTries[0] {
+		t.Errorf("the serial check took %s: it waited for UDP", d)
+	}
+}
+
+// TestZoneVersionConcurrent: serial checks of many zones at once share one
+// UDP socket, each gets its own zone's answer, and the socket closes once
+// idle.
+func TestZoneVersionConcurrent(t *testing.T) {
+	old := udpIdle
+	udpIdle = 100 * time.Millisecond
+	t.Cleanup(func() { udpIdle = old })
+	var zones []testbind.Zone
+	for i := range 40 {
+		zones = append(zones, testbind.Zone{Name: fmt.Sprintf("z%02d.example", i),
+			Content: strings.Replace(testbind.MinimalZone(fmt.Sprintf("z%02d.example", i)), " 1 3600 ", fmt.Sprintf(" %d 3600 ", 100+i), 1)})
+	}
+	srv := testbind.Start(t, zones...)
+	proxy := srv.CountingProxy(t)
+	values := srv.Settings()
+	values["server"] = proxy.Addr
+	pp, err := New(&providers.Settings{Name: "bind", Values: values, Secret: map[string]bool{"key": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pp.(*Provider)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg gosync.WaitGroup
+	errs := make(chan error, 5*len(zones))
+	for range 5 {
+		for i, z := range zones {
+			wg.Go(func() {
+				v, err := p.ZoneVersion(ctx, z.Name)
+				if err == nil && !strings.Contains(v, fmt.Sprintf(" %d 3600 ", 100+i)) {
+					err = fmt.Errorf("zone %s: token %q", z.Name, v)
+				}
+				if err != nil {
+					errs <- err
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if tr := proxy.Traffic(); tr.UDPRequests != 5*len(zones) || proxy.Counts().Conns != 0 {
+		t.Errorf("%d queries over UDP, %d TCP connections; want %d and 0", tr.UDPRequests, proxy.Counts().Conns, 5*len(zones))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.udp.mu.Lock()
+		open, waiting := p.udp.conn != nil, len(p.udp.waiting)
+		p.udp.mu.Unlock()
+		if !open && waiting == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the UDP socket is still open (%d waiting) long after the last check", waiting)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
