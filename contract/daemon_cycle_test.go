@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libdns/libdns"
+
 	"github.com/maildns/maildns/internal/testbind"
 	"github.com/maildns/maildns/sync"
 )
@@ -128,4 +130,63 @@ func TestDaemonCycleRFC2136(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDaemonCycleIXFR: in a daemon cycle, a zone big enough to keep a copy
+// of (300 records more than the policy's) whose serial moved after an
+// UPDATE made outside maildns is read by IXFR where the server offers it,
+// PowerDNS answering with the whole zone; once full_read_every has passed
+// the zone is read by AXFR even though its serial moved.
+func TestDaemonCycleIXFR(t *testing.T) {
+	var pad []libdns.RR
+	for i := range 300 {
+		pad = append(pad, rr(fmt.Sprintf("h%03d", i), "A", 300, fmt.Sprintf("10.0.%d.%d", i/256, i%256)))
+	}
+	for _, b := range backends {
+		if b.name != testbind.BIND && b.name != testbind.Knot && b.name != testbind.PowerDNS {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, "daemon_ixfr", b, bothZones(pad...))
+			now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+			h.cache = &sync.ZoneCache{FullReadEvery: time.Hour, Now: func() time.Time { return now }}
+			h.policy(full.yaml())
+			cycle := func(step string) wireStep {
+				t.Helper()
+				plan, _, err := h.run(sync.ModeDaemon)
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", step, err, planText(plan))
+				}
+				if step != "first" {
+					if got := changes(plan); len(got) != 0 {
+						t.Errorf("%s: changes %q", step, got)
+					}
+				}
+				s := stepOf(h.fx.counts(), h.fx.traffic())
+				t.Logf("%s %s: %s", b.name, step, s)
+				return s
+			}
+			cycle("first")
+			cycle("after own write")
+			if s := cycle("no drift"); s.requests != 2 || s.soa != 2 {
+				t.Errorf("no drift: %s", s)
+			}
+
+			h.fx.add(t, zone, rr("outside", "TXT", 300, "made outside maildns"))
+			s := cycle("one outside change")
+			if s.soa != 2 || s.ixfr != 1 || s.axfr != 0 || s.requests != 3 {
+				t.Errorf("one outside change: %s, want 2 SOA queries and one IXFR", s)
+			}
+			if b.name != testbind.PowerDNS && s.answers > 2+10 {
+				t.Errorf("one outside change: %d answer records, want a few", s.answers)
+			}
+
+			h.fx.add(t, zone, rr("outside2", "TXT", 300, "made outside maildns"))
+			now = now.Add(time.Hour)
+			if s := cycle("outside change, full read due"); s.soa != 2 || s.axfr != 2 || s.ixfr != 0 {
+				t.Errorf("full read due after a change: %s, want 2 SOA queries and 2 AXFR", s)
+			}
+		})
+	}
 }
