@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +13,17 @@ import (
 	"github.com/maildns/maildns/internal/testbind"
 )
 
-// A saved plan applied through rfc2136 to BIND, with a change made by a
-// direct UPDATE (as nsupdate would) between the plan and the apply: the
-// changed zone is refused and left as the UPDATE left it, the other zones
-// are written; a new plan then applies.
-func TestApplySavedPlanOnBIND(t *testing.T) {
+// A saved plan applied through rfc2136 to BIND 9, Knot DNS and PowerDNS,
+// with a change made by a direct UPDATE (as nsupdate would) between the
+// plan and the apply: the changed zone is refused and left as the UPDATE
+// left it, the other zones are written; a new plan then applies.
+func TestApplySavedPlanOnServers(t *testing.T) {
+	for _, kind := range testbind.Kinds {
+		t.Run(kind, func(t *testing.T) { applySavedPlanOn(t, kind) })
+	}
+}
+
+func applySavedPlanOn(t *testing.T, kind string) {
 	cfg := e2eExample(t)
 	dir := filepath.Dir(cfg)
 	var zones []testbind.Zone
@@ -27,7 +34,7 @@ func TestApplySavedPlanOnBIND(t *testing.T) {
 		}
 		zones = append(zones, testbind.Zone{Name: z, Content: string(data)})
 	}
-	srv := testbind.StartKind(t, testbind.BIND, zones...)
+	srv := testbind.StartKind(t, kind, zones...)
 	// The TSIG secret sits in the config itself: it must not reach the plan.
 	e2eReplace(t, cfg, "  local: {type: zonefile, directory: zones}",
 		"  ns: {type: rfc2136, server: \""+srv.Addr+"\", key_name: "+srv.KeyName+", key_algorithm: "+srv.KeyAlg+", key: \""+srv.KeySecret+"\"}")
@@ -46,7 +53,22 @@ func TestApplySavedPlanOnBIND(t *testing.T) {
 
 	// By hand: a TXT at _dmarc.example.com, which the plan creates from
 	// nothing.
+	start := serial(t, srv, "example.com.")
+	before := time.Now()
 	update(t, srv, "example.com.", `_dmarc.example.com. 300 IN TXT "v=DMARC1; p=none; rua=mailto:ops@example.com"`)
+	handSerial := serial(t, srv, "example.com.")
+	// The one difference between the servers here: BIND 9 and Knot DNS
+	// (serial-policy increment) add 1 to the serial on an UPDATE, PowerDNS
+	// (SOA-EDIT-DNSUPDATE DEFAULT) moves it to today's YYYYMMDD01 when that
+	// is higher. maildns checks RRset values, not serials, so either way
+	// the change is found.
+	want := []uint32{start + 1}
+	if kind == testbind.PowerDNS {
+		want = []uint32{dateSerial(before), dateSerial(time.Now())} // midnight may pass
+	}
+	if !slices.Contains(want, handSerial) {
+		t.Errorf("%s: serial after the hand UPDATE %d (from %d), want one of %v", kind, handSerial, start, want)
+	}
 
 	code, out, errOut := e2eRun(t, "apply", plan)
 	if code != 1 {
@@ -61,6 +83,11 @@ func TestApplySavedPlanOnBIND(t *testing.T) {
 	}
 	if got := answers(t, srv, "example.com.", dns.TypeMX); got != "10 oldmail.example.com." {
 		t.Errorf("the refused zone was written: MX %s", got)
+	}
+	// Every UPDATE moves the serial on all three servers: an unmoved one
+	// says no UPDATE at all reached the refused zone.
+	if got := serial(t, srv, "example.com."); got != handSerial {
+		t.Errorf("the refused zone was written: serial %d, the hand UPDATE left %d", got, handSerial)
 	}
 	if got := answers(t, srv, "_dmarc.example.com.", dns.TypeTXT); got != `"v=DMARC1; p=none; rua=mailto:ops@example.com"` {
 		t.Errorf("the refused zone was written: _dmarc %s", got)
@@ -79,6 +106,9 @@ func TestApplySavedPlanOnBIND(t *testing.T) {
 	}
 	if got := answers(t, srv, "example.com.", dns.TypeMX); got != "10 mail.example.com." {
 		t.Errorf("after the new plan: MX %s", got)
+	}
+	if got := serial(t, srv, "example.com."); got <= handSerial {
+		t.Errorf("after the new plan: serial %d, not past the hand UPDATE's %d", got, handSerial)
 	}
 	if code, out, errOut := e2eRun(t, "--config", cfg, "--dry-run", "--output", "json"); code != 0 || !strings.Contains(out, `"update": 0,`) {
 		t.Errorf("--dry-run after apply: exit %d\n%s%s", code, out, errOut)
@@ -102,6 +132,25 @@ func update(t *testing.T, srv *testbind.Server, zone, rr string) {
 	if err != nil || resp.Rcode != dns.RcodeSuccess {
 		t.Fatalf("UPDATE %s: %v %v", rr, err, resp)
 	}
+}
+
+// serial is the SOA serial zone is served with.
+func serial(t *testing.T, srv *testbind.Server, zone string) uint32 {
+	t.Helper()
+	for _, rr := range srv.Query(t, zone, dns.TypeSOA).Answer {
+		if soa, ok := rr.(*dns.SOA); ok {
+			return soa.Serial
+		}
+	}
+	t.Fatalf("no SOA for %s", zone)
+	return 0
+}
+
+// dateSerial is the YYYYMMDD01 serial PowerDNS gives a zone on the day of
+// tm, in local time as the server reckons it.
+func dateSerial(tm time.Time) uint32 {
+	y, m, d := tm.Date()
+	return uint32(y*1000000 + int(m)*10000 + d*100 + 1)
 }
 
 // answers is the data of the answers to name and qtype, joined by " | ".
