@@ -81,6 +81,9 @@ func parseYAML(file string, data []byte) (root *yaml.Node, errs []*Error) {
 	if line, what := badBytes(data); line > 0 {
 		return nil, []*Error{Errorf(Pos{file, line}, "%s: not a YAML text file", what)}
 	}
+	if n, ok := parseYAMLFast(data); ok {
+		return n, nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			root = nil
