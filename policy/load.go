@@ -178,6 +178,9 @@ func loadConfig(path string, withPolicies bool) (*Config, error) {
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	if len(compiled) > 0 {
+		cfg.compiled = compiled
+	}
 	return cfg, nil
 }
 

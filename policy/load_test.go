@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const baseConfig = `policies: ["policies/*.yaml"]
@@ -438,7 +439,7 @@ func TestLoadDefaults(t *testing.T) {
 		Journal:    JournalConfig{Keep: 100, MaxAge: 2160 * time.Hour},
 		Providers:  map[string]*ProviderConfig{},
 	}
-	if diff := cmp.Diff(want, cfg); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 
@@ -503,7 +504,7 @@ providers:
 			{Pos: Pos{filepath.Join(dir, "policies/a.yaml"), 1}, Domain: "b.example", Provider: "local", Zone: "b.example", TTL: time.Hour},
 		},
 	}
-	if diff := cmp.Diff(want, cfg); diff != "" {
+	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)
 	}
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -102,6 +103,17 @@ func DKIMStateAt(k DKIM, now time.Time) string {
 // (by selector; "active" is written ""), for compiling and checking the
 // domain as a rotation has left it. d itself is not changed.
 func WithDKIMStates(d *Domain, states map[string]string) *Domain {
+	same := true
+	for _, k := range d.DKIM {
+		if s, ok := states[k.Selector]; ok && s != cmp.Or(k.State, "active") {
+			same = false
+		}
+	}
+	if same {
+		// Nothing to change: d itself, which keeps the load's compiled
+		// RRsets (Config.Compile).
+		return d
+	}
 	c := *d
 	c.DKIM = make([]DKIM, len(d.DKIM))
 	for i, k := range d.DKIM {

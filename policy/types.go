@@ -59,6 +59,20 @@ type Config struct {
 	Journal        JournalConfig
 	Providers      map[string]*ProviderConfig
 	Domains        []*Domain // sorted by domain name
+
+	// compiled holds the RRsets the load compiled for each valid policy
+	// (Compile): a run then compiles none of them again.
+	compiled map[*Domain][]RRset
+}
+
+// Compile returns the RRsets d wants: those the load of c compiled when d is
+// one of c's policies as loaded, else policy.Compile(d). The sets returned
+// are shared: callers only read them.
+func (c *Config) Compile(d *Domain) ([]RRset, error) {
+	if sets, ok := c.compiled[d]; ok {
+		return sets, nil
+	}
+	return Compile(d)
 }
 
 type LogConfig struct {

@@ -82,7 +82,7 @@ func load(f *flags, stderr io.Writer) (*policy.Config, *sync.Engine) {
 		printErrors(stderr, f.config, err)
 		return nil, nil
 	}
-	return cfg, &sync.Engine{Config: cfg, Providers: provs, Logger: logger, Version: versionString()}
+	return cfg, &sync.Engine{Config: cfg, Providers: provs, Logger: logger, Version: versionString(), Compile: cfg.Compile}
 }
 
 // loadConfig loads the config and its policies, printing every problem (and
