@@ -103,8 +103,25 @@ func sharedTTL(set *policy.RRset, foreign []libdns.RR) (time.Duration, bool) {
 // mergeDesired canonicalises the desired RRsets and merges those that share
 // a name and type (the first one's TTL and ownership win), sorted by name, type.
 func mergeDesired(desired []policy.RRset) []policy.RRset {
-	idx := map[nameType]int{}
-	var sets []policy.RRset
+	sets := make([]policy.RRset, 0, len(desired))
+	// A policy has a handful of sets: a scan finds a name and type as soon
+	// as a map would; a map only for many (PTRs of large networks).
+	var idx map[nameType]int
+	if len(desired) > 16 {
+		idx = make(map[nameType]int, len(desired))
+	}
+	find := func(k nameType) (int, bool) {
+		if idx != nil {
+			i, ok := idx[k]
+			return i, ok
+		}
+		for i := range sets {
+			if sets[i].Name == k.name && sets[i].Type == k.typ {
+				return i, true
+			}
+		}
+		return 0, false
+	}
 	for _, rs := range desired {
 		rs.Name = providers.RelativeName(rs.Name, rs.Zone)
 		rs.Type = strings.ToUpper(rs.Type)
@@ -120,13 +137,15 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 			vals = append(vals, v)
 		}
 		k := nameType{rs.Name, rs.Type}
-		if i, ok := idx[k]; ok {
+		if i, ok := find(k); ok {
 			sets[i].Values = append(sets[i].Values, vals...)
 			sets[i].Absent = sets[i].Absent && rs.Absent
 			continue
 		}
 		rs.Values = vals
-		idx[k] = len(sets)
+		if idx != nil {
+			idx[k] = len(sets)
+		}
 		sets = append(sets, rs)
 	}
 	for i := range sets {
