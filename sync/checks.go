@@ -32,11 +32,19 @@ func complianceOf(runs []*domainRun, findings []Finding) []Requirement {
 	for _, f := range findings {
 		byDomain[f.Domain] = append(byDomain[f.Domain], f)
 	}
-	out := []Requirement{}
-	for _, r := range runs {
+	// Each domain's lines, then one slice of them all: appending thousands
+	// of scorecards to one slice would copy it again at every growth.
+	cards := make([][]Requirement, len(runs))
+	n := 0
+	for i, r := range runs {
 		if r.env != nil {
-			out = append(out, check.Scorecard(r.env, r.d, byDomain[r.d.Domain])...)
+			cards[i] = check.Scorecard(r.env, r.d, byDomain[r.d.Domain])
+			n += len(cards[i])
 		}
+	}
+	out := make([]Requirement, 0, n)
+	for _, c := range cards {
+		out = append(out, c...)
 	}
 	return out
 }
