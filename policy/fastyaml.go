@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -16,7 +17,7 @@ import (
 // every error — returns ok false, and the caller parses the text with the
 // YAML library, which then gives its own answer and its own messages.
 func parseYAMLFast(data []byte) (root *yaml.Node, ok bool) {
-	p := &fastYAML{}
+	p := &fastYAML{lines: make([][]byte, 0, bytes.Count(data, []byte{'\n'})+1)}
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		line := data
@@ -86,6 +87,10 @@ type fastYAML struct {
 	depth int
 }
 
+// node returns a new node. (Not from a shared block: a loaded policy that
+// keeps one node would keep the whole block.)
+func (p *fastYAML) node(n yaml.Node) *yaml.Node { return &n }
+
 // maxFastDepth bounds nesting (the YAML library has its own limit).
 const maxFastDepth = 20
 
@@ -134,11 +139,14 @@ func restBlank(l []byte, i int) bool {
 
 // scalar returns a scalar node at (p.ln, col).
 func (p *fastYAML) scalar(value string, style yaml.Style, col int) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Style: style, Value: value, Line: p.ln + 1, Column: col + 1}
-	if style == 0 {
-		n.Tag = n.ShortTag() // the library's resolution of a plain scalar
-	} else {
+	n := p.node(yaml.Node{Kind: yaml.ScalarNode, Style: style, Value: value, Line: p.ln + 1, Column: col + 1})
+	switch {
+	case style != 0:
 		n.Tag = "!!str"
+	case value != "" && !maybeResolved(value[0]):
+		n.Tag = "!!str" // what the library's resolution says without looking further
+	default:
+		n.Tag = n.ShortTag() // the library's resolution of a plain scalar
 	}
 	return n
 }
@@ -150,7 +158,7 @@ func (p *fastYAML) blockMapping(ind int, inline bool) (*yaml.Node, bool) {
 		return nil, false
 	}
 	defer func() { p.depth-- }()
-	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: p.ln + 1, Column: ind + 1}
+	m := p.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: p.ln + 1, Column: ind + 1})
 	for first := true; ; first = false {
 		if !(first && inline) {
 			p.skipBlank()
@@ -286,7 +294,7 @@ func (p *fastYAML) blockSeq(ind int) (*yaml.Node, bool) {
 		return nil, false
 	}
 	defer func() { p.depth-- }()
-	s := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: p.ln + 1, Column: ind + 1}
+	s := p.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: p.ln + 1, Column: ind + 1})
 	for {
 		p.skipBlank()
 		if p.eof() {
@@ -327,7 +335,7 @@ func (p *fastYAML) flow(l []byte, i int) (*yaml.Node, int, bool) {
 	}
 	defer func() { p.depth-- }()
 	isMap := l[i] == '{'
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: p.ln + 1, Column: i + 1}
+	n := p.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: p.ln + 1, Column: i + 1})
 	closer := byte(']')
 	if isMap {
 		n.Kind, n.Tag, closer = yaml.MappingNode, "!!map", '}'
@@ -430,6 +438,14 @@ func plainStart(l []byte, i int, inFlow bool) bool {
 		return false
 	}
 	return true
+}
+
+// maybeResolved reports whether a plain scalar starting with c may resolve
+// to something other than a string: the first characters the YAML library
+// looks further at (a sign, a digit, '.', and the first letters of null,
+// booleans and the merge key); any other is a string.
+func maybeResolved(c byte) bool {
+	return c == '+' || c == '-' || c == '.' || c >= '0' && c <= '9' || strings.IndexByte("yYnNtTfFoO~<", c) >= 0
 }
 
 func quoteStyle(c byte) yaml.Style {

@@ -250,3 +250,18 @@ func FuzzFastYAML(f *testing.F) {
 		checkFast(t, "input", data)
 	})
 }
+
+// TestMaybeResolved: a plain scalar whose first byte maybeResolved rules
+// out resolves to a string in the YAML library too.
+func TestMaybeResolved(t *testing.T) {
+	for c := 0x20; c < 0x7f; c++ {
+		if maybeResolved(byte(c)) {
+			continue
+		}
+		for _, v := range []string{string(rune(c)), string(rune(c)) + "1", string(rune(c)) + "rue"} {
+			if tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag != "!!str" {
+				t.Errorf("%q resolves to %s, not !!str", v, tag)
+			}
+		}
+	}
+}
