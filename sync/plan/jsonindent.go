@@ -27,6 +27,17 @@ func encodeIndented(w io.Writer, v any) error {
 	return bw.Flush()
 }
 
+// The punctuation written between values (shared: the indenter's writes
+// let their argument escape, and a literal would be allocated each time).
+var (
+	jsonOpenObject  = []byte{'{'}
+	jsonCloseObject = []byte{'}'}
+	jsonOpenArray   = []byte{'['}
+	jsonCloseArray  = []byte{']'}
+	jsonComma       = []byte{','}
+	jsonColon       = []byte{':'}
+)
+
 type streamEncoder struct {
 	ind indenter
 	buf bytes.Buffer
@@ -49,7 +60,7 @@ func (e *streamEncoder) value(v reflect.Value) error {
 	if !streamable(t) {
 		return e.marshal(v.Interface())
 	}
-	e.ind.write([]byte{'{'})
+	e.ind.write(jsonOpenObject)
 	n := 0
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -68,31 +79,31 @@ func (e *streamEncoder) value(v reflect.Value) error {
 			continue
 		}
 		if n > 0 {
-			e.ind.write([]byte{','})
+			e.ind.write(jsonComma)
 		}
 		n++
 		if err := e.marshal(name); err != nil {
 			return err
 		}
-		e.ind.write([]byte{':'})
+		e.ind.write(jsonColon)
 		if fv.Kind() == reflect.Slice && !fv.IsNil() && fv.Type().Elem().Kind() != reflect.Uint8 && !marshals(fv.Type()) {
-			e.ind.write([]byte{'['})
+			e.ind.write(jsonOpenArray)
 			for j := range fv.Len() {
 				if j > 0 {
-					e.ind.write([]byte{','})
+					e.ind.write(jsonComma)
 				}
 				if err := e.marshal(fv.Index(j).Interface()); err != nil {
 					return err
 				}
 			}
-			e.ind.write([]byte{']'})
+			e.ind.write(jsonCloseArray)
 			continue
 		}
 		if err := e.marshal(fv.Interface()); err != nil {
 			return err
 		}
 	}
-	e.ind.write([]byte{'}'})
+	e.ind.write(jsonCloseObject)
 	return nil
 }
 
@@ -166,19 +177,34 @@ func (d *indenter) newline() {
 
 func (d *indenter) write(src []byte) {
 	w := d.w
-	for _, c := range src {
+	for i := 0; i < len(src); {
 		if d.inString {
-			w.WriteByte(c)
-			switch {
-			case d.escaped:
+			if d.escaped {
+				w.WriteByte(src[i])
 				d.escaped = false
-			case c == '\\':
+				i++
+				continue
+			}
+			// The string up to its next quote or backslash, at once.
+			j := i
+			for j < len(src) && src[j] != '"' && src[j] != '\\' {
+				j++
+			}
+			w.Write(src[i:j])
+			if j == len(src) {
+				return
+			}
+			w.WriteByte(src[j])
+			if src[j] == '\\' {
 				d.escaped = true
-			case c == '"':
+			} else {
 				d.inString = false
 			}
+			i = j + 1
 			continue
 		}
+		c := src[i]
+		i++
 		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
 			continue
 		}
