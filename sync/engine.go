@@ -353,19 +353,14 @@ func (rs *runState) compile(e *Engine) {
 // is locked, and read again if need be, only when it is to be written),
 // and plans each domain's share of it as soon as it is read.
 func (rs *runState) readZones(ctx context.Context, e *Engine) {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(rs.limit)
-	for _, z := range rs.order {
-		g.Go(func() error {
-			if rs.refuse && e.Config.StateDir != "" {
-				z.gen, z.genOK = zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone)
-			}
-			e.ZoneCache.readFirst(gctx, z)
-			planZone(z, rs.refuse)
-			return nil
-		})
-	}
-	_ = g.Wait()
+	forEach(len(rs.order), rs.limit, func(i int) {
+		z := rs.order[i]
+		if rs.refuse && e.Config.StateDir != "" {
+			z.gen, z.genOK = zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone)
+		}
+		e.ZoneCache.readFirst(ctx, z)
+		planZone(z, rs.refuse)
+	})
 	for _, z := range rs.order {
 		if z.err != nil {
 			rs.log.Error("reading zone failed", "zone", z.key.zone, "provider", z.key.provider, "err", z.err)
@@ -443,8 +438,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	// A logger that logs nothing the checks log (the daemon's at error
 	// level, a discarding one) needs nothing held.
 	rs.holdLogs = rs.log.Enabled(ctx, slog.LevelDebug) || rs.log.Enabled(ctx, slog.LevelWarn)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(rs.limit)
+	var checked []*domainRun
 	for _, r := range rs.runs {
 		r.findings, r.env, r.logs = nil, nil, nil
 		if r.err != nil {
@@ -468,14 +462,15 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 		}
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		r.env = env
-		g.Go(func() error {
-			for _, c := range e.checks() {
-				r.findings = append(r.findings, c.Run(gctx, env, r.d)...)
-			}
-			return nil
-		})
+		checked = append(checked, r)
 	}
-	_ = g.Wait()
+	checks := e.checks()
+	forEach(len(checked), rs.limit, func(i int) {
+		r := checked[i]
+		for _, c := range checks {
+			r.findings = append(r.findings, c.Run(ctx, r.env, r.d)...)
+		}
+	})
 }
 
 // assemble makes the plan of the run as it stands, and the error of the
