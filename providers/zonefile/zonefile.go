@@ -190,6 +190,14 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 		return nil, err
 	}
 	recs := make([]libdns.Record, 0, countLines(data))
+	if rrs, ok := parseZoneFast(data, origin); ok {
+		for _, rr := range rrs {
+			if rr.Header().Rrtype != dns.TypeSOA {
+				recs = append(recs, toLibdns(rr, origin))
+			}
+		}
+		return recs, nil
+	}
 	err = parseZone(data, path, origin, func(rr dns.RR, _ string) {
 		if rr.Header().Rrtype == dns.TypeSOA {
 			return

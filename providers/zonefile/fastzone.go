@@ -1,0 +1,324 @@
+package zonefile
+
+import (
+	"bytes"
+	"net"
+
+	"github.com/miekg/dns"
+)
+
+// parseZoneFast parses a zone file written one record a line with $ORIGIN
+// and $TTL, as maildns and most generators write them: owner, optional TTL
+// and class IN, and a type among SOA, NS, A, AAAA, MX, CNAME, PTR, SRV, CAA
+// and TXT (quoted strings). It returns the records miekg/dns's zone parser
+// would (owner and data as written, relative names completed) at a fraction
+// of its cost. Anything else — parentheses, blank owners, escapes, other
+// types or classes, TTL units, $INCLUDE and $GENERATE, non-ASCII text — and
+// every error returns ok false, and the caller parses the text with
+// miekg/dns, which then gives its own answer and its own messages.
+func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
+	if bytes.ContainsAny(data, "()\\\r") {
+		return nil, false // multi-line records, escapes, CRLF: not worth a try
+	}
+	defTTL, haveTTL := uint32(0), false
+	var fields [][]byte
+	rrs = make([]dns.RR, 0, bytes.Count(data, []byte{'\n'})+1)
+	for len(data) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			line, data = data, nil
+		}
+		fields, ok = zoneFields(line, fields[:0])
+		if !ok {
+			return nil, false
+		}
+		if len(fields) == 0 {
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			return nil, false // a blank owner: the previous record's
+		}
+		switch string(fields[0]) {
+		case "$ORIGIN":
+			if len(fields) != 2 || !bytes.HasSuffix(fields[1], []byte{'.'}) {
+				return nil, false
+			}
+			o, ok := fastName(fields[1], "")
+			if !ok {
+				return nil, false
+			}
+			origin = o
+			continue
+		case "$TTL":
+			if len(fields) != 2 {
+				return nil, false
+			}
+			t, ok := fastUint(fields[1], 9)
+			if !ok {
+				return nil, false
+			}
+			defTTL, haveTTL = uint32(t), true
+			continue
+		}
+		owner, ok := fastName(fields[0], origin)
+		if !ok {
+			return nil, false
+		}
+		hdr := dns.RR_Header{Name: owner, Class: dns.ClassINET}
+		rest := fields[1:]
+		ttlSet, classSet := false, false
+		for len(rest) > 0 {
+			if t, ok := fastUint(rest[0], 9); ok && !ttlSet {
+				hdr.Ttl, ttlSet = uint32(t), true
+			} else if bytes.EqualFold(rest[0], []byte("IN")) && !classSet {
+				classSet = true
+			} else {
+				break
+			}
+			rest = rest[1:]
+		}
+		if !ttlSet {
+			if !haveTTL {
+				return nil, false
+			}
+			hdr.Ttl = defTTL
+		}
+		if len(rest) < 2 {
+			return nil, false
+		}
+		rr, ok := fastRData(hdr, string(bytes.ToUpper(rest[0])), rest[1:], origin)
+		if !ok {
+			return nil, false
+		}
+		rrs = append(rrs, rr)
+	}
+	return rrs, true
+}
+
+// zoneFields splits a line into its fields, a quoted string one field with
+// its quotes, up to a comment. ok is false for what parseZoneFast leaves to
+// miekg/dns: parentheses, escapes, control and non-ASCII characters, and a
+// quote that is not closed or is followed by more than a space.
+func zoneFields(line []byte, out [][]byte) ([][]byte, bool) {
+	for i := 0; i < len(line); {
+		c := line[i]
+		switch {
+		case c == ' ' || c == '\t':
+			i++
+		case c == ';':
+			return out, true
+		case c == '"':
+			j := bytes.IndexByte(line[i+1:], '"')
+			if j < 0 {
+				return nil, false
+			}
+			end := i + 1 + j + 1
+			if end < len(line) && line[end] != ' ' && line[end] != '\t' {
+				return nil, false
+			}
+			for _, b := range line[i+1 : end-1] {
+				if b < 0x20 || b >= 0x7f || b == '\\' {
+					return nil, false
+				}
+			}
+			out = append(out, line[i:end])
+			i = end
+		default:
+			j := i
+			for j < len(line) && line[j] != ' ' && line[j] != '\t' {
+				b := line[j]
+				if b < 0x21 || b >= 0x7f || b == '\\' || b == '(' || b == ')' || b == '"' || b == ';' {
+					return nil, false
+				}
+				j++
+			}
+			out = append(out, line[i:j])
+			i = j
+		}
+	}
+	return out, true
+}
+
+// fastName returns s as a fully qualified name: "@" is origin, a relative
+// name is completed with it. Only letters, digits, '-' and '_' in labels of
+// 1 to 63 characters, and a first label "*", are taken.
+func fastName(b []byte, origin string) (string, bool) {
+	if len(b) == 1 && b[0] == '@' {
+		return origin, origin != ""
+	}
+	relative := b[len(b)-1] != '.'
+	if relative && origin == "" {
+		return "", false
+	}
+	n := len(b)
+	if relative && origin != "." {
+		n += 1 + len(origin)
+	}
+	if n > 254 {
+		return "", false
+	}
+	if len(b) == 1 && b[0] == '.' {
+		return ".", true
+	}
+	label := 0
+	for i, c := range b {
+		switch {
+		case c == '.':
+			if label == 0 {
+				return "", false
+			}
+			label = 0
+			continue
+		case c == '*':
+			if i != 0 || len(b) < 2 || b[1] != '.' {
+				return "", false
+			}
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+		default:
+			return "", false
+		}
+		if label++; label > 63 {
+			return "", false
+		}
+	}
+	switch {
+	case !relative:
+		return string(b), true
+	case origin == ".":
+		return string(b) + ".", true
+	}
+	return string(b) + "." + origin, true
+}
+
+// fastUint parses a number of at most digits decimal digits.
+func fastUint(b []byte, digits int) (uint64, bool) {
+	if len(b) == 0 || len(b) > digits {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, true
+}
+
+// fastRData builds the record of type typ from its data fields.
+func fastRData(hdr dns.RR_Header, typ string, f [][]byte, origin string) (dns.RR, bool) {
+	name := func(b []byte) (string, bool) { return fastName(b, origin) }
+	switch typ {
+	case "A", "AAAA":
+		if len(f) != 1 {
+			return nil, false
+		}
+		ip := net.ParseIP(string(f[0]))
+		if ip == nil || bytes.IndexByte(f[0], ':') >= 0 != (typ == "AAAA") {
+			return nil, false
+		}
+		if typ == "A" {
+			hdr.Rrtype = dns.TypeA
+			return &dns.A{Hdr: hdr, A: ip}, true
+		}
+		hdr.Rrtype = dns.TypeAAAA
+		return &dns.AAAA{Hdr: hdr, AAAA: ip}, true
+	case "NS", "CNAME", "PTR":
+		if len(f) != 1 {
+			return nil, false
+		}
+		target, ok := name(f[0])
+		if !ok {
+			return nil, false
+		}
+		switch typ {
+		case "NS":
+			hdr.Rrtype = dns.TypeNS
+			return &dns.NS{Hdr: hdr, Ns: target}, true
+		case "CNAME":
+			hdr.Rrtype = dns.TypeCNAME
+			return &dns.CNAME{Hdr: hdr, Target: target}, true
+		}
+		hdr.Rrtype = dns.TypePTR
+		return &dns.PTR{Hdr: hdr, Ptr: target}, true
+	case "MX":
+		if len(f) != 2 {
+			return nil, false
+		}
+		pref, ok := fastUint(f[0], 5)
+		if !ok || pref > 65535 {
+			return nil, false
+		}
+		target, ok := name(f[1])
+		if !ok {
+			return nil, false
+		}
+		hdr.Rrtype = dns.TypeMX
+		return &dns.MX{Hdr: hdr, Preference: uint16(pref), Mx: target}, true
+	case "TXT":
+		txt := make([]string, len(f))
+		for i, s := range f {
+			if len(s) < 3 || s[0] != '"' || len(s)-2 > 255 {
+				return nil, false // unquoted, empty or longer than a string may be
+			}
+			txt[i] = string(s[1 : len(s)-1])
+		}
+		hdr.Rrtype = dns.TypeTXT
+		return &dns.TXT{Hdr: hdr, Txt: txt}, true
+	case "SOA":
+		if len(f) != 7 {
+			return nil, false
+		}
+		ns, ok1 := name(f[0])
+		mbox, ok2 := name(f[1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		var v [5]uint32
+		for i := range v {
+			n, ok := fastUint(f[2+i], 10)
+			if !ok || n > 1<<32-1 || i > 0 && n > 1<<31-1 {
+				return nil, false
+			}
+			v[i] = uint32(n)
+		}
+		hdr.Rrtype = dns.TypeSOA
+		return &dns.SOA{Hdr: hdr, Ns: ns, Mbox: mbox, Serial: v[0], Refresh: v[1], Retry: v[2], Expire: v[3], Minttl: v[4]}, true
+	case "SRV":
+		if len(f) != 4 {
+			return nil, false
+		}
+		var v [3]uint16
+		for i := range v {
+			n, ok := fastUint(f[i], 5)
+			if !ok || n > 65535 {
+				return nil, false
+			}
+			v[i] = uint16(n)
+		}
+		target, ok := name(f[3])
+		if !ok {
+			return nil, false
+		}
+		hdr.Rrtype = dns.TypeSRV
+		return &dns.SRV{Hdr: hdr, Priority: v[0], Weight: v[1], Port: v[2], Target: target}, true
+	case "CAA":
+		if len(f) != 3 || len(f[2]) < 2 || f[2][0] != '"' {
+			return nil, false
+		}
+		flag, ok := fastUint(f[0], 3)
+		if !ok || flag > 255 || len(f[1]) == 0 {
+			return nil, false
+		}
+		for _, c := range f[1] {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				return nil, false
+			}
+		}
+		hdr.Rrtype = dns.TypeCAA
+		return &dns.CAA{Hdr: hdr, Flag: uint8(flag), Tag: string(f[1]), Value: string(f[2][1 : len(f[2])-1])}, true
+	}
+	return nil, false
+}

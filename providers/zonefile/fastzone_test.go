@@ -1,0 +1,176 @@
+package zonefile
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/miekg/dns"
+)
+
+// libraryZone parses data with miekg/dns alone: the records, or ok false
+// when it refuses the text.
+func libraryZone(data []byte, origin string) ([]dns.RR, bool) {
+	zp := dns.NewZoneParser(bytes.NewReader(data), origin, "")
+	var out []dns.RR
+	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+		out = append(out, rr)
+	}
+	return out, zp.Err() == nil
+}
+
+// checkFastZone fails t when parseZoneFast answers data differently from
+// miekg/dns, and reports whether the fast parser took it.
+func checkFastZone(t *testing.T, name string, data []byte, origin string) bool {
+	t.Helper()
+	fast, ok := parseZoneFast(data, origin)
+	if !ok {
+		return false
+	}
+	lib, libOK := libraryZone(data, origin)
+	if !libOK {
+		t.Errorf("%s: the fast parser took a zone miekg/dns refuses:\n%s", name, data)
+		return true
+	}
+	if len(fast) != len(lib) {
+		t.Errorf("%s: %d records, miekg/dns %d:\n%s", name, len(fast), len(lib), data)
+		return true
+	}
+	for i := range fast {
+		if reflect.TypeOf(fast[i]) != reflect.TypeOf(lib[i]) || fast[i].String() != lib[i].String() {
+			t.Errorf("%s: record %d: %s, miekg/dns %s", name, i, fast[i], lib[i])
+		}
+	}
+	return true
+}
+
+// fastZoneCases are zone texts at the edges of what the fast parser takes.
+var fastZoneCases = []string{
+	"$ORIGIN example.com.\n$TTL 3600\n@ IN SOA ns1.example.com. hostmaster.example.com. 2026010101 7200 3600 1209600 3600\n@ IN NS ns1\nns1 IN A 192.0.2.53\n",
+	"$TTL 300\n@ IN MX 10 mail\nmail 60 IN A 192.0.2.1\nmail IN 60 AAAA 2001:db8::1\n",
+	"$TTL 300\n@ MX 0 .\n@ TXT \"v=spf1 -all\"\n",
+	"$TTL 300\n@ IN TXT \"a b\" \"c;d\" ; comment\n",
+	"$TTL 300\nWWW.Example.COM. IN CNAME Target.Example.net.\n",
+	"$TTL 300\n*.x IN A 192.0.2.1\n",
+	"$TTL 300\n_dmarc IN txt \"v=DMARC1; p=reject\"\n",
+	"$TTL 300\n25 IN PTR mail.example.com.\n",
+	"$TTL 300\n@ in a 192.0.2.1\n",
+	"$TTL 300\n@ IN A 192.0.2.1 ; c\n\n; only a comment\n",
+	"$TTL 1h\n@ IN A 192.0.2.1\n",
+	"@ IN A 192.0.2.1\n",
+	"@ 60 IN A 192.0.2.1\nx IN A 192.0.2.2\n",
+	"$TTL 300\n@ IN A 192.0.2.1\n  IN A 192.0.2.2\n",
+	"$TTL 300\n@ IN SOA ns1 hm ( 1 2 3 4 5 )\n",
+	"$TTL 300\n@ IN TXT unquoted\n",
+	"$TTL 300\n@ IN TXT \"\"\n",
+	"$TTL 300\n@ IN TXT \"a\\\"b\"\n",
+	"$TTL 300\n@ IN TXT \"a\"b\n",
+	"$TTL 300\n@ IN TXT \"open\n",
+	"$TTL 300\n@ IN A 2001:db8::1\n",
+	"$TTL 300\n@ IN AAAA 192.0.2.1\n",
+	"$TTL 300\n@ IN AAAA ::ffff:192.0.2.1\n",
+	"$TTL 300\n@ IN A 192.0.2.256\n",
+	"$TTL 300\n@ IN A 01.2.3.4\n",
+	"$TTL 300\n@ IN MX 65536 x.\n",
+	"$TTL 300\n@ IN MX 65535 x.\n",
+	"$TTL 300\n@ CH A 192.0.2.1\n",
+	"$TTL 300\n@ IN CAA 0 issue \"x\"\n",
+	"$TTL 300\n@ IN CAA 128 iodef \"mailto:x@example.com\"\n@ IN CAA 0 issuewild \";\"\n",
+	"$TTL 300\n@ IN CAA 0 issue \"\"\n",
+	"$TTL 300\n@ IN CAA 256 issue \"x\"\n",
+	"$TTL 300\n@ IN CAA 0 is-sue \"x\"\n",
+	"$TTL 300\n@ IN CAA 0 issue x\n",
+	"$TTL 300\n_imaps._tcp IN SRV 0 1 993 mail\n_x._udp IN SRV 65535 65535 65535 .\n",
+	"$TTL 300\n_x._tcp IN SRV 0 1 65536 mail\n",
+	"$TTL 300\n_x._tcp IN SRV 0 1 mail\n",
+	"$TTL 300\na..b IN A 192.0.2.1\n",
+	"$TTL 300\n" + strings.Repeat("a", 64) + " IN A 192.0.2.1\n",
+	"$TTL 300\n" + strings.Repeat("a", 63) + " IN A 192.0.2.1\n",
+	"$TTL 300\nx*y IN A 192.0.2.1\n",
+	"$TTL 300\n@ IN A 192.0.2.1\r\n",
+	"$ORIGIN other.example.\n$TTL 300\nx IN A 192.0.2.1\n",
+	"$ORIGIN sub\n$TTL 300\nx IN A 192.0.2.1\n",
+	"$INCLUDE other.zone\n",
+	"$GENERATE 1-2 x$ A 192.0.2.$\n",
+	"$TTL 300\n@ IN SOA ns1. hm. 4294967295 1 2 3 4\n",
+	"$TTL 300\n@ IN SOA ns1. hm. 4294967296 1 2 3 4\n",
+	"$TTL 2147483647\n@ IN A 192.0.2.1\n",
+	"$TTL 300\n@ 999999999 IN A 192.0.2.1\n",
+	"$TTL 300\n@ IN IN A 192.0.2.1\n",
+	"$TTL 300\n@ 1 2 A 192.0.2.1\n",
+	"$TTL 300\n@ IN TYPE1 192.0.2.1\n",
+	"$TTL 300\n@ IN A\n",
+	"$TTL 300\n@ IN MX 10\n",
+	"$TTL 300\n@ IN TXT \"" + strings.Repeat("x", 255) + "\"\n",
+	"$TTL 300\n@ IN TXT \"" + strings.Repeat("x", 256) + "\"\n",
+	"$TTL 300\n@ IN TXT \"é\"\n",
+	"$TTL 300\n@\tIN\tA\t192.0.2.1\n",
+	"$TTL 300\n@ IN A 192.0.2.1",
+	"$ttl 300\n@ IN A 192.0.2.1\n",
+	"$TTL 300\n3600 IN A 192.0.2.1\n",
+	"$TTL 300\nIN IN A 192.0.2.1\n",
+	"$TTL 300\nA IN A 192.0.2.1\n",
+	"$TTL 300\n. IN NS x.\n",
+	"$TTL 300\n@ IN NS @\n",
+	"$TTL 300\n@ IN CNAME .\n",
+	"",
+}
+
+func TestFastZoneCases(t *testing.T) {
+	taken := 0
+	for i, c := range fastZoneCases {
+		if checkFastZone(t, fmt.Sprintf("case %d", i), []byte(c), "example.com.") {
+			taken++
+		}
+	}
+	for _, i := range []int{0, 1, 2, 3, 4, 5, 6, 7} {
+		if _, ok := parseZoneFast([]byte(fastZoneCases[i]), "example.com."); !ok {
+			t.Errorf("case %d not taken by the fast parser:\n%s", i, fastZoneCases[i])
+		}
+	}
+	t.Logf("%d of %d cases taken", taken, len(fastZoneCases))
+}
+
+// TestFastZoneFiles: every zone file of the tests parses to the records
+// miekg/dns gives, and a zone as maildns writes it takes the fast path.
+func TestFastZoneFiles(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"testdata", "../../cmd/maildns/testdata", "../../sync/testdata", "../../configs"} {
+		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.Contains(filepath.Base(p), ".zone") {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	if len(files) < 3 {
+		t.Fatalf("only %d zone files", len(files))
+	}
+	taken := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		origin := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(f), ".golden"), ".zone") + "."
+		if checkFastZone(t, f, data, origin) {
+			taken++
+		}
+	}
+	t.Logf("%d of %d zone files taken", taken, len(files))
+}
+
+// FuzzFastZone: whenever the fast parser takes a zone, miekg/dns takes it
+// too and gives the same records.
+func FuzzFastZone(f *testing.F) {
+	for _, c := range fastZoneCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFastZone(t, "input", data, "example.com.")
+	})
+}
