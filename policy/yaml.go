@@ -228,8 +228,13 @@ func (c *collector) mapping(v node, what string, allowed []string) ([]entry, boo
 		c.errorf(v.pos(), "%s must be a mapping, not %s", what, kindName(v.n))
 		return nil, false
 	}
-	seen := map[string]int{}
-	var out []entry
+	// A mapping has a few keys: a scan finds a duplicate as soon as a map
+	// would, without one allocated per mapping of every policy.
+	var seen map[string]int
+	if len(v.n.Content) > 32 {
+		seen = make(map[string]int, len(v.n.Content)/2)
+	}
+	out := make([]entry, 0, len(v.n.Content)/2)
 	for i := 0; i+1 < len(v.n.Content); i += 2 {
 		k, val := v.n.Content[i], v.n.Content[i+1]
 		kp := Pos{v.file, k.Line}
@@ -241,11 +246,13 @@ func (c *collector) mapping(v node, what string, allowed []string) ([]entry, boo
 			c.errorf(kp, "%s: YAML merge keys are not supported", what)
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first, dup := firstKey(seen, v.n.Content[:i], k.Value); dup {
 			c.errorf(kp, "duplicate key %q (first at line %d)", k.Value, first)
 			continue
 		}
-		seen[k.Value] = k.Line
+		if seen != nil {
+			seen[k.Value] = k.Line
+		}
 		if allowed != nil && !contains(allowed, k.Value) {
 			c.errorf(kp, "unknown key %q in %s%s", k.Value, what, suggest(k.Value, allowed))
 			continue
@@ -253,6 +260,23 @@ func (c *collector) mapping(v node, what string, allowed []string) ([]entry, boo
 		out = append(out, entry{key: k.Value, pos: kp, node: val})
 	}
 	return out, true
+}
+
+// firstKey returns the line of the first key named key among the keys of
+// before (a mapping's content up to the key at hand): from seen when there
+// is one, else by a scan of the string keys.
+func firstKey(seen map[string]int, before []*yaml.Node, key string) (int, bool) {
+	if seen != nil {
+		line, ok := seen[key]
+		return line, ok
+	}
+	for j := 0; j+1 < len(before); j += 2 {
+		k := before[j]
+		if k.Kind == yaml.ScalarNode && k.Value == key && k.ShortTag() != "!!null" && k.ShortTag() != "!!merge" {
+			return k.Line, true
+		}
+	}
+	return 0, false
 }
 
 func contains(list []string, s string) bool {
