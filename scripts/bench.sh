@@ -40,7 +40,7 @@ else
 	trap 'rm -rf "$WORK"' EXIT # generated data is kept only in a BENCH_DIR
 fi
 GOBENCH=${GOBENCH:-1}
-PATTERN=${GOBENCH_PATTERN:-'^Benchmark(LoadConfig|Compile|ZoneParse|GetRecords|Plan|Diff|RunDryRun|ZoneResolverLookup|SharedZoneSteps)'}
+PATTERN=${GOBENCH_PATTERN:-'^Benchmark(LoadConfig|Compile|ZoneParse|GetRecords|Plan|Diff|RunDryRun|ZoneResolverLookup|SharedZoneSteps|WriteJSON)'}
 mkdir -p "$WORK"
 go build -trimpath -o "$WORK/maildns" ./cmd/maildns
 
