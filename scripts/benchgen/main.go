@@ -111,6 +111,9 @@ providers:
 		} else {
 			v4 := fmt.Sprintf("198.18.%d.%d", (i/250)%250, i%250+1)
 			v6 := fmt.Sprintf("2001:db8:%x::25", i)
+			if i > 0xffff { // a group holds 16 bits
+				v6 = fmt.Sprintf("2001:db8:%x:%x::25", i>>16, i&0xffff)
+			}
 			var dkimValue, keyLine string
 			if i%4 == 0 {
 				k := i % len(rsaPub)
