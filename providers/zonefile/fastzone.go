@@ -21,7 +21,7 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 		return nil, false // multi-line records, escapes, CRLF: not worth a try
 	}
 	defTTL, haveTTL := uint32(0), false
-	var fields [][]byte
+	fields := make([][]byte, 0, 16)
 	rrs = make([]dns.RR, 0, bytes.Count(data, []byte{'\n'})+1)
 	for len(data) > 0 {
 		var line []byte
@@ -88,7 +88,7 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 		if len(rest) < 2 {
 			return nil, false
 		}
-		rr, ok := fastRData(hdr, string(bytes.ToUpper(rest[0])), rest[1:], origin)
+		rr, ok := fastRData(hdr, fastType(rest[0]), rest[1:], origin)
 		if !ok {
 			return nil, false
 		}
@@ -205,6 +205,19 @@ func fastUint(b []byte, digits int) (uint64, bool) {
 		n = n*10 + uint64(c-'0')
 	}
 	return n, true
+}
+
+// fastTypes are the types parseZoneFast reads.
+var fastTypes = []string{"A", "AAAA", "CAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT"}
+
+// fastType returns the type b names in any case, "" for another.
+func fastType(b []byte) string {
+	for _, t := range fastTypes {
+		if len(b) == len(t) && bytes.EqualFold(b, []byte(t)) {
+			return t
+		}
+	}
+	return ""
 }
 
 // fastRData builds the record of type typ from its data fields.
