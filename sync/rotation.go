@@ -43,7 +43,7 @@ func rotationKey(domain, selector string) string { return domain + " " + selecto
 // active selector's key has been published for its TTL (resolvers may
 // still hold the answer without it). A refused step keeps the selector
 // active and says why in a dkim finding. It returns the domains with those
-// states (copies; the config's are not changed).
+// states (copies where a state moved; the config's are not changed).
 func planRotation(stateDir string, now time.Time, domains []*policy.Domain) ([]*policy.Domain, *rotation) {
 	rot := &rotation{dir: stateDir, now: now, records: map[string]*rotationRecord{},
 		states: map[string]map[string]string{}, findings: map[string][]Finding{}}
@@ -104,9 +104,30 @@ func planRotation(stateDir string, now time.Time, domains []*policy.Domain) ([]*
 			}
 		}
 		rot.states[d.Domain] = want
-		out[i] = policy.WithDKIMStates(d, want)
+		if !sameDKIMStates(d, want) {
+			out[i] = policy.WithDKIMStates(d, want)
+		}
 	}
 	return out, rot
+}
+
+// sameDKIMStates reports whether d's selectors already have the states
+// given: then d itself is the domain of the run, not a copy, so that what
+// is kept by policy between a daemon's runs (compiled RRsets) stays found.
+func sameDKIMStates(d *policy.Domain, states map[string]string) bool {
+	for _, k := range d.DKIM {
+		s, ok := states[k.Selector]
+		if !ok {
+			continue
+		}
+		if s == "active" {
+			s = ""
+		}
+		if s != k.State {
+			return false
+		}
+	}
+	return true
 }
 
 // commit records, after an apply run, the states of the domains whose zones

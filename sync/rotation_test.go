@@ -194,3 +194,20 @@ func TestRotationRefusals(t *testing.T) {
 		t.Errorf("an hour later: %v, findings %v", got, plan.Findings)
 	}
 }
+
+// A policy whose selectors already have the run's states is the run's
+// policy itself, not a copy: what the daemon keeps by policy between runs
+// (compiled RRsets) is found again.
+func TestPlanRotationKeepsUnmovedPolicies(t *testing.T) {
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	still := &policy.Domain{Domain: "a.example", DKIM: []policy.DKIM{{Selector: "s1", Key: "x"}}}
+	moved := &policy.Domain{Domain: "b.example", DKIM: []policy.DKIM{
+		{Selector: "s1", Key: "x", RetireAt: now.Add(-time.Hour)}, {Selector: "s2", Key: "y"}}}
+	out, _ := planRotation("", now, []*policy.Domain{still, moved})
+	if out[0] != still {
+		t.Error("a policy whose states did not move was copied")
+	}
+	if out[1] == moved || out[1].DKIM[0].State != "retired" {
+		t.Errorf("a retired selector: %+v", out[1].DKIM)
+	}
+}

@@ -1,32 +1,90 @@
 package daemon
 
 import (
+	"strings"
 	gosync "sync"
 
 	"github.com/maildns/maildns/policy"
 )
 
-// compileOnce returns compile remembering each policy's result: a daemon's
-// loaded config does not change between runs (a reload builds a new runner),
-// so every run after the first reuses the compiled RRsets, which the engine
-// only reads.
-func compileOnce(compile func(*policy.Domain) ([]policy.RRset, error)) func(*policy.Domain) ([]policy.RRset, error) {
-	type result struct {
-		sets []policy.RRset
-		err  error
+// compileCache remembers each policy's compiled RRsets for a daemon's runs:
+// its loaded config does not change between runs (a reload builds a new
+// runner), so every run after the first reuses the compiled RRsets, which
+// the engine only reads.
+//
+// A policy is known by its domain and the states its DKIM selectors have
+// this run: a rotation hands the engine a copy of the config's policy with
+// the states of the day (planRotation), a new value every run, so the copy
+// cannot be the key. sweep, after each run, forgets what that run did not
+// use, so the cache holds one run's policies whatever the rotations do.
+type compileCache struct {
+	compile func(*policy.Domain) ([]policy.RRset, error)
+
+	mu   gosync.Mutex
+	done map[string]*compiled
+}
+
+type compiled struct {
+	sets []policy.RRset
+	err  error
+	used bool // by the run since the last sweep
+}
+
+func newCompileCache(compile func(*policy.Domain) ([]policy.RRset, error)) *compileCache {
+	return &compileCache{compile: compile, done: map[string]*compiled{}}
+}
+
+// compileKey is d's domain and its selectors' states: within one config a
+// domain has one policy, and a rotation changes only the states.
+func compileKey(d *policy.Domain) string {
+	if len(d.DKIM) == 0 {
+		return d.Domain
 	}
-	var mu gosync.Mutex
-	done := map[*policy.Domain]result{}
-	return func(d *policy.Domain) ([]policy.RRset, error) {
-		mu.Lock()
-		r, ok := done[d]
-		mu.Unlock()
-		if !ok {
-			r.sets, r.err = compile(d)
-			mu.Lock()
-			done[d] = r
-			mu.Unlock()
+	var b strings.Builder
+	b.WriteString(d.Domain)
+	for _, k := range d.DKIM {
+		b.WriteByte(0)
+		b.WriteString(k.Selector)
+		b.WriteByte('=')
+		b.WriteString(k.State)
+	}
+	return b.String()
+}
+
+// Compile is the engine's Compile.
+func (c *compileCache) Compile(d *policy.Domain) ([]policy.RRset, error) {
+	k := compileKey(d)
+	c.mu.Lock()
+	r, ok := c.done[k]
+	if ok {
+		r.used = true
+	}
+	c.mu.Unlock()
+	if !ok {
+		r = &compiled{used: true}
+		r.sets, r.err = c.compile(d)
+		c.mu.Lock()
+		c.done[k] = r
+		c.mu.Unlock()
+	}
+	return r.sets, r.err
+}
+
+// sweep forgets the policies the runs since the last sweep did not compile.
+func (c *compileCache) sweep() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, r := range c.done {
+		if !r.used {
+			delete(c.done, k)
 		}
-		return r.sets, r.err
+		r.used = false
 	}
+}
+
+// size is the number of policies kept.
+func (c *compileCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.done)
 }

@@ -75,10 +75,14 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 		return nil, err
 	}
 	e := &sync.Engine{Config: cfg, Providers: provs, Logger: logger, Version: version}
-	e.Compile = compileOnce(policy.Compile)
+	cc := newCompileCache(policy.Compile)
+	e.Compile = cc.Compile
 	e.ZoneCache = &sync.ZoneCache{FullReadEvery: cfg.FullReadEvery}
 	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks}
-	return func(ctx context.Context) (*sync.Plan, error) { return e.Run(ctx, opts) }, nil
+	return func(ctx context.Context) (*sync.Plan, error) {
+		defer cc.sweep()
+		return e.Run(ctx, opts)
+	}, nil
 }
 
 // Run runs the daemon on cfg, already loaded from d.Path, until ctx is done.
