@@ -6,6 +6,7 @@ package metrics
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	gosync "sync"
 	"time"
 
@@ -48,6 +49,9 @@ type Metrics struct {
 	lastSuccessAt time.Time
 	lastErr       string
 	failures      int // runs failed in a row
+
+	gaugeMu gosync.Mutex
+	gauges  map[string]*domainGauges // the plan gauges as last set, by domain
 }
 
 // New returns the metrics of a daemon of the given version. Provider calls
@@ -182,18 +186,35 @@ func (m *Metrics) Observe(r daemon.Result) {
 	}
 }
 
+// severities are the findings gauge's severity labels, each domain's set
+// (as 0 when it has none).
+var severities = [...]string{sync.SevError, sync.SevAction, sync.SevWarning, sync.SevInfo}
+
+// domainGauges is one domain's drift and findings gauges as last set.
+type domainGauges struct {
+	drift    int
+	findings [len(severities)]int
+	other    map[string]int // findings of any other severity
+}
+
+// observePlan sets the drift and findings gauges of the plan's domains and
+// removes those of domains it no longer has. Only the values that changed
+// are set: a daemon cycle over 10,000 unchanged domains touches none, and
+// a scrape never sees the gauges half set.
 func (m *Metrics) observePlan(p *sync.Plan) {
-	drift := map[string]int{}
-	found := map[string]map[string]int{}
-	domain := func(d string) {
-		if _, ok := found[d]; !ok {
-			drift[d] += 0
-			found[d] = map[string]int{sync.SevError: 0, sync.SevAction: 0, sync.SevWarning: 0, sync.SevInfo: 0}
+	m.gaugeMu.Lock()
+	defer m.gaugeMu.Unlock()
+	now := make(map[string]*domainGauges, len(m.gauges))
+	domain := func(d string) *domainGauges {
+		g := now[d]
+		if g == nil {
+			g = &domainGauges{}
+			now[d] = g
 		}
+		return g
 	}
 	for _, z := range p.Zones {
-		domain(z.Domain)
-		drift[z.Domain] += len(z.Changes)
+		domain(z.Domain).drift += len(z.Changes)
 		if z.Status == sync.StatusApplied {
 			for _, c := range z.Changes {
 				m.changes.WithLabelValues(z.Domain, c.Action).Inc()
@@ -201,20 +222,54 @@ func (m *Metrics) observePlan(p *sync.Plan) {
 		}
 	}
 	for _, f := range p.Findings {
-		domain(f.Domain)
-		found[f.Domain][f.Severity]++
+		g := domain(f.Domain)
+		if i := slices.Index(severities[:], f.Severity); i >= 0 {
+			g.findings[i]++
+			continue
+		}
+		if g.other == nil {
+			g.other = map[string]int{}
+		}
+		g.other[f.Severity]++
 	}
 	m.watched.Set(float64(p.Summary.Watched))
-	m.drift.Reset()
-	for d, n := range drift {
-		m.drift.WithLabelValues(d).Set(float64(n))
-	}
-	m.findings.Reset()
-	for d, bySev := range found {
-		for sev, n := range bySev {
-			m.findings.WithLabelValues(d, sev).Set(float64(n))
+	for d, g := range now {
+		old := m.gauges[d]
+		if old == nil {
+			old = &domainGauges{drift: -1, findings: [len(severities)]int{-1, -1, -1, -1}}
+		}
+		if g.drift != old.drift {
+			m.drift.WithLabelValues(d).Set(float64(g.drift))
+		}
+		for i, sev := range severities {
+			if g.findings[i] != old.findings[i] {
+				m.findings.WithLabelValues(d, sev).Set(float64(g.findings[i]))
+			}
+		}
+		for sev, n := range g.other {
+			if old.other[sev] != n || n == 0 {
+				m.findings.WithLabelValues(d, sev).Set(float64(n))
+			}
+		}
+		for sev := range old.other {
+			if _, ok := g.other[sev]; !ok {
+				m.findings.DeleteLabelValues(d, sev)
+			}
 		}
 	}
+	for d, old := range m.gauges {
+		if _, ok := now[d]; ok {
+			continue
+		}
+		m.drift.DeleteLabelValues(d)
+		for _, sev := range severities {
+			m.findings.DeleteLabelValues(d, sev)
+		}
+		for sev := range old.other {
+			m.findings.DeleteLabelValues(d, sev)
+		}
+	}
+	m.gauges = now
 }
 
 // Health says whether the daemon is healthy: its last successful sync (or

@@ -258,3 +258,54 @@ func TestSchedulePeriodMetric(t *testing.T) {
 		t.Errorf("maildns_schedule_period_seconds = %v, want 3600", got)
 	}
 }
+
+// The plan gauges are set from what changed since the last plan: each
+// plan's gauges are exactly its domains' counts, whatever came before, a
+// repeated plan included, and a domain gone takes its gauges along.
+func TestPlanGaugesFollowEachPlan(t *testing.T) {
+	m := New("test", &providers.Counts{})
+	h := m.Handler()
+	gauges := func() map[string]float64 {
+		out := map[string]float64{}
+		for k, v := range scrape(t, h) {
+			if strings.HasPrefix(k, "maildns_drift_rrsets{") || strings.HasPrefix(k, "maildns_findings{") {
+				out[k] = v
+			}
+		}
+		return out
+	}
+	want := func(drift map[string]int, findings map[string]map[string]int) map[string]float64 {
+		out := map[string]float64{}
+		for d, n := range drift {
+			out[`maildns_drift_rrsets{domain="`+d+`"}`] = float64(n)
+			for _, sev := range []string{"error", "action", "warning", "info"} {
+				out[`maildns_findings{domain="`+d+`",severity="`+sev+`"}`] = 0
+			}
+			for sev, n := range findings[d] {
+				out[`maildns_findings{domain="`+d+`",severity="`+sev+`"}`] = float64(n)
+			}
+		}
+		return out
+	}
+	a := &sync.Plan{
+		Zones: []sync.ZonePlan{{Domain: "a.example", Changes: []sync.Change{{}, {}}}, {Domain: "b.example"}},
+		Findings: []sync.Finding{{Domain: "a.example", Severity: sync.SevWarning}, {Domain: "b.example", Severity: sync.SevError},
+			{Domain: "b.example", Severity: "odd"}},
+	}
+	b := &sync.Plan{
+		Zones:    []sync.ZonePlan{{Domain: "a.example"}, {Domain: "c.example", Changes: []sync.Change{{}}}},
+		Findings: []sync.Finding{{Domain: "a.example", Severity: sync.SevWarning}, {Domain: "a.example", Severity: sync.SevInfo}},
+	}
+	wantA := want(map[string]int{"a.example": 2, "b.example": 0},
+		map[string]map[string]int{"a.example": {"warning": 1}, "b.example": {"error": 1, "odd": 1}})
+	wantB := want(map[string]int{"a.example": 0, "c.example": 1}, map[string]map[string]int{"a.example": {"warning": 1, "info": 1}})
+	for i, step := range []struct {
+		plan *sync.Plan
+		want map[string]float64
+	}{{a, wantA}, {a, wantA}, {b, wantB}, {b, wantB}, {a, wantA}} {
+		m.Observe(daemon.Result{Start: time.Unix(1.8e9, 0), Plan: step.plan})
+		if diff := cmp.Diff(step.want, gauges()); diff != "" {
+			t.Errorf("plan %d (-want +got):\n%s", i+1, diff)
+		}
+	}
+}
