@@ -64,6 +64,10 @@ type Engine struct {
 	ZoneCache *ZoneCache
 	// Checks are the live checks run on each domain; nil: check.All().
 	Checks []check.Check
+	// Memo, when set (the daemon, with ZoneCache), plans and checks only
+	// the domains whose results may have changed since the last run and
+	// takes the others' from it (memo.go); nil: every domain is planned.
+	Memo *Memo
 }
 
 // DefaultConcurrency is the number of provider zones handled at once.
@@ -155,7 +159,7 @@ func (e *Engine) Plan(ctx context.Context, opts Options) (*Planned, error) {
 	if err != nil {
 		return &Planned{Plan: rs.emptyPlan()}, err
 	}
-	rs.compile(e)
+	rs.compile(ctx, e)
 	rs.readZones(ctx, e)
 	rs.safety(e.Config)
 	rs.holdBroken(ctx, e)
@@ -193,6 +197,7 @@ func (e *Engine) Apply(ctx context.Context, pl *Planned) (*Plan, error) {
 	}
 	rs.check(ctx, e) // on the zones as they now are
 	plan, err := rs.assemble(e.Config)
+	e.Memo.fill(ctx, plan, rs.runs, rs.live)
 	if err := rs.rot.commit(plan, rs.log); err != nil {
 		rs.log.Warn("recording the DKIM rotation failed", "state_dir", e.Config.StateDir, "error", err.Error())
 	}
@@ -204,6 +209,7 @@ func (e *Engine) Apply(ctx context.Context, pl *Planned) (*Plan, error) {
 // returns it.
 func (e *Engine) Report(ctx context.Context, pl *Planned) *Plan {
 	if pl.st != nil {
+		e.Memo.fill(ctx, pl.Plan, pl.st.runs, pl.st.live)
 		pl.st.logRun(ctx, pl.Plan)
 	}
 	return pl.Plan
@@ -290,7 +296,7 @@ func (rs *runState) emptyPlan() *Plan {
 // compile selects the run's domains, moves their DKIM selectors on as the
 // rotation dates and its safety rules leave them at this run, compiles
 // each and groups the compiled RRsets by provider zone.
-func (rs *runState) compile(e *Engine) {
+func (rs *runState) compile(ctx context.Context, e *Engine) {
 	now := time.Now()
 	if e.Now != nil {
 		now = e.Now()
@@ -301,6 +307,10 @@ func (rs *runState) compile(e *Engine) {
 	rs.now = now
 	domains, rot := planRotation(e.Config.StateDir, now, rs.domains)
 	rs.rot = rot
+	e.ZoneCache.newCycle()
+	if len(rs.opts.Domains) == 0 {
+		domains = e.Memo.plan(ctx, e, now, domains, rot)
+	}
 	compile := e.Compile
 	if compile == nil {
 		compile = defaultCompile
@@ -449,7 +459,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 			continue
 		}
 		env := &CheckEnv{
-			Resolver: resolver,
+			Resolver: e.Memo.watch(r.d.Domain, resolver),
 			Live:     rs.live,
 			Zone:     z.current(),
 			Index:    z.currentIndex().forChecks(),
@@ -598,6 +608,7 @@ func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
 			m[z.key.zone] = recs
 		}
 	}
+	e.Memo.addZones(m, zones)
 	return check.NewZoneResolver(m, r)
 }
 

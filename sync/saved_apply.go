@@ -63,7 +63,7 @@ func (e *Engine) ApplySaved(ctx context.Context, sp *SavedPlan, opts ApplyOption
 	if err != nil {
 		return refused, err
 	}
-	rs.compile(e)
+	rs.compile(ctx, e)
 	if recordsHash(rs.runs) != sp.Records {
 		return refused, fmt.Errorf("%w: the policies compile to other records than when the plan was made", ErrPlanStale)
 	}

@@ -32,6 +32,17 @@ type ZoneCache struct {
 
 	mu      gosync.Mutex
 	entries map[zoneKey]zoneCacheEntry
+	// probed holds the version tokens taken this cycle (newCycle clears
+	// it): a zone is asked for its token once per cycle, whether the
+	// daemon asks first (fresh) or the read does (readFirst).
+	probed map[zoneKey]probe
+}
+
+// probe is one zone's version token as its backend gave it this cycle.
+type probe struct {
+	token string
+	ok    bool // the backend has a token for the zone
+	err   error
 }
 
 type zoneCacheEntry struct {
@@ -85,6 +96,55 @@ func (c *ZoneCache) forget(k zoneKey) {
 	delete(c.entries, k)
 }
 
+// newCycle starts a cycle: every zone's version token is asked anew.
+func (c *ZoneCache) newCycle() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.probed) // its room is kept for the next cycle's tokens
+}
+
+// version returns k's version token, asked of p once per cycle.
+func (c *ZoneCache) version(ctx context.Context, k zoneKey, p providers.Provider) probe {
+	c.mu.Lock()
+	v, ok := c.probed[k]
+	c.mu.Unlock()
+	if ok {
+		return v
+	}
+	v.token, v.ok, v.err = providers.ZoneVersion(ctx, p, k.zone+".")
+	if ctx.Err() != nil {
+		return v // not kept: a stopped cycle's answer is no answer
+	}
+	c.mu.Lock()
+	if c.probed == nil {
+		c.probed = map[zoneKey]probe{}
+	}
+	c.probed[k] = v
+	c.mu.Unlock()
+	return v
+}
+
+// fresh reports whether k's records as last read in full still hold: its
+// version token is unchanged since that read and FullReadEvery has not
+// passed. It returns those records (shared: read only).
+func (c *ZoneCache) fresh(ctx context.Context, k zoneKey, p providers.Provider) ([]libdns.RR, bool) {
+	if c == nil || p == nil {
+		return nil, false
+	}
+	v := c.version(ctx, k, p)
+	if v.err != nil || !v.ok {
+		return nil, false
+	}
+	e, hit := c.get(k, v.token)
+	if !hit {
+		return nil, false
+	}
+	return e.live, true
+}
+
 // readFirst is a run's first read of z: from c when z's version token is
 // unchanged since its last full read, else in full (and then kept in c).
 // A nil c reads in full.
@@ -95,8 +155,9 @@ func (c *ZoneCache) readFirst(ctx context.Context, z *zoneState) {
 	}
 	// The token is taken before the read: a change made during the read
 	// gives another token next cycle.
-	token, ok, err := providers.ZoneVersion(ctx, z.provider, z.fqdn)
-	if err != nil || !ok {
+	v := c.version(ctx, z.key, z.provider)
+	token := v.token
+	if v.err != nil || !v.ok {
 		c.forget(z.key)
 		readLive(ctx, z)
 		return

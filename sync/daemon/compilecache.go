@@ -1,10 +1,10 @@
 package daemon
 
 import (
-	"strings"
 	gosync "sync"
 
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync"
 )
 
 // compileCache remembers each policy's compiled RRsets for a daemon's runs:
@@ -34,22 +34,8 @@ func newCompileCache(compile func(*policy.Domain) ([]policy.RRset, error)) *comp
 	return &compileCache{compile: compile, done: map[string]*compiled{}}
 }
 
-// compileKey is d's domain and its selectors' states: within one config a
-// domain has one policy, and a rotation changes only the states.
-func compileKey(d *policy.Domain) string {
-	if len(d.DKIM) == 0 {
-		return d.Domain
-	}
-	var b strings.Builder
-	b.WriteString(d.Domain)
-	for _, k := range d.DKIM {
-		b.WriteByte(0)
-		b.WriteString(k.Selector)
-		b.WriteByte('=')
-		b.WriteString(k.State)
-	}
-	return b.String()
-}
+// compileKey is sync.CompileKey: a run's policy within one config.
+func compileKey(d *policy.Domain) string { return sync.CompileKey(d) }
 
 // Compile is the engine's Compile.
 func (c *compileCache) Compile(d *policy.Domain) ([]policy.RRset, error) {

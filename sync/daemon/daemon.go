@@ -78,6 +78,7 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 	cc := newCompileCache(policy.Compile)
 	e.Compile = cc.Compile
 	e.ZoneCache = &sync.ZoneCache{FullReadEvery: cfg.FullReadEvery}
+	e.Memo = &sync.Memo{LiveEvery: cfg.FullReadEvery}
 	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks}
 	return func(ctx context.Context) (*sync.Plan, error) {
 		defer cc.sweep()

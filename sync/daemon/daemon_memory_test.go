@@ -139,3 +139,58 @@ func TestDaemonMemorySteady(t *testing.T) {
 		}
 	}
 }
+
+// A policy file changed and reloaded (SIGHUP builds a new runner from the
+// new config) is planned again at once and its drift corrected, though no
+// zone changed.
+func TestMemoReloadReplansChangedPolicy(t *testing.T) {
+	dir := t.TempDir()
+	writeSite(t, dir, 5, 1)
+	load := func() Runner {
+		t.Helper()
+		cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := EngineRunner(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	run := load()
+	status := func(name string) string {
+		t.Helper()
+		plan, err := run(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, z := range plan.Zones {
+			if z.Domain == "d0001.example" {
+				return z.Status
+			}
+		}
+		t.Fatalf("%s: no plan for d0001.example", name)
+		return ""
+	}
+	for i, want := range []string{sync.StatusApplied, sync.StatusInSync, sync.StatusInSync} {
+		if got := status("cycle"); got != want {
+			t.Fatalf("cycle %d: d0001.example %s, want %s", i+1, got, want)
+		}
+	}
+	path := filepath.Join(dir, "policies", "d0001.example.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), "mailto:dmarc@", "mailto:reports@", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := status("policy file changed, not reloaded"); got != sync.StatusInSync {
+		t.Fatalf("before the reload d0001.example %s: the running config changed", got)
+	}
+	run = load()
+	if got := status("reloaded"); got != sync.StatusApplied {
+		t.Fatalf("after the reload d0001.example %s, want its new DMARC written", got)
+	}
+}
