@@ -3,6 +3,7 @@ package sync
 import (
 	"cmp"
 	"context"
+	"iter"
 	"slices"
 	"strings"
 	gosync "sync"
@@ -50,6 +51,14 @@ type Memo struct {
 	watched map[string]*depRecorder // by domain: the checks' lookups
 
 	last *assembled // the lists of the last plan fill completed
+
+	planned, total int // domains planned by the last cycle, of all
+}
+
+// heavy reports whether the last cycle planned a large part of many
+// domains (the first, a full read, a reload): it left much garbage.
+func (m *Memo) heavy() bool {
+	return m != nil && m.planned >= 256 && 4*m.planned >= m.total
 }
 
 // domainMemo is one domain as the last cycle that planned it left it.
@@ -106,6 +115,7 @@ func (m *Memo) plan(ctx context.Context, e *Engine, now time.Time, domains []*po
 		return ok
 	}
 	out := make([]*policy.Domain, 0, len(domains))
+	defer func() { m.planned, m.total = len(out), len(domains) }()
 	for _, d := range domains {
 		dm := m.domains[d.Domain]
 		if dm == nil || !dm.reusable || dm.key != CompileKey(d) || len(rot.domainFindings(d.Domain)) > 0 ||
@@ -233,25 +243,29 @@ func (m *Memo) fill(ctx context.Context, plan *Plan, runs []*domainRun, live boo
 		dm := &domainMemo{domain: r.d.Domain, key: CompileKey(r.d), main: r.main, checked: m.now, reusable: r.err == nil && r.env != nil}
 		next[dm.domain], byDomain[dm.domain] = dm, dm
 	}
-	for _, z := range plan.Zones {
-		dm := byDomain[z.Domain]
+	// Each domain's part of the plan's lists (sorted by domain: one span
+	// each) is kept as a view of them, not a copy.
+	for d, part := range spans(plan.Zones, func(z *ZonePlan) string { return z.Domain }) {
+		dm := byDomain[d]
 		if dm == nil {
 			continue
 		}
-		dm.zones = append(dm.zones, z)
-		dm.deps = append(dm.deps, zoneKey{z.Provider, z.Zone})
-		if z.Status != StatusInSync || len(z.Changes) > 0 || len(z.Files) > 0 {
-			dm.reusable = false
+		dm.zones = joinSpan(dm.zones, part)
+		for _, z := range part {
+			dm.deps = append(dm.deps, zoneKey{z.Provider, z.Zone})
+			if z.Status != StatusInSync || len(z.Changes) > 0 || len(z.Files) > 0 {
+				dm.reusable = false
+			}
 		}
 	}
-	for _, f := range plan.Findings {
-		if dm := byDomain[f.Domain]; dm != nil {
-			dm.findings = append(dm.findings, f)
+	for d, part := range spans(plan.Findings, func(f *Finding) string { return f.Domain }) {
+		if dm := byDomain[d]; dm != nil {
+			dm.findings = joinSpan(dm.findings, part)
 		}
 	}
-	for _, c := range plan.Compliance {
-		if dm := byDomain[c.Domain]; dm != nil {
-			dm.compliance = append(dm.compliance, c)
+	for d, part := range spans(plan.Compliance, func(c *Requirement) string { return c.Domain }) {
+		if dm := byDomain[d]; dm != nil {
+			dm.compliance = joinSpan(dm.compliance, part)
 		}
 	}
 	for _, name := range plan.Watched {
@@ -332,6 +346,33 @@ func (m *Memo) fill(ctx context.Context, plan *Plan, runs []*domainRun, live boo
 	m.domains, m.reused = next, m.reused[:0]
 }
 
+// spans yields each run of consecutive items of s of one domain.
+func spans[T any](s []T, domain func(*T) string) iter.Seq2[string, []T] {
+	return func(yield func(string, []T) bool) {
+		for i := 0; i < len(s); {
+			d := domain(&s[i])
+			j := i + 1
+			for j < len(s) && domain(&s[j]) == d {
+				j++
+			}
+			if !yield(d, s[i:j:j]) {
+				return
+			}
+			i = j
+		}
+	}
+}
+
+// joinSpan adds part to have: part itself when have is empty (a view of
+// the plan's list, capacity capped so that no append reaches into it),
+// else a copy of both.
+func joinSpan[T any](have, part []T) []T {
+	if len(have) == 0 {
+		return part
+	}
+	return append(slices.Clip(have), part...)
+}
+
 // assembled is a plan's lists, as fill last made them.
 type assembled struct {
 	n          int // domains
@@ -378,15 +419,21 @@ func (m *Memo) assemble(plan *Plan, runs []*domainRun, byDomain, next map[string
 		sortPlan(plan, every)
 		slices.SortStableFunc(plan.Compliance, func(a, b Requirement) int { return m.order[a.Domain] - m.order[b.Domain] })
 	} else {
+		// Each domain's lists become views of the new ones, so that the
+		// last cycle's lists are let go.
 		plan.Zones, plan.Findings, plan.Compliance = make([]ZonePlan, 0, nz), make([]Finding, 0, nf), make([]Requirement, 0, nc)
 		for _, dm := range sorted {
+			z, f := len(plan.Zones), len(plan.Findings)
 			plan.Zones = append(plan.Zones, dm.zones...)
 			plan.Findings = append(plan.Findings, dm.findings...)
+			dm.zones, dm.findings = plan.Zones[z:len(plan.Zones):len(plan.Zones)], plan.Findings[f:len(plan.Findings):len(plan.Findings)]
 		}
 		byOrder := slices.Clone(sorted)
 		slices.SortFunc(byOrder, func(a, b *domainMemo) int { return m.order[a.domain] - m.order[b.domain] })
 		for _, dm := range byOrder {
+			c := len(plan.Compliance)
 			plan.Compliance = append(plan.Compliance, dm.compliance...)
+			dm.compliance = plan.Compliance[c:len(plan.Compliance):len(plan.Compliance)]
 		}
 	}
 	plan.Watched = plan.Watched[:0]
