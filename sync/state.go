@@ -225,6 +225,7 @@ type writtenState struct {
 	id      fileID
 	st      *State
 	domains map[string]domainJSON
+	buf     []byte // the last encoding's room, for the next
 }
 
 type fileID struct {
@@ -312,7 +313,10 @@ func (w *writtenState) encode(st *State) ([]byte, error) {
 			size += 512
 		}
 	}
-	out := make([]byte, 0, size)
+	out := w.buf[:0]
+	if cap(out) < size {
+		out = make([]byte, 0, size+size/8)
+	}
 	modes := map[string][]byte{}
 	out = append(out, head...)
 	out = append(out, "[\n    "...)
@@ -356,7 +360,9 @@ func (w *writtenState) encode(st *State) ([]byte, error) {
 			delete(w.domains, name)
 		}
 	}
-	return append(out, "\n  ]\n}\n"...), nil
+	out = append(out, "\n  ]\n}\n"...)
+	w.buf = out
+	return out, nil
 }
 
 func sameDomainState(a, b *DomainState) bool {
