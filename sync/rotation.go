@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	gosync "sync"
 	"time"
 
 	"github.com/maildns/maildns/internal/atomicfile"
@@ -48,9 +49,7 @@ func planRotation(stateDir string, now time.Time, domains []*policy.Domain) ([]*
 	rot := &rotation{dir: stateDir, now: now, records: map[string]*rotationRecord{},
 		states: map[string]map[string]string{}, findings: map[string][]Finding{}}
 	if stateDir != "" {
-		if data, err := os.ReadFile(filepath.Join(stateDir, RotationFile)); err == nil {
-			_ = json.Unmarshal(data, &rot.records) // a damaged file starts afresh
-		}
+		rot.records = loadRotation(filepath.Join(stateDir, RotationFile))
 	}
 	out := make([]*policy.Domain, len(domains))
 	for i, d := range domains {
@@ -146,6 +145,14 @@ func (rot *rotation) commit(plan *Plan, log *slog.Logger) error {
 		}
 	}
 	changed := false
+	path := filepath.Join(rot.dir, RotationFile)
+	defer func() {
+		if changed {
+			// The records in memory are no longer the file's, until
+			// written (below): the next run reads the file.
+			rotationCache.forget(path)
+		}
+	}()
 	domains := make([]string, 0, len(rot.states))
 	for d := range rot.states {
 		domains = append(domains, d)
@@ -191,7 +198,75 @@ func (rot *rotation) commit(plan *Plan, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(filepath.Join(rot.dir, RotationFile), append(data, '\n'), 0o640, "")
+	if err := atomicfile.Write(path, append(data, '\n'), 0o640, ""); err != nil {
+		return err
+	}
+	changed = false
+	rotationCache.keep(path, rot.records)
+	return nil
+}
+
+// rotationCache keeps the records of a rotation file as last read or
+// written, with the file's identity taken before that read (or after that
+// write): a daemon's runs take them from here while the file is unchanged
+// rather than parsing it every cycle (10,000 domains: 10,000 records).
+// Runs only read the records, but for commit, which forgets them before it
+// changes any.
+var rotationCache rotationFiles
+
+type rotationFiles struct {
+	gosync.Mutex
+	path    string
+	id      fileID
+	records map[string]*rotationRecord
+}
+
+// loadRotation returns the records of path (empty when it is missing or
+// damaged: a damaged file starts afresh).
+func loadRotation(path string) map[string]*rotationRecord {
+	id, ok := statID(path)
+	c := &rotationCache
+	c.Lock()
+	if ok && c.records != nil && c.path == path && c.id == id {
+		defer c.Unlock()
+		return c.records
+	}
+	c.Unlock()
+	records := map[string]*rotationRecord{}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return records
+	}
+	if err := json.Unmarshal(data, &records); err != nil {
+		return map[string]*rotationRecord{}
+	}
+	if ok {
+		c.set(path, id, records)
+	}
+	return records
+}
+
+// keep remembers records as just written to path.
+func (c *rotationFiles) keep(path string, records map[string]*rotationRecord) {
+	if id, ok := statID(path); ok {
+		c.set(path, id, records)
+	} else {
+		c.forget(path)
+	}
+}
+
+func (c *rotationFiles) set(path string, id fileID, records map[string]*rotationRecord) {
+	c.Lock()
+	defer c.Unlock()
+	c.path, c.id, c.records = path, id, records
+}
+
+func (c *rotationFiles) forget(path string) {
+	c.Lock()
+	defer c.Unlock()
+	if c.path == path {
+		c.records = nil
+	}
 }
 
 // domainFindings are the refusals of one domain's rotation.

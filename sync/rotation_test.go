@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,44 @@ func TestPlanRotationKeepsUnmovedPolicies(t *testing.T) {
 	}
 	if out[1] == moved || out[1].DKIM[0].State != "retired" {
 		t.Errorf("a retired selector: %+v", out[1].DKIM)
+	}
+}
+
+// The rotation records are parsed once while the file is unchanged, and
+// read again when anything else wrote it.
+func TestRotationRecordsFollowTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, RotationFile)
+	write := func(state string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(`{"a.example s1": {"state": "`+state+`"}}`), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := func() string {
+		t.Helper()
+		_, rot := planRotation(dir, time.Now(), nil)
+		if r := rot.records["a.example s1"]; r != nil {
+			return r.State
+		}
+		return ""
+	}
+	write("next")
+	if got := state(); got != "next" {
+		t.Fatalf("state %q, want next", got)
+	}
+	first := loadRotation(path)
+	if again := loadRotation(path); len(first) == 0 || again["a.example s1"] != first["a.example s1"] {
+		t.Fatal("an unchanged file was parsed again")
+	}
+	write("active") // same size: the new inode and time tell
+	if got := state(); got != "active" {
+		t.Fatalf("after another writer: state %q, want active", got)
+	}
+	if err := os.WriteFile(path, []byte("{damaged"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != "" {
+		t.Fatalf("a damaged file gave state %q, want none", got)
 	}
 }
