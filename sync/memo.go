@@ -55,9 +55,9 @@ type Memo struct {
 	planned, total int // domains planned by the last cycle, of all
 }
 
-// heavy reports whether the last cycle planned a large part of many
+// Heavy reports whether the last cycle planned a large part of many
 // domains (the first, a full read, a reload): it left much garbage.
-func (m *Memo) heavy() bool {
+func (m *Memo) Heavy() bool {
 	return m != nil && m.planned >= 256 && 4*m.planned >= m.total
 }
 

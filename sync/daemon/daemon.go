@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -82,7 +83,14 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks}
 	return func(ctx context.Context) (*sync.Plan, error) {
 		defer cc.sweep()
-		return e.Run(ctx, opts)
+		plan, err := e.Run(ctx, opts)
+		if e.Memo.Heavy() {
+			// A cycle that planned most domains (the first, a full read)
+			// grew the heap far beyond what the quiet cycles after it
+			// need: give it back now rather than over minutes.
+			debug.FreeOSMemory()
+		}
+		return plan, err
 	}, nil
 }
 
