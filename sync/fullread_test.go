@@ -103,7 +103,11 @@ _dmarc	IN TXT	"v=DMARC1; p=reject"
 		{"token unchanged", 0, "2", nil},
 		{"token moved", 30 * time.Minute, "3", []bool{false}},
 		{"token moved, full read due", time.Hour, "3", []bool{true}},
-		{"token unchanged, full read due", time.Hour, "3", []bool{true}},
+		{"token unchanged, full read due", time.Hour, "4", []bool{true}},
+		{"token moved, incremental", 40 * time.Minute, "5", []bool{false}},
+		// An incremental read does not count as a whole one: a zone whose
+		// serial moves every cycle is still read whole every full_read_every.
+		{"token moved again, full read due since the last whole read", 40 * time.Minute, "5", []bool{true}},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)

@@ -46,10 +46,13 @@ type probe struct {
 }
 
 type zoneCacheEntry struct {
-	token  string
-	live   []libdns.RR
-	cond   zoneCond
-	readAt time.Time
+	token string
+	live  []libdns.RR
+	cond  zoneCond
+	// fullAt is the time of the last whole read: an incremental read
+	// (IXFR) does not move it, so a zone whose serial moves every cycle is
+	// still read whole every FullReadEvery.
+	fullAt time.Time
 }
 
 func (c *ZoneCache) now() time.Time {
@@ -70,7 +73,7 @@ func (c *ZoneCache) get(k zoneKey, token string) (zoneCacheEntry, bool) {
 	if every <= 0 {
 		every = DefaultFullReadEvery
 	}
-	if c.now().Sub(e.readAt) >= every {
+	if c.now().Sub(e.fullAt) >= every {
 		return e, false
 	}
 	return e, true
@@ -174,14 +177,15 @@ func (c *ZoneCache) readFirst(ctx context.Context, z *zoneState) {
 	if every <= 0 {
 		every = DefaultFullReadEvery
 	}
-	if e.token == "" || c.now().Sub(e.readAt) >= every {
+	readAt, fullAt := c.now(), e.fullAt
+	if e.token == "" || readAt.Sub(e.fullAt) >= every {
 		ctx = providers.WithFullRead(ctx)
+		fullAt = readAt
 	}
-	readAt := c.now()
 	readLive(ctx, z)
 	if z.err != nil {
 		c.forget(z.key)
 		return
 	}
-	c.put(z.key, zoneCacheEntry{token: token, live: slices.Clone(z.live), cond: z.cond, readAt: readAt})
+	c.put(z.key, zoneCacheEntry{token: token, live: slices.Clone(z.live), cond: z.cond, fullAt: fullAt})
 }
