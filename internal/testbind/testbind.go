@@ -170,21 +170,50 @@ func StartKind(t testing.TB, kind string, zones ...Zone) *Server {
 		done:          make(chan struct{}),
 	}
 
-	port, has6, err := freePort()
-	if err != nil {
-		t.Fatalf("testbind: finding a free port: %v", err)
+	// A port found free can be taken by another process (a client socket,
+	// another test's server) before the server binds it: a start that
+	// fails on an address in use is tried again on another port, in a
+	// fresh directory.
+	for try := 1; ; try++ {
+		err = s.launch(bin, zones)
+		if err == nil || !errors.Is(err, errAddrInUse) || try == 3 {
+			break
+		}
+		s.stop()
+		s.cmd, s.Dir, s.log, s.done, s.werr = nil, t.TempDir(), &syncBuffer{}, make(chan struct{}), nil
 	}
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("testbind: %s log (%s):\n%s", kind, s.Addr, s.log.String())
+		}
+	})
+	if err != nil {
+		t.Fatalf("testbind: %v\n%s log:\n%s", err, kind, s.log.String())
+	}
+	return s
+}
+
+// errAddrInUse: the server could not bind its port.
+var errAddrInUse = errors.New("address in use")
+
+// launch picks a port, writes the server's configuration into s.Dir,
+// starts the server and waits until it serves every zone.
+func (s *Server) launch(bin string, zones []Zone) error {
+	port, has6, err := pickPort()
+	if err != nil {
+		return fmt.Errorf("finding a free port: %w", err)
+	}
+	s.Addr, s.Addr6 = net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), ""
 	if has6 {
 		s.Addr6 = net.JoinHostPort("::1", strconv.Itoa(port))
 	}
-
 	var args []string
-	switch kind {
+	switch s.Kind {
 	case BIND:
 		conf, err := s.writeConfig(port, has6, zones)
 		if err != nil {
-			t.Fatalf("testbind: %v", err)
+			return err
 		}
 		// -g: foreground, log to stderr; -n 1: one worker thread, the
 		// cores are shared; no -u: stay the user running the test.
@@ -192,12 +221,12 @@ func StartKind(t testing.TB, kind string, zones ...Zone) *Server {
 	case Knot:
 		conf, err := s.writeKnotConfig(port, has6, zones)
 		if err != nil {
-			t.Fatalf("testbind: %v", err)
+			return err
 		}
 		args = []string{"-c", conf}
 	case PowerDNS:
 		if args, err = s.setupPowerDNS(port, has6, zones); err != nil {
-			t.Fatalf("testbind: %v", err)
+			return err
 		}
 	}
 	s.cmd = exec.Command(bin, args...)
@@ -205,23 +234,14 @@ func StartKind(t testing.TB, kind string, zones ...Zone) *Server {
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("testbind: starting %s: %v", kind, err)
+		return fmt.Errorf("starting %s: %w", s.Kind, err)
 	}
+	done := s.done
 	go func() {
 		s.werr = s.cmd.Wait()
-		close(s.done)
+		close(done)
 	}()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("testbind: %s log (%s):\n%s", kind, s.Addr, s.log.String())
-		}
-	})
-
-	if err := s.waitReady(zones); err != nil {
-		t.Fatalf("testbind: %v\n%s log:\n%s", err, kind, s.log.String())
-	}
-	return s
+	return s.waitReady(zones)
 }
 
 func zoneFileName(name string) string {
@@ -321,6 +341,10 @@ key %s {
 	return conf, os.WriteFile(conf, []byte(b.String()), 0o600)
 }
 
+// pickPort is the port chooser of a server's start (a test holds a port to
+// see a start retried).
+var pickPort = freePort
+
 // freePort picks a port free for UDP and TCP on 127.0.0.1 (and ::1 when the
 // host has it) by binding port 0 and closing again.
 func freePort() (port int, has6 bool, err error) {
@@ -389,10 +413,18 @@ func (s *Server) waitReady(zones []Zone) error {
 	}
 	var last error
 	for len(pending) > 0 {
+		exited := false
 		select {
 		case <-s.done:
-			return fmt.Errorf("%s exited during start: %v", s.Kind, s.werr)
+			exited = true
 		default:
+		}
+		if l := strings.ToLower(s.log.String()); strings.Contains(l, "address in use") || strings.Contains(l, "address already in use") ||
+			strings.Contains(l, "unable to listen on any configured interfaces") { // BIND: its port taken
+			return fmt.Errorf("%s could not bind %s: %w", s.Kind, s.Addr, errAddrInUse)
+		}
+		if exited {
+			return fmt.Errorf("%s exited during start: %v", s.Kind, s.werr)
 		}
 		if l := s.log.String(); strings.Contains(l, "not loaded due to errors") || strings.Contains(l, "failed to load zone") {
 			return fmt.Errorf("%s could not load a zone (see its log below)", s.Kind)
@@ -418,6 +450,9 @@ func (s *Server) waitReady(zones []Zone) error {
 }
 
 func (s *Server) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return // never started
+	}
 	select {
 	case <-s.done:
 		return
