@@ -915,21 +915,43 @@ func applyZone(ctx context.Context, z *zoneState) {
 	var shares []share
 	var ops writeOps
 	attempted := false
+	// Every share's entry first, all made durable together (one sync for
+	// the zone), before any of the shares' files or records is written.
+	type pending struct {
+		s     share
+		o     writeOps
+		entry bool // the share is journaled
+	}
+	var todo []pending
+	var want []entryOf
 	for _, p := range writeOrder(z.parts) {
 		if p.plan.Status != StatusDrift {
 			continue
 		}
 		attempted = true
 		perChange, o := shareOps(p)
-		s := share{p: p, perChange: perChange}
+		t := pending{s: share{p: p, perChange: perChange}, o: o}
 		if z.journal != nil && (!o.empty() || len(p.plan.Files) > 0) {
-			var err error
-			if s.entry, err = z.journal.begin(z, p.domain.Domain, "", p.plan.Changes, p.plan.Files...); err != nil {
-				p.err = err
+			t.entry = true
+			want = append(want, entryOf{domain: p.domain.Domain, changes: p.plan.Changes, files: p.plan.Files})
+		}
+		todo = append(todo, t)
+	}
+	var opened []*openEntry
+	var jerr error
+	if len(want) > 0 {
+		opened, jerr = z.journal.beginAll(z, want)
+	}
+	for _, t := range todo {
+		s, p := t.s, t.s.p
+		if t.entry {
+			if jerr != nil {
+				p.err = jerr
 				p.plan.Status = StatusError
-				p.plan.Error = err.Error()
+				p.plan.Error = jerr.Error()
 				continue
 			}
+			s.entry, opened = opened[0], opened[1:]
 			z.journal.remember(p, s.entry)
 		}
 		if err := writeFiles(p.plan.Files); err != nil {
@@ -944,7 +966,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 			continue
 		}
 		p.wrote = true
-		ops.add(o)
+		ops.add(t.o)
 		shares = append(shares, s)
 	}
 	if !attempted {
@@ -960,10 +982,12 @@ func applyZone(ctx context.Context, z *zoneState) {
 	// reads it again, so it is not read back here.
 	changed := errors.Is(err, providers.ErrChanged)
 	oneCall := ops.oneCall(z.provider)
+	var ended []*openEntry
+	var endedBy []*domainZone
+	var results []*JournalResult
 	for _, s := range shares {
 		p := s.p
-		results := changeResults(p.plan.Changes, s.perChange, ops, oneCall, n, err)
-		if !allDone(results) {
+		if !allDone(changeResults(p.plan.Changes, s.perChange, ops, oneCall, n, err)) {
 			p.err = err
 		}
 		if changed && s.entry != nil && len(p.plan.Files) == 0 {
@@ -973,10 +997,21 @@ func applyZone(ctx context.Context, z *zoneState) {
 			s.entry = nil
 		}
 		if s.entry != nil {
-			if jerr := z.journal.end(s.entry, s.perChange, ops, oneCall, n, p.err); jerr != nil {
+			ended = append(ended, s.entry)
+			endedBy = append(endedBy, p)
+			results = append(results, z.journal.result(s.entry, s.perChange, ops, oneCall, n, p.err))
+		}
+	}
+	// Every outcome in one durable write.
+	if len(ended) > 0 {
+		if jerr := z.journal.endAll(ended, results); jerr != nil {
+			for _, p := range endedBy {
 				p.err = errors.Join(p.err, jerr)
 			}
 		}
+	}
+	for _, s := range shares {
+		p := s.p
 		if p.err != nil {
 			p.plan.Status = StatusError
 			p.plan.Error = p.err.Error()

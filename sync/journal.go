@@ -106,18 +106,76 @@ func (j *journaler) begin(z *zoneState, domain, restores string, changes []Chang
 	return &openEntry{path: path, entry: entry}, nil
 }
 
+// beginAll opens the entries of several shares of z at once (each as
+// begin does), made durable together before any of their changes is
+// written: one sync for the zone, not one per domain. On an error no entry
+// was written, and nothing may be.
+func (j *journaler) beginAll(z *zoneState, shares []entryOf) ([]*openEntry, error) {
+	entries := make([]*JournalEntry, len(shares))
+	idx := z.liveIndexed()
+	for i, s := range shares {
+		entries[i] = &JournalEntry{
+			Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
+			Run: j.run, Config: j.config, Domain: s.domain, Zone: z.key.zone, Provider: z.key.provider,
+			Changes: slices.Clone(s.changes),
+			Before:  touched(s.changes, z.live, idx),
+			Files:   s.files,
+		}
+	}
+	paths, err := journal.CreateAll(j.dir, j.run, entries)
+	if err != nil {
+		return nil, err
+	}
+	if !j.runPrune && len(paths) > 0 {
+		_ = j.prune(cmp.Or(j.run, journal.RunOfFile(filepath.Base(paths[0]))))
+	}
+	out := make([]*openEntry, len(paths))
+	for i, p := range paths {
+		out[i] = &openEntry{path: p, entry: entries[i]}
+	}
+	return out, nil
+}
+
+// entryOf is what beginAll journals of one share.
+type entryOf struct {
+	domain  string
+	changes []Change
+	files   []FileChange
+}
+
+// endAll records the outcome of each of opened (results[i] for opened[i],
+// as end computes it) in one durable write of them all.
+func (j *journaler) endAll(opened []*openEntry, results []*JournalResult) error {
+	paths := make([]string, len(opened))
+	entries := make([]*JournalEntry, len(opened))
+	for i, o := range opened {
+		o.entry.Result = results[i]
+		paths[i], entries[i] = o.path, o.entry
+	}
+	if err := journal.WriteAll(paths, entries); err != nil {
+		return fmt.Errorf("recording the result in the journal: %w", err)
+	}
+	return nil
+}
+
+// result is the outcome end records in o (see end).
+func (j *journaler) result(o *openEntry, perChange []writeOps, ops writeOps, oneCall bool, n int, applyErr error) *JournalResult {
+	results := changeResults(o.entry.Changes, perChange, ops, oneCall, n, applyErr)
+	r := &JournalResult{Time: j.now().UTC(), Status: StatusApplied, Changes: results}
+	if !allDone(results) {
+		r.Status = StatusError
+		r.Error = applyErr.Error()
+	}
+	return r
+}
+
 // end records in o the outcome of the call or calls that carried its
 // changes: ops (the writes of the whole zone, one call when oneCall) made n
 // calls, the n-th failing when applyErr is not nil; perChange are the writes
 // of each of o's changes. It returns an error when the result could not be
 // recorded.
 func (j *journaler) end(o *openEntry, perChange []writeOps, ops writeOps, oneCall bool, n int, applyErr error) error {
-	results := changeResults(o.entry.Changes, perChange, ops, oneCall, n, applyErr)
-	o.entry.Result = &JournalResult{Time: j.now().UTC(), Status: StatusApplied, Changes: results}
-	if !allDone(results) {
-		o.entry.Result.Status = StatusError
-		o.entry.Result.Error = applyErr.Error()
-	}
+	o.entry.Result = j.result(o, perChange, ops, oneCall, n, applyErr)
 	if err := writeJournalFile(o.path, o.entry); err != nil {
 		return fmt.Errorf("recording the result in the journal: %w", err)
 	}

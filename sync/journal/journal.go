@@ -125,26 +125,36 @@ func Create(dir, run string, entry *Entry) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	var name string
-	if run != "" {
-		stem := run + "-" + fileSafe(entry.Domain) + "-" + fileSafe(entry.Zone)
-		name = stem + ".json"
-		for i := 2; ; i++ {
-			if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
-				break
-			}
-			name = fmt.Sprintf("%s-%d.json", stem, i)
-		}
-	} else {
-		var r [4]byte
-		_, _ = rand.Read(r[:])
-		name = fmt.Sprintf("%s-%s-%s-%s.json", entry.Time.Format(TimeFormat), fileSafe(entry.Domain), fileSafe(entry.Zone), hex.EncodeToString(r[:]))
+	path, err := entryPath(dir, run, entry, nil)
+	if err != nil {
+		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	path := filepath.Join(dir, name)
 	if err := WriteFile(path, entry); err != nil {
 		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
 	return path, nil
+}
+
+// entryPath names a new entry in dir by run (the run's id first: retention
+// and restore --run group by it; "": by the entry's time and a random
+// suffix): a name no file in dir and no path in taken has.
+func entryPath(dir, run string, entry *Entry, taken map[string]bool) (string, error) {
+	free := func(name string) bool {
+		path := filepath.Join(dir, name)
+		_, err := os.Lstat(path)
+		return errors.Is(err, os.ErrNotExist) && !taken[path]
+	}
+	if run == "" {
+		var r [4]byte
+		_, _ = rand.Read(r[:])
+		return filepath.Join(dir, fmt.Sprintf("%s-%s-%s-%s.json", entry.Time.Format(TimeFormat), fileSafe(entry.Domain), fileSafe(entry.Zone), hex.EncodeToString(r[:]))), nil
+	}
+	stem := run + "-" + fileSafe(entry.Domain) + "-" + fileSafe(entry.Zone)
+	name := stem + ".json"
+	for i := 2; !free(name); i++ {
+		name = fmt.Sprintf("%s-%d.json", stem, i)
+	}
+	return filepath.Join(dir, name), nil
 }
 
 // Fsync is false only in tests that write thousands of entries and
