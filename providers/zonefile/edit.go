@@ -705,7 +705,7 @@ func (z *zoneData) checkText(text string) error {
 		want[recordKey(e.rr)]++
 	}
 	var extra []string
-	err := parseZone([]byte(text), z.path+" (as edited)", z.origin, func(rr dns.RR, _ string) {
+	err := parseRecords([]byte(text), z.path+" (as edited)", z.origin, func(rr dns.RR) {
 		k := recordKey(rr)
 		if want[k] == 0 {
 			extra = append(extra, rr.String())

@@ -59,6 +59,20 @@ func parseZone(data []byte, path, origin string, fn func(rr dns.RR, comment stri
 	return nil
 }
 
+// parseRecords calls fn for every record of the zone file text data in
+// order, as parseZone does: by the fast parser when it takes the text (it
+// gives exactly the records miekg/dns would, FuzzFastZone checks it), else
+// by miekg/dns, whose errors name path:line.
+func parseRecords(data []byte, path, origin string, fn func(rr dns.RR)) error {
+	if rrs, ok := parseZoneFast(data, origin); ok {
+		for _, rr := range rrs {
+			fn(rr)
+		}
+		return nil
+	}
+	return parseZone(data, path, origin, func(rr dns.RR, _ string) { fn(rr) })
+}
+
 // parseError turns a miekg/dns parse error into one that starts with path:line.
 func parseError(path string, err error) error {
 	msg := err.Error()
@@ -178,7 +192,7 @@ func newEntry(id int, rr dns.RR, origin string) entry {
 // readZone parses a whole zone file for a read-modify-write.
 func readZone(data []byte, path, origin string) (*zoneData, error) {
 	z := &zoneData{origin: origin, path: path, soaID: -1}
-	err := parseZone(data, path, origin, func(rr dns.RR, _ string) {
+	err := parseRecords(data, path, origin, func(rr dns.RR) {
 		id := len(z.rrs)
 		z.rrs = append(z.rrs, rr)
 		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
