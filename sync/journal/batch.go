@@ -34,13 +34,19 @@ func CreateAll(dir, run string, entries []*Entry) ([]string, error) {
 }
 
 // WriteAll writes each entry to its path (paths[i] gets entries[i]) as
-// WriteFile does, atomically and durably, with the syncs shared by all.
-// On an error a path may hold its old or its new entry, never a part of one;
-// the paths it created are removed.
+// WriteFile does, atomically and durably, with the syncs shared by all:
+// the contents are on disk before any name points at them (an fsync of
+// each file, or for a large batch one syncfs of the file system), and the
+// names before it returns (an fsync of the directory). On an error a path
+// may hold its old or its new entry, never a part of one; the paths it
+// created are removed.
 func WriteAll(paths []string, entries []*Entry) (err error) {
 	if len(paths) == 0 {
 		return nil
 	}
+	// One syncfs flushes everything waiting on the file system, other
+	// processes' data too: worth it only in place of many fsyncs.
+	perFile := len(paths) < syncFSBatch
 	temps := make([]string, 0, len(paths))
 	renamed := 0
 	created := make([]bool, len(paths))
@@ -68,7 +74,9 @@ func WriteAll(paths []string, entries []*Entry) (err error) {
 			return err
 		}
 		temps = append(temps, tmp.Name())
-		_, err = tmp.Write(data)
+		if _, err = tmp.Write(data); err == nil && Fsync && perFile {
+			err = tmp.Sync()
+		}
 		if cerr := tmp.Close(); err == nil {
 			err = cerr
 		}
@@ -79,9 +87,8 @@ func WriteAll(paths []string, entries []*Entry) (err error) {
 			created[i] = true
 		}
 	}
-	if Fsync {
-		// The entries' contents are on disk before any name points at them.
-		if err := syncDirs(paths, temps); err != nil {
+	if Fsync && !perFile {
+		if err := syncContents(temps); err != nil {
 			return err
 		}
 	}
@@ -94,31 +101,32 @@ func WriteAll(paths []string, entries []*Entry) (err error) {
 	if !Fsync {
 		return nil
 	}
-	// The names are on disk before the caller writes the zone.
-	return syncDirs(paths, nil)
+	return syncDirs(paths)
 }
 
-// syncDirs makes the file system holding paths durable: one syncfs per
-// directory of paths (they are all in one, state_dir), or, where the system
-// has no syncfs, an fsync of each of files and then of each directory.
-func syncDirs(paths, files []string) error {
-	dirs := map[string]bool{}
-	for _, p := range paths {
-		dirs[filepath.Dir(p)] = true
+// syncFSBatch is the number of entries from which one syncfs replaces an
+// fsync of each.
+const syncFSBatch = 8
+
+// syncContents makes the contents of files durable: one syncfs of their
+// file system (they are all in state_dir), or an fsync of each where the
+// system has no syncfs.
+func syncContents(files []string) error {
+	d, err := os.Open(filepath.Dir(files[0]))
+	if err != nil {
+		return err
 	}
-	for dir := range dirs {
-		d, err := os.Open(dir)
+	defer d.Close()
+	if err := syncFS(d); !errors.Is(err, errNoSyncFS) {
+		return err
+	}
+	for _, p := range files {
+		f, err := os.Open(p)
 		if err != nil {
 			return err
 		}
-		err = syncFS(d)
-		if errors.Is(err, errNoSyncFS) {
-			err = fsyncEach(files)
-			if err == nil {
-				err = d.Sync()
-			}
-		}
-		if cerr := d.Close(); err == nil {
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {
@@ -128,15 +136,21 @@ func syncDirs(paths, files []string) error {
 	return nil
 }
 
-// fsyncEach fsyncs each file of paths.
-func fsyncEach(paths []string) error {
+// syncDirs fsyncs each directory of paths: the renames are durable.
+func syncDirs(paths []string) error {
+	done := map[string]bool{}
 	for _, p := range paths {
-		f, err := os.Open(p)
+		dir := filepath.Dir(p)
+		if done[dir] {
+			continue
+		}
+		done[dir] = true
+		d, err := os.Open(dir)
 		if err != nil {
 			return err
 		}
-		err = f.Sync()
-		if cerr := f.Close(); err == nil {
+		err = d.Sync()
+		if cerr := d.Close(); err == nil {
 			err = cerr
 		}
 		if err != nil {

@@ -122,17 +122,11 @@ func AllDone(results []ChangeResult) bool {
 // retention and restore --run group by it; "": by the entry's time and a
 // random suffix), and returns its path.
 func Create(dir, run string, entry *Entry) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
-	}
-	path, err := entryPath(dir, run, entry, nil)
+	paths, err := CreateAll(dir, run, []*Entry{entry})
 	if err != nil {
-		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
+		return "", err
 	}
-	if err := WriteFile(path, entry); err != nil {
-		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
-	}
-	return path, nil
+	return paths[0], nil
 }
 
 // entryPath names a new entry in dir by run (the run's id first: retention
@@ -164,39 +158,7 @@ var Fsync = true
 // WriteFile writes entry to path atomically and durably: a temporary
 // file in the same directory, fsync, rename, fsync of the directory.
 func WriteFile(path string, entry *Entry) error {
-	data, err := json.MarshalIndent(entry, "", "  ")
-	if err != nil {
-		return err
-	}
-	data = append(data, '\n')
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".tmp-journal-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err == nil && Fsync {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil || !Fsync {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return WriteAll([]string{path}, []*Entry{entry})
 }
 
 // Read reads one journal entry; errors name the file.
