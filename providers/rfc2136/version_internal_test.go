@@ -26,16 +26,23 @@ func TestZoneVersionOverTCP(t *testing.T) {
 	t.Cleanup(func() { udpTries = old })
 
 	srv := testbind.Start(t, testbind.Zone{Name: "example.com"})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	// A TCP port whose UDP twin is free too (held by a sink that answers
+	// nothing); another process may hold the twin, so try a few ports.
+	var l net.Listener
+	var sink net.PacketConn
+	for try := 0; sink == nil; try++ {
+		var err error
+		if l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if sink, err = net.ListenPacket("udp", l.Addr().String()); err != nil {
+			l.Close()
+			if try == 20 {
+				t.Fatalf("no UDP port beside a TCP one in 20 tries: %v", err)
+			}
+		}
 	}
-	t.Cleanup(func() { l.Close() })
-	sink, err := net.ListenPacket("udp", l.Addr().String())
-	if err != nil {
-		t.Skipf("no UDP port beside the TCP one: %v", err)
-	}
-	t.Cleanup(func() { sink.Close() })
+	t.Cleanup(func() { l.Close(); sink.Close() })
 	var dropped atomic.Int32
 	go func() {
 		buf := make([]byte, 512)
