@@ -76,7 +76,9 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 		return nil, err
 	}
 	e := &sync.Engine{Config: cfg, Providers: provs, Logger: logger, Version: version}
-	cc := newCompileCache(policy.Compile)
+	// The load compiled every policy already (cfg.Compile): the cache adds
+	// only the copies a DKIM rotation makes.
+	cc := newCompileCache(cfg.Compile)
 	e.Compile = cc.Compile
 	e.ZoneCache = &sync.ZoneCache{FullReadEvery: cfg.FullReadEvery}
 	e.Memo = &sync.Memo{LiveEvery: cfg.FullReadEvery}
