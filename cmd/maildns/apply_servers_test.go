@@ -32,9 +32,17 @@ func applySavedPlanOn(t *testing.T, kind string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		zones = append(zones, testbind.Zone{Name: z, Content: string(data)})
+		content := string(data)
+		if z == "example.com" {
+			content = messyExampleCom(t, content)
+		}
+		zones = append(zones, testbind.Zone{Name: z, Content: content})
 	}
 	srv := testbind.StartKind(t, kind, zones...)
+	foreign := foreignAnswers(t, srv)
+	if got := answers(t, srv, "example.com.", dns.TypeTXT); !strings.Contains(got, `"v=spf1 m" "x ~all"`) {
+		t.Fatalf("%s does not serve the split SPF: %s", kind, got)
+	}
 	// The TSIG secret sits in the config itself: it must not reach the plan.
 	e2eReplace(t, cfg, "  local: {type: zonefile, directory: zones}",
 		"  ns: {type: rfc2136, server: \""+srv.Addr+"\", key_name: "+srv.KeyName+", key_algorithm: "+srv.KeyAlg+", key: \""+srv.KeySecret+"\"}")
@@ -81,7 +89,7 @@ func applySavedPlanOn(t *testing.T, kind string) {
 	if !strings.Contains(out, "zone example.com at ns: refused") || !strings.Contains(out, "zone example.net at ns: applied") {
 		t.Errorf("apply output:\n%s", out)
 	}
-	if got := answers(t, srv, "example.com.", dns.TypeMX); got != "10 oldmail.example.com." {
+	if got := answers(t, srv, "example.com.", dns.TypeMX); !strings.EqualFold(got, "10 oldmail.example.com.") {
 		t.Errorf("the refused zone was written: MX %s", got)
 	}
 	// Every UPDATE moves the serial on all three servers: an unmoved one
@@ -113,6 +121,59 @@ func applySavedPlanOn(t *testing.T, kind string) {
 	if code, out, errOut := e2eRun(t, "--config", cfg, "--dry-run", "--output", "json"); code != 0 || !strings.Contains(out, `"update": 0,`) {
 		t.Errorf("--dry-run after apply: exit %d\n%s%s", code, out, errOut)
 	}
+	if got := answers(t, srv, "example.com.", dns.TypeTXT); strings.Count(got, "v=spf1") != 1 || !strings.Contains(got, "v=spf1 ip4:203.0.113.25") {
+		t.Errorf("after apply: apex TXT %s, want one SPF, the policy's", got)
+	}
+	if got := foreignAnswers(t, srv); got != foreign {
+		t.Errorf("foreign records changed by apply:\nbefore %s\nafter  %s", foreign, got)
+	}
+}
+
+// messyExampleCom makes the example's zone as people have it: the SPF
+// split at an odd place, the MX target in mixed case, and foreign records
+// maildns must leave alone (a 300-byte TXT, CAA, SRV, an unknown type).
+func messyExampleCom(t *testing.T, zone string) string {
+	t.Helper()
+	for old, repl := range map[string]string{
+		`@               IN TXT  "v=spf1 mx ~all"`:        `@               IN TXT  "v=spf1 m" "x ~all"`,
+		`@               IN MX   10 oldmail.example.com.`: `@               IN MX   10 OldMail.Example.COM.`,
+	} {
+		if !strings.Contains(zone, old) {
+			t.Fatalf("example.com zone: no %q to replace", old)
+		}
+		zone = strings.Replace(zone, old, repl, 1)
+	}
+	return zone + `@               IN TXT  "` + strings.Repeat("a", 200) + `" "` + strings.Repeat("b", 100) + `"
+@               IN CAA  0 issue "letsencrypt.org"
+_sip._tcp       IN SRV  10 5 5060 SIP.example.com.
+weird           IN TYPE65280 \# 4 0a0b0c0d
+`
+}
+
+// foreignAnswers is what the server answers for the foreign records of
+// messyExampleCom and the example's own.
+func foreignAnswers(t *testing.T, srv *testbind.Server) string {
+	t.Helper()
+	var out []string
+	for _, q := range []struct {
+		name  string
+		qtype uint16
+	}{
+		{"example.com.", dns.TypeCAA}, {"_sip._tcp.example.com.", dns.TypeSRV}, {"weird.example.com.", 65280},
+		{"www.example.com.", dns.TypeA}, {"oldmail.example.com.", dns.TypeA},
+	} {
+		out = append(out, answers(t, srv, q.name, q.qtype))
+	}
+	// The apex TXT values in a fixed order: PowerDNS answers an RRset in
+	// the order it last stored it.
+	var txt []string
+	for _, v := range strings.Split(answers(t, srv, "example.com.", dns.TypeTXT), " | ") {
+		if !strings.Contains(v, "v=spf1") {
+			txt = append(txt, v)
+		}
+	}
+	slices.Sort(txt)
+	return strings.Join(append(out, txt...), " ; ")
 }
 
 // update sends one signed UPDATE adding rr to zone, as nsupdate would.
