@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# make bench: the built maildns over N generated domains (N = 1,000 and
-# 10,000 by default; 100,000 when asked for in BENCH_SIZES), each domain in
+# make bench: the built maildns over N generated domains (N = 1,000, 10,000
+# and 100,000 by default), each domain in
 # its own zone and all of them in one shared zone: --dry-run, --once with one
 # domain in ten drifting (on a fresh copy each time), with wall time, CPU
-# time (and per domain), peak RSS and provider calls; the growth from the
-# smallest to the largest N; a check that a dry run read each provider zone
-# once; a daemon run of BENCH_CYCLES cycles (CPU-s and RSS per cycle, provider
-# calls); then the Go benchmarks of the hot paths.
+# time (and per domain), peak RSS and provider calls; the growth from each
+# N to the next; a check that a dry run read each provider zone once; a
+# daemon run of BENCH_CYCLES cycles at BENCH_DAEMON_SIZE domains (CPU-s and
+# RSS per cycle, provider calls); the measured figures against the
+# performance targets; then the Go benchmarks of the hot paths.
 #
-#   BENCH_SIZES="1000 10000"  domain counts (the data is generated once per
-#                             BENCH_DIR and reused)
+#   BENCH_SIZES="1000 10000 100000"
+#                             domain counts (the data is generated once per
+#                             BENCH_DIR and reused; 100,000 domains take
+#                             ~1.3 GB of disk and a few minutes in all)
 #   BENCH_RUNS=3              timed runs per size: the median wall time is
 #                             shown, with that run's CPU, and the largest RSS
 #   BENCH_DIR=DIR             where the data, plans and logs go, kept for the
@@ -18,9 +21,9 @@
 #                             sharing each zone (all: one zone; 0: not): still
 #                             one read per zone
 #   BENCH_ONCE=1              also time --once (0: not)
-#   BENCH_CYCLES=10           daemon cycles at the largest size (0: no daemon
-#                             run); the first converges the drift, the rest
-#                             find none
+#   BENCH_CYCLES=10           daemon cycles (0: no daemon run); the first
+#                             converges the drift, the rest find none
+#   BENCH_DAEMON_SIZE=10000   domains of the daemon run (one zone each)
 #   BENCH_RFC2136=100         zones on BIND for a no-drift rfc2136 daemon
 #                             cycle (wire messages, bytes and CPU per cycle;
 #                             0: not run; 10000 takes minutes to set up)
@@ -28,11 +31,12 @@
 #   GOBENCH_PATTERN=REGEXP    which Go benchmarks (default: the hot paths)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SIZES=${BENCH_SIZES:-"1000 10000"}
+SIZES=${BENCH_SIZES:-"1000 10000 100000"}
 RUNS=${BENCH_RUNS:-3}
 SHARED=${BENCH_SHARED:-all}
 ONCE=${BENCH_ONCE:-1}
 CYCLES=${BENCH_CYCLES:-10}
+DAEMON_SIZE=${BENCH_DAEMON_SIZE:-10000}
 if [ -n "${BENCH_DIR:-}" ]; then
 	WORK=$BENCH_DIR
 else
@@ -48,8 +52,9 @@ go build -trimpath -o "$WORK/maildns" ./cmd/maildns
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 status=0
-declare -A first_wall last_wall first_cpu last_cpu
-first_n="" last_n=""
+declare -A prev_wall prev_cpu res_wall res_cpu res_rss
+prev_n=""
+daemon_cpu="" daemon_rss=""
 
 # gen DIR N PER_ZONE: generate the data once.
 gen() {
@@ -103,6 +108,7 @@ measure() {
 		status=1
 	fi
 	measured_wall=$wall measured_cpu=$cpu
+	res_wall[$tag]=$wall res_cpu[$tag]=$cpu res_rss[$tag]=$rss_max
 }
 
 # daemon DIR CYCLES: run the daemon on a copy of DIR every second until it
@@ -155,6 +161,7 @@ daemon() {
 	if [ "${#quiet[@]}" -gt 0 ]; then
 		cpu=$(median "${quiet[@]}")
 		echo "daemon cycles 3-$done: median $cpu CPU-s (target 0.1 at 10,000 domains); RSS $rss3 -> $rss MB"
+		daemon_cpu=$cpu daemon_rss=$(awk -v a="$rss3" -v b="$rss" 'BEGIN {print (b > a ? b : a)}')
 		awk -v a="$rss3" -v b="$rss" 'BEGIN { if (b > a * 1.1 + 5) print "WARN: daemon RSS grew from cycle 3 on" }'
 	fi
 }
@@ -166,38 +173,59 @@ shared_of() { # the domains per zone of the shared runs for n domains
 printf '%-14s %-8s %8s %8s %11s %12s %15s %7s\n' domains mode wall_s cpu_s cpu_us_per_d peak_rss_mb provider_calls zones
 modes=dry-run
 [ "$ONCE" = 1 ] && modes="dry-run once"
+growth=()
 for n in $SIZES; do
 	per=$(shared_of "$n")
 	gen "$WORK/n$n" "$n" 1
 	[ "$per" != 0 ] && gen "$WORK/n${n}s$per" "$n" "$per"
 	for mode in $modes; do
+		keys=("$mode")
 		measure "$n" "$mode" "$WORK/n$n" "$n"
-		[ -z "$first_n" ] && first_wall[$mode]=$measured_wall first_cpu[$mode]=$measured_cpu
-		last_wall[$mode]=$measured_wall last_cpu[$mode]=$measured_cpu
+		walls=("$measured_wall") cpus_=("$measured_cpu")
 		if [ "$per" != 0 ]; then
 			measure "$n/$per" "$mode" "$WORK/n${n}s$per" "$n"
-			[ -z "$first_n" ] && first_wall[$mode.shared]=$measured_wall first_cpu[$mode.shared]=$measured_cpu
-			last_wall[$mode.shared]=$measured_wall last_cpu[$mode.shared]=$measured_cpu
+			keys+=("$mode.shared") walls+=("$measured_wall") cpus_+=("$measured_cpu")
 		fi
+		for i in "${!keys[@]}"; do
+			k=${keys[$i]}
+			if [ -n "$prev_n" ]; then
+				growth+=("$(awk -v k="$k" -v n0="$prev_n" -v w0="${prev_wall[$k]}" -v n1="$n" -v w1="${walls[$i]}" \
+					-v c0="${prev_cpu[$k]}" -v c1="${cpus_[$i]}" 'BEGIN {
+					x = n1 / n0; t = w1 / w0; c = (c0 > 0 ? c1 / c0 : 0)
+					printf "%s %d -> %d: %gx the domains took %.1fx the wall time, %.1fx the CPU time (target: at most %gx)", k, n0, n1, x, t, c, x * 1.1
+					if (c > x * 1.1) printf " -- NOT MET (CPU)"
+				}')")
+			fi
+			prev_wall[$k]=${walls[$i]} prev_cpu[$k]=${cpus_[$i]}
+		done
 	done
-	[ -z "$first_n" ] && first_n=$n
-	last_n=$n
+	prev_n=$n
 done
-if [ "$first_n" != "$last_n" ]; then
-	for k in "${!last_wall[@]}"; do
-		awk -v k="$k" -v n0="$first_n" -v w0="${first_wall[$k]}" -v n1="$last_n" -v w1="${last_wall[$k]}" \
-			-v c0="${first_cpu[$k]}" -v c1="${last_cpu[$k]}" 'BEGIN {
-			x = n1 / n0; t = w1 / w0; c = (c0 > 0 ? c1 / c0 : 0)
-			printf "%s: %gx the domains took %.1fx the wall time, %.1fx the CPU time (linear: %gx; target: at most %gx)\n", k, x, t, c, x, x * 1.1
-			if (t > x * 1.1) { print "WARN: superlinear growth (" k ", wall; on a loaded machine compare CPU)" }
-		}'
-	done | sort
-fi
+[ "${#growth[@]}" -gt 0 ] && printf '%s\n' "${growth[@]}"
 
 if [ "$CYCLES" -gt 0 ]; then
-	echo "daemon, $last_n domains, one zone each, $CYCLES cycles (the first converges the drift):"
-	daemon "$WORK/n$last_n" "$CYCLES"
+	gen "$WORK/n$DAEMON_SIZE" "$DAEMON_SIZE" 1
+	echo "daemon, $DAEMON_SIZE domains, one zone each, $CYCLES cycles (the first converges the drift):"
+	daemon "$WORK/n$DAEMON_SIZE" "$CYCLES"
 fi
+
+# target LABEL VALUE LIMIT UNIT: a measured figure against its target.
+target() {
+	[ -n "$2" ] || return 0
+	awk -v l="$1" -v v="$2" -v m="$3" -v u="$4" 'BEGIN {
+		printf "%-54s %8s %-5s (target %s %s) %s\n", l, v, u, m, u, (v + 0 <= m + 0 ? "met" : "NOT MET")
+	}'
+}
+echo "performance targets (wall times hold only on a quiet machine):"
+target "100,000 --dry-run, wall" "${res_wall[100000.dry-run]:-}" 5 s
+target "100,000 --dry-run, peak RSS" "${res_rss[100000.dry-run]:-}" 600 MB
+[ -n "${res_cpu[100000.dry-run]:-}" ] && target "100,000 --dry-run, CPU per domain" \
+	"$(awk -v c="${res_cpu[100000.dry-run]}" 'BEGIN {printf "%.1f", c / 100000 * 1e6}')" 60 µs
+target "10,000 --dry-run, wall" "${res_wall[10000.dry-run]:-}" 0.5 s
+target "10,000 --dry-run, peak RSS" "${res_rss[10000.dry-run]:-}" 120 MB
+target "10,000 in one zone, --once (1 in 10 drifting), wall" "${res_wall[10000s10000.once]:-}" 1.2 s
+target "daemon $DAEMON_SIZE, no drift, CPU per cycle (median)" "$daemon_cpu" 0.1 CPU-s
+target "daemon $DAEMON_SIZE, no drift, RSS" "$daemon_rss" 150 MB
 
 RFC2136=${BENCH_RFC2136:-100}
 if [ "$RFC2136" -gt 0 ]; then
