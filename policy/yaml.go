@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/maildns/maildns/internal/readfile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -23,24 +23,15 @@ const maxFileSize = 1 << 20
 // followed (a loop fails with the system's error); devices, FIFOs and
 // directories are refused without being opened.
 func readFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	b, info, err := readfile.Read(path, maxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
+	if !info.Regular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if fi.Size() > maxFileSize {
-		return nil, fmt.Errorf("%s is %d bytes, over the 1 MiB limit", path, fi.Size())
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, err
+	if b == nil && info.Size > maxFileSize {
+		return nil, fmt.Errorf("%s is %d bytes, over the 1 MiB limit", path, info.Size)
 	}
 	if len(b) > maxFileSize {
 		return nil, fmt.Errorf("%s is over the 1 MiB limit", path)

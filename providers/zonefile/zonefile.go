@@ -88,6 +88,7 @@ import (
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 
+	"github.com/maildns/maildns/internal/readfile"
 	"github.com/maildns/maildns/providers"
 )
 
@@ -166,7 +167,12 @@ func (p *Provider) ZonePath(zone string) (path, origin string, err error) {
 
 // readFile reads the zone file of a zone, naming the path when it is missing.
 func readFile(path, origin string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, info, err := readfile.Read(path, -1)
+	if err != nil || !info.Regular() {
+		// Not a regular file, or a failure: as os.ReadFile reads and
+		// says it (readfile is the fast path of regular files).
+		data, err = os.ReadFile(path)
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("zone %s: zone file %s does not exist: %w", origin, path, err)

@@ -1,0 +1,28 @@
+// Package readfile reads whole small files with as few system calls as the
+// kernel allows. os.ReadFile (and os.Stat then os.Open) costs about ten
+// calls a file (the runtime's poller tries each regular file, and fails);
+// a run over 100,000 domains reads 200,000 files.
+package readfile
+
+import "io/fs"
+
+// Info is what the file was when it was opened.
+type Info struct {
+	Size int64
+	Mode fs.FileMode
+}
+
+// Regular reports whether the file is a regular file.
+func (i Info) Regular() bool { return i.Mode.IsRegular() }
+
+// Read reads the file at path (symlinks followed) whole when it is a
+// regular file of at most limit bytes (limit < 0: any size); it reads at
+// most limit+1 bytes, so a file that grew past limit while read is seen
+// to. It returns the file's Info without opening it when the file is not
+// regular (a device, FIFO or directory) or is over limit, and an
+// *fs.PathError as os.Stat, os.Open or a read would ("stat PATH: no such
+// file or directory"). Four system calls: stat, open, read, close (and a
+// read that returns nothing, when the file is not empty).
+func Read(path string, limit int64) ([]byte, Info, error) {
+	return read(path, limit)
+}

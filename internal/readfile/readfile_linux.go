@@ -1,0 +1,91 @@
+//go:build linux
+
+package readfile
+
+import (
+	"io/fs"
+	"slices"
+	"syscall"
+)
+
+func read(path string, limit int64) ([]byte, Info, error) {
+	// Stat first: a device, FIFO or directory is never opened (opening
+	// some devices has effects).
+	var st syscall.Stat_t
+	if err := ignoringEINTR(func() error { return syscall.Stat(path, &st) }); err != nil {
+		return nil, Info{}, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	info := Info{Size: st.Size, Mode: fileMode(st.Mode)}
+	if !info.Regular() || (limit >= 0 && info.Size > limit) {
+		return nil, info, nil
+	}
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		return err
+	})
+	if err != nil {
+		return nil, info, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	// One byte more than the size, so that the end is seen by the first
+	// read that returns nothing, and a file that grew is read on (up to
+	// limit+1 bytes: the caller sees it is over).
+	want := info.Size + 1
+	if limit >= 0 && want > limit+1 {
+		want = limit + 1
+	}
+	buf := make([]byte, 0, want)
+	for {
+		if limit >= 0 && int64(len(buf)) > limit {
+			return buf, info, nil
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4096)
+		}
+		end := cap(buf)
+		if limit >= 0 && int64(end) > limit+1 {
+			end = int(limit + 1)
+		}
+		n, err := syscall.Read(fd, buf[len(buf):end])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, info, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return buf, info, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+func ignoringEINTR(f func() error) error {
+	for {
+		if err := f(); err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// fileMode is os.Stat's mode of a stat_t mode: the type bits and the
+// permission bits (the rest, setuid and the like, are not needed here).
+func fileMode(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	switch m & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		mode |= fs.ModeDir
+	case syscall.S_IFLNK:
+		mode |= fs.ModeSymlink
+	case syscall.S_IFIFO:
+		mode |= fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		mode |= fs.ModeSocket
+	case syscall.S_IFCHR:
+		mode |= fs.ModeDevice | fs.ModeCharDevice
+	case syscall.S_IFBLK:
+		mode |= fs.ModeDevice
+	}
+	return mode
+}

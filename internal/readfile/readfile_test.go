@@ -1,0 +1,102 @@
+package readfile
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+func TestReadMatchesOSReadFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, size := range []int{0, 1, 511, 512, 4095, 4096, 4097, 100_000} {
+		p := filepath.Join(dir, "f")
+		want := bytes.Repeat([]byte("abcdefghij"), size/10+1)[:size]
+		if err := os.WriteFile(p, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, info, err := Read(p, -1)
+		if err != nil || !bytes.Equal(got, want) || info.Size != int64(size) || !info.Regular() {
+			t.Fatalf("size %d: got %d bytes, info %+v, err %v", size, len(got), info, err)
+		}
+		got, _, err = Read(p, int64(size))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("size %d, limit %d: got %d bytes, err %v", size, size, len(got), err)
+		}
+	}
+}
+
+func TestReadOverLimitIsNotRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(p, make([]byte, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, info, err := Read(p, 999)
+	if err != nil || got != nil || info.Size != 1000 {
+		t.Fatalf("got %d bytes, info %+v, err %v; want nothing read, size 1000", len(got), info, err)
+	}
+}
+
+func TestReadErrorsAsOSDoes(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	_, _, err := Read(missing, -1)
+	_, osErr := os.Stat(missing)
+	if !errors.Is(err, fs.ErrNotExist) || err.Error() != osErr.Error() {
+		t.Fatalf("missing file: %v; os.Stat says %v", err, osErr)
+	}
+	// A directory and a FIFO are not regular: reported, not opened (a
+	// FIFO with no writer would block the open).
+	_, info, err := Read(dir, -1)
+	if err != nil || info.Regular() || !info.Mode.IsDir() {
+		t.Fatalf("directory: info %+v, err %v", info, err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, info, err := Read(fifo, -1)
+	if err != nil || got != nil || info.Mode&fs.ModeNamedPipe == 0 {
+		t.Fatalf("fifo: got %q, info %+v, err %v", got, info, err)
+	}
+	if os.Geteuid() != 0 {
+		noread := filepath.Join(dir, "noread")
+		if err := os.WriteFile(noread, []byte("x"), 0o000); err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = Read(noread, -1)
+		if !errors.Is(err, fs.ErrPermission) || !strings.HasPrefix(err.Error(), "open ") {
+			t.Fatalf("unreadable file: %v", err)
+		}
+	}
+}
+
+// BenchmarkRead compares the system calls' cost with os.ReadFile on a
+// policy-sized file.
+func BenchmarkRead(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "f")
+	if err := os.WriteFile(p, bytes.Repeat([]byte("x"), 400), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("readfile", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := Read(p, 1<<20); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("os", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := os.Stat(p); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := os.ReadFile(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
