@@ -856,20 +856,23 @@ func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
 }
 
 // readZoneRaw is readZone that also returns the records as the provider
-// gave them, and notes in cond (when not nil) the records whose data
+// gave them (none when it gave them in canonical form), and notes in cond (when not nil) the records whose data
 // differs from what providers.CheckExpect will see.
 func readZoneRaw(ctx context.Context, z *zoneState, cond *zoneCond) ([]libdns.RR, []libdns.Record, error) {
 	if z.provider == nil {
 		return nil, nil, fmt.Errorf("provider %q is not configured", z.key.provider)
 	}
 	z.calls++
-	recs, err := z.provider.GetRecords(ctx, z.fqdn)
+	canon, recs, err := providers.GetRecordsCanonical(ctx, z.provider, z.fqdn)
 	if err != nil {
 		var ce *providers.CallError
 		if !errors.As(err, &ce) {
 			err = &providers.CallError{Provider: z.key.provider, Op: providers.OpGetRecords, Zone: z.fqdn, Err: err}
 		}
 		return nil, nil, err
+	}
+	if canon != nil {
+		return canon, nil, nil // already as the loop below would make them
 	}
 	out := make([]libdns.RR, 0, len(recs))
 	for _, rec := range recs {

@@ -39,6 +39,14 @@ func (z *tokenZones) GetRecords(ctx context.Context, zone string) ([]libdns.Reco
 	return z.Provider.GetRecords(ctx, zone)
 }
 
+// GetRecordsCanonical is the engine's read of a zone: noted as GetRecords.
+func (z *tokenZones) GetRecordsCanonical(ctx context.Context, zone string) ([]libdns.RR, []libdns.Record, error) {
+	z.mu.Lock()
+	z.whole = append(z.whole, providers.IsFullRead(ctx))
+	z.mu.Unlock()
+	return z.Provider.GetRecordsCanonical(ctx, zone)
+}
+
 func (z *tokenZones) cycle(token string) []bool {
 	z.mu.Lock()
 	defer z.mu.Unlock()

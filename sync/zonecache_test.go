@@ -17,7 +17,7 @@ import (
 	"github.com/maildns/maildns/providers/zonefile"
 )
 
-// readCounter is a zone-file backend that counts GetRecords per zone.
+// readCounter is a zone-file backend that counts reads per zone.
 type readCounter struct {
 	*zonefile.Provider
 	mu    gosync.Mutex
@@ -29,6 +29,14 @@ func (c *readCounter) GetRecords(ctx context.Context, zone string) ([]libdns.Rec
 	c.reads[strings.TrimSuffix(zone, ".")]++
 	c.mu.Unlock()
 	return c.Provider.GetRecords(ctx, zone)
+}
+
+// GetRecordsCanonical is the engine's read of a zone: counted as GetRecords.
+func (c *readCounter) GetRecordsCanonical(ctx context.Context, zone string) ([]libdns.RR, []libdns.Record, error) {
+	c.mu.Lock()
+	c.reads[strings.TrimSuffix(zone, ".")]++
+	c.mu.Unlock()
+	return c.Provider.GetRecordsCanonical(ctx, zone)
 }
 
 func (c *readCounter) take() map[string]int {

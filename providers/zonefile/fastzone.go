@@ -17,12 +17,36 @@ import (
 // every error returns ok false, and the caller parses the text with
 // miekg/dns, which then gives its own answer and its own messages.
 func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
+	rrs = make([]dns.RR, 0, bytes.Count(data, []byte{'\n'})+1)
+	ok = scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool {
+		name, ok := fastName(owner, origin)
+		if !ok {
+			return false
+		}
+		rr, ok := fastRData(dns.RR_Header{Name: name, Class: dns.ClassINET, Ttl: ttl}, typ, f, origin)
+		if ok {
+			rrs = append(rrs, rr)
+		}
+		return ok
+	})
+	if !ok {
+		return nil, false
+	}
+	return rrs, true
+}
+
+// scanZoneFast reads the lines of data as parseZoneFast takes them and calls
+// record for each record line: its owner as written, its TTL, its type
+// (one of fastTypes), its data fields and the $ORIGIN in force. record
+// checks the owner and the data and returns false for what it does not
+// take. scanZoneFast returns false as soon as a line or record is refused.
+func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
 	if bytes.ContainsAny(data, "()\\\r") {
-		return nil, false // multi-line records, escapes, CRLF: not worth a try
+		return false // multi-line records, escapes, CRLF: not worth a try
 	}
 	defTTL, haveTTL := uint32(0), false
-	fields := make([][]byte, 0, 16)
-	rrs = make([]dns.RR, 0, bytes.Count(data, []byte{'\n'})+1)
+	var buf [16][]byte
+	fields := buf[:0]
 	for len(data) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -30,48 +54,45 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 		} else {
 			line, data = data, nil
 		}
+		var ok bool
 		fields, ok = zoneFields(line, fields[:0])
 		if !ok {
-			return nil, false
+			return false
 		}
 		if len(fields) == 0 {
 			continue
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			return nil, false // a blank owner: the previous record's
+			return false // a blank owner: the previous record's
 		}
 		switch string(fields[0]) {
 		case "$ORIGIN":
 			if len(fields) != 2 || !bytes.HasSuffix(fields[1], []byte{'.'}) {
-				return nil, false
+				return false
 			}
 			o, ok := fastName(fields[1], "")
 			if !ok {
-				return nil, false
+				return false
 			}
 			origin = o
 			continue
 		case "$TTL":
 			if len(fields) != 2 {
-				return nil, false
+				return false
 			}
 			t, ok := fastUint(fields[1], 9)
 			if !ok {
-				return nil, false
+				return false
 			}
 			defTTL, haveTTL = uint32(t), true
 			continue
 		}
-		owner, ok := fastName(fields[0], origin)
-		if !ok {
-			return nil, false
-		}
-		hdr := dns.RR_Header{Name: owner, Class: dns.ClassINET}
 		rest := fields[1:]
+		var ttl uint32
 		ttlSet, classSet := false, false
 		for len(rest) > 0 {
 			if t, ok := fastUint(rest[0], 9); ok && !ttlSet {
-				hdr.Ttl, ttlSet = uint32(t), true
+				ttl, ttlSet = uint32(t), true
 			} else if bytes.EqualFold(rest[0], []byte("IN")) && !classSet {
 				classSet = true
 			} else {
@@ -81,20 +102,19 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 		}
 		if !ttlSet {
 			if !haveTTL {
-				return nil, false
+				return false
 			}
-			hdr.Ttl = defTTL
+			ttl = defTTL
 		}
 		if len(rest) < 2 {
-			return nil, false
+			return false
 		}
-		rr, ok := fastRData(hdr, fastType(rest[0]), rest[1:], origin)
-		if !ok {
-			return nil, false
+		typ := fastType(rest[0])
+		if typ == "" || !record(fields[0], ttl, typ, rest[1:], origin) {
+			return false
 		}
-		rrs = append(rrs, rr)
 	}
-	return rrs, true
+	return true
 }
 
 // zoneFields splits a line into its fields, a quoted string one field with
@@ -145,51 +165,91 @@ func zoneFields(line []byte, out [][]byte) ([][]byte, bool) {
 // name is completed with it. Only letters, digits, '-' and '_' in labels of
 // 1 to 63 characters, and a first label "*", are taken.
 func fastName(b []byte, origin string) (string, bool) {
+	if !fastNameOK(b, origin) {
+		return "", false
+	}
+	switch {
+	case len(b) == 1 && b[0] == '@':
+		return origin, true
+	case b[len(b)-1] == '.':
+		return string(b), true
+	case origin == ".":
+		return string(b) + ".", true
+	}
+	return string(b) + "." + origin, true
+}
+
+// appendLowerName appends the name fastName returns, in lower case.
+func appendLowerName(dst, b []byte, origin string) ([]byte, bool) {
+	if !fastNameOK(b, origin) {
+		return dst, false
+	}
+	switch {
+	case len(b) == 1 && b[0] == '@':
+		return appendLower(dst, origin), true
+	case b[len(b)-1] == '.':
+		return appendLower(dst, b), true
+	}
+	dst = append(appendLower(dst, b), '.')
+	if origin != "." {
+		dst = appendLower(dst, origin)
+	}
+	return dst, true
+}
+
+// appendLower appends s in ASCII lower case.
+func appendLower[S string | []byte](dst []byte, s S) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// fastNameOK reports whether fastName takes b.
+func fastNameOK(b []byte, origin string) bool {
 	if len(b) == 1 && b[0] == '@' {
-		return origin, origin != ""
+		return origin != ""
 	}
 	relative := b[len(b)-1] != '.'
 	if relative && origin == "" {
-		return "", false
+		return false
 	}
 	n := len(b)
 	if relative && origin != "." {
 		n += 1 + len(origin)
 	}
 	if n > 254 {
-		return "", false
+		return false
 	}
 	if len(b) == 1 && b[0] == '.' {
-		return ".", true
+		return true
 	}
 	label := 0
 	for i, c := range b {
 		switch {
 		case c == '.':
 			if label == 0 {
-				return "", false
+				return false
 			}
 			label = 0
 			continue
 		case c == '*':
 			if i != 0 || len(b) < 2 || b[1] != '.' {
-				return "", false
+				return false
 			}
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
 		default:
-			return "", false
+			return false
 		}
 		if label++; label > 63 {
-			return "", false
+			return false
 		}
 	}
-	switch {
-	case !relative:
-		return string(b), true
-	case origin == ".":
-		return string(b) + ".", true
-	}
-	return string(b) + "." + origin, true
+	return true
 }
 
 // fastUint parses a number of at most digits decimal digits.

@@ -118,6 +118,7 @@ var (
 	_ providers.Provider            = (*Provider)(nil)
 	_ providers.Replacer            = (*Provider)(nil)
 	_ providers.ConditionalReplacer = (*Provider)(nil)
+	_ providers.CanonicalGetter     = (*Provider)(nil)
 	_ libdns.ZoneLister             = (*Provider)(nil)
 )
 
@@ -195,6 +196,34 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 	if err != nil {
 		return nil, err
 	}
+	return records(data, path, origin)
+}
+
+// GetRecordsCanonical implements providers.CanonicalGetter: a zone file
+// the fast parser takes (which holds no RRSIG, so GuardWrite lets it be
+// written) is read straight into canonical records (readCanonical).
+func (p *Provider) GetRecordsCanonical(ctx context.Context, zone string) ([]libdns.RR, []libdns.Record, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	path, origin, err := p.ZonePath(zone)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := readFile(path, origin)
+	if err != nil {
+		return nil, nil, err
+	}
+	if canon, ok := readCanonical(data, origin); ok {
+		return canon, nil, nil
+	}
+	recs, err := records(data, path, origin)
+	return nil, recs, err
+}
+
+// records returns the records of the zone file text data but its SOA, as
+// GetRecords does.
+func records(data []byte, path, origin string) ([]libdns.Record, error) {
 	recs := make([]libdns.Record, 0, countLines(data))
 	if rrs, ok := parseZoneFast(data, origin); ok {
 		for _, rr := range rrs {
@@ -204,7 +233,7 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 		}
 		return recs, nil
 	}
-	err = parseZone(data, path, origin, func(rr dns.RR, _ string) {
+	err := parseZone(data, path, origin, func(rr dns.RR, _ string) {
 		if rr.Header().Rrtype == dns.TypeSOA {
 			return
 		}

@@ -1,0 +1,186 @@
+package zonefile
+
+import (
+	"bytes"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
+
+	"github.com/maildns/maildns/providers"
+)
+
+// canonRec is one record readCanonical found: its name and data as spans
+// of canonBuf.text, or, for the few types read the long way, whole in rr.
+type canonRec struct {
+	name, data [2]int32 // [start, end) in text; name[0] < 0 is "@"
+	ttl        uint32
+	typ        string
+	long       bool
+	rr         libdns.RR
+}
+
+// canonBuf is readCanonical's working memory, kept between reads.
+type canonBuf struct {
+	text []byte // the canonical names and data of the zone, back to back
+	recs []canonRec
+	name []byte // a name being made
+}
+
+var canonBufs = sync.Pool{New: func() any { return new(canonBuf) }}
+
+// readCanonical reads a zone file written as parseZoneFast takes it
+// straight into the records the engine compares: what providers.Normalize
+// makes of each record GetRecords returns but the SOA, in file order. All
+// names and data share one string, and no dns.RR is made but for SRV and
+// CAA. ok is false for any file parseZoneFast does not take, and for a TXT
+// text with a space at either end (which Normalize would change: the
+// engine needs both forms).
+func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
+	b := canonBufs.Get().(*canonBuf)
+	defer func() {
+		clear(b.recs) // the long records' strings
+		b.text, b.recs, b.name = b.text[:0], b.recs[:0], b.name[:0]
+		canonBufs.Put(b)
+	}()
+	zone := origin[:len(origin)-1]
+	ok := scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
+		if typ == "SOA" || typ == "SRV" || typ == "CAA" {
+			return b.long(owner, ttl, typ, f, cur, origin)
+		}
+		r := canonRec{ttl: ttl, typ: typ}
+		var ok bool
+		if r.name, ok = b.owner(owner, cur, zone); !ok {
+			return false
+		}
+		start := len(b.text)
+		switch typ {
+		case "A", "AAAA":
+			if len(f) != 1 {
+				return false
+			}
+			ip, ok := fastAddr(f[0], typ)
+			if !ok {
+				return false
+			}
+			if typ == "A" {
+				ip = ip.Unmap()
+			}
+			b.text = ip.AppendTo(b.text)
+		case "NS", "CNAME", "PTR":
+			if len(f) != 1 {
+				return false
+			}
+			if b.text, ok = appendLowerName(b.text, f[0], cur); !ok {
+				return false
+			}
+		case "MX":
+			if len(f) != 2 {
+				return false
+			}
+			pref, ok := fastUint(f[0], 5)
+			if !ok || pref > 65535 {
+				return false
+			}
+			b.text = append(strconv.AppendUint(b.text, pref, 10), ' ')
+			if b.text, ok = appendLowerName(b.text, f[1], cur); !ok {
+				return false
+			}
+		case "TXT":
+			for _, s := range f {
+				if len(s) < 3 || s[0] != '"' || len(s)-2 > 255 {
+					return false // unquoted, empty or longer than a string may be
+				}
+				b.text = append(b.text, s[1:len(s)-1]...)
+			}
+			if t := b.text[start:]; t[0] == ' ' || t[len(t)-1] == ' ' {
+				return false // Normalize trims it, the engine keeps it as read
+			}
+		default:
+			return false
+		}
+		r.data = [2]int32{int32(start), int32(len(b.text))}
+		b.recs = append(b.recs, r)
+		return true
+	})
+	if !ok {
+		return nil, false
+	}
+	text := string(b.text)
+	out := make([]libdns.RR, len(b.recs))
+	for i, r := range b.recs {
+		if r.long {
+			out[i] = r.rr
+			continue
+		}
+		name := "@"
+		if r.name[0] >= 0 {
+			name = text[r.name[0]:r.name[1]]
+		}
+		out[i] = libdns.RR{Name: name, TTL: time.Duration(r.ttl) * time.Second, Type: r.typ, Data: text[r.data[0]:r.data[1]]}
+	}
+	return out, true
+}
+
+// owner appends the owner name b (under the $ORIGIN cur) relative to zone
+// (lower case, no trailing dot) as providers.RelativeName gives it, and
+// returns its span; the previous record's span when it is the same name.
+func (b *canonBuf) owner(o []byte, cur, zone string) ([2]int32, bool) {
+	var ok bool
+	if b.name, ok = appendLowerName(b.name[:0], o, cur); !ok {
+		return [2]int32{}, false
+	}
+	n := b.name
+	fq := n[:len(n)-1]
+	switch {
+	case string(fq) == zone:
+		return [2]int32{-1, -1}, true
+	case len(fq) > len(zone) && fq[len(fq)-len(zone)-1] == '.' && string(fq[len(fq)-len(zone):]) == zone:
+		n = fq[:len(fq)-len(zone)-1]
+	}
+	if len(b.recs) > 0 {
+		if p := b.recs[len(b.recs)-1]; !p.long && p.name[0] >= 0 && bytes.Equal(b.text[p.name[0]:p.name[1]], n) {
+			return p.name, true
+		}
+	}
+	start := len(b.text)
+	b.text = append(b.text, n...)
+	return [2]int32{int32(start), int32(len(b.text))}, true
+}
+
+// long reads a record of type SOA, SRV or CAA as GetRecords does and
+// normalises it; the SOA is only checked.
+func (b *canonBuf) long(owner []byte, ttl uint32, typ string, f [][]byte, cur, origin string) bool {
+	name, ok := fastName(owner, cur)
+	if !ok {
+		return false
+	}
+	rr, ok := fastRData(dns.RR_Header{Name: name, Class: dns.ClassINET, Ttl: ttl}, typ, f, cur)
+	if !ok || typ == "SOA" {
+		return ok
+	}
+	n, err := providers.Normalize(toLibdns(rr, origin), origin)
+	if err != nil {
+		return false
+	}
+	b.recs = append(b.recs, canonRec{long: true, rr: n})
+	return true
+}
+
+// fastAddr parses the address of an A or AAAA record as fastRData does.
+func fastAddr(f []byte, typ string) (netip.Addr, bool) {
+	if bytes.IndexByte(f, ':') >= 0 != (typ == "AAAA") {
+		return netip.Addr{}, false
+	}
+	// The string is only read while f is unchanged: ParseAddr keeps no
+	// reference to it but in its error, which is dropped.
+	ip, err := netip.ParseAddr(unsafe.String(unsafe.SliceData(f), len(f)))
+	if err != nil || ip.Zone() != "" {
+		return netip.Addr{}, false
+	}
+	return ip, true
+}
