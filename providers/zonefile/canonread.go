@@ -29,9 +29,11 @@ type canonBuf struct {
 	text []byte // the canonical names and data of the zone, back to back
 	recs []canonRec
 	name []byte // a name being made
+	// fields is scanZoneFast's room for a line's fields.
+	fields [][]byte
 }
 
-var canonBufs = sync.Pool{New: func() any { return new(canonBuf) }}
+var canonBufs = sync.Pool{New: func() any { return &canonBuf{fields: make([][]byte, 0, 16)} }}
 
 // readCanonical reads a zone file written as parseZoneFast takes it
 // straight into the records the engine compares: what providers.Normalize
@@ -44,12 +46,17 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 	b := canonBufs.Get().(*canonBuf)
 	defer func() {
 		clear(b.recs) // the long records' strings
-		b.text, b.recs, b.name = b.text[:0], b.recs[:0], b.name[:0]
+		clear(b.fields[:cap(b.fields)])
+		b.text, b.recs, b.name, b.fields = b.text[:0], b.recs[:0], b.name[:0], b.fields[:0]
 		canonBufs.Put(b)
 	}()
 	zone := origin[:len(origin)-1]
-	ok := scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
-		if typ == "SOA" || typ == "SRV" || typ == "CAA" {
+	ok := scanZoneFast(data, origin, b.fields[:0], func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
+		if typ == "SOA" {
+			_, ok := fastSOA(f, cur)
+			return ok && fastNameOK(owner, cur)
+		}
+		if typ == "SRV" || typ == "CAA" {
 			return b.long(owner, ttl, typ, f, cur, origin)
 		}
 		r := canonRec{ttl: ttl, typ: typ}
@@ -152,16 +159,16 @@ func (b *canonBuf) owner(o []byte, cur, zone string) ([2]int32, bool) {
 	return [2]int32{int32(start), int32(len(b.text))}, true
 }
 
-// long reads a record of type SOA, SRV or CAA as GetRecords does and
-// normalises it; the SOA is only checked.
+// long reads a record of type SRV or CAA as GetRecords does and
+// normalises it.
 func (b *canonBuf) long(owner []byte, ttl uint32, typ string, f [][]byte, cur, origin string) bool {
 	name, ok := fastName(owner, cur)
 	if !ok {
 		return false
 	}
 	rr, ok := fastRData(dns.RR_Header{Name: name, Class: dns.ClassINET, Ttl: ttl}, typ, f, cur)
-	if !ok || typ == "SOA" {
-		return ok
+	if !ok {
+		return false
 	}
 	n, err := providers.Normalize(toLibdns(rr, origin), origin)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 // miekg/dns, which then gives its own answer and its own messages.
 func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 	rrs = make([]dns.RR, 0, bytes.Count(data, []byte{'\n'})+1)
-	ok = scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool {
+	ok = scanZoneFast(data, origin, make([][]byte, 0, 16), func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool {
 		name, ok := fastName(owner, origin)
 		if !ok {
 			return false
@@ -40,13 +40,12 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 // (one of fastTypes), its data fields and the $ORIGIN in force. record
 // checks the owner and the data and returns false for what it does not
 // take. scanZoneFast returns false as soon as a line or record is refused.
-func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
+// fields is room for a line's fields.
+func scanZoneFast(data []byte, origin string, fields [][]byte, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
 	if bytes.ContainsAny(data, "()\\\r") {
 		return false // multi-line records, escapes, CRLF: not worth a try
 	}
 	defTTL, haveTTL := uint32(0), false
-	var buf [16][]byte
-	fields := buf[:0]
 	for len(data) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -70,11 +69,12 @@ func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint
 			if len(fields) != 2 || !bytes.HasSuffix(fields[1], []byte{'.'}) {
 				return false
 			}
-			o, ok := fastName(fields[1], "")
-			if !ok {
+			if !fastNameOK(fields[1], "") {
 				return false
 			}
-			origin = o
+			if string(fields[1]) != origin { // the zone's own: no copy
+				origin = string(fields[1])
+			}
 			continue
 		case "$TTL":
 			if len(fields) != 2 {
@@ -341,22 +341,12 @@ func fastRData(hdr dns.RR_Header, typ string, f [][]byte, origin string) (dns.RR
 		hdr.Rrtype = dns.TypeTXT
 		return &dns.TXT{Hdr: hdr, Txt: txt}, true
 	case "SOA":
-		if len(f) != 7 {
+		v, ok := fastSOA(f, origin)
+		if !ok {
 			return nil, false
 		}
-		ns, ok1 := name(f[0])
-		mbox, ok2 := name(f[1])
-		if !ok1 || !ok2 {
-			return nil, false
-		}
-		var v [5]uint32
-		for i := range v {
-			n, ok := fastUint(f[2+i], 10)
-			if !ok || n > 1<<32-1 || i > 0 && n > 1<<31-1 {
-				return nil, false
-			}
-			v[i] = uint32(n)
-		}
+		ns, _ := name(f[0])
+		mbox, _ := name(f[1])
 		hdr.Rrtype = dns.TypeSOA
 		return &dns.SOA{Hdr: hdr, Ns: ns, Mbox: mbox, Serial: v[0], Refresh: v[1], Retry: v[2], Expire: v[3], Minttl: v[4]}, true
 	case "SRV":
@@ -394,4 +384,20 @@ func fastRData(hdr dns.RR_Header, typ string, f [][]byte, origin string) (dns.RR
 		return &dns.CAA{Hdr: hdr, Flag: uint8(flag), Tag: string(f[1]), Value: string(f[2][1 : len(f[2])-1])}, true
 	}
 	return nil, false
+}
+
+// fastSOA checks the data fields of an SOA record as fastRData takes them
+// and returns its five numbers.
+func fastSOA(f [][]byte, origin string) (v [5]uint32, ok bool) {
+	if len(f) != 7 || !fastNameOK(f[0], origin) || !fastNameOK(f[1], origin) {
+		return v, false
+	}
+	for i := range v {
+		n, ok := fastUint(f[2+i], 10)
+		if !ok || n > 1<<32-1 || i > 0 && n > 1<<31-1 {
+			return v, false
+		}
+		v[i] = uint32(n)
+	}
+	return v, true
 }
