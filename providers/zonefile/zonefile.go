@@ -163,7 +163,16 @@ func (p *Provider) ZonePath(zone string) (path, origin string, err error) {
 	if _, ok := dns.IsDomainName(name); !ok {
 		return "", "", fmt.Errorf("zone %q: not a zone name", zone)
 	}
-	return filepath.Join(p.Directory, name+p.suffix()), name + ".", nil
+	if origin = zone; len(zone) != len(name)+1 || zone[:len(name)] != name || zone[len(name)] != '.' {
+		origin = name + "." // not as the engine asks it
+	}
+	suffix := p.suffix()
+	if dir := p.Directory; dir != "" && dir != "." && dir != "/" && filepath.Clean(dir) == dir && !strings.ContainsRune(suffix, filepath.Separator) {
+		// What filepath.Join gives (a clean directory, a name without a
+		// separator or a leading dot), made in one string.
+		return dir + string(filepath.Separator) + name + suffix, origin, nil
+	}
+	return filepath.Join(p.Directory, name+suffix), origin, nil
 }
 
 // readFile reads the zone file of a zone, naming the path when it is missing.
