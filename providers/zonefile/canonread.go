@@ -15,20 +15,31 @@ import (
 )
 
 // canonRec is one record readCanonical found: its name and data as spans
-// of canonBuf.text, or, for the few types read the long way, whole in rr.
+// [start, end) of canonBuf.text. name[0] is nameApex for "@", and nameLong
+// for a record read the long way, whole in canonBuf.longs[data[0]].
 type canonRec struct {
-	name, data [2]int32 // [start, end) in text; name[0] < 0 is "@"
+	name, data [2]int32
 	ttl        uint32
 	typ        string
-	long       bool
-	rr         libdns.RR
 }
+
+const (
+	nameApex = -1
+	nameLong = -2
+)
+
+// Buffers grown past these by a large zone are left to the collector.
+const (
+	canonKeepText = 64 << 10
+	canonKeepRecs = 2048
+)
 
 // canonBuf is readCanonical's working memory, kept between reads.
 type canonBuf struct {
-	text []byte // the canonical names and data of the zone, back to back
-	recs []canonRec
-	name []byte // a name being made
+	text  []byte // the canonical names and data of the zone, back to back
+	recs  []canonRec
+	longs []libdns.RR
+	name  []byte // a name being made
 	// fields is scanZoneFast's room for a line's fields.
 	fields [][]byte
 }
@@ -43,11 +54,17 @@ var canonBufs = sync.Pool{New: func() any { return &canonBuf{fields: make([][]by
 // text with a space at either end (which Normalize would change: the
 // engine needs both forms).
 func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
+	if len(data) > 1<<29 {
+		return nil, false // past what the spans count (the long way reads it)
+	}
 	b := canonBufs.Get().(*canonBuf)
 	defer func() {
-		clear(b.recs) // the long records' strings
-		clear(b.fields[:cap(b.fields)])
-		b.text, b.recs, b.name, b.fields = b.text[:0], b.recs[:0], b.name[:0], b.fields[:0]
+		if cap(b.text) > canonKeepText || cap(b.recs) > canonKeepRecs {
+			return
+		}
+		clear(b.longs)
+		clear(b.fields[:cap(b.fields)]) // the file's bytes
+		b.text, b.recs, b.longs, b.name, b.fields = b.text[:0], b.recs[:0], b.longs[:0], b.name[:0], b.fields[:0]
 		canonBufs.Put(b)
 	}()
 	zone := origin[:len(origin)-1]
@@ -120,12 +137,13 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 	text := string(b.text)
 	out := make([]libdns.RR, len(b.recs))
 	for i, r := range b.recs {
-		if r.long {
-			out[i] = r.rr
-			continue
-		}
 		name := "@"
-		if r.name[0] >= 0 {
+		switch r.name[0] {
+		case nameLong:
+			out[i] = b.longs[r.data[0]]
+			continue
+		case nameApex:
+		default:
 			name = text[r.name[0]:r.name[1]]
 		}
 		out[i] = libdns.RR{Name: name, TTL: time.Duration(r.ttl) * time.Second, Type: r.typ, Data: text[r.data[0]:r.data[1]]}
@@ -145,12 +163,12 @@ func (b *canonBuf) owner(o []byte, cur, zone string) ([2]int32, bool) {
 	fq := n[:len(n)-1]
 	switch {
 	case string(fq) == zone:
-		return [2]int32{-1, -1}, true
+		return [2]int32{nameApex, nameApex}, true
 	case len(fq) > len(zone) && fq[len(fq)-len(zone)-1] == '.' && string(fq[len(fq)-len(zone):]) == zone:
 		n = fq[:len(fq)-len(zone)-1]
 	}
 	if len(b.recs) > 0 {
-		if p := b.recs[len(b.recs)-1]; !p.long && p.name[0] >= 0 && bytes.Equal(b.text[p.name[0]:p.name[1]], n) {
+		if p := b.recs[len(b.recs)-1]; p.name[0] >= 0 && bytes.Equal(b.text[p.name[0]:p.name[1]], n) {
 			return p.name, true
 		}
 	}
@@ -174,7 +192,8 @@ func (b *canonBuf) long(owner []byte, ttl uint32, typ string, f [][]byte, cur, o
 	if err != nil {
 		return false
 	}
-	b.recs = append(b.recs, canonRec{long: true, rr: n})
+	b.recs = append(b.recs, canonRec{name: [2]int32{nameLong}, data: [2]int32{int32(len(b.longs))}})
+	b.longs = append(b.longs, n)
 	return true
 }
 
