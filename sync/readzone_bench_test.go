@@ -46,7 +46,9 @@ func BenchmarkReadZoneFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx := context.Background()
+	// A run's context can be cancelled (signal.NotifyContext).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	read := func() []libdns.RR {
 		z := &zoneState{key: zoneKey{"local", "d00000.example"}, fqdn: "d00000.example.", provider: p}
 		readLive(ctx, z)
