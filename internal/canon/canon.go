@@ -16,34 +16,42 @@ import (
 // name may be relative (as libdns records are), "@" or fully qualified.
 func RelativeName(name, zone string) string {
 	name = strings.ToLower(strings.TrimSpace(name))
-	zone = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(zone), "."))
+	zone = bareZone(zone)
 	if name == "" || name == "@" {
 		return "@"
 	}
 	if strings.HasSuffix(name, ".") {
-		fq := strings.TrimSuffix(name, ".")
+		fq := name[:len(name)-1]
 		if fq == zone {
 			return "@"
 		}
-		if zone != "" && strings.HasSuffix(fq, "."+zone) {
-			return strings.TrimSuffix(fq, "."+zone)
+		if zone != "" && len(fq) > len(zone) && fq[len(fq)-len(zone)-1] == '.' && fq[len(fq)-len(zone):] == zone {
+			return fq[:len(fq)-len(zone)-1]
 		}
 		return name // outside the zone: keep it absolute
 	}
 	return name
 }
 
+// bareZone returns zone in lower case without spaces around it nor its
+// trailing dot.
+func bareZone(zone string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(zone), "."))
+}
+
 // AbsoluteName returns the fully qualified name (trailing dot) of a relative name in zone.
 func AbsoluteName(name, zone string) string {
-	zone = strings.ToLower(strings.TrimSuffix(zone, "."))
 	name = strings.ToLower(name)
 	switch {
 	case name == "" || name == "@":
-		return zone + "."
+		if strings.HasSuffix(zone, ".") {
+			return strings.ToLower(zone) // no copy when already lower case
+		}
+		return strings.ToLower(strings.TrimSuffix(zone, ".")) + "."
 	case strings.HasSuffix(name, "."):
 		return name
 	default:
-		return name + "." + zone + "."
+		return name + "." + strings.ToLower(strings.TrimSuffix(zone, ".")) + "."
 	}
 }
 
@@ -61,14 +69,25 @@ func Data(typ, data, zone string) (string, error) {
 			if !ip.Is4() && !ip.Is4In6() {
 				return "", fmt.Errorf("address %q does not fit type %s", data, typ)
 			}
-			return ip.Unmap().String(), nil
-		}
-		if !ip.Is6() {
+			ip = ip.Unmap()
+		} else if !ip.Is6() {
 			return "", fmt.Errorf("address %q does not fit type %s", data, typ)
 		}
 		// An AAAA record may hold an IPv4-mapped address: it stays IPv6.
-		return ip.String(), nil
+		var buf [64]byte
+		if b := ip.AppendTo(buf[:0]); string(b) != data {
+			return string(b), nil
+		}
+		return data, nil // already canonical: no copy
 	case "MX":
+		if pref, target, ok := strings.Cut(data, " "); ok && plainField(pref) && plainField(target) {
+			// One space between two plain fields, as the canonical form
+			// has it: kept as it is when it is that form.
+			_, err := strconv.ParseUint(pref, 10, 16)
+			if err == nil && (pref[0] != '0' || pref == "0") && canonicalTarget(target, zone) == target {
+				return data, nil
+			}
+		}
 		f := strings.Fields(data)
 		if len(f) != 2 {
 			return "", fmt.Errorf("bad MX data %q", data)
@@ -87,6 +106,17 @@ func Data(typ, data, zone string) (string, error) {
 	default:
 		return data, nil
 	}
+}
+
+// plainField reports whether s is a non-empty field without white space
+// (nor any byte outside ASCII, where strings.Fields would look for it).
+func plainField(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func canonicalTarget(t, zone string) string {
