@@ -195,13 +195,24 @@ type Wrapped struct {
 	o       WrapOptions
 	limiter *rate.Limiter
 	gated   bool // the backend calls our gate before each request
+	local   bool // the backend reads locally (LocalReader)
+}
+
+// LocalReader is implemented by backends whose reads (GetRecords,
+// GetRecordsCanonical) wait on nothing but the local file system, and look
+// at their context only before they start: a deadline could not cut such a
+// read short, only cost a timer per call. Wrap gives their reads none; an
+// attempt that took longer than Timeout still counts as timed out.
+type LocalReader interface {
+	ReadsLocally() bool
 }
 
 var _ Provider = (*Wrapped)(nil)
 
 // Wrap returns p with retries, a rate limit, a deadline per attempt and call
 // counting:
-//   - every attempt runs under its own deadline (Timeout);
+//   - every attempt runs under its own deadline (Timeout), but a read of a
+//     LocalReader, which no deadline could cut short: it is timed instead;
 //   - a transient failure (see IsTransient: HTTP 429 and 5xx, timeouts,
 //     connection failures, DNS SERVFAIL) is retried with exponential backoff
 //     and full jitter, waiting at least what Retry-After asked, until
@@ -223,6 +234,9 @@ func Wrap(p Provider, opts WrapOptions) Provider {
 func newWrapped(p Provider, opts WrapOptions) *Wrapped {
 	o := opts.withDefaults()
 	w := &Wrapped{inner: p, o: o, limiter: rate.NewLimiter(o.RateLimit, o.Burst)}
+	if l, ok := p.(LocalReader); ok {
+		w.local = l.ReadsLocally()
+	}
 	if g, ok := p.(RequestGater); ok {
 		w.gated = true
 		g.SetRequestGate(w.gate)
@@ -353,10 +367,18 @@ func (w *Wrapped) try(ctx context.Context, op, zone string, call func(ctx contex
 				return w.callError(op, zone, fmt.Errorf("waiting for the rate limit: %w", err))
 			}
 		}
-		actx, cancel := context.WithTimeout(ctx, w.o.Timeout)
-		err := call(actx, prev)
-		timedOut := actx.Err() != nil && ctx.Err() == nil
-		cancel()
+		var err error
+		var timedOut bool
+		if w.local && op == OpGetRecords {
+			begun := time.Now()
+			err = call(ctx, prev)
+			timedOut = time.Since(begun) >= w.o.Timeout && ctx.Err() == nil
+		} else {
+			actx, cancel := context.WithTimeout(ctx, w.o.Timeout)
+			err = call(actx, prev)
+			timedOut = actx.Err() != nil && ctx.Err() == nil
+			cancel()
+		}
 		if err == nil {
 			w.count(op, ResultOK)
 			return nil

@@ -119,6 +119,7 @@ var (
 	_ providers.Replacer            = (*Provider)(nil)
 	_ providers.ConditionalReplacer = (*Provider)(nil)
 	_ providers.CanonicalGetter     = (*Provider)(nil)
+	_ providers.LocalReader         = (*Provider)(nil)
 	_ libdns.ZoneLister             = (*Provider)(nil)
 )
 
@@ -229,6 +230,10 @@ func (p *Provider) GetRecordsCanonical(ctx context.Context, zone string) ([]libd
 	recs, err := records(data, path, origin)
 	return nil, recs, err
 }
+
+// ReadsLocally implements providers.LocalReader: a read is a file read,
+// which takes no context once it has begun.
+func (p *Provider) ReadsLocally() bool { return true }
 
 // records returns the records of the zone file text data but its SOA, as
 // GetRecords does.
