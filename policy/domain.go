@@ -31,14 +31,15 @@ type domainLoader struct {
 // loadDomain reads and validates one policy file. It returns the domain
 // (nil when even its name could not be read), whether it is free of
 // problems, and then its compiled RRsets.
-func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache) (*Domain, bool, []RRset) {
+func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadScratch) (*Domain, bool, []RRset) {
 	start := len(c.errs)
 	data, err := readFile(file)
 	if err != nil {
 		c.errorf(Pos{File: file}, "cannot read policy: %v", osErrText(err))
 		return nil, false, nil
 	}
-	root, errs := parseYAML(file, data)
+	s.src = string(data)
+	root, errs := parseYAMLWith(&s.yaml, file, s.src)
 	if len(errs) > 0 {
 		c.add(errs...)
 		return nil, false, nil
@@ -156,6 +157,7 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache) (*Domain,
 			l.mtaSTS(e) // after mail_hosts and mx: its default mx patterns
 		}
 	}
+	newDetacher(s.src).domain(d, cfg)
 	if len(c.errs) > start {
 		if d.Domain == "domain.invalid" {
 			return nil, false, nil

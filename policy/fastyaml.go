@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"strings"
 	"unicode/utf8"
 
@@ -17,16 +16,25 @@ import (
 // every error — returns ok false, and the caller parses the text with the
 // YAML library, which then gives its own answer and its own messages.
 func parseYAMLFast(data []byte) (root *yaml.Node, ok bool) {
-	p := &fastYAML{lines: make([][]byte, 0, bytes.Count(data, []byte{'\n'})+1)}
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		line := data
+	return new(fastYAML).parse(string(data))
+}
+
+// parse parses src as parseYAMLFast does. Scalar values are substrings of
+// src, and the nodes of the tree live in p's blocks, which the next parse
+// by p reuses: the tree is valid until then, and a caller keeps strings of
+// it, never nodes.
+func (p *fastYAML) parse(src string) (root *yaml.Node, ok bool) {
+	p.lines, p.ln, p.depth = p.lines[:0], 0, 0
+	p.nodes, p.ptrs, p.stack = p.nodes[:0], p.ptrs[:0], p.stack[:0]
+	for len(src) > 0 {
+		i := strings.IndexByte(src, '\n')
+		line := src
 		if i >= 0 {
-			line, data = data[:i], data[i+1:]
+			line, src = src[:i], src[i+1:]
 		} else {
-			data = nil
+			src = ""
 		}
-		if bytes.HasPrefix(line, []byte("---")) || bytes.HasPrefix(line, []byte("...")) || bytes.HasPrefix(line, []byte("%")) {
+		if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "...") || strings.HasPrefix(line, "%") {
 			return nil, false // directives and document markers
 		}
 		if !fastLine(line) {
@@ -56,13 +64,12 @@ func parseYAMLFast(data []byte) (root *yaml.Node, ok bool) {
 // fastLine reports whether the fast parser may read l: ASCII without tabs
 // or control characters; other characters only in a comment line (the
 // library counts columns in characters, and takes some as line breaks).
-func fastLine(l []byte) bool {
+func fastLine(l string) bool {
 	ascii := true
-	for _, c := range l {
-		if c < 0x20 || c == 0x7f {
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; c < 0x20 || c == 0x7f {
 			return false
-		}
-		if c >= 0x80 {
+		} else if c >= 0x80 {
 			ascii = false
 		}
 	}
@@ -72,7 +79,7 @@ func fastLine(l []byte) bool {
 	if i := indentOf(l); i == len(l) || l[i] != '#' {
 		return false
 	}
-	for _, r := range string(l) {
+	for _, r := range l {
 		if r < 0xa0 && r >= 0x80 || r == utf8.RuneError || r == 0x2028 || r == 0x2029 || r == 0xfeff || r == 0xfffe || r == 0xffff {
 			return false
 		}
@@ -80,16 +87,85 @@ func fastLine(l []byte) bool {
 	return true
 }
 
-// fastYAML is parseYAMLFast's state: the lines and the current one.
+// fastYAML is parseYAMLFast's state: the lines and the current one, and
+// the blocks the nodes of a tree are carved from (a policy has some thirty
+// nodes: one allocation each was most of the cost of a load).
 type fastYAML struct {
-	lines [][]byte
+	lines []string
 	ln    int // index of the current line
 	depth int
+	nodes []yaml.Node  // the block nodes are taken from
+	ptrs  []*yaml.Node // the block the collections' Content is taken from
+	stack []*yaml.Node // the children of the collections being parsed
+	tags  map[string]string
 }
 
-// node returns a new node. (Not from a shared block: a loaded policy that
-// keeps one node would keep the whole block.)
-func (p *fastYAML) node(n yaml.Node) *yaml.Node { return &n }
+// node returns a new node from p's block.
+func (p *fastYAML) node(n yaml.Node) *yaml.Node {
+	if len(p.nodes) == cap(p.nodes) {
+		p.nodes = make([]yaml.Node, 0, max(64, 2*cap(p.nodes)))
+	}
+	p.nodes = append(p.nodes, n)
+	return &p.nodes[len(p.nodes)-1]
+}
+
+// content returns the children pushed on p.stack since mark as a slice of
+// p's block (nil for none), and pops them.
+func (p *fastYAML) content(mark int) []*yaml.Node {
+	kids := p.stack[mark:]
+	if len(kids) == 0 {
+		return nil
+	}
+	if cap(p.ptrs)-len(p.ptrs) < len(kids) {
+		p.ptrs = make([]*yaml.Node, 0, max(256, 2*cap(p.ptrs), len(kids)))
+	}
+	i := len(p.ptrs)
+	p.ptrs = append(p.ptrs, kids...)
+	p.stack = p.stack[:mark]
+	return p.ptrs[i:len(p.ptrs):len(p.ptrs)]
+}
+
+// maxTagMemo bounds the tags remembered by one parser.
+const maxTagMemo = 512
+
+// tag is the YAML library's resolution of a plain scalar that may resolve
+// to something other than a string. Values come back often (true, 3600,
+// keys such as ttl): each is resolved by the library once per parser.
+func (p *fastYAML) tag(value string) string {
+	if t, ok := p.tags[value]; ok {
+		return t
+	}
+	if dottedNumbers(value) {
+		return "!!str"
+	}
+	t := (&yaml.Node{Kind: yaml.ScalarNode, Value: value}).ShortTag()
+	if p.tags == nil {
+		p.tags = make(map[string]string)
+	}
+	if len(p.tags) < maxTagMemo {
+		p.tags[strings.Clone(value)] = t // not a substring: it would keep its file
+	}
+	return t
+}
+
+// dottedNumbers reports whether v is digits with two dots or more, like
+// an IPv4 address: no number, date or other value of the library (a
+// float has one dot at most), so a string.
+func dottedNumbers(v string) bool {
+	if v == "" || v[0] < '0' || v[0] > '9' {
+		return false
+	}
+	dots := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '.':
+			dots++
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return dots >= 2
+}
 
 // maxFastDepth bounds nesting (the YAML library has its own limit).
 const maxFastDepth = 20
@@ -107,7 +183,7 @@ func (p *fastYAML) skipBlank() {
 	}
 }
 
-func indentOf(l []byte) int {
+func indentOf(l string) int {
 	i := 0
 	for i < len(l) && l[i] == ' ' {
 		i++
@@ -116,11 +192,11 @@ func indentOf(l []byte) int {
 }
 
 // isSeqEntry reports whether s starts with a block sequence entry "- ".
-func isSeqEntry(s []byte) bool {
+func isSeqEntry(s string) bool {
 	return len(s) > 0 && s[0] == '-' && (len(s) == 1 || s[1] == ' ')
 }
 
-func skipSpaces(l []byte, i int) int {
+func skipSpaces(l string, i int) int {
 	for i < len(l) && l[i] == ' ' {
 		i++
 	}
@@ -129,7 +205,7 @@ func skipSpaces(l []byte, i int) int {
 
 // restBlank reports whether l from i holds nothing but spaces and a
 // comment (a '#' after a space, or at i when i follows a space).
-func restBlank(l []byte, i int) bool {
+func restBlank(l string, i int) bool {
 	j := skipSpaces(l, i)
 	if j == len(l) {
 		return true
@@ -146,7 +222,7 @@ func (p *fastYAML) scalar(value string, style yaml.Style, col int) *yaml.Node {
 	case value != "" && !maybeResolved(value[0]):
 		n.Tag = "!!str" // what the library's resolution says without looking further
 	default:
-		n.Tag = n.ShortTag() // the library's resolution of a plain scalar
+		n.Tag = p.tag(value) // the library's resolution of a plain scalar
 	}
 	return n
 }
@@ -159,6 +235,7 @@ func (p *fastYAML) blockMapping(ind int, inline bool) (*yaml.Node, bool) {
 	}
 	defer func() { p.depth-- }()
 	m := p.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: p.ln + 1, Column: ind + 1})
+	mark := len(p.stack)
 	for first := true; ; first = false {
 		if !(first && inline) {
 			p.skipBlank()
@@ -182,14 +259,15 @@ func (p *fastYAML) blockMapping(ind int, inline bool) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		m.Content = append(m.Content, key, val)
+		p.stack = append(p.stack, key, val)
 	}
+	m.Content = p.content(mark)
 	return m, true
 }
 
 // key parses "key:" at column i of l (a plain or quoted scalar followed by
 // ':' and a space or the end of the line), returning the column after ':'.
-func (p *fastYAML) key(l []byte, i int) (*yaml.Node, int, bool) {
+func (p *fastYAML) key(l string, i int) (*yaml.Node, int, bool) {
 	if i >= len(l) {
 		return nil, 0, false
 	}
@@ -210,11 +288,11 @@ func (p *fastYAML) key(l []byte, i int) (*yaml.Node, int, bool) {
 			}
 			j++
 		}
-		v := bytes.TrimRight(l[i:j], " ")
+		v := strings.TrimRight(l[i:j], " ")
 		if len(v) == 0 {
 			return nil, 0, false
 		}
-		k, end = p.scalar(string(v), 0, i), j
+		k, end = p.scalar(v, 0, i), j
 	default:
 		return nil, 0, false
 	}
@@ -227,7 +305,7 @@ func (p *fastYAML) key(l []byte, i int) (*yaml.Node, int, bool) {
 // value parses the value of a key of the block mapping at column ind, from
 // column i of l: on the line, or a block collection on the next lines. It
 // leaves p.ln at the line after the value.
-func (p *fastYAML) value(l []byte, i, ind int) (*yaml.Node, bool) {
+func (p *fastYAML) value(l string, i, ind int) (*yaml.Node, bool) {
 	if restBlank(l, i) {
 		p.ln++
 		p.skipBlank()
@@ -252,7 +330,7 @@ func (p *fastYAML) value(l []byte, i, ind int) (*yaml.Node, bool) {
 // lineValue parses a scalar or flow collection at column i of l that ends
 // the line, and checks that no continuation follows on lines indented more
 // than ind.
-func (p *fastYAML) lineValue(l []byte, i, ind int) (*yaml.Node, bool) {
+func (p *fastYAML) lineValue(l string, i, ind int) (*yaml.Node, bool) {
 	var n *yaml.Node
 	switch c := l[i]; {
 	case c == '{' || c == '[':
@@ -276,7 +354,7 @@ func (p *fastYAML) lineValue(l []byte, i, ind int) (*yaml.Node, bool) {
 			}
 			j++
 		}
-		n = p.scalar(string(bytes.TrimRight(l[i:j], " ")), 0, i)
+		n = p.scalar(strings.TrimRight(l[i:j], " "), 0, i)
 	default:
 		return nil, false
 	}
@@ -295,6 +373,7 @@ func (p *fastYAML) blockSeq(ind int) (*yaml.Node, bool) {
 	}
 	defer func() { p.depth-- }()
 	s := p.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: p.ln + 1, Column: ind + 1})
+	mark := len(p.stack)
 	for {
 		p.skipBlank()
 		if p.eof() {
@@ -322,14 +401,15 @@ func (p *fastYAML) blockSeq(ind int) (*yaml.Node, bool) {
 		if !ok {
 			return nil, false
 		}
-		s.Content = append(s.Content, item)
+		p.stack = append(p.stack, item)
 	}
+	s.Content = p.content(mark)
 	return s, true
 }
 
 // flow parses a flow mapping or sequence that opens at column i of l and
 // closes on the same line; it returns the column after it.
-func (p *fastYAML) flow(l []byte, i int) (*yaml.Node, int, bool) {
+func (p *fastYAML) flow(l string, i int) (*yaml.Node, int, bool) {
 	if p.depth++; p.depth > maxFastDepth {
 		return nil, 0, false
 	}
@@ -344,6 +424,7 @@ func (p *fastYAML) flow(l []byte, i int) (*yaml.Node, int, bool) {
 	if j < len(l) && l[j] == closer {
 		return n, j + 1, true
 	}
+	mark := len(p.stack)
 	for {
 		if isMap {
 			k, e, ok := p.flowScalar(l, j)
@@ -351,19 +432,20 @@ func (p *fastYAML) flow(l []byte, i int) (*yaml.Node, int, bool) {
 				return nil, 0, false
 			}
 			j = skipSpaces(l, e+1)
-			n.Content = append(n.Content, k)
+			p.stack = append(p.stack, k)
 		}
 		v, e, ok := p.flowNode(l, j)
 		if !ok {
 			return nil, 0, false
 		}
-		n.Content = append(n.Content, v)
+		p.stack = append(p.stack, v)
 		j = skipSpaces(l, e)
 		if j >= len(l) {
 			return nil, 0, false
 		}
 		switch l[j] {
 		case closer:
+			n.Content = p.content(mark)
 			return n, j + 1, true
 		case ',':
 			j = skipSpaces(l, j+1)
@@ -377,7 +459,7 @@ func (p *fastYAML) flow(l []byte, i int) (*yaml.Node, int, bool) {
 }
 
 // flowNode parses a value inside a flow collection at column i of l.
-func (p *fastYAML) flowNode(l []byte, i int) (*yaml.Node, int, bool) {
+func (p *fastYAML) flowNode(l string, i int) (*yaml.Node, int, bool) {
 	if i < len(l) && (l[i] == '{' || l[i] == '[') {
 		return p.flow(l, i)
 	}
@@ -385,7 +467,7 @@ func (p *fastYAML) flowNode(l []byte, i int) (*yaml.Node, int, bool) {
 }
 
 // flowScalar parses a quoted or plain scalar inside a flow collection.
-func (p *fastYAML) flowScalar(l []byte, i int) (*yaml.Node, int, bool) {
+func (p *fastYAML) flowScalar(l string, i int) (*yaml.Node, int, bool) {
 	if i >= len(l) {
 		return nil, 0, false
 	}
@@ -411,17 +493,17 @@ func (p *fastYAML) flowScalar(l []byte, i int) (*yaml.Node, int, bool) {
 		}
 		j++
 	}
-	v := bytes.TrimRight(l[i:j], " ")
+	v := strings.TrimRight(l[i:j], " ")
 	if len(v) == 0 {
 		return nil, 0, false
 	}
-	return p.scalar(string(v), 0, i), j, true
+	return p.scalar(v, 0, i), j, true
 }
 
 // plainStart reports whether a plain scalar may start at column i of l: not
 // at an indicator, except '-' before a character that is no space (and, in
 // a flow collection, no flow indicator).
-func plainStart(l []byte, i int, inFlow bool) bool {
+func plainStart(l string, i int, inFlow bool) bool {
 	switch l[i] {
 	case '-':
 		if i+1 >= len(l) {
@@ -458,7 +540,7 @@ func quoteStyle(c byte) yaml.Style {
 // quoted parses a quoted scalar that opens at column i of l and closes on
 // the same line, returning its value and the column after it. Of the
 // escapes of a double-quoted scalar only \\ and \" are taken.
-func quoted(l []byte, i int) (string, int, bool) {
+func quoted(l string, i int) (string, int, bool) {
 	q := l[i]
 	var b []byte
 	start := i + 1
@@ -487,7 +569,7 @@ func quoted(l []byte, i int) (string, int, bool) {
 		}
 		// The closing quote.
 		if b == nil {
-			return string(l[start:j]), j + 1, true
+			return l[start:j], j + 1, true
 		}
 		return string(append(b, l[start:j]...)), j + 1, true
 	}

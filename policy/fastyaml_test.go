@@ -50,11 +50,19 @@ func sameNode(path string, a, b *yaml.Node) string {
 	return ""
 }
 
+// reusedParser parses every text checkFast is given, one after another,
+// as a loader parses its policies: its blocks and remembered tags carry
+// over from text to text.
+var reusedParser fastYAML
+
 // checkFast fails t when the fast parser answers data differently from
 // the YAML library, and reports whether the fast parser took it.
 func checkFast(t *testing.T, name string, data []byte) bool {
 	t.Helper()
-	fast, ok := parseYAMLFast(data)
+	fast, ok := reusedParser.parse(string(data))
+	if _, fresh := parseYAMLFast(data); fresh != ok {
+		t.Errorf("%s: a reused parser says %v, a new one %v", name, ok, fresh)
+	}
 	if !ok {
 		return false
 	}
@@ -262,6 +270,24 @@ func TestMaybeResolved(t *testing.T) {
 			if tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag != "!!str" {
 				t.Errorf("%q resolves to %s, not !!str", v, tag)
 			}
+		}
+	}
+}
+
+// TestDottedNumbers: what dottedNumbers calls a string the YAML library
+// resolves to a string.
+func TestDottedNumbers(t *testing.T) {
+	for _, v := range []string{"1.2.3", "198.51.100.1", "0.0.0.0", "1..2", "1.2.", "007.1.1"} {
+		if !dottedNumbers(v) {
+			t.Errorf("%q: not taken", v)
+		}
+		if tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag != "!!str" {
+			t.Errorf("%q resolves to %s, not !!str", v, tag)
+		}
+	}
+	for _, v := range []string{"1.2", "10.", "12", ".1.2", "1.2e3", "1.2.3a", "", "-1.2.3", "1_0.2.3"} {
+		if dottedNumbers(v) {
+			t.Errorf("%q taken", v)
 		}
 	}
 }

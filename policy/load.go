@@ -553,19 +553,27 @@ func loadDomains(cfg *Config, files []string) []loadedDomain {
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
+			s := &loadScratch{}
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(files) {
 					return
 				}
 				c := &collector{}
-				d, ok, rrs := c.loadDomain(cfg, files[i], keys)
+				d, ok, rrs := c.loadDomain(cfg, files[i], keys, s)
 				out[i] = loadedDomain{d: d, ok: ok, rrs: rrs, errs: c.errs}
 			}
 		})
 	}
 	wg.Wait()
 	return out
+}
+
+// loadScratch is what one loader reuses from policy to policy: the YAML
+// parser with its blocks of nodes.
+type loadScratch struct {
+	src  string // the text of the policy at hand
+	yaml fastYAML
 }
 
 // keyCache holds the DKIM key files read by one load, by absolute path.

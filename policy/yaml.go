@@ -69,12 +69,19 @@ var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?`)
 // parseYAML parses one YAML document strictly. It returns the root node (nil
 // for an empty document) or the problems found, each at its line.
 func parseYAML(file string, data []byte) (root *yaml.Node, errs []*Error) {
-	if line, what := badBytes(data); line > 0 {
+	return parseYAMLWith(new(fastYAML), file, string(data))
+}
+
+// parseYAMLWith is parseYAML of the text src with the fast parser p: a
+// tree it returns lives until p's next parse (see fastYAML.parse).
+func parseYAMLWith(p *fastYAML, file, src string) (root *yaml.Node, errs []*Error) {
+	if line, what := badBytes(src); line > 0 {
 		return nil, []*Error{Errorf(Pos{file, line}, "%s: not a YAML text file", what)}
 	}
-	if n, ok := parseYAMLFast(data); ok {
+	if n, ok := p.parse(src); ok {
 		return n, nil
 	}
+	data := []byte(src)
 	defer func() {
 		if r := recover(); r != nil {
 			root = nil
@@ -125,7 +132,7 @@ func yamlError(file string, err error) *Error {
 
 // badBytes finds the first byte that has no place in a YAML text: invalid
 // UTF-8, NUL or another control character. It returns its line (0: none).
-func badBytes(data []byte) (int, string) {
+func badBytes(data string) (int, string) {
 	line := 1
 	for i := 0; i < len(data); {
 		c := data[i]
@@ -141,7 +148,7 @@ func badBytes(data []byte) (int, string) {
 			i++
 			continue
 		}
-		r, size := utf8.DecodeRune(data[i:])
+		r, size := utf8.DecodeRuneInString(data[i:])
 		if r == utf8.RuneError && size <= 1 {
 			return line, "invalid UTF-8"
 		}

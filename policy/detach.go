@@ -1,0 +1,131 @@
+package policy
+
+import (
+	"strings"
+	"unsafe"
+)
+
+// detacher makes a loaded Domain independent of its policy file's text.
+// The fast YAML parser hands out scalars as substrings of the file (no
+// allocation each); a Domain keeping one would keep the whole file for
+// the run. Words from a fixed set (fail, reject, ...) become the package's
+// own strings, every other string of the file is copied.
+type detacher struct {
+	lo, hi uintptr // the file's bytes
+}
+
+func newDetacher(src string) detacher {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(src)))
+	return detacher{p, p + uintptr(len(src))}
+}
+
+// words are the values of the policy keys that take one of a few words.
+var words = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range []string{"fail", "softfail", "neutral", "none", "quarantine", "reject",
+		"relaxed", "strict", "absent", "present", "active", "next", "retired", "off", "check",
+		"enforce", "testing", "rsa", "ed25519", "@", "mail", "default", "s1", "s2"} {
+		m[w] = w
+	}
+	return m
+}()
+
+func (dt detacher) str(p *string) {
+	s := *p
+	if s == "" {
+		return
+	}
+	if a := uintptr(unsafe.Pointer(unsafe.StringData(s))); a < dt.lo || a >= dt.hi {
+		return
+	}
+	if w, ok := words[s]; ok {
+		*p = w
+		return
+	}
+	*p = strings.Clone(s)
+}
+
+func (dt detacher) strs(list []string) {
+	for i := range list {
+		dt.str(&list[i])
+	}
+}
+
+// domain detaches every string of d; providers are the config's names.
+func (dt detacher) domain(d *Domain, cfg *Config) {
+	zoneIsDomain := d.Zone == d.Domain
+	dt.str(&d.Domain)
+	if pc := cfg.Providers[d.Provider]; pc != nil && pc.Name == d.Provider {
+		d.Provider = pc.Name
+	}
+	dt.str(&d.Provider)
+	if zoneIsDomain {
+		d.Zone = d.Domain
+	}
+	dt.str(&d.Zone)
+	for i := range d.MailHosts {
+		h := &d.MailHosts[i]
+		dt.str(&h.Name)
+		dt.strs(h.IPv4)
+		dt.strs(h.IPv6)
+		if t := h.TLSA; t != nil {
+			dt.str(&t.CertFile)
+			dt.str(&t.NextCertFile)
+			dt.str(&t.Current)
+			dt.str(&t.Next)
+		}
+	}
+	for i := range d.MX {
+		dt.str(&d.MX[i].Host)
+	}
+	if s := d.SPF; s != nil {
+		dt.strs(s.Mechanisms)
+		dt.str(&s.All)
+		dt.str(&s.State)
+	}
+	for i := range d.DKIM {
+		k := &d.DKIM[i]
+		dt.str(&k.Selector)
+		dt.str(&k.KeyFile)
+		dt.str(&k.Key)
+		dt.str(&k.KeyType)
+		dt.str(&k.State)
+	}
+	if m := d.DMARC; m != nil {
+		dt.str(&m.Policy)
+		dt.str(&m.SubdomainPolicy)
+		dt.strs(m.RUA)
+		dt.strs(m.RUF)
+		dt.str(&m.ADKIM)
+		dt.str(&m.ASPF)
+		dt.str(&m.FO)
+		dt.str(&m.State)
+	}
+	if p := d.PTR; p != nil {
+		if pc := cfg.Providers[p.Provider]; pc != nil && pc.Name == p.Provider {
+			p.Provider = pc.Name
+		}
+		dt.str(&p.Provider)
+		dt.strs(p.Zones)
+		if len(p.Zones) > 0 && p.Zone == p.Zones[0] {
+			p.Zone = p.Zones[0]
+		}
+		dt.str(&p.Zone)
+		dt.str(&p.Mode)
+	}
+	if t := d.TLSRPT; t != nil {
+		dt.strs(t.RUA)
+		dt.str(&t.State)
+	}
+	if b := d.BIMI; b != nil {
+		dt.str(&b.Selector)
+		dt.str(&b.Logo)
+		dt.str(&b.Authority)
+		dt.str(&b.State)
+	}
+	if m := d.MTASTS; m != nil {
+		dt.str(&m.Mode)
+		dt.strs(m.MX)
+		dt.str(&m.PolicyDir)
+	}
+}
