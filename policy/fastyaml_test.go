@@ -291,3 +291,20 @@ func TestDottedNumbers(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainDecimal: what plainDecimal reads, the YAML library decodes to
+// the same number; what it leaves, the library gets.
+func TestPlainDecimal(t *testing.T) {
+	for _, v := range []string{"0", "1", "10", "3600", "65535", "2147483647", "999999999999999999"} {
+		got, ok := plainDecimal(v)
+		var want int64
+		if err := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).Decode(&want); err != nil || !ok || got != want {
+			t.Errorf("%q: got %d %v, library %d %v", v, got, ok, want, err)
+		}
+	}
+	for _, v := range []string{"", "010", "00", "+1", "-1", "1_000", "0x1F", "0o7", "1e3", "1.0", "9999999999999999999", " 1"} {
+		if _, ok := plainDecimal(v); ok {
+			t.Errorf("%q taken", v)
+		}
+	}
+}

@@ -304,6 +304,9 @@ func (c *collector) str(e entry, file string) (string, bool) {
 func (c *collector) integer(e entry, file string) (int64, bool) {
 	n := e.node
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
+		if i, ok := plainDecimal(n.Value); ok {
+			return i, true
+		}
 		var i int64
 		if err := n.Decode(&i); err == nil {
 			return i, true
@@ -315,9 +318,35 @@ func (c *collector) integer(e entry, file string) (int64, bool) {
 	return 0, false
 }
 
+// plainDecimal reads a whole number written in plain decimal digits
+// without a leading zero (as people write a TTL or a priority): what the
+// YAML library decodes it to, without its decoder. Anything else (signs,
+// 0x, 0o, 010, 1_000, out of range) is left to the library.
+func plainDecimal(v string) (int64, bool) {
+	if v == "" || len(v) > 18 || v[0] == '0' && len(v) > 1 {
+		return 0, false
+	}
+	var i int64
+	for j := 0; j < len(v); j++ {
+		c := v[j]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int64(c-'0')
+	}
+	return i, true
+}
+
 func (c *collector) boolean(e entry, file string) (bool, bool) {
 	n := e.node
 	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		// The usual spellings without a decoder (one costs 4 allocations).
+		switch n.Value {
+		case "true":
+			return true, true
+		case "false":
+			return false, true
+		}
 		var b bool
 		if err := n.Decode(&b); err == nil {
 			return b, true
