@@ -559,8 +559,9 @@ func loadDomains(cfg *Config, files []string) []loadedDomain {
 				if i >= len(files) {
 					return
 				}
-				c := &collector{}
+				c := &collector{block: s.entries[:0]}
 				d, ok, rrs := c.loadDomain(cfg, files[i], keys, s)
+				s.entries = c.block
 				out[i] = loadedDomain{d: d, ok: ok, rrs: rrs, errs: c.errs}
 			}
 		})
@@ -570,10 +571,11 @@ func loadDomains(cfg *Config, files []string) []loadedDomain {
 }
 
 // loadScratch is what one loader reuses from policy to policy: the YAML
-// parser with its blocks of nodes.
+// parser with its blocks of nodes, the block of the mappings' entries.
 type loadScratch struct {
-	src  string // the text of the policy at hand
-	yaml fastYAML
+	src     string // the text of the policy at hand
+	yaml    fastYAML
+	entries []entry // the block of the mappings' entries
 }
 
 // keyCache holds the DKIM key files read by one load, by absolute path.

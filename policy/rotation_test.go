@@ -81,3 +81,12 @@ dkim:
 		t.Error("WithDKIMStates changed the loaded domain")
 	}
 }
+
+// TestDKIMKeysHoldTheDates: a dkim item takes every rotation date key.
+func TestDKIMKeysHoldTheDates(t *testing.T) {
+	for _, k := range dkimDateKeys {
+		if !contains(dkimKeys, k) {
+			t.Errorf("dkim item key %s missing from dkimKeys", k)
+		}
+	}
+}

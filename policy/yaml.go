@@ -41,7 +41,8 @@ func readFile(path string) ([]byte, error) {
 
 // collector gathers every problem found, in order.
 type collector struct {
-	errs []*Error
+	errs  []*Error
+	block []entry // the block mappings' entries are taken from
 }
 
 func (c *collector) errorf(pos Pos, format string, args ...any) {
@@ -232,7 +233,7 @@ func (c *collector) mapping(v node, what string, allowed []string) ([]entry, boo
 	if len(v.n.Content) > 32 {
 		seen = make(map[string]int, len(v.n.Content)/2)
 	}
-	out := make([]entry, 0, len(v.n.Content)/2)
+	out := c.entries(len(v.n.Content) / 2)
 	for i := 0; i+1 < len(v.n.Content); i += 2 {
 		k, val := v.n.Content[i], v.n.Content[i+1]
 		kp := Pos{v.file, k.Line}
@@ -258,6 +259,30 @@ func (c *collector) mapping(v node, what string, allowed []string) ([]entry, boo
 		out = append(out, entry{key: k.Value, pos: kp, node: val})
 	}
 	return out, true
+}
+
+// entries returns an empty list with room for n entries, from the
+// collector's block: a policy has half a dozen mappings.
+func (c *collector) entries(n int) []entry {
+	if cap(c.block)-len(c.block) < n {
+		c.block = make([]entry, 0, max(64, n))
+	}
+	i := len(c.block)
+	c.block = c.block[:i+n]
+	return c.block[i:i:i+n]
+}
+
+// entryList is a mapping's entries, looked up by key: a policy has a dozen
+// keys at most, fewer than it takes to pay for a map.
+type entryList []entry
+
+func (es entryList) get(key string) (entry, bool) {
+	for _, e := range es {
+		if e.key == key {
+			return e, true
+		}
+	}
+	return entry{}, false
 }
 
 // firstKey returns the line of the first key named key among the keys of
@@ -377,8 +402,8 @@ func (c *collector) strList(e entry, file string) ([]string, []Pos, bool) {
 		c.errorf(Pos{file, n.Line}, "%s has %d items, at most %d are allowed (no DNS record can hold more)", e.key, len(n.Content), MaxListItems)
 		return nil, nil, false
 	}
-	var out []string
-	var pos []Pos
+	out := make([]string, 0, len(n.Content))
+	pos := make([]Pos, 0, len(n.Content))
 	ok := true
 	for _, it := range n.Content {
 		s, good := c.str(entry{key: e.key + " item", node: it}, file)
@@ -388,6 +413,9 @@ func (c *collector) strList(e entry, file string) ([]string, []Pos, bool) {
 		}
 		out = append(out, s)
 		pos = append(pos, Pos{file, it.Line})
+	}
+	if len(out) == 0 {
+		return nil, nil, ok
 	}
 	return out, pos, ok
 }
