@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -24,6 +25,13 @@ func compile(d *Domain) ([]RRset, []*Error) {
 	// host's A and AAAA; PTRs may grow it): an RRset is large, and growing
 	// the slice copies every one. The sets live as long as the run.
 	out := make([]RRset, 0, 3+len(d.DKIM)+2*len(d.MailHosts))
+	// The one-value sets (MX of one host, SPF, each DKIM key, DMARC) take
+	// their Values from one block.
+	block := make([]string, 0, 3+len(d.DKIM))
+	one := func(v string) []string {
+		block = append(block, v)
+		return block[len(block)-1 : len(block) : len(block)]
+	}
 	var errs []*Error
 	ttlOr := func(t time.Duration) time.Duration {
 		if t > 0 {
@@ -49,6 +57,13 @@ func compile(d *Domain) ([]RRset, []*Error) {
 	}
 	// at returns the zone-relative name of label under the domain ("" = the domain).
 	at := func(label string) string {
+		if d.Zone == d.Domain {
+			// relName of label.domain in the zone of the domain, unbuilt.
+			if label == "" {
+				return "@"
+			}
+			return label
+		}
 		fq := d.Domain
 		if label != "" {
 			fq = label + "." + d.Domain
@@ -69,12 +84,19 @@ func compile(d *Domain) ([]RRset, []*Error) {
 		if h.Outside(d.Domain) {
 			continue
 		}
-		name := relName(strings.TrimSuffix(h.FQDN(d.Domain), "."), d.Zone)
+		var name string
+		if h.Name == "" || h.Name == "@" {
+			name = at("")
+		} else if !strings.HasSuffix(h.Name, ".") {
+			name = at(strings.ToLower(h.Name))
+		} else {
+			name = relName(strings.TrimSuffix(h.FQDN(d.Domain), "."), d.Zone)
+		}
 		if len(h.IPv4) > 0 {
-			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: append([]string(nil), h.IPv4...), Element: "mail_hosts", Pos: h.Pos})
+			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv4), Element: "mail_hosts", Pos: h.Pos})
 		}
 		if len(h.IPv6) > 0 {
-			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: append([]string(nil), h.IPv6...), Element: "mail_hosts", Pos: h.Pos})
+			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv6), Element: "mail_hosts", Pos: h.Pos})
 		}
 	}
 
@@ -82,15 +104,23 @@ func compile(d *Domain) ([]RRset, []*Error) {
 	var mx []string
 	var mxPos Pos
 	if d.MX != nil {
-		for _, m := range d.MX {
-			mx = append(mx, strconv.Itoa(m.Priority)+" "+mxTarget(m.Host, d.Domain))
+		if len(d.MX) == 1 {
+			mx = one(mxValue(d.MX[0].Priority, d.MX[0].Host, d.Domain))
+		} else {
+			for _, m := range d.MX {
+				mx = append(mx, mxValue(m.Priority, m.Host, d.Domain))
+			}
 		}
 		if len(d.MX) > 0 {
 			mxPos = d.MX[0].Pos
 		}
 	} else {
-		for _, h := range d.MailHosts {
-			mx = append(mx, strconv.Itoa(DefaultMXPriority)+" "+h.FQDN(d.Domain))
+		if len(d.MailHosts) == 1 {
+			mx = one(mxValue(DefaultMXPriority, d.MailHosts[0].Name, d.Domain))
+		} else {
+			for _, h := range d.MailHosts {
+				mx = append(mx, mxValue(DefaultMXPriority, h.Name, d.Domain))
+			}
 		}
 		if len(d.MailHosts) > 0 {
 			mxPos = d.MailHosts[0].Pos
@@ -105,7 +135,7 @@ func compile(d *Domain) ([]RRset, []*Error) {
 		if s.State == "absent" {
 			r.Absent = true
 		} else {
-			r.Values = []string{SPFRecord(d)}
+			r.Values = one(SPFRecord(d))
 		}
 		add(r)
 	}
@@ -122,7 +152,7 @@ func compile(d *Domain) ([]RRset, []*Error) {
 			if kt == "" {
 				kt = "rsa"
 			}
-			r.Values = []string{"v=DKIM1; k=" + kt + "; p=" + k.Key}
+			r.Values = one("v=DKIM1; k=" + kt + "; p=" + k.Key)
 		}
 		add(r)
 	}
@@ -132,7 +162,7 @@ func compile(d *Domain) ([]RRset, []*Error) {
 		if m.State == "absent" {
 			r.Absent = true
 		} else {
-			r.Values = []string{DMARCRecord(m)}
+			r.Values = one(DMARCRecord(m))
 		}
 		add(r)
 	}
@@ -241,58 +271,146 @@ func SPFRecord(d *Domain) string {
 	if s == nil {
 		return ""
 	}
-	parts := []string{"v=spf1"}
-	seen := map[string]bool{}
+	var b strings.Builder
+	n := len("v=spf1 -all")
+	for _, m := range s.Mechanisms {
+		n += 1 + len(m)
+	}
 	if s.MailHosts {
 		for _, h := range d.MailHosts {
 			for _, a := range h.IPv4 {
-				if t := "ip4:" + a; !seen[t] {
-					seen[t] = true
-					parts = append(parts, t)
-				}
+				n += 5 + len(a)
 			}
 			for _, a := range h.IPv6 {
-				if t := "ip6:" + a; !seen[t] {
-					seen[t] = true
-					parts = append(parts, t)
-				}
+				n += 5 + len(a)
 			}
 		}
 	}
-	parts = append(parts, s.Mechanisms...)
-	parts = append(parts, allQualifier[s.All])
-	return strings.Join(parts, " ")
+	b.Grow(n)
+	b.WriteString("v=spf1")
+	if s.MailHosts {
+		// Each address once: a scan of those written for a few, a set
+		// for many.
+		var written []string
+		var seen map[string]bool
+		term := func(prefix, a string) {
+			t := prefix + a
+			if seen != nil {
+				if seen[t] {
+					return
+				}
+				seen[t] = true
+			} else {
+				for _, w := range written {
+					if w == t {
+						return
+					}
+				}
+				if written = append(written, t); len(written) > 16 {
+					seen = map[string]bool{}
+					for _, w := range written {
+						seen[w] = true
+					}
+				}
+			}
+			b.WriteByte(' ')
+			b.WriteString(t)
+		}
+		for _, h := range d.MailHosts {
+			for _, a := range h.IPv4 {
+				term("ip4:", a)
+			}
+			for _, a := range h.IPv6 {
+				term("ip6:", a)
+			}
+		}
+	}
+	for _, m := range s.Mechanisms {
+		b.WriteByte(' ')
+		b.WriteString(m)
+	}
+	b.WriteByte(' ')
+	b.WriteString(allQualifier[s.All])
+	return b.String()
 }
 
 // DMARCRecord is the DMARC TXT value of m, tags in the order v, p, sp,
 // adkim, aspf, pct, rua, ruf, fo, ri; defaults are left out.
 func DMARCRecord(m *DMARC) string {
-	parts := []string{"v=DMARC1", "p=" + m.Policy}
+	var b strings.Builder
+	n := len("v=DMARC1; p=; sp=; adkim=s; aspf=s; pct=100; rua=; ruf=; fo=; ri=2147483647") + len(m.Policy) + len(m.SubdomainPolicy) + len(m.FO)
+	for _, u := range m.RUA {
+		n += 1 + len(u)
+	}
+	for _, u := range m.RUF {
+		n += 1 + len(u)
+	}
+	b.Grow(n)
+	b.WriteString("v=DMARC1; p=")
+	b.WriteString(m.Policy)
 	if m.SubdomainPolicy != "" {
-		parts = append(parts, "sp="+m.SubdomainPolicy)
+		b.WriteString("; sp=")
+		b.WriteString(m.SubdomainPolicy)
 	}
 	if m.ADKIM == "strict" {
-		parts = append(parts, "adkim=s")
+		b.WriteString("; adkim=s")
 	}
 	if m.ASPF == "strict" {
-		parts = append(parts, "aspf=s")
+		b.WriteString("; aspf=s")
 	}
 	if m.Percent != 100 {
-		parts = append(parts, "pct="+strconv.Itoa(m.Percent))
+		b.WriteString("; pct=")
+		b.WriteString(strconv.Itoa(m.Percent))
 	}
-	if len(m.RUA) > 0 {
-		parts = append(parts, "rua="+strings.Join(m.RUA, ","))
+	uris := func(tag string, list []string) {
+		if len(list) == 0 {
+			return
+		}
+		b.WriteString(tag)
+		for i, u := range list {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(u)
+		}
 	}
-	if len(m.RUF) > 0 {
-		parts = append(parts, "ruf="+strings.Join(m.RUF, ","))
-	}
+	uris("; rua=", m.RUA)
+	uris("; ruf=", m.RUF)
 	if m.FO != "" {
-		parts = append(parts, "fo="+m.FO)
+		b.WriteString("; fo=")
+		b.WriteString(m.FO)
 	}
 	if m.RI > 0 {
-		parts = append(parts, "ri="+strconv.Itoa(m.RI))
+		b.WriteString("; ri=")
+		b.WriteString(strconv.Itoa(m.RI))
 	}
-	return strings.Join(parts, "; ")
+	return b.String()
+}
+
+// mxValue is the MX value of host (as written in a policy) at priority,
+// built in one piece.
+func mxValue(priority int, host, domain string) string {
+	p := strconv.Itoa(priority)
+	switch {
+	case host == ".":
+		return p + " ."
+	case strings.HasSuffix(host, "."):
+		return p + " " + strings.ToLower(host)
+	case host == "" || host == "@":
+		return p + " " + domain + "."
+	default:
+		return p + " " + strings.ToLower(host) + "." + domain + "."
+	}
+}
+
+// addrValues are the values of a mail host's A or AAAA set: its
+// addresses, sorted, each once. One address is shared with the host (the
+// full slice expression keeps an append from writing into it).
+func addrValues(addrs []string) []string {
+	if len(addrs) == 1 {
+		return addrs[:1:1]
+	}
+	return append([]string(nil), addrs...)
 }
 
 func sortedUnique(v []string) []string {
@@ -310,17 +428,16 @@ func sortedUnique(v []string) []string {
 }
 
 func sortRRsets(rs []RRset) {
-	sort.SliceStable(rs, func(i, j int) bool {
-		a, b := rs[i], rs[j]
-		if a.Provider != b.Provider {
-			return a.Provider < b.Provider
+	slices.SortStableFunc(rs, func(a, b RRset) int {
+		if c := strings.Compare(a.Provider, b.Provider); c != 0 {
+			return c
 		}
-		if a.Zone != b.Zone {
-			return a.Zone < b.Zone
+		if c := strings.Compare(a.Zone, b.Zone); c != 0 {
+			return c
 		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
 		}
-		return a.Type < b.Type
+		return strings.Compare(a.Type, b.Type)
 	})
 }

@@ -154,8 +154,11 @@ func (h MailHost) FQDN(domain string) string {
 
 // Outside reports whether the host lies outside the domain (no A/AAAA managed).
 func (h MailHost) Outside(domain string) bool {
-	f := strings.TrimSuffix(h.FQDN(domain), ".")
-	return f != domain && !strings.HasSuffix(f, "."+domain)
+	if !strings.HasSuffix(h.Name, ".") {
+		return false // relative or "@": in the domain (asked for every host of every run: no FQDN built)
+	}
+	f := strings.ToLower(strings.TrimSuffix(h.Name, "."))
+	return f != domain && !(len(f) > len(domain) && f[len(f)-len(domain)-1] == '.' && strings.HasSuffix(f, domain))
 }
 
 type MX struct {

@@ -269,7 +269,7 @@ func (c *collector) entries(n int) []entry {
 	}
 	i := len(c.block)
 	c.block = c.block[:i+n]
-	return c.block[i:i:i+n]
+	return c.block[i : i : i+n]
 }
 
 // entryList is a mapping's entries, looked up by key: a policy has a dozen
