@@ -66,6 +66,9 @@ func checkFast(t *testing.T, name string, data []byte) bool {
 	if !ok {
 		return false
 	}
+	if line, what := badBytes(string(data)); line > 0 {
+		t.Errorf("%s: the fast parser took a text with a %s at line %d", name, what, line)
+	}
 	lib, libOK := libraryYAML(data)
 	if !libOK {
 		t.Errorf("%s: the fast parser took a text the YAML library refuses:\n%s", name, data)

@@ -76,11 +76,14 @@ func parseYAML(file string, data []byte) (root *yaml.Node, errs []*Error) {
 // parseYAMLWith is parseYAML of the text src with the fast parser p: a
 // tree it returns lives until p's next parse (see fastYAML.parse).
 func parseYAMLWith(p *fastYAML, file, src string) (root *yaml.Node, errs []*Error) {
-	if line, what := badBytes(src); line > 0 {
-		return nil, []*Error{Errorf(Pos{file, line}, "%s: not a YAML text file", what)}
-	}
+	// A text the fast parser takes has no byte badBytes finds (it takes
+	// printable ASCII, and valid UTF-8 only in comments): look for them
+	// only in the others.
 	if n, ok := p.parse(src); ok {
 		return n, nil
+	}
+	if line, what := badBytes(src); line > 0 {
+		return nil, []*Error{Errorf(Pos{file, line}, "%s: not a YAML text file", what)}
 	}
 	data := []byte(src)
 	defer func() {
