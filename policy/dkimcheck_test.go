@@ -145,3 +145,27 @@ func TestCheckMailAuth(t *testing.T) {
 		}
 	}
 }
+
+// TestInlineEd25519KeyAsX509Reads: an Ed25519 SubjectPublicKeyInfo read
+// without x509 gives what x509 gives.
+func TestInlineEd25519KeyAsX509Reads(t *testing.T) {
+	for range 20 {
+		pub, _, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.MarshalPKIXPublicKey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := x509.ParsePKIXPublicKey(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := publishKey(parsed)
+		got, err := parseDKIMInline(base64.StdEncoding.EncodeToString(der))
+		if err != nil || got != want {
+			t.Fatalf("got %+v %v, want %+v", got, err, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -78,7 +79,10 @@ func parseDKIMInline(s string) (dkimKey, error) {
 	if strings.Contains(s, "-----BEGIN") {
 		return parseDKIMPEM([]byte(s))
 	}
-	clean := strings.Join(strings.Fields(s), "")
+	clean := s
+	if strings.ContainsAny(s, " \t\r\n\v\f") {
+		clean = strings.Join(strings.Fields(s), "")
+	}
 	der, err := base64.StdEncoding.DecodeString(clean)
 	if err != nil {
 		return dkimKey{}, errors.New("key is not base64")
@@ -86,12 +90,21 @@ func parseDKIMInline(s string) (dkimKey, error) {
 	if len(der) == ed25519.PublicKeySize {
 		return publishKey(ed25519.PublicKey(der))
 	}
+	if len(der) == len(ed25519SPKIPrefix)+ed25519.PublicKeySize && bytes.HasPrefix(der, ed25519SPKIPrefix) {
+		// What x509.ParsePKIXPublicKey makes of an Ed25519
+		// SubjectPublicKeyInfo, without its ASN.1 walk.
+		return publishKey(ed25519.PublicKey(der[len(ed25519SPKIPrefix):]))
+	}
 	pub, err := x509.ParsePKIXPublicKey(der)
 	if err != nil {
 		return dkimKey{}, errors.New("key is not a base64 SubjectPublicKeyInfo (nor a raw Ed25519 key)")
 	}
 	return publishKey(pub)
 }
+
+// ed25519SPKIPrefix is the DER of a SubjectPublicKeyInfo of an Ed25519
+// key (RFC 8410) up to the key's 32 bytes.
+var ed25519SPKIPrefix = []byte{0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00}
 
 func publishKey(pub any) (dkimKey, error) {
 	switch k := pub.(type) {
