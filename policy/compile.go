@@ -387,6 +387,20 @@ func DMARCRecord(m *DMARC) string {
 	return b.String()
 }
 
+// rrsetLess orders RRsets by (Provider, Zone, Name, Type).
+func rrsetLess(a, b *RRset) bool {
+	if a.Provider != b.Provider {
+		return a.Provider < b.Provider
+	}
+	if a.Zone != b.Zone {
+		return a.Zone < b.Zone
+	}
+	if a.Name != b.Name {
+		return a.Name < b.Name
+	}
+	return a.Type < b.Type
+}
+
 // mxValue is the MX value of host (as written in a policy) at priority,
 // built in one piece.
 func mxValue(priority int, host, domain string) string {
@@ -428,6 +442,16 @@ func sortedUnique(v []string) []string {
 }
 
 func sortRRsets(rs []RRset) {
+	if len(rs) <= 12 {
+		// A policy's few sets, mostly in order already: an insertion sort
+		// (stable) that compares in place and moves only what is out of it.
+		for i := 1; i < len(rs); i++ {
+			for j := i; j > 0 && rrsetLess(&rs[j], &rs[j-1]); j-- {
+				rs[j], rs[j-1] = rs[j-1], rs[j]
+			}
+		}
+		return
+	}
 	slices.SortStableFunc(rs, func(a, b RRset) int {
 		if c := strings.Compare(a.Provider, b.Provider); c != 0 {
 			return c

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -246,7 +247,7 @@ func (l *domainLoader) mailHosts(e entry) {
 				}
 			case "ipv4", "ipv6":
 				list, pos, _ := l.strList(f, l.file)
-				seenIP := map[string]bool{}
+				var seenIP []netip.Addr // a host has a few: a scan, no set
 				for i, s := range list {
 					ip, err := netip.ParseAddr(strings.TrimSpace(s))
 					switch {
@@ -266,11 +267,11 @@ func (l *domainLoader) mailHosts(e entry) {
 						l.errorf(pos[i], "%s: %q is not a unicast host address", f.key, s)
 						continue
 					}
-					if seenIP[ip.String()] {
+					if slices.Contains(seenIP, ip) {
 						l.errorf(pos[i], "%s: %s is listed twice", f.key, ip)
 						continue
 					}
-					seenIP[ip.String()] = true
+					seenIP = append(seenIP, ip)
 					if f.key == "ipv4" {
 						h.IPv4 = append(h.IPv4, ip.String())
 					} else {
