@@ -762,19 +762,46 @@ func (l *domainLoader) ptr(e entry) {
 
 // checkClaims reports two policies wanting the same RRset.
 func (c *collector) checkClaims(domains []*Domain, compiled map[*Domain][]RRset) {
+	// Two policies can want the same RRset only in a zone both have sets
+	// in: find those zones first, with a lookup per zone of each policy
+	// rather than one per RRset (100,000 policies in as many zones want
+	// half a million RRsets and share none).
+	type place struct{ provider, zone string }
+	first := make(map[place]string, len(domains)) // the first domain with sets there
+	shared := map[place]bool{}
+	for _, d := range domains {
+		var last place
+		rrs := compiled[d]
+		for i := range rrs {
+			r := &rrs[i]
+			p := place{r.Provider, r.Zone}
+			if i > 0 && p == last {
+				continue // sets are sorted by provider and zone
+			}
+			last = p
+			if o, ok := first[p]; !ok {
+				first[p] = r.Domain
+			} else if o != r.Domain {
+				shared[p] = true
+			}
+		}
+	}
+	if len(shared) == 0 {
+		return
+	}
 	type key struct{ provider, zone, name, typ string }
 	type claim struct { // the first RRset's domain and place, not the whole RRset
 		domain string
 		pos    Pos
 	}
-	n := 0
-	for _, rrs := range compiled {
-		n += len(rrs)
-	}
-	owner := make(map[key]claim, n)
+	owner := map[key]claim{}
 	for _, d := range domains {
-		for i := range compiled[d] {
-			r := &compiled[d][i]
+		rrs := compiled[d]
+		for i := range rrs {
+			r := &rrs[i]
+			if !shared[place{r.Provider, r.Zone}] {
+				continue
+			}
 			k := key{r.Provider, r.Zone, r.Name, r.Type}
 			if prev, dup := owner[k]; dup {
 				if prev.domain == r.Domain {
