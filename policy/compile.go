@@ -20,7 +20,11 @@ func Compile(d *Domain) ([]RRset, error) {
 
 var allQualifier = map[string]string{"fail": "-all", "softfail": "~all", "neutral": "?all", "": "-all"}
 
-func compile(d *Domain) ([]RRset, []*Error) {
+func compile(d *Domain) ([]RRset, []*Error) { return compileIn(d, nil) }
+
+// compileIn is compile within a load: the TXT value of a key file's key
+// is the one the load made for that file (kc nil: made here).
+func compileIn(d *Domain, kc *keyCache) ([]RRset, []*Error) {
 	// Room for the usual sets (MX, SPF, DMARC, each DKIM key, each mail
 	// host's A and AAAA; PTRs may grow it): an RRset is large, and growing
 	// the slice copies every one. The sets live as long as the run.
@@ -152,7 +156,14 @@ func compile(d *Domain) ([]RRset, []*Error) {
 			if kt == "" {
 				kt = "rsa"
 			}
-			r.Values = one("v=DKIM1; k=" + kt + "; p=" + k.Key)
+			v, ok := "", false
+			if kc != nil && k.KeyFile != "" {
+				v, ok = kc.dkimTXT(k.KeyFile, k.KeyType, k.Key)
+			}
+			if !ok {
+				v = dkimTXT(kt, k.Key)
+			}
+			r.Values = one(v)
 		}
 		add(r)
 	}
@@ -385,6 +396,14 @@ func DMARCRecord(m *DMARC) string {
 		b.WriteString(strconv.Itoa(m.RI))
 	}
 	return b.String()
+}
+
+// dkimTXT is the TXT value publishing a key of type kt (base64 p).
+func dkimTXT(kt, p string) string {
+	if kt == "" {
+		kt = "rsa"
+	}
+	return "v=DKIM1; k=" + kt + "; p=" + p
 }
 
 // rrsetLess orders RRsets by (Provider, Zone, Name, Type).

@@ -73,3 +73,47 @@ func TestLoadedDomainKeepsNoFileText(t *testing.T) {
 		t.Errorf("only %d strings checked", checked)
 	}
 }
+
+// TestKeyFileSharedByPolicies: the policies naming one key file share its
+// path and its TXT value (an RSA key's is 400 bytes), and publish what
+// they would on their own.
+func TestKeyFileSharedByPolicies(t *testing.T) {
+	pemText, p := rsaPEM(t, 2048, 7)
+	files := map[string]string{
+		"maildns.yaml": "policies: [\"policies/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"keys/k.pem":   pemText,
+	}
+	for _, name := range []string{"a.example", "b.example", "c.example"} {
+		files["policies/"+name+".yaml"] = "domain: " + name + "\nprovider: local\nmail_hosts:\n  - {name: mail, ipv4: [192.0.2.1]}\n" +
+			"dkim:\n  - {selector: s1, key_file: ../keys/k.pem}\n"
+	}
+	_, path := writeTree(t, files)
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txt []string
+	for _, d := range cfg.Domains {
+		rrs, _ := cfg.Compile(d)
+		for _, r := range rrs {
+			if r.Element == "dkim" {
+				txt = append(txt, r.Values[0])
+			}
+		}
+		if unsafe.StringData(d.DKIM[0].KeyFile) != unsafe.StringData(cfg.Domains[0].DKIM[0].KeyFile) {
+			t.Errorf("%s: key_file path not shared", d.Domain)
+		}
+		alone, err := Compile(d)
+		if err != nil || formatRRsets(alone, "") != formatRRsets(rrs, "") {
+			t.Errorf("%s: compiled alone %v, within the load %v (%v)", d.Domain, alone, rrs, err)
+		}
+	}
+	if len(txt) != 3 || txt[0] != "v=DKIM1; k=rsa; p="+p {
+		t.Fatalf("dkim values %q", txt)
+	}
+	for _, v := range txt[1:] {
+		if unsafe.StringData(v) != unsafe.StringData(txt[0]) {
+			t.Errorf("dkim value not shared")
+		}
+	}
+}

@@ -163,7 +163,7 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 		return d, false, nil
 	}
 	c.add(checkMailAuth(d)...)
-	rrs, cerrs := compile(d)
+	rrs, cerrs := compileIn(d, kc)
 	c.add(cerrs...)
 	return d, len(c.errs) == start, rrs
 }
@@ -537,8 +537,8 @@ func (l *domainLoader) dkim(e entry) {
 				good = false
 				break
 			}
-			k.KeyFile = l.keys.wd.abs(resolvePath(filepath.Dir(l.file), s))
-			ck := l.keys.get(k.KeyFile)
+			ck := l.keys.named(filepath.Dir(l.file), s)
+			k.KeyFile = ck.path
 			if ck.readErr != nil {
 				// A relative key_file is read beside the policy file, not the
 				// working directory: the error shows where it was looked for.

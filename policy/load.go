@@ -580,17 +580,56 @@ type loadScratch struct {
 
 // keyCache holds the DKIM key files read by one load, by absolute path.
 type keyCache struct {
-	mu sync.Mutex
-	m  map[string]*cachedKey
-	wd workDir // the working directory, asked once per load
+	mu     sync.Mutex
+	m      map[string]*cachedKey
+	byName map[[2]string]*cachedKey // by policy directory and key_file as written
+	wd     workDir                  // the working directory, asked once per load
 }
 
 // cachedKey is one key file: read and parsed once, by whoever asks first.
+// Its path and its TXT value are shared by the policies that name it.
 type cachedKey struct {
+	path    string // absolute
 	once    sync.Once
 	key     dkimKey
 	readErr error // reading the file failed
 	err     error // parsing it failed
+	txtOnce sync.Once
+	txt     string // the DKIM TXT value publishing key
+}
+
+// named is get of the key file a policy in dir names as file: the path
+// is made absolute once per name, not once per policy.
+func (kc *keyCache) named(dir, file string) *cachedKey {
+	ref := [2]string{dir, file}
+	kc.mu.Lock()
+	k := kc.byName[ref]
+	kc.mu.Unlock()
+	if k != nil {
+		return k
+	}
+	k = kc.get(kc.wd.abs(resolvePath(dir, file)))
+	kc.mu.Lock()
+	if kc.byName == nil {
+		kc.byName = map[[2]string]*cachedKey{}
+	}
+	kc.byName[[2]string{strings.Clone(dir), strings.Clone(file)}] = k // file is a substring of its policy's text
+	kc.mu.Unlock()
+	return k
+}
+
+// dkimTXT is the TXT value publishing the key of key file path (as
+// parsed: kt and p), made once per key file: the value of an RSA key is
+// 400 bytes, kept by every policy that names the file.
+func (kc *keyCache) dkimTXT(path, kt, p string) (string, bool) {
+	kc.mu.Lock()
+	k := kc.m[path]
+	kc.mu.Unlock()
+	if k == nil || k.readErr != nil || k.err != nil || k.key.P != p || k.key.Type != kt {
+		return "", false
+	}
+	k.txtOnce.Do(func() { k.txt = dkimTXT(kt, p) })
+	return k.txt, true
 }
 
 // get reads and parses the key file at path (absolute), once per load.
@@ -598,7 +637,7 @@ func (kc *keyCache) get(path string) *cachedKey {
 	kc.mu.Lock()
 	k := kc.m[path]
 	if k == nil {
-		k = &cachedKey{}
+		k = &cachedKey{path: path}
 		kc.m[path] = k
 	}
 	kc.mu.Unlock()
