@@ -348,54 +348,47 @@ func SPFRecord(d *Domain) string {
 // DMARCRecord is the DMARC TXT value of m, tags in the order v, p, sp,
 // adkim, aspf, pct, rua, ruf, fo, ri; defaults are left out.
 func DMARCRecord(m *DMARC) string {
-	var b strings.Builder
-	n := len("v=DMARC1; p=; sp=; adkim=s; aspf=s; pct=100; rua=; ruf=; fo=; ri=2147483647") + len(m.Policy) + len(m.SubdomainPolicy) + len(m.FO)
-	for _, u := range m.RUA {
-		n += 1 + len(u)
-	}
-	for _, u := range m.RUF {
-		n += 1 + len(u)
-	}
-	b.Grow(n)
-	b.WriteString("v=DMARC1; p=")
-	b.WriteString(m.Policy)
+	// Built in a buffer on the stack: the record kept is one allocation
+	// of its own size.
+	var a [256]byte
+	b := append(a[:0], "v=DMARC1; p="...)
+	b = append(b, m.Policy...)
 	if m.SubdomainPolicy != "" {
-		b.WriteString("; sp=")
-		b.WriteString(m.SubdomainPolicy)
+		b = append(b, "; sp="...)
+		b = append(b, m.SubdomainPolicy...)
 	}
 	if m.ADKIM == "strict" {
-		b.WriteString("; adkim=s")
+		b = append(b, "; adkim=s"...)
 	}
 	if m.ASPF == "strict" {
-		b.WriteString("; aspf=s")
+		b = append(b, "; aspf=s"...)
 	}
 	if m.Percent != 100 {
-		b.WriteString("; pct=")
-		b.WriteString(strconv.Itoa(m.Percent))
+		b = append(b, "; pct="...)
+		b = strconv.AppendInt(b, int64(m.Percent), 10)
 	}
-	uris := func(tag string, list []string) {
-		if len(list) == 0 {
-			return
-		}
-		b.WriteString(tag)
-		for i, u := range list {
-			if i > 0 {
-				b.WriteByte(',')
+	for _, l := range [2]struct {
+		tag  string
+		uris []string
+	}{{"; rua=", m.RUA}, {"; ruf=", m.RUF}} {
+		for i, u := range l.uris {
+			if i == 0 {
+				b = append(b, l.tag...)
+			} else {
+				b = append(b, ',')
 			}
-			b.WriteString(u)
+			b = append(b, u...)
 		}
 	}
-	uris("; rua=", m.RUA)
-	uris("; ruf=", m.RUF)
 	if m.FO != "" {
-		b.WriteString("; fo=")
-		b.WriteString(m.FO)
+		b = append(b, "; fo="...)
+		b = append(b, m.FO...)
 	}
 	if m.RI > 0 {
-		b.WriteString("; ri=")
-		b.WriteString(strconv.Itoa(m.RI))
+		b = append(b, "; ri="...)
+		b = strconv.AppendInt(b, int64(m.RI), 10)
 	}
-	return b.String()
+	return string(b)
 }
 
 // dkimTXT is the TXT value publishing a key of type kt (base64 p).
