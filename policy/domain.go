@@ -34,7 +34,10 @@ type domainLoader struct {
 // problems, and then its compiled RRsets.
 func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadScratch) (*Domain, bool, []RRset) {
 	start := len(c.errs)
-	data, err := readFile(file)
+	data, err := readPolicy(file, &s.info)
+	if s.info.Mode.IsDir() {
+		return nil, false, nil // not a policy: the globs' check counts it out
+	}
 	if err != nil {
 		c.errorf(Pos{File: file}, "cannot read policy: %v", osErrText(err))
 		return nil, false, nil

@@ -670,6 +670,21 @@ func TestLoadFiles(t *testing.T) {
 			t.Errorf("%d domains, want 1", len(cfg.Domains))
 		}
 	})
+	t.Run("same bad file twice", func(t *testing.T) {
+		// Its problems are told once, at the first name in glob order.
+		dir, cfgPath := writeTree(t, map[string]string{"policies/b.yaml": head + "ttl: x\n"})
+		if err := os.Symlink("b.yaml", filepath.Join(dir, "policies/a.yaml")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(filepath.Join(dir, "policies/c.yaml"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadConfig(cfgPath)
+		got := errorLines(t, err, dir)
+		if len(got) != 1 || !strings.HasPrefix(got[0], "policies/a.yaml:3: ttl must be a whole number") {
+			t.Errorf("errors %q", got)
+		}
+	})
 }
 
 func TestReverseName(t *testing.T) {

@@ -10,6 +10,9 @@ import "io/fs"
 type Info struct {
 	Size int64
 	Mode fs.FileMode
+	// Dev and Ino identify the file whatever the name it is reached by
+	// (0 and 0 where the system does not say).
+	Dev, Ino uint64
 }
 
 // Regular reports whether the file is a regular file.

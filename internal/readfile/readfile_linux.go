@@ -15,7 +15,7 @@ func read(path string, limit int64) ([]byte, Info, error) {
 	if err := ignoringEINTR(func() error { return syscall.Stat(path, &st) }); err != nil {
 		return nil, Info{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	info := Info{Size: st.Size, Mode: fileMode(st.Mode)}
+	info := Info{Size: st.Size, Mode: fileMode(st.Mode), Dev: uint64(st.Dev), Ino: st.Ino}
 	if !info.Regular() || (limit >= 0 && info.Size > limit) {
 		return nil, info, nil
 	}
