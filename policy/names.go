@@ -17,7 +17,9 @@ func checkName(name string) string {
 	if len(name) > 253 {
 		return "name longer than 253 characters"
 	}
-	for _, l := range strings.Split(name, ".") {
+	for rest, more := name, true; more; {
+		var l string
+		l, rest, more = strings.Cut(rest, ".") // the labels, without a slice of them
 		if l == "" {
 			return "empty label"
 		}
