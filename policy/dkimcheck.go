@@ -93,7 +93,10 @@ func ParseDKIMKey(record string) (*ParsedDKIMKey, error) {
 			k.Notes = v
 		case "p":
 			haveP = true
-			k.Key = strings.Join(strings.Fields(v), "")
+			k.Key = v
+			if !noFields(v) {
+				k.Key = strings.Join(strings.Fields(v), "")
+			}
 		}
 	}
 	if !haveP {

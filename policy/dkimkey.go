@@ -80,7 +80,7 @@ func parseDKIMInline(s string) (dkimKey, error) {
 		return parseDKIMPEM([]byte(s))
 	}
 	clean := s
-	if strings.ContainsAny(s, " \t\r\n\v\f") {
+	if !noFields(s) {
 		clean = strings.Join(strings.Fields(s), "")
 	}
 	der, err := base64.StdEncoding.DecodeString(clean)
@@ -100,6 +100,19 @@ func parseDKIMInline(s string) (dkimKey, error) {
 		return dkimKey{}, errors.New("key is not a base64 SubjectPublicKeyInfo (nor a raw Ed25519 key)")
 	}
 	return publishKey(pub)
+}
+
+// noFields reports whether s is ASCII without white space: one field to
+// strings.Fields (which also splits at Unicode spaces), so that joining
+// its fields would give s back.
+func noFields(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 0x80, c == ' ', c >= '\t' && c <= '\r':
+			return false
+		}
+	}
+	return true
 }
 
 // ed25519SPKIPrefix is the DER of a SubjectPublicKeyInfo of an Ed25519

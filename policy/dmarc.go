@@ -100,7 +100,8 @@ func (u DMARCURI) String() string {
 // starts, with no whitespace before, with the version tag "v=DMARC1"
 // (RFC 7489 §6.6.3 step 3).
 func IsDMARC(txt string) bool {
-	name, value, ok := strings.Cut(strings.SplitN(txt, ";", 2)[0], "=")
+	first, _, _ := strings.Cut(txt, ";")
+	name, value, ok := strings.Cut(first, "=")
 	return ok && strings.EqualFold(strings.TrimRight(name, " \t"), "v") && strings.Trim(value, " \t") == "DMARC1"
 }
 
@@ -391,9 +392,11 @@ func parseDMARCURI(s string) (DMARCURI, string, error) {
 	}
 	addr, _, _ := strings.Cut(rest, "?")
 	addr = percentDecode(addr)
-	a, err := mail.ParseAddress(addr)
-	if err != nil || a.Address != addr || a.Name != "" {
-		return u, "", fmt.Errorf("%q: %q is not a mail address", s, addr)
+	if !plainMailAddress(addr) {
+		a, err := mail.ParseAddress(addr)
+		if err != nil || a.Address != addr || a.Name != "" {
+			return u, "", fmt.Errorf("%q: %q is not a mail address", s, addr)
+		}
 	}
 	at := strings.LastIndexByte(addr, '@')
 	dom := strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))
@@ -402,6 +405,36 @@ func parseDMARCURI(s string) (DMARCURI, string, error) {
 	}
 	u.Address = addr
 	return u, "", nil
+}
+
+// plainMailAddress reports whether addr is local@domain with each part
+// dot-separated runs of letters, digits, '_', '+' and '-': what everyone
+// writes, and what mail.ParseAddress takes as is (it is asked about the
+// rest).
+func plainMailAddress(addr string) bool {
+	at := strings.IndexByte(addr, '@')
+	if at < 0 {
+		return false
+	}
+	return plainDotAtom(addr[:at]) && plainDotAtom(addr[at+1:])
+}
+
+func plainDotAtom(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '+', c == '-':
+		case c == '.':
+			if s[i-1] == '.' {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func percentDecode(s string) string {
@@ -436,9 +469,8 @@ func trimAll(parts []string) []string {
 // ';', optional whitespace around names and values, an optional final ';'.
 // With fold, names are returned lower case; a name given twice is an error.
 func parseTagList(s string, fold bool) ([]DMARCTag, error) {
-	var out []DMARCTag
-	seen := map[string]bool{}
 	parts := strings.Split(s, ";")
+	out := make([]DMARCTag, 0, len(parts))
 	for i, p := range parts {
 		p = strings.Trim(p, " \t\r\n")
 		if p == "" {
@@ -470,11 +502,15 @@ func parseTagList(s string, fold bool) ([]DMARCTag, error) {
 		if fold {
 			lname = strings.ToLower(name)
 		}
-		if seen[lname] {
-			return nil, fmt.Errorf("tag %s appears twice", lname)
+		for _, t := range out { // a record has a few tags (and a TXT value, a few thousand bytes at most)
+			if t.Name == lname {
+				return nil, fmt.Errorf("tag %s appears twice", lname)
+			}
 		}
-		seen[lname] = true
 		out = append(out, DMARCTag{Name: lname, Value: value})
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bufio"
+	"net/mail"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -161,4 +162,39 @@ func FuzzParseDMARC(f *testing.F) {
 			t.Fatalf("%q: reparse of %q differs:\n%+v\n%+v", s, out, r, r2)
 		}
 	})
+}
+
+// TestPlainMailAddress: what plainMailAddress takes, net/mail takes as
+// the same address; the rest is left to net/mail.
+func TestPlainMailAddress(t *testing.T) {
+	for _, a := range []string{"dmarc@example.com", "a.b+c_d-e@x-y.example", "A@B.C", "1@2", "x@y", "dmarc-reports@sub.d00001.example"} {
+		if !plainMailAddress(a) {
+			t.Errorf("%q not taken", a)
+		}
+		m, err := mail.ParseAddress(a)
+		if err != nil || m.Address != a || m.Name != "" {
+			t.Errorf("%q: net/mail says %v %v", a, m, err)
+		}
+	}
+	for _, a := range []string{"", "@", "a@", "@b", "a@b@c", ".a@b", "a.@b", "a..b@c", "a@b.", "a@.b", "a@b..c", "\"a\"@b", "a b@c",
+		"<a@b>", "a@[192.0.2.1]", "a!b@c", "é@x.example", "a@x.example (c)"} {
+		if plainMailAddress(a) {
+			t.Errorf("%q taken", a)
+		}
+	}
+}
+
+// TestNoFields: noFields is true exactly when strings.Fields would give
+// the text back whole.
+func TestNoFields(t *testing.T) {
+	for _, s := range []string{"", "abc", "MCow+/=", "a b", "a\tb", "a\nb", "a\vb", "a\fb", "a\rb", "a\u00a0b", "a\u0085b", "a\u2003b", "é"} {
+		f := strings.Fields(s)
+		same := strings.Join(f, "") == s
+		if noFields(s) && !same {
+			t.Errorf("%q: noFields, but Fields gives %q", s, f)
+		}
+		if !noFields(s) && same && !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 }) {
+			t.Errorf("%q: not noFields, but Fields gives it whole", s)
+		}
+	}
 }
