@@ -166,7 +166,7 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 		return d, false, nil
 	}
 	c.add(checkMailAuth(d)...)
-	rrs, cerrs := compileIn(d, kc)
+	rrs, cerrs := compileIn(d, kc, &s.rrsets)
 	c.add(cerrs...)
 	return d, len(c.errs) == start, rrs
 }

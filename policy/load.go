@@ -655,7 +655,8 @@ type loadScratch struct {
 	src     string        // the text of the policy at hand
 	info    readfile.Info // what it is (zero: not there)
 	yaml    fastYAML
-	entries []entry // the block of the mappings' entries
+	entries []entry    // the block of the mappings' entries
+	rrsets  rrsetBlock // the block compiled RRsets are taken from
 }
 
 // keyCache holds the DKIM key files read by one load, by absolute path.
