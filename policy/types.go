@@ -212,7 +212,7 @@ type PTR struct {
 }
 
 // Ownership says which values of an RRset maildns owns.
-type Ownership int
+type Ownership uint8
 
 const (
 	OwnAll    Ownership = iota // the whole RRset
@@ -230,11 +230,13 @@ type RRset struct {
 	Type     string
 	TTL      time.Duration
 	Values   []string // sorted; empty with Absent
-	Own      Ownership
-	Prefix   string // with OwnPrefix, e.g. "v=spf1"
-	Absent   bool   // delete every owned value
-	Element  string // what policy element asked for it: "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr", "tls_rpt", "bimi"
-	Pos      Pos    // where the element is written
+	Prefix   string   // with OwnPrefix, e.g. "v=spf1"
+	Element  string   // what policy element asked for it: "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr", "tls_rpt", "bimi"
+	Pos      Pos      // where the element is written
+	// The small fields last, side by side: an RRset is 176 bytes, not 184
+	// (every policy keeps half a dozen for the run).
+	Own    Ownership
+	Absent bool // delete every owned value
 }
 
 // Owns reports whether maildns owns value in this RRset.
