@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -42,7 +43,10 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 		c.errorf(Pos{File: file}, "cannot read policy: %v", osErrText(err))
 		return nil, false, nil
 	}
-	s.src = string(data)
+	// The text without a copy: readPolicy's buffer is the policy's own,
+	// and nothing writes to it (what a Domain keeps of the text is
+	// copied, see detacher).
+	s.src = unsafe.String(unsafe.SliceData(data), len(data))
 	root, errs := parseYAMLWith(&s.yaml, file, s.src)
 	if len(errs) > 0 {
 		c.add(errs...)
