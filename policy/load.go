@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -176,7 +177,7 @@ func loadConfig(path string, withPolicies bool) (*Config, error) {
 		byName[d.Domain] = d
 		cfg.Domains = append(cfg.Domains, d)
 	}
-	sort.Slice(cfg.Domains, func(i, j int) bool { return cfg.Domains[i].Domain < cfg.Domains[j].Domain })
+	slices.SortFunc(cfg.Domains, func(a, b *Domain) int { return strings.Compare(a.Domain, b.Domain) })
 	c.checkClaims(cfg.Domains, compiled)
 	if err := c.err(); err != nil {
 		return nil, err
