@@ -132,6 +132,12 @@ const maxTagMemo = 512
 // to something other than a string. Values come back often (true, 3600,
 // keys such as ttl): each is resolved by the library once per parser.
 func (p *fastYAML) tag(value string) string {
+	if t := wordTag(value); t != "" {
+		return t
+	}
+	if _, ok := plainDecimal(value); ok {
+		return "!!int"
+	}
 	if t, ok := p.tags[value]; ok {
 		return t
 	}
@@ -146,6 +152,22 @@ func (p *fastYAML) tag(value string) string {
 		p.tags[strings.Clone(value)] = t // not a substring: it would keep its file
 	}
 	return t
+}
+
+// wordTag is the library's resolution of a plain scalar that starts with
+// a letter (keys, true, fail...): a boolean or null for the few words
+// that spell one, else a string. "" when v does not start with a letter.
+func wordTag(v string) string {
+	if c := v[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return ""
+	}
+	switch v {
+	case "true", "True", "TRUE", "false", "False", "FALSE":
+		return "!!bool"
+	case "null", "Null", "NULL":
+		return "!!null"
+	}
+	return "!!str"
 }
 
 // dottedNumbers reports whether v is digits with two dots or more, like

@@ -311,3 +311,32 @@ func TestPlainDecimal(t *testing.T) {
 		}
 	}
 }
+
+// TestWordTag: wordTag resolves the plain scalars that start with a
+// letter as the YAML library does: every word of up to three letters from
+// the letters of its booleans and null, in every case, and longer ones.
+func TestWordTag(t *testing.T) {
+	letters := "yYnNtTfFoOuUeEsSlLrRaA"
+	words := []string{"true", "True", "TRUE", "tRUE", "false", "False", "FALSE", "null", "Null", "NULL", "nULL",
+		"yes", "Yes", "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "n", "Y", "N",
+		"ttl", "name", "all", "fail", "reject", "type", "mail_hosts", "a1", "x.y", "nan", "inf", "NaN", "Inf", "e3"}
+	for _, a := range letters {
+		words = append(words, string(a))
+		for _, b := range letters {
+			words = append(words, string(a)+string(b))
+			for _, c := range letters {
+				words = append(words, string(a)+string(b)+string(c))
+			}
+		}
+	}
+	for _, w := range words {
+		if got, want := wordTag(w), (&yaml.Node{Kind: yaml.ScalarNode, Value: w}).ShortTag(); got != want {
+			t.Errorf("%q: %s, the library %s", w, got, want)
+		}
+	}
+	for _, v := range []string{"0", "1", "3600", "65535"} {
+		if tag := (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag(); tag != "!!int" {
+			t.Errorf("%q resolves to %s", v, tag)
+		}
+	}
+}
