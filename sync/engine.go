@@ -464,12 +464,11 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 			Zone:     z.current(),
 			Index:    z.currentIndex().forChecks(),
 			Desired:  r.sets,
-			Logger:   rs.log.With("domain", r.d.Domain),
 		}
 		if rs.holdLogs {
 			r.logs = &heldLog{}
-			env.Logger = slog.New(r.logs.handler(rs.log.Handler())).With("domain", r.d.Domain)
 		}
+		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, r.logs)
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		r.env = env
 		checked = append(checked, r)

@@ -19,9 +19,6 @@ type heldRecord struct {
 	r slog.Record
 }
 
-// handler returns a handler that keeps each record for next.
-func (l *heldLog) handler(next slog.Handler) slog.Handler { return heldHandler{l, next} }
-
 // replay logs the kept records, in order; a nil l has none.
 func (l *heldLog) replay(ctx context.Context) {
 	if l == nil {
@@ -58,4 +55,53 @@ func (h heldHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h heldHandler) WithGroup(name string) slog.Handler {
 	return heldHandler{h.l, h.next.WithGroup(name)}
+}
+
+// domainHandler is the handler of one domain's checks: next with the
+// domain attribute, bound on the first record or With (binding clones the
+// run's handler, and the checks of most domains log nothing); held, when
+// not nil, keeps the records for the run's log instead of handling them.
+type domainHandler struct {
+	next   slog.Handler
+	domain string
+	held   *heldLog
+	once   stdsync.Once
+	bound  slog.Handler
+}
+
+// domainLogger returns a logger for one domain's checks: every record
+// carries domain (as log.With("domain", domain) would), kept in held when
+// held is not nil.
+func domainLogger(next slog.Handler, domain string, held *heldLog) *slog.Logger {
+	return slog.New(&domainHandler{next: next, domain: domain, held: held})
+}
+
+func (h *domainHandler) handler() slog.Handler {
+	h.once.Do(func() { h.bound = h.next.WithAttrs([]slog.Attr{slog.String("domain", h.domain)}) })
+	return h.bound
+}
+
+func (h *domainHandler) Enabled(ctx context.Context, lvl slog.Level) bool {
+	return h.next.Enabled(ctx, lvl)
+}
+
+func (h *domainHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.held != nil {
+		return heldHandler{h.held, h.handler()}.Handle(ctx, r)
+	}
+	return h.handler().Handle(ctx, r)
+}
+
+func (h *domainHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if h.held != nil {
+		return heldHandler{h.held, h.handler().WithAttrs(attrs)}
+	}
+	return h.handler().WithAttrs(attrs)
+}
+
+func (h *domainHandler) WithGroup(name string) slog.Handler {
+	if h.held != nil {
+		return heldHandler{h.held, h.handler().WithGroup(name)}
+	}
+	return h.handler().WithGroup(name)
 }

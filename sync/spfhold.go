@@ -43,7 +43,7 @@ func holdSPF(ctx context.Context, log *slog.Logger, resolver Resolver, z *zoneSt
 				elems[d.Set.Element] = true
 			}
 		}
-		env := &CheckEnv{Resolver: resolver, Live: resolver != nil, Zone: z.live, Index: z.liveIndexed().forChecks(), Desired: r.sets, Logger: log.With("domain", r.d.Domain)}
+		env := &CheckEnv{Resolver: resolver, Live: resolver != nil, Zone: z.live, Index: z.liveIndexed().forChecks(), Desired: r.sets, Logger: domainLogger(log.Handler(), r.d.Domain, nil)}
 		for _, hc := range heldChecks {
 			if !elems[hc.element] {
 				continue
