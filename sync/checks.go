@@ -1,7 +1,13 @@
 package sync
 
 import (
+	"cmp"
+	"slices"
+	"strings"
+	stdsync "sync"
+
 	"github.com/maildns/maildns/sync/check"
+	"github.com/maildns/maildns/sync/plan"
 )
 
 // The live checks and their resolvers live in package check; these names
@@ -25,8 +31,88 @@ func (e *Engine) checks() []check.Check {
 	return check.All()
 }
 
+// scorecards judges each checked domain (in parallel) as soon as the
+// checks ran, from its findings in the order of the plan's (assemble's),
+// into one array for the run, and lets the domain's check env go: the
+// zone's records and the logger are not kept to the end of the run for
+// it. A finding about another domain than the one whose checks or share
+// made it (a check of Engine.Checks may) would belong to that domain's
+// scorecard: then every env is kept and the plan's findings judge
+// (complianceOf).
+func (rs *runState) scorecards(checked []*domainRun) {
+	rs.cards = nil
+	var extra map[*domainRun][]Finding // the findings of the shares, by domain
+	for _, r := range checked {
+		for i := range r.findings {
+			if r.findings[i].Domain != r.d.Domain {
+				return
+			}
+		}
+	}
+	for _, z := range rs.order {
+		for _, p := range z.parts {
+			n := len(p.safety) + len(p.held) + len(p.verify) + len(p.checks)
+			if n == 0 {
+				continue
+			}
+			if p.run == nil {
+				return
+			}
+			if extra == nil {
+				extra = map[*domainRun][]Finding{}
+			}
+			for _, fs := range [][]Finding{p.safety, p.held, p.verify, p.checks} {
+				for _, f := range fs {
+					if f.Domain != p.run.d.Domain {
+						return
+					}
+					extra[p.run] = append(extra[p.run], f)
+				}
+			}
+		}
+	}
+	per := len(plan.Requirements)
+	cards := make([]Requirement, len(checked)*per)
+	whole := true
+	var mu stdsync.Mutex
+	forEach(len(checked), rs.limit, func(i int) {
+		r := checked[i]
+		rot := rs.rot.domainFindings(r.d.Domain)
+		fs := make([]Finding, 0, len(r.findings)+len(rot)+len(extra[r]))
+		fs = append(append(append(fs, r.findings...), rot...), extra[r]...)
+		slices.SortStableFunc(fs, func(a, b Finding) int {
+			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
+		})
+		window := cards[i*per : i*per : (i+1)*per]
+		r.card = check.AppendScorecard(window, r.env, r.d, fs)
+		r.env = nil
+		if len(r.card) != per || &r.card[0] != &cards[i*per] {
+			mu.Lock()
+			whole = false
+			mu.Unlock()
+		}
+	})
+	if whole {
+		rs.cards = cards
+	}
+}
+
+// compliance is the scorecard of every domain whose checks ran, in the
+// order of runs (the domains sorted by name): the one scorecards made, else
+// complianceOf.
+func (rs *runState) compliance(findings []Finding) []Requirement {
+	if rs.cards != nil {
+		for _, r := range rs.runs {
+			r.card = nil
+		}
+		return rs.cards
+	}
+	return complianceOf(rs.runs, findings)
+}
+
 // complianceOf is the scorecard of every domain whose checks ran, in the
-// order of runs (the domains sorted by name).
+// order of runs (the domains sorted by name): each domain's made by
+// scorecards, else judged here from its env and the plan's findings.
 func complianceOf(runs []*domainRun, findings []Finding) []Requirement {
 	byDomain := map[string][]Finding{}
 	for _, f := range findings {
@@ -37,10 +123,13 @@ func complianceOf(runs []*domainRun, findings []Finding) []Requirement {
 	cards := make([][]Requirement, len(runs))
 	n := 0
 	for i, r := range runs {
-		if r.env != nil {
+		switch {
+		case r.env != nil:
 			cards[i] = check.Scorecard(r.env, r.d, byDomain[r.d.Domain])
-			n += len(cards[i])
+		case r.checked:
+			cards[i], r.card = r.card, nil
 		}
+		n += len(cards[i])
 	}
 	out := make([]Requirement, 0, n)
 	for _, c := range cards {

@@ -131,8 +131,10 @@ type domainRun struct {
 	err      error // compile failed
 	main     zoneKey
 	findings []Finding
-	env      *CheckEnv // the checks' view, for the compliance scorecard
+	env      *CheckEnv // the checks' view, until the scorecard is made (scorecards)
 	logs     *heldLog  // what the checks logged, for the run's log
+	checked  bool      // the checks ran on the domain
+	card     []Requirement
 }
 
 // Run is one run of opts.Mode: Plan, then Apply in the apply modes, or
@@ -255,6 +257,10 @@ type runState struct {
 	applied   bool   // Apply ran: a plan is applied once
 	holdLogs  bool   // the checks' log lines are held for logRun
 	journal   string // the state directory the run journaled to
+
+	// cards are the scorecards of the checked domains, in their order,
+	// when scorecards made them all (nil: complianceOf makes them).
+	cards []Requirement
 }
 
 // newRun starts a run: its id, clock, logger, the selected domains as the
@@ -450,7 +456,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	rs.holdLogs = rs.log.Enabled(ctx, slog.LevelDebug) || rs.log.Enabled(ctx, slog.LevelWarn)
 	var checked []*domainRun
 	for _, r := range rs.runs {
-		r.findings, r.env, r.logs = nil, nil, nil
+		r.findings, r.env, r.logs, r.checked, r.card = nil, nil, nil, false, nil
 		if r.err != nil {
 			continue
 		}
@@ -470,7 +476,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 		}
 		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, r.logs)
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
-		r.env = env
+		r.env, r.checked = env, true
 		checked = append(checked, r)
 	}
 	checks := e.checks()
@@ -480,6 +486,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 			r.findings = append(r.findings, c.Run(ctx, r.env, r.d)...)
 		}
 	})
+	rs.scorecards(checked)
 }
 
 // assemble makes the plan of the run as it stands, and the error of the
@@ -528,7 +535,7 @@ func (rs *runState) assemble(cfg *policy.Config) (*Plan, error) {
 	plan.Findings = append(plan.Findings, extra...)
 	sortPlan(plan, rs.runs)
 	plan.Summary = summarise(plan)
-	plan.Compliance = complianceOf(rs.runs, plan.Findings)
+	plan.Compliance = rs.compliance(plan.Findings)
 	for _, r := range rs.runs {
 		if !cfg.Enforced(r.d) {
 			plan.Watched = append(plan.Watched, r.d.Domain)

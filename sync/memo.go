@@ -240,7 +240,7 @@ func (m *Memo) fill(ctx context.Context, plan *Plan, runs []*domainRun, live boo
 	next := make(map[string]*domainMemo, len(runs)+len(m.reused))
 	byDomain := map[string]*domainMemo{}
 	for _, r := range runs {
-		dm := &domainMemo{domain: r.d.Domain, key: CompileKey(r.d), main: r.main, checked: m.now, reusable: r.err == nil && r.env != nil}
+		dm := &domainMemo{domain: r.d.Domain, key: CompileKey(r.d), main: r.main, checked: m.now, reusable: r.err == nil && r.checked}
 		next[dm.domain], byDomain[dm.domain] = dm, dm
 	}
 	// Each domain's part of the plan's lists (sorted by domain: one span

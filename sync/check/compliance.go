@@ -28,8 +28,13 @@ var verifiedLive = map[string]bool{"ptr": true, "mta_sts": true, "dane": true}
 // when the live check it rests on was skipped (live checks off): what was
 // not seen is not passed. A warning leaves it passing and is shown.
 func Scorecard(env *Env, d *policy.Domain, findings []Finding) []plan.Requirement {
+	return AppendScorecard(make([]plan.Requirement, 0, len(plan.Requirements)), env, d, findings)
+}
+
+// AppendScorecard appends Scorecard's lines (one per plan.Requirements)
+// to out: the engine judges each domain into one array for the run.
+func AppendScorecard(out []plan.Requirement, env *Env, d *policy.Domain, findings []Finding) []plan.Requirement {
 	c := newMailCheck(env, d, "")
-	out := make([]plan.Requirement, 0, len(plan.Requirements))
 	add := func(name, status, finding string) {
 		out = append(out, plan.Requirement{Domain: d.Domain, Requirement: name, Status: status, Finding: finding})
 	}
@@ -166,19 +171,10 @@ func Scorecard(env *Env, d *policy.Domain, findings []Finding) []plan.Requiremen
 	}
 
 	// The standards: configured when the policy has the element.
-	for _, s := range []struct{ name, element, kind string }{
-		{"mta_sts", "mta_sts", kindMTASTS},
-		{"tls_rpt", "tls_rpt", KindTLSRPT},
-		{"dane", "tlsa", kindTLSA},
-		{"bimi", "bimi", KindBIMI},
-	} {
+	for _, s := range standards {
 		sets := c.elementSets(s.element)
 		if len(sets) == 0 {
-			msg := "the policy has no " + s.element
-			if s.element == "tlsa" {
-				msg = "no mail host in the policy has tlsa"
-			}
-			add(s.name, plan.ComplianceNotConfigured, msg)
+			add(s.name, plan.ComplianceNotConfigured, s.absent)
 			continue
 		}
 		problem := c.notLive(sets)
@@ -188,6 +184,15 @@ func Scorecard(env *Env, d *policy.Domain, findings []Finding) []plan.Requiremen
 		judge(s.name, problem, s.kind)
 	}
 	return out
+}
+
+// standards are the scorecard's lines of a policy element, and what a
+// line says when the policy lacks it (one string for every domain).
+var standards = []struct{ name, element, kind, absent string }{
+	{"mta_sts", "mta_sts", kindMTASTS, "the policy has no mta_sts"},
+	{"tls_rpt", "tls_rpt", KindTLSRPT, "the policy has no tls_rpt"},
+	{"dane", "tlsa", kindTLSA, "no mail host in the policy has tlsa"},
+	{"bimi", "bimi", KindBIMI, "the policy has no bimi"},
 }
 
 // pending says that the policy publishes element's record, which this run
