@@ -28,10 +28,12 @@ type rotationRecord struct {
 
 // rotation is one run's view of the DKIM rotations of its domains.
 type rotation struct {
-	dir      string
-	now      time.Time
-	records  map[string]*rotationRecord // "domain selector"
-	states   map[string]map[string]string
+	dir     string
+	now     time.Time
+	records map[string]*rotationRecord // "domain selector"
+	// domains are the run's domains with the states planRotation gave
+	// their selectors (an active one's State is "").
+	domains  []*policy.Domain
 	findings map[string][]Finding // by domain
 }
 
@@ -46,15 +48,15 @@ func rotationKey(domain, selector string) string { return domain + " " + selecto
 // active and says why in a dkim finding. It returns the domains with those
 // states (copies where a state moved; the config's are not changed).
 func planRotation(stateDir string, now time.Time, domains []*policy.Domain) ([]*policy.Domain, *rotation) {
-	rot := &rotation{dir: stateDir, now: now, records: map[string]*rotationRecord{},
-		states: map[string]map[string]string{}, findings: map[string][]Finding{}}
+	rot := &rotation{dir: stateDir, now: now, records: map[string]*rotationRecord{}, findings: map[string][]Finding{}}
 	if stateDir != "" {
 		rot.records = loadRotation(filepath.Join(stateDir, RotationFile))
 	}
 	out := make([]*policy.Domain, len(domains))
+	rot.domains = out
 	for i, d := range domains {
 		out[i] = d
-		if len(d.DKIM) == 0 {
+		if len(d.DKIM) == 0 || rot.unmoved(d, now) {
 			continue
 		}
 		want := map[string]string{}
@@ -102,12 +104,36 @@ func planRotation(stateDir string, now time.Time, domains []*policy.Domain) ([]*
 				})
 			}
 		}
-		rot.states[d.Domain] = want
 		if !sameDKIMStates(d, want) {
 			out[i] = policy.WithDKIMStates(d, want)
 		}
 	}
 	return out, rot
+}
+
+// unmoved reports whether every selector of d keeps its policy state at
+// now and none of them is to stop signing by the records (so no step is
+// refused): then the run's domain is d, decided without a map of states
+// (the usual case, for each of thousands of domains).
+func (rot *rotation) unmoved(d *policy.Domain, now time.Time) bool {
+	for i, k := range d.DKIM {
+		s := policy.DKIMStateAt(k, now)
+		if s != cmp.Or(k.State, "active") {
+			return false
+		}
+		for _, o := range d.DKIM[:i] {
+			if o.Selector == k.Selector {
+				return false // the last of the same name decides: the map's way
+			}
+		}
+		if s == "active" || s == "next" || len(rot.records) == 0 {
+			continue
+		}
+		if rec := rot.records[rotationKey(d.Domain, k.Selector)]; rec != nil && rec.State == "active" {
+			return false
+		}
+	}
+	return true
 }
 
 // sameDKIMStates reports whether d's selectors already have the states
@@ -134,7 +160,19 @@ func sameDKIMStates(d *policy.Domain, states map[string]string) bool {
 // each step ("dkim rotation", domain selector from to) once, and writes the
 // records to state_dir.
 func (rot *rotation) commit(plan *Plan, log *slog.Logger) error {
-	if len(rot.states) == 0 {
+	// Each selector's state as planned, by domain.
+	states := map[string]map[string]string{}
+	for _, d := range rot.domains {
+		if len(d.DKIM) == 0 {
+			continue
+		}
+		m := make(map[string]string, len(d.DKIM))
+		for _, k := range d.DKIM {
+			m[k.Selector] = cmp.Or(k.State, "active")
+		}
+		states[d.Domain] = m
+	}
+	if len(states) == 0 {
 		return nil
 	}
 	ok := map[string]bool{}
@@ -153,8 +191,8 @@ func (rot *rotation) commit(plan *Plan, log *slog.Logger) error {
 			rotationCache.forget(path)
 		}
 	}()
-	domains := make([]string, 0, len(rot.states))
-	for d := range rot.states {
+	domains := make([]string, 0, len(states))
+	for d := range states {
 		domains = append(domains, d)
 	}
 	slices.Sort(domains)
@@ -162,13 +200,13 @@ func (rot *rotation) commit(plan *Plan, log *slog.Logger) error {
 		if !ok[d] {
 			continue
 		}
-		sels := make([]string, 0, len(rot.states[d]))
-		for s := range rot.states[d] {
+		sels := make([]string, 0, len(states[d]))
+		for s := range states[d] {
 			sels = append(sels, s)
 		}
 		slices.Sort(sels)
 		for _, sel := range sels {
-			s := rot.states[d][sel]
+			s := states[d][sel]
 			key := rotationKey(d, sel)
 			rec := rot.records[key]
 			if rec == nil {
