@@ -57,20 +57,61 @@ func indexLive(live []libdns.RR) liveIndex {
 // diffRRsets compares each desired RRset (merged by name and type) with the
 // live records; the result is sorted by name and type.
 func diffRRsets(desired []policy.RRset, live []libdns.RR) []rrsetDiff {
-	return diffIndexed(desired, indexLive(live))
+	return diffLive(desired, live, nil)
 }
 
 // diffIndexed is diffRRsets against a zone's index of live records.
 func diffIndexed(desired []policy.RRset, byKey liveIndex) []rrsetDiff {
+	return diffLive(desired, nil, byKey)
+}
+
+// smallZone is the size up to which a zone is diffed by a scan of its
+// records rather than an index of them: a map and a slice per name and type
+// cost more than a few passes over a handful of records.
+const smallZone = indexedZone
+
+// diffLive is diffRRsets against the records at each name and type: by
+// byKey when not nil, else by a scan of live (as indexLive would group
+// them: the lower-case name and upper-case type, in live's order). Every
+// RRset's live records share one array.
+func diffLive(desired []policy.RRset, live []libdns.RR, byKey liveIndex) []rrsetDiff {
 	sets := mergeDesired(desired)
 	out := make([]rrsetDiff, 0, len(sets))
+	at := func(set *policy.RRset) []libdns.RR { return byKey[nameType{set.Name, set.Type}] }
+	n := len(live) // at most every record matches one (merged) set
+	if byKey != nil {
+		n = 0
+		for i := range sets {
+			n += len(at(&sets[i]))
+		}
+	}
+	var buf []libdns.RR
+	if n > 0 {
+		buf = make([]libdns.RR, 0, n)
+	}
 	for _, set := range sets {
 		d := rrsetDiff{Set: set}
-		for _, rr := range byKey[nameType{set.Name, set.Type}] {
-			if set.Owns(rr.Data) {
-				d.OwnedLive = append(d.OwnedLive, rr)
-			} else {
-				d.Foreign = append(d.Foreign, rr)
+		recs := live
+		if byKey != nil {
+			recs = at(&set)
+		}
+		start := len(buf)
+		for _, owned := range [2]bool{true, false} {
+			for _, rr := range recs {
+				if byKey == nil && !(lowerIs(rr.Name, set.Name) && upperIs(rr.Type, set.Type)) {
+					continue
+				}
+				if set.Owns(rr.Data) == owned {
+					buf = append(buf, rr)
+				}
+			}
+			if owned {
+				if len(buf) > start {
+					d.OwnedLive = buf[start:len(buf):len(buf)]
+				}
+				start = len(buf)
+			} else if len(buf) > start {
+				d.Foreign = buf[start:len(buf):len(buf)]
 			}
 		}
 		if t, ok := sharedTTL(&d.Set, d.Foreign); ok {
@@ -80,6 +121,27 @@ func diffIndexed(desired []policy.RRset, byKey liveIndex) []rrsetDiff {
 		out = append(out, d)
 	}
 	return out
+}
+
+// lowerIs reports whether strings.ToLower(s) == want, without making the
+// lower-case copy for a name that already is.
+func lowerIs(s, want string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+			return strings.ToLower(s) == want
+		}
+	}
+	return s == want
+}
+
+// upperIs reports whether strings.ToUpper(s) == want, as lowerIs.
+func upperIs(s, want string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || ('a' <= c && c <= 'z') {
+			return strings.ToUpper(s) == want
+		}
+	}
+	return s == want
 }
 
 // sharedTTL returns the TTL an owned value must have in an RRset shared
@@ -122,10 +184,16 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 		}
 		return 0, false
 	}
+	// Every set's values in one array (a set merged into grows its own).
+	n := 0
+	for i := range desired {
+		n += len(desired[i].Values)
+	}
+	all := make([]string, 0, n)
 	for _, rs := range desired {
 		rs.Name = providers.RelativeName(rs.Name, rs.Zone)
 		rs.Type = strings.ToUpper(rs.Type)
-		vals := make([]string, 0, len(rs.Values))
+		vals := all[len(all) : len(all) : len(all)+len(rs.Values)]
 		for _, v := range rs.Values {
 			// TXT from a policy is already the text itself: a backslash in
 			// it is a character, not an escape to undo.
@@ -136,6 +204,7 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 			}
 			vals = append(vals, v)
 		}
+		all = all[:len(all)+len(vals)]
 		k := nameType{rs.Name, rs.Type}
 		if i, ok := find(k); ok {
 			sets[i].Values = append(sets[i].Values, vals...)
@@ -172,9 +241,12 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 // compareSet returns the change that makes the owned live records match set,
 // or nil when they do.
 func compareSet(set *policy.RRset, owned []libdns.RR) *Change {
-	have := liveValues(owned)
 	want := set.Values
 	wantTTL := seconds(set.TTL)
+	if inSync(owned, want, wantTTL) && !set.Absent {
+		return nil
+	}
+	have := liveValues(owned)
 	switch {
 	case set.Absent:
 		if len(have) == 0 {
@@ -201,6 +273,21 @@ func compareSet(set *policy.RRset, owned []libdns.RR) *Change {
 		c.BeforeTTL = lt
 	}
 	return c
+}
+
+// inSync reports, without a copy, the usual in-sync set: its owned
+// records hold the wanted values in their order (sorted, unique), one each,
+// each with the wanted TTL.
+func inSync(owned []libdns.RR, want []string, wantTTL int) bool {
+	if len(owned) != len(want) || len(want) == 0 {
+		return false
+	}
+	for i, rr := range owned {
+		if rr.Data != want[i] || seconds(rr.TTL) != wantTTL {
+			return false
+		}
+	}
+	return true
 }
 
 // liveValues returns the sorted, unique data of recs.

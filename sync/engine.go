@@ -622,8 +622,8 @@ func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
 // parallel): diff against one index of the zone's records for all its
 // domains, then the changes and status of the share's plan.
 func planZone(z *zoneState, apply bool) {
-	var idx liveIndex
-	if z.err == nil {
+	var idx liveIndex // nil: a small zone, scanned
+	if z.err == nil && len(z.live) > smallZone {
 		idx = indexLive(z.live)
 		if len(z.live) > indexedZone {
 			z.liveIdx = idx // for the checks' lookups too
@@ -638,7 +638,7 @@ func planZone(z *zoneState, apply bool) {
 			p.diffs, p.held, p.spf, p.holds = nil, nil, spfUnchecked, nil
 			continue
 		}
-		p.diffs = diffIndexed(p.sets, idx)
+		p.diffs = diffLive(p.sets, z.live, idx)
 		for _, d := range p.diffs {
 			if d.Change != nil {
 				p.plan.Changes = append(p.plan.Changes, *d.Change)

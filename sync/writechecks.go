@@ -40,6 +40,9 @@ func writeChecks(z *zoneState, p *domainZone, apply bool, idx liveIndex) {
 		if d.Change == nil || d.Change.Action == ActionDelete {
 			continue
 		}
+		if idx == nil {
+			idx = indexLive(z.live) // a small zone planZone scanned
+		}
 		why := cnameConflict(idx, z.live, d.Set.Name, d.Set.Type)
 		if why == "" {
 			continue
