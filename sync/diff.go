@@ -44,12 +44,26 @@ type nameType struct{ name, typ string }
 // many domains cost their number squared).
 type liveIndex map[nameType][]libdns.RR
 
-// indexLive groups live records by name and type, in their order.
+// indexLive groups live records by name and type, in their order. A run of
+// records at one name and type (a zone lists a name's records together)
+// is a piece of live itself, capped so that a later record at the same
+// name and type copies it rather than write into live: a zone of a million
+// records costs a map entry per run, and a copy only for the names and
+// types found again further on.
 func indexLive(live []libdns.RR) liveIndex {
 	byKey := make(liveIndex, len(live))
-	for _, rr := range live {
-		k := nameType{strings.ToLower(rr.Name), strings.ToUpper(rr.Type)}
-		byKey[k] = append(byKey[k], rr)
+	for i := 0; i < len(live); {
+		k := nameType{strings.ToLower(live[i].Name), strings.ToUpper(live[i].Type)}
+		j := i + 1
+		for j < len(live) && lowerIs(live[j].Name, k.name) && upperIs(live[j].Type, k.typ) {
+			j++
+		}
+		if have, ok := byKey[k]; ok {
+			byKey[k] = append(have, live[i:j]...)
+		} else {
+			byKey[k] = live[i:j:j]
+		}
+		i = j
 	}
 	return byKey
 }

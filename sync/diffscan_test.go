@@ -1,6 +1,8 @@
 package sync
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,5 +57,35 @@ func TestDiffScanMatchesIndex(t *testing.T) {
 	// sync, DMARC in sync, www AAAA created.
 	if changes != 5 {
 		t.Errorf("%d changes, want 5: %+v", changes, scanned)
+	}
+}
+
+// TestIndexLiveGroupsRuns indexes records whose names and types come in
+// runs, come back further on, and differ in case: each entry holds the
+// records of its lower-case name and upper-case type in the zone's order,
+// and live itself is left as it was.
+func TestIndexLiveGroupsRuns(t *testing.T) {
+	live := []libdns.RR{
+		tRR("m1", "TXT", time.Hour, "google-site-verification=a"),
+		tRR("M1", "txt", time.Hour, "token"),
+		tRR("www.m1", "A", time.Hour, "192.0.2.80"),
+		tRR("m1", "MX", time.Hour, "10 mail.m1.z."),
+		tRR("m1", "TXT", time.Hour, "v=spf1 -all"),
+		tRR("www.m1", "A", time.Hour, "192.0.2.81"),
+		tRR("www.m1", "AAAA", time.Hour, "2001:db8::80"),
+		tRR("Www.M1", "a", time.Hour, "192.0.2.82"),
+	}
+	orig := slices.Clone(live)
+	want := map[nameType][]libdns.RR{}
+	for _, rr := range live {
+		k := nameType{strings.ToLower(rr.Name), strings.ToUpper(rr.Type)}
+		want[k] = append(want[k], rr)
+	}
+	got := indexLive(live)
+	if diff := cmp.Diff(want, map[nameType][]libdns.RR(got), cmp.AllowUnexported(nameType{})); diff != "" {
+		t.Errorf("index (-want +got):\n%s", diff)
+	}
+	if !slices.Equal(live, orig) {
+		t.Errorf("live changed: %v", live)
 	}
 }
