@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	gosync "sync"
 
 	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/policy"
@@ -44,6 +45,42 @@ type Env struct {
 	// MTA-STS and DANE checks).
 	HTTPClient *http.Client
 	DialSMTP   func(ctx context.Context, host string) (net.Conn, error)
+
+	// parsed is the last DMARC record and DKIM key record parsed for the
+	// domain: its checks and its scorecard read the same records.
+	parsed struct {
+		mu                  gosync.Mutex
+		dmarcText, dkimText string
+		dmarc               *policy.ParsedDMARC
+		dkim                *policy.ParsedDKIMKey
+		dmarcErr, dkimErr   error
+		dmarcOK, dkimOK     bool
+	}
+}
+
+// parseDMARC is policy.ParseDMARC, once for the domain's record (its
+// checks and scorecard parse the same one). Callers only read the result.
+func (env *Env) parseDMARC(text string) (*policy.ParsedDMARC, error) {
+	m := &env.parsed
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dmarcOK || m.dmarcText != text {
+		m.dmarc, m.dmarcErr = policy.ParseDMARC(text)
+		m.dmarcText, m.dmarcOK = text, true
+	}
+	return m.dmarc, m.dmarcErr
+}
+
+// parseDKIMKey is parseDKIMKey, once for the domain's record.
+func (env *Env) parseDKIMKey(text string) (*policy.ParsedDKIMKey, error) {
+	m := &env.parsed
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dkimOK || m.dkimText != text {
+		m.dkim, m.dkimErr = parseDKIMKey(text)
+		m.dkimText, m.dkimOK = text, true
+	}
+	return m.dkim, m.dkimErr
 }
 
 // IndexedZone is the size over which a zone's records are looked up by an

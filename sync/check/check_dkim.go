@@ -28,7 +28,7 @@ func CheckDKIM(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 		}
 		if k.State != "" {
 			for _, v := range live {
-				if p, err := parseDKIMKey(v); err == nil && !p.Revoked {
+				if p, err := c.env.parseDKIMKey(v); err == nil && !p.Revoked {
 					c.add(SevWarning, subject, "selector %s is %s in the policy but %s still publishes a key: mail signed with it still verifies", k.Selector, k.State, subject)
 					break
 				}
@@ -45,12 +45,12 @@ func CheckDKIM(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 			}
 		}
 		for _, v := range c.desiredValues("dkim", prefix, "TXT") {
-			if _, err := parseDKIMKey(v); err != nil {
+			if _, err := c.env.parseDKIMKey(v); err != nil {
 				c.add(SevError, subject, "the DKIM record the policy compiles for %s is invalid: %v", subject, err)
 			}
 		}
 		for _, v := range live {
-			p, err := parseDKIMKey(v)
+			p, err := c.env.parseDKIMKey(v)
 			if err != nil {
 				c.add(SevError, subject, "the live DKIM record at %s is invalid, so signatures with selector %s fail: %v", subject, k.Selector, err)
 				continue

@@ -51,7 +51,7 @@ func CheckDMARC(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 	}
 	dests := map[string][]string{} // destination domain -> URIs
 	for _, r := range recs {
-		p, err := policy.ParseDMARC(r.text)
+		p, err := env.parseDMARC(r.text)
 		if err != nil {
 			c.add(SevError, r.subject, "DMARC record %q at %s is invalid: %v", r.text, name, err)
 			continue

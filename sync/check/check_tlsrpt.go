@@ -118,7 +118,7 @@ func bimiDMARCProblem(c *mailCheck) string {
 	if len(recs) != 1 {
 		return "receivers show no BIMI logo: the domain has no single valid DMARC record at " + dmarc
 	}
-	p, err := policy.ParseDMARC(recs[0])
+	p, err := c.env.parseDMARC(recs[0])
 	switch {
 	case err != nil:
 		return "receivers show no BIMI logo: the DMARC record at " + dmarc + " is invalid"

@@ -98,7 +98,7 @@ func AppendScorecard(out []plan.Requirement, env *Env, d *policy.Domain, finding
 		}
 		selectors = append(selectors, k.Selector)
 		for _, v := range c.liveValues(k.Selector+"._domainkey", "TXT") {
-			if p, err := parseDKIMKey(v); err == nil && !p.Revoked {
+			if p, err := c.env.parseDKIMKey(v); err == nil && !p.Revoked {
 				dkimKeys++
 				break
 			}
@@ -128,7 +128,7 @@ func AppendScorecard(out []plan.Requirement, env *Env, d *policy.Domain, finding
 	case 0:
 		dmarcProblem = "no DMARC record at " + c.fqdn("_dmarc") + c.pending("dmarc")
 	case 1:
-		p, err := policy.ParseDMARC(dmarcRecs[0])
+		p, err := c.env.parseDMARC(dmarcRecs[0])
 		if err != nil {
 			dmarcProblem = "the DMARC record at " + c.fqdn("_dmarc") + " is discarded by receivers: " + err.Error()
 		}
