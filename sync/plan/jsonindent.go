@@ -23,6 +23,9 @@ func encodeIndented(w io.Writer, v any) error {
 	if err := e.value(reflect.ValueOf(v)); err != nil {
 		return err
 	}
+	if e.err != nil {
+		return e.err
+	}
 	bw.WriteByte('\n')
 	return bw.Flush()
 }
@@ -42,6 +45,7 @@ type streamEncoder struct {
 	ind indenter
 	buf bytes.Buffer
 	enc *json.Encoder
+	err error // of fastList
 }
 
 // value writes v: a struct (or pointer to one) field by field, with its
@@ -87,6 +91,12 @@ func (e *streamEncoder) value(v reflect.Value) error {
 		}
 		e.ind.write(jsonColon)
 		if fv.Kind() == reflect.Slice && !fv.IsNil() && fv.Type().Elem().Kind() != reflect.Uint8 && !marshals(fv.Type()) {
+			if e.fastList(fv) {
+				if e.err != nil {
+					return e.err
+				}
+				continue
+			}
 			e.ind.write(jsonOpenArray)
 			for j := range fv.Len() {
 				if j > 0 {

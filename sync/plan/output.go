@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -16,6 +17,15 @@ func WriteJSON(w io.Writer, p *Plan) error {
 	out := *p
 	if out.Version == 0 {
 		out.Version = 1
+	}
+	// The zones are copied only when one needs it: nil changes, or a
+	// change with values its action does not show (p is only read).
+	if !slices.ContainsFunc(p.Zones, func(z ZonePlan) bool {
+		return z.Changes == nil || slices.ContainsFunc(z.Changes, func(c Change) bool {
+			return (c.Action == ActionCreate && c.Before != nil) || (c.Action == ActionDelete && c.After != nil)
+		})
+	}) && p.Zones != nil {
+		return writeJSON(w, &out)
 	}
 	out.Zones = make([]ZonePlan, len(p.Zones))
 	for i, z := range p.Zones {
@@ -31,13 +41,17 @@ func WriteJSON(w io.Writer, p *Plan) error {
 		}
 		out.Zones[i] = z
 	}
+	return writeJSON(w, &out)
+}
+
+func writeJSON(w io.Writer, out *Plan) error {
 	if out.Findings == nil {
 		out.Findings = []Finding{}
 	}
 	if out.Compliance == nil {
 		out.Compliance = []Requirement{}
 	}
-	return encodeIndented(w, &out)
+	return encodeIndented(w, out)
 }
 
 // ANSI colours of the text output.
