@@ -89,25 +89,25 @@ const smallZone = indexedZone
 // them: the lower-case name and upper-case type, in live's order). Every
 // RRset's live records share one array.
 func diffLive(desired []policy.RRset, live []libdns.RR, byKey liveIndex) []rrsetDiff {
-	sets := mergeDesired(desired)
-	out := make([]rrsetDiff, 0, len(sets))
+	out := mergeSets(desired)
 	at := func(set *policy.RRset) []libdns.RR { return byKey[nameType{set.Name, set.Type}] }
 	n := len(live) // at most every record matches one (merged) set
 	if byKey != nil {
 		n = 0
-		for i := range sets {
-			n += len(at(&sets[i]))
+		for i := range out {
+			n += len(at(&out[i].Set))
 		}
 	}
 	var buf []libdns.RR
 	if n > 0 {
 		buf = make([]libdns.RR, 0, n)
 	}
-	for _, set := range sets {
-		d := rrsetDiff{Set: set}
+	for i := range out {
+		d := &out[i]
+		set := &d.Set
 		recs := live
 		if byKey != nil {
-			recs = at(&set)
+			recs = at(set)
 		}
 		start := len(buf)
 		for _, owned := range [2]bool{true, false} {
@@ -132,7 +132,6 @@ func diffLive(desired []policy.RRset, live []libdns.RR, byKey liveIndex) []rrset
 			d.Set.TTL = t
 		}
 		d.Change = compareSet(&d.Set, d.OwnedLive)
-		out = append(out, d)
 	}
 	return out
 }
@@ -179,7 +178,18 @@ func sharedTTL(set *policy.RRset, foreign []libdns.RR) (time.Duration, bool) {
 // mergeDesired canonicalises the desired RRsets and merges those that share
 // a name and type (the first one's TTL and ownership win), sorted by name, type.
 func mergeDesired(desired []policy.RRset) []policy.RRset {
-	sets := make([]policy.RRset, 0, len(desired))
+	merged := mergeSets(desired)
+	sets := make([]policy.RRset, len(merged))
+	for i := range merged {
+		sets[i] = merged[i].Set
+	}
+	return sets
+}
+
+// mergeSets is mergeDesired into the diffs of the sets (nothing compared
+// yet): diffLive fills them in place rather than copy every set.
+func mergeSets(desired []policy.RRset) []rrsetDiff {
+	sets := make([]rrsetDiff, 0, len(desired))
 	// A policy has a handful of sets: a scan finds a name and type as soon
 	// as a map would; a map only for many (PTRs of large networks).
 	var idx map[nameType]int
@@ -192,7 +202,7 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 			return i, ok
 		}
 		for i := range sets {
-			if sets[i].Name == k.name && sets[i].Type == k.typ {
+			if sets[i].Set.Name == k.name && sets[i].Set.Type == k.typ {
 				return i, true
 			}
 		}
@@ -221,33 +231,34 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 		all = all[:len(all)+len(vals)]
 		k := nameType{rs.Name, rs.Type}
 		if i, ok := find(k); ok {
-			sets[i].Values = append(sets[i].Values, vals...)
-			sets[i].Absent = sets[i].Absent && rs.Absent
+			sets[i].Set.Values = append(sets[i].Set.Values, vals...)
+			sets[i].Set.Absent = sets[i].Set.Absent && rs.Absent
 			continue
 		}
 		rs.Values = vals
 		if idx != nil {
 			idx[k] = len(sets)
 		}
-		sets = append(sets, rs)
+		sets = append(sets, rrsetDiff{Set: rs})
 	}
 	for i := range sets {
-		slices.Sort(sets[i].Values)
-		sets[i].Values = slices.Compact(sets[i].Values)
-		if !sets[i].Absent {
+		set := &sets[i].Set
+		slices.Sort(set.Values)
+		set.Values = slices.Compact(set.Values)
+		if !set.Absent {
 			continue
 		}
 		// An absent set that another set of the same name and type
 		// wants present is not absent.
-		if len(sets[i].Values) > 0 {
-			sets[i].Absent = false
+		if len(set.Values) > 0 {
+			set.Absent = false
 		}
 	}
-	slices.SortFunc(sets, func(a, b policy.RRset) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
+	slices.SortFunc(sets, func(a, b rrsetDiff) int {
+		if c := strings.Compare(a.Set.Name, b.Set.Name); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Type, b.Type)
+		return strings.Compare(a.Set.Type, b.Set.Type)
 	})
 	return sets
 }
