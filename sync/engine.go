@@ -337,30 +337,39 @@ func (rs *runState) compile(ctx context.Context, e *Engine) {
 		if r.err != nil {
 			continue
 		}
-		parts := map[zoneKey]*domainZone{}
-		part := func(k zoneKey) *domainZone {
-			if p, ok := parts[k]; ok {
-				return p
-			}
-			p := &domainZone{domain: d, main: k == r.main, run: r, watched: !e.Config.Enforced(d)}
-			parts[k] = p
-			z := zoneFor(k)
-			z.parts = append(z.parts, p)
-			return p
-		}
+		watched := !e.Config.Enforced(d)
+		mainPart := &domainZone{domain: d, main: true, run: r, watched: watched}
+		z := zoneFor(r.main)
+		z.parts = append(z.parts, mainPart)
 		setZone := func(rs *policy.RRset) zoneKey {
 			return zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, r.main.zone)), ".")}
 		}
-		mainPart := part(r.main)
-		if !slices.ContainsFunc(r.sets, func(rs policy.RRset) bool { return setZone(&rs) != r.main }) {
+		other := -1 // the first RRset in another zone
+		for i := range r.sets {
+			if setZone(&r.sets[i]) != r.main {
+				other = i
+				break
+			}
+		}
+		if other < 0 {
 			// Every RRset is in the domain's own zone (the usual case):
 			// share the compiled sets (read only) rather than copy them.
 			mainPart.sets = r.sets
 			continue
 		}
+		// A few zones (a reverse zone or two): found by a scan.
+		keys, parts := []zoneKey{r.main}, []*domainZone{mainPart}
 		for i := range r.sets {
-			p := part(setZone(&r.sets[i]))
-			p.sets = append(p.sets, r.sets[i])
+			k := setZone(&r.sets[i])
+			j := slices.Index(keys, k)
+			if j < 0 {
+				j = len(parts)
+				p := &domainZone{domain: d, main: false, run: r, watched: watched}
+				keys, parts = append(keys, k), append(parts, p)
+				z := zoneFor(k)
+				z.parts = append(z.parts, p)
+			}
+			parts[j].sets = append(parts[j].sets, r.sets[i])
 		}
 	}
 }
