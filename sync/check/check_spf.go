@@ -357,8 +357,8 @@ type mailCheck struct {
 	out  []Finding
 }
 
-func newMailCheck(env *Env, d *policy.Domain, kind string) *mailCheck {
-	return &mailCheck{env: env, d: d, kind: kind, zone: strings.ToLower(strings.TrimSuffix(cmp.Or(d.Zone, d.Domain), "."))}
+func newMailCheck(env *Env, d *policy.Domain, kind string) mailCheck {
+	return mailCheck{env: env, d: d, kind: kind, zone: strings.ToLower(strings.TrimSuffix(cmp.Or(d.Zone, d.Domain), "."))}
 }
 
 func (c *mailCheck) finding(sev, subject, format string, args ...any) Finding {
@@ -380,7 +380,34 @@ func (c *mailCheck) fqdn(prefix string) string {
 // liveValues returns the values of type typ at prefix under the domain in
 // the zone as read this run.
 func (c *mailCheck) liveValues(prefix, typ string) []string {
-	return c.env.Values(canon.RelativeName(c.fqdn(prefix), c.zone), typ)
+	return c.env.Values(c.relative(prefix), typ)
+}
+
+// relative is canon.RelativeName(c.fqdn(prefix), c.zone): the name itself
+// when the domain is its zone's apex and both are plain lower-case names,
+// as nearly always, without building the name to take it apart again.
+func (c *mailCheck) relative(prefix string) string {
+	if c.d.Domain == c.zone && plainLower(c.zone) && (prefix == "" || plainLower(prefix)) {
+		if prefix == "" {
+			return "@"
+		}
+		return prefix
+	}
+	return canon.RelativeName(c.fqdn(prefix), c.zone)
+}
+
+// plainLower reports whether s is a non-empty name of printable ASCII
+// without upper case, spaces or a trailing dot (what canon leaves alone).
+func plainLower(s string) bool {
+	if s == "" || s[len(s)-1] == '.' || s == "@" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || ('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // desiredValue returns the first value of the policy element's RRset of

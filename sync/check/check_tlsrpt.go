@@ -93,7 +93,7 @@ func CheckBIMI(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 			c.add(SevError, SubjectLive, "the BIMI record at %s is invalid: %v", name, err)
 		}
 	}
-	if msg := bimiDMARCProblem(c); msg != "" {
+	if msg := bimiDMARCProblem(&c); msg != "" {
 		c.add(SevWarning, name, "%s", msg)
 	}
 	return c.out

@@ -179,7 +179,7 @@ func AppendScorecard(out []plan.Requirement, env *Env, d *policy.Domain, finding
 		}
 		problem := c.notLive(sets)
 		if problem == "" && s.name == "bimi" {
-			problem = bimiDMARCProblem(c)
+			problem = bimiDMARCProblem(&c)
 		}
 		judge(s.name, problem, s.kind)
 	}
