@@ -423,10 +423,31 @@ func (c *mailCheck) desiredValue(element, prefix, typ string, keep func(string) 
 }
 
 func (c *mailCheck) desiredValues(element, prefix, typ string) []string {
-	want := c.fqdn(prefix)
-	for _, s := range c.env.Desired {
+	// A domain at its zone's apex with plain names (nearly always)
+	// compares the names relative to the zone, without building them.
+	short := c.d.Domain == c.zone && plainLower(c.zone) && (prefix == "" || plainLower(prefix))
+	want := ""
+	for i := range c.env.Desired {
+		s := &c.env.Desired[i]
 		if s.Element != element || s.Type != typ || s.Absent {
 			continue
+		}
+		if short && cmp.Or(s.Zone, c.zone) == c.zone {
+			if s.Name == "" || s.Name == "@" {
+				if prefix == "" {
+					return s.Values
+				}
+				continue
+			}
+			if plainLower(s.Name) {
+				if s.Name == prefix {
+					return s.Values
+				}
+				continue
+			}
+		}
+		if want == "" {
+			want = c.fqdn(prefix)
 		}
 		if strings.EqualFold(canon.AbsoluteName(s.Name, cmp.Or(s.Zone, c.zone)), want) {
 			return s.Values

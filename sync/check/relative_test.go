@@ -28,3 +28,37 @@ func TestRelativeIsCanon(t *testing.T) {
 		}
 	}
 }
+
+// TestDesiredValuesShortWay finds the policy's values at a name the short
+// way (plain names at the zone's apex) and the long way alike.
+func TestDesiredValuesShortWay(t *testing.T) {
+	sets := []policy.RRset{
+		{Name: "@", Type: "TXT", Element: "spf", Values: []string{"apex"}},
+		{Name: "_dmarc", Type: "TXT", Element: "dmarc", Values: []string{"rel"}},
+		{Name: "S1._DomainKey", Type: "TXT", Element: "dkim", Values: []string{"upper"}},
+		{Name: "s2._domainkey.example.com.", Type: "TXT", Element: "dkim", Values: []string{"absolute"}},
+		{Name: "_mta-sts", Zone: "example.com.", Type: "TXT", Element: "mta_sts", Values: []string{"zone dot"}},
+		{Name: "", Type: "MX", Element: "mx", Values: []string{"empty"}},
+	}
+	for _, d := range []*policy.Domain{{Domain: "example.com"}, {Domain: "Example.com"}} {
+		c := newMailCheck(&Env{Desired: sets}, d, "")
+		for _, q := range []struct{ element, prefix, typ, want string }{
+			{"spf", "", "TXT", "apex"},
+			{"spf", "_dmarc", "TXT", ""},
+			{"dmarc", "_dmarc", "TXT", "rel"},
+			{"dmarc", "", "TXT", ""},
+			{"dkim", "s1._domainkey", "TXT", "upper"},
+			{"dkim", "s2._domainkey", "TXT", "absolute"},
+			{"mta_sts", "_mta-sts", "TXT", "zone dot"},
+			{"mx", "", "MX", "empty"},
+		} {
+			got := ""
+			if v := c.desiredValues(q.element, q.prefix, q.typ); len(v) > 0 {
+				got = v[0]
+			}
+			if got != q.want {
+				t.Errorf("domain %s: %s at %q: %q, want %q", d.Domain, q.element, q.prefix, got, q.want)
+			}
+		}
+	}
+}
