@@ -40,7 +40,7 @@ func (e *Engine) checks() []check.Check {
 // scorecard: then every env is kept and the plan's findings judge
 // (complianceOf).
 func (rs *runState) scorecards(checked []*domainRun) {
-	rs.cards = nil
+	rs.cards, rs.oddCards = nil, nil
 	var extra map[*domainRun][]Finding // the findings of the shares, by domain
 	for _, r := range checked {
 		for i := range r.findings {
@@ -73,8 +73,8 @@ func (rs *runState) scorecards(checked []*domainRun) {
 	}
 	per := len(plan.Requirements)
 	cards := make([]Requirement, len(checked)*per)
-	whole := true
 	var mu stdsync.Mutex
+	odd := map[*domainRun][]Requirement{}
 	forEach(len(checked), rs.limit, func(i int) {
 		r := checked[i]
 		rot := rs.rot.domainFindings(r.d.Domain)
@@ -84,35 +84,48 @@ func (rs *runState) scorecards(checked []*domainRun) {
 			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
 		})
 		window := cards[i*per : i*per : (i+1)*per]
-		r.card = check.AppendScorecard(window, r.env, r.d, fs)
+		card := check.AppendScorecard(window, r.env, r.d, fs)
 		r.env = nil
-		if len(r.card) != per || &r.card[0] != &cards[i*per] {
+		if len(card) != per || &card[0] != &cards[i*per] {
+			// Not one line per requirement: kept aside, joined by compliance.
 			mu.Lock()
-			whole = false
+			odd[r] = card
 			mu.Unlock()
 		}
 	})
-	if whole {
-		rs.cards = cards
-	}
+	rs.cards, rs.oddCards = cards, odd
 }
 
 // compliance is the scorecard of every domain whose checks ran, in the
 // order of runs (the domains sorted by name): the one scorecards made, else
 // complianceOf.
 func (rs *runState) compliance(findings []Finding) []Requirement {
-	if rs.cards != nil {
-		for _, r := range rs.runs {
-			r.card = nil
-		}
+	if rs.cards == nil {
+		return complianceOf(rs.runs, findings)
+	}
+	if len(rs.oddCards) == 0 {
 		return rs.cards
 	}
-	return complianceOf(rs.runs, findings)
+	per := len(plan.Requirements)
+	var out []Requirement
+	i := 0
+	for _, r := range rs.runs {
+		if !r.checked {
+			continue
+		}
+		if c, ok := rs.oddCards[r]; ok {
+			out = append(out, c...)
+		} else {
+			out = append(out, rs.cards[i*per:(i+1)*per]...)
+		}
+		i++
+	}
+	return out
 }
 
 // complianceOf is the scorecard of every domain whose checks ran, in the
-// order of runs (the domains sorted by name): each domain's made by
-// scorecards, else judged here from its env and the plan's findings.
+// order of runs (the domains sorted by name), judged from its env and the
+// plan's findings.
 func complianceOf(runs []*domainRun, findings []Finding) []Requirement {
 	byDomain := map[string][]Finding{}
 	for _, f := range findings {
@@ -123,13 +136,10 @@ func complianceOf(runs []*domainRun, findings []Finding) []Requirement {
 	cards := make([][]Requirement, len(runs))
 	n := 0
 	for i, r := range runs {
-		switch {
-		case r.env != nil:
+		if r.env != nil {
 			cards[i] = check.Scorecard(r.env, r.d, byDomain[r.d.Domain])
-		case r.checked:
-			cards[i], r.card = r.card, nil
+			n += len(cards[i])
 		}
-		n += len(cards[i])
 	}
 	out := make([]Requirement, 0, n)
 	for _, c := range cards {

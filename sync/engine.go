@@ -87,15 +87,15 @@ type zoneState struct {
 	cond     zoneCond    // what the write needs of the read (readLive)
 	gen      uint64      // the zone's lock generation before the first read
 	genOK    bool        // gen was read
+	readBack bool
+	cached   bool        // live came from the ZoneCache, not a read in this run
 	after    []libdns.RR // as read back after applying
 	liveIdx  liveIndex   // live by name and type, kept for a zone over indexedZone records
 	afterIdx liveIndex   // after by name and type, built once for all parts
-	readBack bool
-	cached   bool       // live came from the ZoneCache, not a read in this run
-	unlock   func()     // releases the zone's lock (apply modes)
-	run      string     // the run's id, for its journal entries
-	journal  *journaler // nil: no journal (no state_dir)
-	err      error      // the read failed
+	unlock   func()      // releases the zone's lock (apply modes)
+	run      string      // the run's id, for its journal entries
+	journal  *journaler  // nil: no journal (no state_dir)
+	err      error       // the read failed
 	parts    []*domainZone
 }
 
@@ -103,21 +103,21 @@ type zoneState struct {
 type domainZone struct {
 	domain *policy.Domain
 	main   bool // the domain's own zone (not a reverse zone)
-	sets   []policy.RRset
-	diffs  []rrsetDiff
-	plan   ZonePlan
 	wrote  bool
-	err    error
-	run    *domainRun      // the domain's run (its own zone's share: the SPF hold)
-	spf    spfState        // the hold of broken records of this share (see holdSPF)
-	holds  map[string]bool // the elements held back (spf, mx, dmarc, dkim)
+	// watched: the domain has enforce: false; its drift is planned,
+	// logged and reported, never written.
+	watched bool
+	spf     spfState // the hold of broken records of this share (see holdSPF)
+	sets    []policy.RRset
+	diffs   []rrsetDiff
+	plan    ZonePlan
+	err     error
+	run     *domainRun      // the domain's run (its own zone's share: the SPF hold)
+	holds   map[string]bool // the elements held back (spf, mx, dmarc, dkim)
 	// Findings of the share: the safety rules, the SPF hold and the
 	// read-back's verification.
 	safety, held, verify []Finding
 	checks               []Finding // writeChecks: CNAME conflicts, a zone the backend will not write
-	// watched: the domain has enforce: false; its drift is planned,
-	// logged and reported, never written.
-	watched bool
 	// savedOps are the writes of each change of a saved plan (nil: of
 	// diffs, opsFor), expect the RRsets it read (ApplySaved).
 	savedOps []writeOps
@@ -134,7 +134,6 @@ type domainRun struct {
 	env      *CheckEnv // the checks' view, until the scorecard is made (scorecards)
 	logs     *heldLog  // what the checks logged, for the run's log
 	checked  bool      // the checks ran on the domain
-	card     []Requirement
 }
 
 // Run is one run of opts.Mode: Plan, then Apply in the apply modes, or
@@ -258,9 +257,11 @@ type runState struct {
 	holdLogs  bool   // the checks' log lines are held for logRun
 	journal   string // the state directory the run journaled to
 
-	// cards are the scorecards of the checked domains, in their order,
-	// when scorecards made them all (nil: complianceOf makes them).
-	cards []Requirement
+	// cards are the scorecards of the checked domains, in their order, a
+	// line per requirement each, when scorecards made them (nil:
+	// complianceOf makes them); oddCards those of other lengths.
+	cards    []Requirement
+	oddCards map[*domainRun][]Requirement
 }
 
 // newRun starts a run: its id, clock, logger, the selected domains as the
@@ -465,7 +466,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	rs.holdLogs = rs.log.Enabled(ctx, slog.LevelDebug) || rs.log.Enabled(ctx, slog.LevelWarn)
 	var checked []*domainRun
 	for _, r := range rs.runs {
-		r.findings, r.env, r.logs, r.checked, r.card = nil, nil, nil, false, nil
+		r.findings, r.env, r.logs, r.checked = nil, nil, nil, false
 		if r.err != nil {
 			continue
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // spfState is where a share stands with the SPF hold.
-type spfState int
+type spfState uint8
 
 const (
 	spfUnchecked spfState = iota // no SPF change checked yet
