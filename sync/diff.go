@@ -3,6 +3,7 @@ package sync
 import (
 	"slices"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/libdns/libdns"
@@ -89,7 +90,12 @@ const smallZone = indexedZone
 // them: the lower-case name and upper-case type, in live's order). Every
 // RRset's live records share one array.
 func diffLive(desired []policy.RRset, live []libdns.RR, byKey liveIndex) []rrsetDiff {
-	out := mergeSets(desired)
+	return diffLiveIn(nil, desired, live, byKey)
+}
+
+// diffLiveIn is diffLive into scratch's arrays (nil: new ones).
+func diffLiveIn(scratch *diffScratch, desired []policy.RRset, live []libdns.RR, byKey liveIndex) []rrsetDiff {
+	out := mergeSets(desired, scratch)
 	at := func(set *policy.RRset) []libdns.RR { return byKey[nameType{set.Name, set.Type}] }
 	n := len(live) // at most every record matches one (merged) set
 	if byKey != nil {
@@ -100,7 +106,7 @@ func diffLive(desired []policy.RRset, live []libdns.RR, byKey liveIndex) []rrset
 	}
 	var buf []libdns.RR
 	if n > 0 {
-		buf = make([]libdns.RR, 0, n)
+		buf = scratch.recsFor(n)
 	}
 	for i := range out {
 		d := &out[i]
@@ -134,6 +140,55 @@ func diffLive(desired []policy.RRset, live []libdns.RR, byKey liveIndex) []rrset
 		d.Change = compareSet(&d.Set, d.OwnedLive)
 	}
 	return out
+}
+
+// diffScratch holds the arrays of a share's diffs in a dry run, which lets
+// the diffs go as soon as the share's plan is made: the next share of the
+// zone reuses them rather than allocate its own (nil: new arrays each).
+type diffScratch struct {
+	diffs []rrsetDiff
+	recs  []libdns.RR
+	vals  []string
+}
+
+var diffScratches = stdsync.Pool{New: func() any { return new(diffScratch) }}
+
+func (s *diffScratch) diffsFor(n int) []rrsetDiff {
+	if s == nil {
+		return make([]rrsetDiff, 0, n)
+	}
+	if cap(s.diffs) < n {
+		s.diffs = make([]rrsetDiff, 0, n)
+	}
+	return s.diffs[:0]
+}
+
+func (s *diffScratch) recsFor(n int) []libdns.RR {
+	if s == nil {
+		return make([]libdns.RR, 0, n)
+	}
+	if cap(s.recs) < n {
+		s.recs = make([]libdns.RR, 0, n)
+	}
+	return s.recs[:0]
+}
+
+func (s *diffScratch) valsFor(n int) []string {
+	if s == nil {
+		return make([]string, 0, n)
+	}
+	if cap(s.vals) < n {
+		s.vals = make([]string, 0, n)
+	}
+	return s.vals[:0]
+}
+
+// release clears s (what it points to may go) and returns it to the pool.
+func (s *diffScratch) release() {
+	clear(s.diffs[:cap(s.diffs)])
+	clear(s.recs[:cap(s.recs)])
+	clear(s.vals[:cap(s.vals)])
+	diffScratches.Put(s)
 }
 
 // lowerIs reports whether strings.ToLower(s) == want, without making the
@@ -178,7 +233,7 @@ func sharedTTL(set *policy.RRset, foreign []libdns.RR) (time.Duration, bool) {
 // mergeDesired canonicalises the desired RRsets and merges those that share
 // a name and type (the first one's TTL and ownership win), sorted by name, type.
 func mergeDesired(desired []policy.RRset) []policy.RRset {
-	merged := mergeSets(desired)
+	merged := mergeSets(desired, nil)
 	sets := make([]policy.RRset, len(merged))
 	for i := range merged {
 		sets[i] = merged[i].Set
@@ -188,8 +243,8 @@ func mergeDesired(desired []policy.RRset) []policy.RRset {
 
 // mergeSets is mergeDesired into the diffs of the sets (nothing compared
 // yet): diffLive fills them in place rather than copy every set.
-func mergeSets(desired []policy.RRset) []rrsetDiff {
-	sets := make([]rrsetDiff, 0, len(desired))
+func mergeSets(desired []policy.RRset, scratch *diffScratch) []rrsetDiff {
+	sets := scratch.diffsFor(len(desired))
 	// A policy has a handful of sets: a scan finds a name and type as soon
 	// as a map would; a map only for many (PTRs of large networks).
 	var idx map[nameType]int
@@ -213,7 +268,7 @@ func mergeSets(desired []policy.RRset) []rrsetDiff {
 	for i := range desired {
 		n += len(desired[i].Values)
 	}
-	all := make([]string, 0, n)
+	all := scratch.valsFor(n)
 	for _, rs := range desired {
 		rs.Name = providers.RelativeName(rs.Name, rs.Zone)
 		rs.Type = strings.ToUpper(rs.Type)

@@ -632,6 +632,13 @@ func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
 // parallel): diff against one index of the zone's records for all its
 // domains, then the changes and status of the share's plan.
 func planZone(z *zoneState, apply bool) {
+	// A dry run lets each share's diffs go once its plan is made (below):
+	// the shares reuse one set of arrays.
+	var scratch *diffScratch
+	if !apply {
+		scratch = diffScratches.Get().(*diffScratch)
+		defer scratch.release()
+	}
 	var idx liveIndex // nil: a small zone, scanned
 	if z.err == nil && len(z.live) > smallZone {
 		idx = indexLive(z.live)
@@ -648,7 +655,7 @@ func planZone(z *zoneState, apply bool) {
 			p.diffs, p.held, p.spf, p.holds = nil, nil, spfUnchecked, nil
 			continue
 		}
-		p.diffs = diffLive(p.sets, z.live, idx)
+		p.diffs = diffLiveIn(scratch, p.sets, z.live, idx)
 		for _, d := range p.diffs {
 			if d.Change != nil {
 				p.plan.Changes = append(p.plan.Changes, *d.Change)
