@@ -1162,6 +1162,24 @@ func logDrift(log *slog.Logger, z *zoneState, p *domainZone, mode string) {
 // sortPlan orders zones by domain (its own zone first) and findings by
 // domain, kind and subject.
 func sortPlan(plan *Plan, runs []*domainRun) {
+	// Zones assembled in domain order, a zone each (the usual case), are
+	// sorted already: a stable sort would leave them as they are.
+	for i := 1; i < len(plan.Zones); i++ {
+		if plan.Zones[i-1].Domain >= plan.Zones[i].Domain {
+			sortZones(plan, runs)
+			break
+		}
+	}
+	findingOrder := func(a, b Finding) int {
+		return cmp.Or(strings.Compare(a.Domain, b.Domain), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
+	}
+	if !slices.IsSortedFunc(plan.Findings, findingOrder) {
+		slices.SortStableFunc(plan.Findings, findingOrder)
+	}
+}
+
+// sortZones orders a plan's zones by domain, its own zone first.
+func sortZones(plan *Plan, runs []*domainRun) {
 	mainZone := map[string]zoneKey{}
 	for _, r := range runs {
 		mainZone[r.d.Domain] = r.main
@@ -1180,9 +1198,6 @@ func sortPlan(plan *Plan, runs []*domainRun) {
 			return 1
 		}
 		return cmp.Or(strings.Compare(a.Zone, b.Zone), strings.Compare(a.Provider, b.Provider))
-	})
-	slices.SortStableFunc(plan.Findings, func(a, b Finding) int {
-		return cmp.Or(strings.Compare(a.Domain, b.Domain), strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
 	})
 }
 
