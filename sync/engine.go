@@ -481,10 +481,11 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 			Index:    z.currentIndex().forChecks(),
 			Desired:  r.sets,
 		}
+		var hold **heldLog // made when a check logs
 		if rs.holdLogs {
-			r.logs = &heldLog{}
+			hold = &r.logs
 		}
-		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, r.logs)
+		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, hold)
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		r.env, r.checked = env, true
 		checked = append(checked, r)

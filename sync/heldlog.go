@@ -59,25 +59,33 @@ func (h heldHandler) WithGroup(name string) slog.Handler {
 
 // domainHandler is the handler of one domain's checks: next with the
 // domain attribute, bound on the first record or With (binding clones the
-// run's handler, and the checks of most domains log nothing); held, when
-// not nil, keeps the records for the run's log instead of handling them.
+// run's handler, and the checks of most domains log nothing). When hold is
+// not nil the records are kept, in a heldLog made on the first and set in
+// *hold, for the run's log instead of handled.
 type domainHandler struct {
 	next   slog.Handler
 	domain string
-	held   *heldLog
+	hold   **heldLog
 	once   stdsync.Once
 	bound  slog.Handler
+	held   *heldLog
 }
 
 // domainLogger returns a logger for one domain's checks: every record
-// carries domain (as log.With("domain", domain) would), kept in held when
-// held is not nil.
-func domainLogger(next slog.Handler, domain string, held *heldLog) *slog.Logger {
-	return slog.New(&domainHandler{next: next, domain: domain, held: held})
+// carries domain (as log.With("domain", domain) would), kept in a heldLog
+// set in *hold when hold is not nil.
+func domainLogger(next slog.Handler, domain string, hold **heldLog) *slog.Logger {
+	return slog.New(&domainHandler{next: next, domain: domain, hold: hold})
 }
 
 func (h *domainHandler) handler() slog.Handler {
-	h.once.Do(func() { h.bound = h.next.WithAttrs([]slog.Attr{slog.String("domain", h.domain)}) })
+	h.once.Do(func() {
+		h.bound = h.next.WithAttrs([]slog.Attr{slog.String("domain", h.domain)})
+		if h.hold != nil {
+			h.held = &heldLog{}
+			*h.hold = h.held
+		}
+	})
 	return h.bound
 }
 
@@ -86,22 +94,25 @@ func (h *domainHandler) Enabled(ctx context.Context, lvl slog.Level) bool {
 }
 
 func (h *domainHandler) Handle(ctx context.Context, r slog.Record) error {
+	b := h.handler()
 	if h.held != nil {
-		return heldHandler{h.held, h.handler()}.Handle(ctx, r)
+		return heldHandler{h.held, b}.Handle(ctx, r)
 	}
-	return h.handler().Handle(ctx, r)
+	return b.Handle(ctx, r)
 }
 
 func (h *domainHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	b := h.handler()
 	if h.held != nil {
-		return heldHandler{h.held, h.handler().WithAttrs(attrs)}
+		return heldHandler{h.held, b.WithAttrs(attrs)}
 	}
-	return h.handler().WithAttrs(attrs)
+	return b.WithAttrs(attrs)
 }
 
 func (h *domainHandler) WithGroup(name string) slog.Handler {
+	b := h.handler()
 	if h.held != nil {
-		return heldHandler{h.held, h.handler().WithGroup(name)}
+		return heldHandler{h.held, b.WithGroup(name)}
 	}
-	return h.handler().WithGroup(name)
+	return b.WithGroup(name)
 }
