@@ -509,7 +509,12 @@ func (rs *runState) assemble(cfg *policy.Config) (*Plan, error) {
 	for _, z := range rs.order {
 		n += len(z.parts)
 	}
-	plan.Zones = make([]ZonePlan, 0, n+len(rs.runs)) // a share each, a failed compile each
+	for _, r := range rs.runs {
+		if r.err != nil {
+			n++
+		}
+	}
+	plan.Zones = make([]ZonePlan, 0, n) // a share each, a failed compile each
 	var extra []Finding
 	for _, z := range rs.order {
 		for _, p := range z.parts {
