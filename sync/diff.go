@@ -108,6 +108,24 @@ func diffLiveIn(scratch *diffScratch, desired []policy.RRset, live []libdns.RR, 
 	if n > 0 {
 		buf = scratch.recsFor(n)
 	}
+	// A scanned zone's records whose name and type are already lower and
+	// upper case (nearly all) compare as they are.
+	var plain [smallZone]bool
+	scanPlain := byKey == nil && len(live) <= smallZone
+	if scanPlain {
+		for j := range live {
+			plain[j] = caseIs(live[j].Name, false) && caseIs(live[j].Type, true)
+		}
+	}
+	at2 := func(j int, rr *libdns.RR, set *policy.RRset) bool {
+		switch {
+		case byKey != nil:
+			return true
+		case scanPlain && plain[j]:
+			return rr.Type == set.Type && rr.Name == set.Name
+		}
+		return upperIs(rr.Type, set.Type) && lowerIs(rr.Name, set.Name)
+	}
 	for i := range out {
 		d := &out[i]
 		set := &d.Set
@@ -115,24 +133,27 @@ func diffLiveIn(scratch *diffScratch, desired []policy.RRset, live []libdns.RR, 
 		if byKey != nil {
 			recs = at(set)
 		}
-		start := len(buf)
-		for _, owned := range [2]bool{true, false} {
-			for _, rr := range recs {
-				if byKey == nil && !(lowerIs(rr.Name, set.Name) && upperIs(rr.Type, set.Type)) {
-					continue
-				}
-				if set.Owns(rr.Data) == owned {
-					buf = append(buf, rr)
+		start, foreign := len(buf), 0
+		for j := range recs {
+			if rr := &recs[j]; at2(j, rr, set) {
+				if set.Owns(rr.Data) {
+					buf = append(buf, *rr)
+				} else {
+					foreign++
 				}
 			}
-			if owned {
-				if len(buf) > start {
-					d.OwnedLive = buf[start:len(buf):len(buf)]
+		}
+		if len(buf) > start {
+			d.OwnedLive = buf[start:len(buf):len(buf)]
+		}
+		if foreign > 0 {
+			start = len(buf)
+			for j := range recs {
+				if rr := &recs[j]; at2(j, rr, set) && !set.Owns(rr.Data) {
+					buf = append(buf, *rr)
 				}
-				start = len(buf)
-			} else if len(buf) > start {
-				d.Foreign = buf[start:len(buf):len(buf)]
 			}
+			d.Foreign = buf[start:len(buf):len(buf)]
 		}
 		if t, ok := sharedTTL(&d.Set, d.Foreign); ok {
 			d.Set.TTL = t
@@ -189,6 +210,22 @@ func (s *diffScratch) release() {
 	clear(s.recs[:cap(s.recs)])
 	clear(s.vals[:cap(s.vals)])
 	diffScratches.Put(s)
+}
+
+// caseIs reports whether s is ASCII without lower-case letters (upper) or
+// without upper-case ones (!upper): what strings.ToUpper or ToLower leaves
+// as it is.
+func caseIs(s string, upper bool) bool {
+	lo, hi := byte('A'), byte('Z')
+	if upper {
+		lo, hi = 'a', 'z'
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || (lo <= c && c <= hi) {
+			return false
+		}
+	}
+	return true
 }
 
 // lowerIs reports whether strings.ToLower(s) == want, without making the
