@@ -1,7 +1,12 @@
 package check
 
 import (
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/libdns/libdns"
 
 	"github.com/maildns/maildns/internal/canon"
 	"github.com/maildns/maildns/policy"
@@ -60,5 +65,38 @@ func TestDesiredValuesShortWay(t *testing.T) {
 				t.Errorf("domain %s: %s at %q: %q, want %q", d.Domain, q.element, q.prefix, got, q.want)
 			}
 		}
+	}
+}
+
+// TestZoneNamesGroupRuns indexes a large zone's names as a naive grouping
+// would: names in runs, found again further on, in mixed case, NS records
+// below the apex noted; the records themselves are left as they were.
+func TestZoneNamesGroupRuns(t *testing.T) {
+	recs := []libdns.RR{
+		{Name: "m1", Type: "TXT", Data: "a"},
+		{Name: "M1", Type: "MX", Data: "10 mail.m1.z."},
+		{Name: "www.m1", Type: "A", Data: "192.0.2.1"},
+		{Name: "m1", Type: "TXT", Data: "b"},
+		{Name: "sub", Type: "NS", Data: "ns.sub.z."},
+		{Name: "Sub", Type: "NS", Data: "ns2.sub.z."},
+		{Name: "www.M1", Type: "AAAA", Data: "2001:db8::1"},
+	}
+	orig := slices.Clone(recs)
+	want := map[string][]libdns.RR{}
+	var wantNS []string
+	for _, r := range recs {
+		name := strings.ToLower(r.Name)
+		want[name] = append(want[name], r)
+		if r.Type == "NS" && r.Name != "@" {
+			wantNS = append(wantNS, name)
+		}
+	}
+	var n zoneNames
+	n.build(recs)
+	if !reflect.DeepEqual(n.byName, want) || !slices.Equal(n.ns, wantNS) {
+		t.Errorf("byName %v ns %v, want %v %v", n.byName, n.ns, want, wantNS)
+	}
+	if !slices.Equal(recs, orig) {
+		t.Errorf("records changed: %v", recs)
 	}
 }

@@ -38,12 +38,26 @@ type zoneNames struct {
 
 func (n *zoneNames) build(recs []libdns.RR) {
 	n.byName = map[string][]libdns.RR{}
-	for _, r := range recs {
-		name := strings.ToLower(r.Name)
-		n.byName[name] = append(n.byName[name], r)
-		if r.Type == "NS" && r.Name != "@" {
-			n.ns = append(n.ns, name)
+	// A run of records at one name (a zone lists a name's records
+	// together) is a capped piece of recs itself; a name found again
+	// further on is copied.
+	for i := 0; i < len(recs); {
+		name := strings.ToLower(recs[i].Name)
+		j := i + 1
+		for j < len(recs) && (recs[j].Name == name || strings.ToLower(recs[j].Name) == name) {
+			j++
 		}
+		if have, ok := n.byName[name]; ok {
+			n.byName[name] = append(have, recs[i:j]...)
+		} else {
+			n.byName[name] = recs[i:j:j]
+		}
+		for _, r := range recs[i:j] {
+			if r.Type == "NS" && r.Name != "@" {
+				n.ns = append(n.ns, name)
+			}
+		}
+		i = j
 	}
 	n.below = map[string]int{}
 	for name := range n.byName {
