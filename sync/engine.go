@@ -166,9 +166,21 @@ func (e *Engine) Plan(ctx context.Context, opts Options) (*Planned, error) {
 	rs.holdBroken(ctx, e)
 	if !rs.applyNext {
 		rs.check(ctx, e)
+		if !rs.refuse && e.Memo == nil {
+			rs.dropZones()
+		}
 	}
 	plan, err := rs.assemble(e.Config)
 	return &Planned{Plan: plan, st: rs}, err
+}
+
+// dropZones lets the records of the zones go once a dry run (not to be
+// saved: nothing will be written from it) has planned and checked them:
+// what is left to do (assemble, log, print) reads the plans only.
+func (rs *runState) dropZones() {
+	for _, z := range rs.order {
+		z.live, z.liveIdx, z.cond = nil, nil, zoneCond{refusal: z.cond.refusal}
+	}
 }
 
 // Apply writes a plan Plan made: each zone with changes to apply is locked,
