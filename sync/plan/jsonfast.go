@@ -1,9 +1,10 @@
 package plan
 
 import (
-	"bufio"
+	"bytes"
 	"reflect"
 	"strconv"
+	"strings"
 )
 
 // The plan's long lists (zones, findings, scorecard) are written by hand,
@@ -15,7 +16,10 @@ import (
 // of the plan's own types, at the indenter's depth; false: not one of
 // those, nothing written.
 func (e *streamEncoder) fastList(fv reflect.Value) bool {
-	f := fastWriter{w: e.ind.w, e: e}
+	if e.fast == nil {
+		e.fast = make([]byte, 0, fastChunk+fastChunk/2)
+	}
+	f := fastWriter{e: e, b: e.fast[:0]}
 	d := e.ind.depth
 	switch s := fv.Interface().(type) {
 	case []ZonePlan:
@@ -27,6 +31,8 @@ func (e *streamEncoder) fastList(fv reflect.Value) bool {
 	default:
 		return false
 	}
+	f.flush()
+	e.fast = f.b
 	return f.err == nil || e.setErr(f.err)
 }
 
@@ -37,55 +43,81 @@ func (e *streamEncoder) setErr(err error) bool {
 	return true
 }
 
+// fastWriter appends the output to b, written out in pieces of about
+// fastChunk bytes.
 type fastWriter struct {
-	w   *bufio.Writer
 	e   *streamEncoder
-	num []byte
+	b   []byte
 	err error
 }
 
-// writeList writes s (not nil) as an indented array at depth d, each
-// element by one.
+const fastChunk = 32 << 10
+
+func (f *fastWriter) flush() {
+	if len(f.b) > 0 {
+		f.e.ind.w.Write(f.b)
+		f.b = f.b[:0]
+	}
+}
+
+// writeList writes s as an indented array at depth d (null when nil),
+// each element by one.
 func writeList[T any](f *fastWriter, s []T, d int, one func(*fastWriter, *T, int)) {
 	if s == nil {
-		f.w.WriteString("null")
+		f.b = append(f.b, "null"...)
 		return
 	}
-	f.w.WriteByte('[')
+	f.b = append(f.b, '[')
 	for i := range s {
 		if i > 0 {
-			f.w.WriteByte(',')
+			f.b = append(f.b, ',')
 		}
 		f.nl(d + 1)
 		one(f, &s[i], d+1)
+		if len(f.b) >= fastChunk {
+			f.flush()
+		}
 	}
 	if len(s) > 0 {
 		f.nl(d)
 	}
-	f.w.WriteByte(']')
+	f.b = append(f.b, ']')
 }
 
+// indents are a newline and the indentation of each depth.
+var indents = func() []string {
+	out := make([]string, 16)
+	for d := range out {
+		out[d] = "\n" + strings.Repeat("  ", d)
+	}
+	return out
+}()
+
 func (f *fastWriter) nl(d int) {
-	f.w.WriteByte('\n')
+	if d < len(indents) {
+		f.b = append(f.b, indents[d]...)
+		return
+	}
+	f.b = append(f.b, '\n')
 	for range d {
-		f.w.WriteString("  ")
+		f.b = append(f.b, "  "...)
 	}
 }
 
 // field starts a field of an object at depth d (its first when first).
 func (f *fastWriter) field(d int, first bool, key string) {
 	if !first {
-		f.w.WriteByte(',')
+		f.b = append(f.b, ',')
 	}
 	f.nl(d + 1)
-	f.w.WriteByte('"')
-	f.w.WriteString(key)
-	f.w.WriteString(`": `)
+	f.b = append(f.b, '"')
+	f.b = append(f.b, key...)
+	f.b = append(f.b, `": `...)
 }
 
 func (f *fastWriter) end(d int) {
 	f.nl(d)
-	f.w.WriteByte('}')
+	f.b = append(f.b, '}')
 }
 
 // str writes s as encoding/json does: printable ASCII as it is, anything
@@ -93,20 +125,24 @@ func (f *fastWriter) end(d int) {
 func (f *fastWriter) str(s string) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			if err := f.e.marshal(s); err != nil && f.err == nil {
-				f.err = err
+			f.e.buf.Reset()
+			if err := f.e.enc.Encode(s); err != nil {
+				if f.err == nil {
+					f.err = err
+				}
+				return
 			}
+			f.b = append(f.b, bytes.TrimSuffix(f.e.buf.Bytes(), []byte{'\n'})...)
 			return
 		}
 	}
-	f.w.WriteByte('"')
-	f.w.WriteString(s)
-	f.w.WriteByte('"')
+	f.b = append(f.b, '"')
+	f.b = append(f.b, s...)
+	f.b = append(f.b, '"')
 }
 
 func (f *fastWriter) int(n int) {
-	f.num = strconv.AppendInt(f.num[:0], int64(n), 10)
-	f.w.Write(f.num)
+	f.b = strconv.AppendInt(f.b, int64(n), 10)
 }
 
 func (f *fastWriter) strs(s []string, d int) {
@@ -114,7 +150,7 @@ func (f *fastWriter) strs(s []string, d int) {
 }
 
 func (f *fastWriter) zone(z *ZonePlan, d int) {
-	f.w.WriteByte('{')
+	f.b = append(f.b, '{')
 	f.field(d, true, "domain")
 	f.str(z.Domain)
 	f.field(d, false, "zone")
@@ -135,7 +171,7 @@ func (f *fastWriter) zone(z *ZonePlan, d int) {
 }
 
 func (f *fastWriter) change(c *Change, d int) {
-	f.w.WriteByte('{')
+	f.b = append(f.b, '{')
 	f.field(d, true, "action")
 	f.str(c.Action)
 	f.field(d, false, "name")
@@ -160,7 +196,7 @@ func (f *fastWriter) change(c *Change, d int) {
 }
 
 func (f *fastWriter) file(c *FileChange, d int) {
-	f.w.WriteByte('{')
+	f.b = append(f.b, '{')
 	f.field(d, true, "action")
 	f.str(c.Action)
 	f.field(d, false, "path")
@@ -179,7 +215,7 @@ func (f *fastWriter) file(c *FileChange, d int) {
 }
 
 func (f *fastWriter) finding(x *Finding, d int) {
-	f.w.WriteByte('{')
+	f.b = append(f.b, '{')
 	f.field(d, true, "severity")
 	f.str(x.Severity)
 	f.field(d, false, "kind")
@@ -198,7 +234,7 @@ func (f *fastWriter) finding(x *Finding, d int) {
 }
 
 func (f *fastWriter) requirement(r *Requirement, d int) {
-	f.w.WriteByte('{')
+	f.b = append(f.b, '{')
 	f.field(d, true, "domain")
 	f.str(r.Domain)
 	f.field(d, false, "requirement")

@@ -42,10 +42,11 @@ var (
 )
 
 type streamEncoder struct {
-	ind indenter
-	buf bytes.Buffer
-	enc *json.Encoder
-	err error // of fastList
+	ind  indenter
+	buf  bytes.Buffer
+	enc  *json.Encoder
+	err  error  // of fastList
+	fast []byte // fastList's buffer
 }
 
 // value writes v: a struct (or pointer to one) field by field, with its
