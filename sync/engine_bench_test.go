@@ -3,6 +3,7 @@ package sync
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -76,6 +77,32 @@ func BenchmarkRunDryRun1000(b *testing.B) {
 			b.Fatalf("%d zones, err %v", len(plan.Zones), err)
 		}
 	}
+}
+
+// BenchmarkDryRunJSON1000 is BenchmarkRunDryRun1000 with the checks'
+// scorecards and the plan written as JSON: the engine's whole work per
+// domain after the zone read (plan, checks, assemble, output), reported
+// per domain as well.
+func BenchmarkDryRunJSON1000(b *testing.B) {
+	zones := map[string][]libdns.RR{}
+	desired := map[string][]policy.RRset{}
+	for i := range 1000 {
+		dom, sets, live := benchDomain(i)
+		zones[dom+"."] = live
+		desired[dom] = sets
+	}
+	e := benchEngine(b, zones, desired)
+	b.ReportAllocs()
+	for b.Loop() {
+		plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun, Offline: true})
+		if err != nil || len(plan.Zones) != 1000 || len(plan.Compliance) == 0 {
+			b.Fatalf("%d zones, %d scorecard lines, err %v", len(plan.Zones), len(plan.Compliance), err)
+		}
+		if err := WriteJSON(io.Discard, plan); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/domain")
 }
 
 // benchEngine is testEngine for benchmarks.
