@@ -18,7 +18,9 @@ package zonefile
 // exactly the records intended, or nothing is written.
 
 import (
+	"bytes"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -400,8 +402,12 @@ type placed struct {
 // takes its place, and after maps an entry index (-1: the end of the file)
 // to the new records written after it; genGone holds the records of
 // $GENERATE lines that are gone; oldSerial is the SOA serial as read.
-func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) string {
+//
+// It also returns the records of the text in the order it holds them, as
+// a parse of it must find them.
+func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) (string, []dns.RR) {
 	var b strings.Builder
+	order := make([]dns.RR, 0, len(rrs))
 	cur := origin
 	var ttl ttlState
 	prevOwner := ""
@@ -417,6 +423,7 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[
 		prevOwner, prevTTL = h.Name, h.Ttl
 	}
 	emit := func(p placed) {
+		order = append(order, p.rr)
 		owner := p.rr.Header().Name
 		h := p.rr.Header()
 		if p.entry == nil || (p.newData && !replaceable(p.entry)) {
@@ -507,13 +514,18 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[
 			}
 		case entryGenerate:
 			b.WriteString(e.cutGenerate(genGone))
+			for _, id := range e.rrs {
+				if !genGone[id] {
+					order = append(order, rrs[id])
+				}
+			}
 		default:
 			b.WriteString(e.text)
 		}
 		place(after[i])
 	}
 	place(after[-1])
-	return b.String()
+	return b.String(), order
 }
 
 // editable reports whether the fields of entry e that must change for it
@@ -682,7 +694,9 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		after[anchor] = append(after[anchor], left[k]...)
 	}
-	return z.doc.edit(z.origin, z.rrs, keep, swap, after, genGone, z.serial), nil
+	text, written := z.doc.edit(z.origin, z.rrs, keep, swap, after, genGone, z.serial)
+	z.edited = written
+	return text, nil
 }
 
 // recordKey identifies a record exactly: owner (any case), TTL, class,
@@ -697,6 +711,92 @@ func recordKey(rr dns.RR) string {
 // exactly the records of z: a file that would not load, or that would
 // differ from what the write means, is never written.
 func (z *zoneData) checkText(text string) error {
+	got, err := parseAll([]byte(text), z.path+" (as edited)", z.origin)
+	if err != nil {
+		return fmt.Errorf("the edited zone file would not load, nothing written: %w", err)
+	}
+	if z.holdsInOrder(got) {
+		return nil
+	}
+	return z.checkRecords(got)
+}
+
+// holdsInOrder reports whether got, the records parsed from the edited
+// text, are the records editedText meant to write, one for one in their
+// order (sameRR: a stricter test than recordKey's), and those are exactly
+// the records of z. It is checkRecords without a text key per record;
+// when it says no, checkRecords decides (and names what differs).
+func (z *zoneData) holdsInOrder(got []dns.RR) bool {
+	want := z.edited
+	n := len(z.entries)
+	if z.soa != nil {
+		n++
+	}
+	if len(got) != len(want) || len(want) != n {
+		return false
+	}
+	// want must be the records of z, each once: the same values, not
+	// merely equal ones.
+	count := make(map[dns.RR]int32, len(want))
+	for _, rr := range want {
+		count[rr]++
+	}
+	if z.soa != nil {
+		if count[z.soa]--; count[z.soa] < 0 {
+			return false
+		}
+	}
+	for i := range z.entries {
+		rr := z.entries[i].rr
+		if count[rr]--; count[rr] < 0 {
+			return false
+		}
+	}
+	for i, rr := range got {
+		if !sameRR(rr, want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameRR reports whether a and b are the same record: owner (any case),
+// TTL, class, type, the same Go type and the same data field by field.
+// Whenever it says yes, recordKey(a) == recordKey(b).
+func sameRR(a, b dns.RR) bool {
+	ha, hb := a.Header(), b.Header()
+	if ha.Rrtype != hb.Rrtype || ha.Class != hb.Class || ha.Ttl != hb.Ttl ||
+		(ha.Name != hb.Name && strings.ToLower(ha.Name) != strings.ToLower(hb.Name)) ||
+		reflect.TypeOf(a) != reflect.TypeOf(b) {
+		return false
+	}
+	switch x := a.(type) {
+	case *dns.A:
+		return bytes.Equal(x.A, b.(*dns.A).A)
+	case *dns.AAAA:
+		return bytes.Equal(x.AAAA, b.(*dns.AAAA).AAAA)
+	case *dns.MX:
+		y := b.(*dns.MX)
+		return x.Preference == y.Preference && x.Mx == y.Mx
+	case *dns.CNAME:
+		return x.Target == b.(*dns.CNAME).Target
+	case *dns.NS:
+		return x.Ns == b.(*dns.NS).Ns
+	case *dns.PTR:
+		return x.Ptr == b.(*dns.PTR).Ptr
+	case *dns.TXT:
+		return slices.Equal(x.Txt, b.(*dns.TXT).Txt)
+	case *dns.SOA:
+		y := b.(*dns.SOA)
+		return x.Ns == y.Ns && x.Mbox == y.Mbox && x.Serial == y.Serial && x.Refresh == y.Refresh &&
+			x.Retry == y.Retry && x.Expire == y.Expire && x.Minttl == y.Minttl
+	}
+	return rdata(a) == rdata(b)
+}
+
+// checkRecords fails unless got, the records parsed from the edited text,
+// are exactly the records of z, in any order.
+func (z *zoneData) checkRecords(got []dns.RR) error {
 	want := make(map[string]int, len(z.entries)+1)
 	if z.soa != nil {
 		want[recordKey(z.soa)]++
@@ -705,16 +805,13 @@ func (z *zoneData) checkText(text string) error {
 		want[recordKey(e.rr)]++
 	}
 	var extra []string
-	err := parseRecords([]byte(text), z.path+" (as edited)", z.origin, func(rr dns.RR) {
+	for _, rr := range got {
 		k := recordKey(rr)
 		if want[k] == 0 {
 			extra = append(extra, rr.String())
-			return
+			continue
 		}
 		want[k]--
-	})
-	if err != nil {
-		return fmt.Errorf("the edited zone file would not load, nothing written: %w", err)
 	}
 	if len(extra) > 0 {
 		return fmt.Errorf("the edited zone file would hold %q, which the write does not mean; nothing written", extra[0])

@@ -457,6 +457,14 @@ func TestCheckTextRefusesWrongText(t *testing.T) {
 	if err := z.checkText(handZone); err != nil {
 		t.Fatalf("the file as read: %v", err)
 	}
+	// With the records editedText meant in their order, the check
+	// compares them one for one (no text key per record).
+	if same, err := z.editedText(); err != nil || same != handZone {
+		t.Fatalf("edit with no change: %v\n%s", err, same)
+	}
+	if got, err := parseAll([]byte(handZone), "hand.zone", "example.org."); err != nil || !z.holdsInOrder(got) {
+		t.Fatalf("the records as meant are not found one for one: %v", err)
+	}
 	for name, text := range map[string]string{
 		"syntax error":   strings.Replace(handZone, "IN  MX      10 mail", "IN  MX      ten mail", 1),
 		"record lost":    strings.Replace(handZone, "www         IN  CNAME   @\n", "", 1),
@@ -467,6 +475,20 @@ func TestCheckTextRefusesWrongText(t *testing.T) {
 		if err := z.checkText(text); err == nil || !strings.Contains(err.Error(), "nothing written") {
 			t.Errorf("%s: %v", name, err)
 		}
+		if got, err := parseAll([]byte(text), "hand.zone", "example.org."); err == nil && z.holdsInOrder(got) {
+			t.Errorf("%s: the records compared one for one hold what the write means", name)
+		}
+	}
+	// The same records in another order: not one for one, but what the
+	// write means all the same.
+	i := strings.Index(handZone, "www         IN  CNAME   @\n")
+	moved := strings.Replace(strings.Replace(handZone, "www         IN  CNAME   @\n", "", 1),
+		"@           IN  MX      10 mail", "www.example.org. 3600 IN CNAME example.org.\n@           IN  MX      10 mail", 1)
+	if got, err := parseAll([]byte(moved), "hand.zone", "example.org."); i < 0 || err != nil || z.holdsInOrder(got) {
+		t.Fatalf("moved record: %d %v", i, err)
+	}
+	if err := z.checkText(moved); err != nil {
+		t.Errorf("the same records in another order: %v", err)
 	}
 }
 
@@ -533,6 +555,17 @@ func FuzzEditInPlace(f *testing.F) {
 		}
 		if err := z.checkText(out); err != nil {
 			t.Fatalf("%v\n--- before:\n%s\n--- after:\n%s", err, text, out)
+		}
+		// The check one for one never passes what the check by text key
+		// would refuse.
+		got, err := parseAll([]byte(out), "fuzz.zone", "example.org.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if z.holdsInOrder(got) {
+			if err := z.checkRecords(got); err != nil {
+				t.Fatalf("one for one, yet %v", err)
+			}
 		}
 	})
 }

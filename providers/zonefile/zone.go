@@ -44,6 +44,9 @@ type zoneData struct {
 	// readKeys are the canonical forms of rrs, by id.
 	readKeys []libdns.RR
 	doc      *fileDoc // the file's entries, for editing it in place
+	// edited are the records of the text editedText last returned, in
+	// their order in it.
+	edited []dns.RR
 }
 
 // parseZone calls fn for every record of the zone file text data in order.
@@ -71,6 +74,17 @@ func parseRecords(data []byte, path, origin string, fn func(rr dns.RR)) error {
 		return nil
 	}
 	return parseZone(data, path, origin, func(rr dns.RR, _ string) { fn(rr) })
+}
+
+// parseAll returns the records of the zone file text data in order, as
+// parseRecords finds them.
+func parseAll(data []byte, path, origin string) ([]dns.RR, error) {
+	if rrs, ok := parseZoneFast(data, origin); ok {
+		return rrs, nil
+	}
+	var rrs []dns.RR
+	err := parseZone(data, path, origin, func(rr dns.RR, _ string) { rrs = append(rrs, rr) })
+	return rrs, err
 }
 
 // parseError turns a miekg/dns parse error into one that starts with path:line.
