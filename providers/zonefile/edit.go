@@ -60,7 +60,11 @@ type fileEntry struct {
 // miekg/dns: quotes, backslash escapes, ; comments, and parentheses that
 // continue an entry over several lines.
 func splitEntries(data string) []fileEntry {
-	var out []fileEntry
+	out := make([]fileEntry, 0, strings.Count(data, "\n")+1)
+	// The entries' tokens and parentheses share two arrays, each entry
+	// holding its part (capacity clipped): two allocations, not two an entry.
+	toks := make([]span, 0, len(data)/6+1)
+	var parens []int
 	start, line := 0, 1
 	cur := fileEntry{line: 1}
 	tok := -1
@@ -68,13 +72,21 @@ func splitEntries(data string) []fileEntry {
 	brace := 0
 	endTok := func(i int) {
 		if tok >= 0 {
-			cur.toks = append(cur.toks, span{tok - start, i - start})
+			toks = append(toks, span{tok - start, i - start})
 			tok = -1
 		}
 	}
+	tokFrom, parenFrom := 0, 0
 	finish := func(end int) {
 		endTok(end)
 		cur.text = data[start:end]
+		if len(toks) > tokFrom {
+			cur.toks = toks[tokFrom:len(toks):len(toks)]
+		}
+		if len(parens) > parenFrom {
+			cur.parens = parens[parenFrom:len(parens):len(parens)]
+		}
+		tokFrom, parenFrom = len(toks), len(parens)
 		out = append(out, cur)
 		start = end
 		cur = fileEntry{line: line}
@@ -119,7 +131,7 @@ func splitEntries(data string) []fileEntry {
 			comment = true
 		case c == '(' || c == ')':
 			// As in miekg/dns, a parenthesis does not end a token.
-			cur.parens = append(cur.parens, i-start)
+			parens = append(parens, i-start)
 			if c == '(' {
 				brace++
 			} else {
@@ -299,6 +311,7 @@ type fileDoc struct {
 // miekg/dns parsed from the whole of data, in order.
 func splitDoc(data, path, origin string, rrs []dns.RR) (*fileDoc, error) {
 	d := &fileDoc{entries: splitEntries(data), recAt: make([]int, 0, len(rrs))}
+	ids := make([]int, len(rrs)) // the entries' one-record lists, in one array
 	cur := origin
 	dirTTL := ""
 	id := 0
@@ -348,7 +361,8 @@ func splitDoc(data, path, origin string, rrs []dns.RR) (*fileDoc, error) {
 			if want := typeString(rrs[id].Header().Rrtype); t != want && !(strings.HasPrefix(t, "TYPE") && isTypeToken(t)) {
 				return nil, mismatch(e, fmt.Sprintf("entry of type %s read as %s", t, want))
 			}
-			e.rrs = []int{id}
+			ids[id] = id
+			e.rrs = ids[id : id+1 : id+1]
 			d.recAt = append(d.recAt, i)
 			id++
 		}

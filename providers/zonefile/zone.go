@@ -206,20 +206,21 @@ func newEntry(id int, rr dns.RR, origin string) entry {
 // readZone parses a whole zone file for a read-modify-write.
 func readZone(data []byte, path, origin string) (*zoneData, error) {
 	z := &zoneData{origin: origin, path: path, soaID: -1}
-	err := parseRecords(data, path, origin, func(rr dns.RR) {
-		id := len(z.rrs)
-		z.rrs = append(z.rrs, rr)
-		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
-			z.soa, z.soaID, z.serial = soa, id, soa.Serial
-			z.readKeys = append(z.readKeys, newEntry(id, rr, origin).key)
-			return
-		}
-		e := newEntry(id, rr, origin)
-		z.entries = append(z.entries, e)
-		z.readKeys = append(z.readKeys, e.key)
-	})
+	rrs, err := parseAll(data, path, origin)
 	if err != nil {
 		return nil, err
+	}
+	z.rrs = rrs
+	z.entries = make([]entry, 0, len(rrs))
+	z.readKeys = make([]libdns.RR, len(rrs))
+	for id, rr := range rrs {
+		e := newEntry(id, rr, origin)
+		z.readKeys[id] = e.key
+		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
+			z.soa, z.soaID, z.serial = soa, id, soa.Serial
+			continue
+		}
+		z.entries = append(z.entries, e)
 	}
 	if z.doc, err = splitDoc(string(data), path, origin, z.rrs); err != nil {
 		return nil, err
