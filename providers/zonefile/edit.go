@@ -419,7 +419,7 @@ type placed struct {
 //
 // It also returns the records of the text in the order it holds them, as
 // a parse of it must find them.
-func (d *fileDoc) edit(origin string, rrs []dns.RR, keep map[int]bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) (string, []dns.RR) {
+func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) (string, []dns.RR) {
 	var b strings.Builder
 	order := make([]dns.RR, 0, len(rrs))
 	cur := origin
@@ -604,23 +604,14 @@ type rrsetKey struct{ name, typ string }
 // these stood, and the rest go after the last record of their RRset, else
 // of their owner name, else at the end of the file.
 func (z *zoneData) editedText() (string, error) {
-	keep := make(map[int]bool, len(z.rrs))
-	if z.soa != nil {
-		keep[z.soaID] = true
-	}
+	keep := z.kept()
 	var news []int // indexes in z.entries
 	for i, e := range z.entries {
-		if e.id >= 0 {
-			keep[e.id] = true
-		} else {
+		if e.id < 0 {
 			news = append(news, i)
 		}
 	}
-	keys := make([]rrsetKey, len(z.rrs))
-	datas := make([]string, len(z.rrs))
-	for id, k := range z.readKeys {
-		keys[id], datas[id] = rrsetKey{k.Name, k.Type}, k.Data
-	}
+	key := func(id int) rrsetKey { return rrsetKey{z.readKeys[id].Name, z.readKeys[id].Type} }
 	removed := map[rrsetKey][]int{}
 	// A gone record that a $GENERATE line makes is cut out of its range;
 	// its replacement, if any, goes after that line.
@@ -631,12 +622,13 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		if e := &z.doc.entries[z.doc.recAt[id]]; e.kind == entryGenerate {
 			if _, _, err := e.generateRange(); err != nil {
-				return "", fmt.Errorf("%s:%d: the record %s %s %s comes from a $GENERATE line whose range maildns cannot split (%v): write that record on a line of its own", z.path, e.line, keys[id].name, keys[id].typ, datas[id], err)
+				k := z.readKeys[id]
+				return "", fmt.Errorf("%s:%d: the record %s %s %s comes from a $GENERATE line whose range maildns cannot split (%v): write that record on a line of its own", z.path, e.line, k.Name, k.Type, k.Data, err)
 			}
 			genGone[id] = true
 			continue
 		}
-		removed[keys[id]] = append(removed[keys[id]], id)
+		removed[key(id)] = append(removed[key(id)], id)
 	}
 
 	// A new record takes the place of a gone one of its RRset: one with
@@ -661,7 +653,7 @@ func (z *zoneData) editedText() (string, error) {
 		for _, i := range added[k] {
 			n := &z.entries[i]
 			for j, id := range rem {
-				if !used[j] && datas[id] == n.key.Data {
+				if !used[j] && z.readKeys[id].Data == n.key.Data {
 					// Same data: the file keeps its spelling (the case of
 					// names, how a TXT is split); only the TTL may change.
 					rr := dns.Copy(z.rrs[id])
@@ -686,25 +678,40 @@ func (z *zoneData) editedText() (string, error) {
 		}
 	}
 
+	// Each RRset's records left over go after the last record of the
+	// RRset that stays, else of its owner name: found in one pass.
+	var leftNames map[string]bool
+	for _, k := range order {
+		if len(left[k]) > 0 {
+			if leftNames == nil {
+				leftNames = map[string]bool{}
+			}
+			leftNames[k.name] = true
+		}
+	}
+	lastOfSet, lastOfName := map[rrsetKey]int{}, map[string]int{}
+	if leftNames != nil {
+		for id := range z.rrs {
+			if !keep[id] && swap[id] == nil && !genGone[id] {
+				continue
+			}
+			if have := key(id); leftNames[have.name] {
+				lastOfName[have.name] = z.doc.recAt[id]
+				lastOfSet[have] = z.doc.recAt[id]
+			}
+		}
+	}
 	after := map[int][]dns.RR{}
 	for _, k := range order {
 		if len(left[k]) == 0 {
 			continue
 		}
-		anchor, byName := -1, -1
-		for id := range z.rrs {
-			if !keep[id] && swap[id] == nil && !genGone[id] {
-				continue
-			}
-			if have := keys[id]; have.name == k.name {
-				byName = z.doc.recAt[id]
-				if have.typ == k.typ {
-					anchor = byName
-				}
-			}
+		anchor, ok := lastOfSet[k]
+		if !ok {
+			anchor, ok = lastOfName[k.name]
 		}
-		if anchor < 0 {
-			anchor = byName
+		if !ok {
+			anchor = -1
 		}
 		after[anchor] = append(after[anchor], left[k]...)
 	}

@@ -422,22 +422,56 @@ func nextSerial(old uint32, now time.Time) uint32 {
 	return old + 1
 }
 
+// kept says, by id, which records of the file as read z still holds as
+// they were (the SOA among them).
+func (z *zoneData) kept() []bool {
+	keep := make([]bool, len(z.rrs))
+	if z.soa != nil {
+		keep[z.soaID] = true
+	}
+	for _, e := range z.entries {
+		if e.id >= 0 {
+			keep[e.id] = true
+		}
+	}
+	return keep
+}
+
+// changedNames returns the owner names (canonical) of the records the
+// write removes or adds: those of every other name are as they were.
+func (z *zoneData) changedNames() map[string]bool {
+	names := map[string]bool{}
+	for _, e := range z.entries {
+		if e.id < 0 {
+			names[e.key.Name] = true
+		}
+	}
+	for id, kept := range z.kept() {
+		if !kept {
+			names[z.readKeys[id].Name] = true
+		}
+	}
+	return names
+}
+
 // keys returns the canonical form of every record of z but the SOA, as
-// they are now.
-func (z *zoneData) keys() []libdns.RR {
-	out := make([]libdns.RR, len(z.entries))
-	for i, e := range z.entries {
-		out[i] = e.key
+// they are now, at the names in names.
+func (z *zoneData) keys(names map[string]bool) []libdns.RR {
+	var out []libdns.RR
+	for _, e := range z.entries {
+		if names[e.key.Name] {
+			out = append(out, e.key)
+		}
 	}
 	return out
 }
 
 // keysAsRead returns the canonical form of every record of the file as it
-// was read, the SOA aside.
-func (z *zoneData) keysAsRead() []libdns.RR {
-	out := make([]libdns.RR, 0, len(z.rrs))
+// was read, the SOA aside, at the names in names.
+func (z *zoneData) keysAsRead(names map[string]bool) []libdns.RR {
+	var out []libdns.RR
 	for id, k := range z.readKeys {
-		if id != z.soaID {
+		if id != z.soaID && names[k.Name] {
 			out = append(out, k)
 		}
 	}

@@ -404,23 +404,35 @@ func (z *zoneData) replace(remove, add []libdns.Record) ([]libdns.Record, bool, 
 		return nil, false, err
 	}
 	type key struct{ name, typ, data string }
+	// Records are looked up by name first: in a zone of many domains the
+	// write touches a few names of many.
 	gone := make(map[key]bool, len(dels))
+	goneNames := make(map[string]bool, len(dels))
 	for _, d := range dels {
 		gone[key{d.key.Name, d.key.Type, d.key.Data}] = true
+		goneNames[d.key.Name] = true
 	}
 	changed := false
-	kept := z.entries[:0]
-	for _, e := range z.entries {
-		if gone[key{e.key.Name, e.key.Type, e.key.Data}] {
-			changed = true
-			continue
+	if len(dels) > 0 {
+		kept := z.entries[:0]
+		for _, e := range z.entries {
+			if goneNames[e.key.Name] && gone[key{e.key.Name, e.key.Type, e.key.Data}] {
+				changed = true
+				continue
+			}
+			kept = append(kept, e)
 		}
-		kept = append(kept, e)
+		z.entries = kept
 	}
-	z.entries = kept
-	have := make(map[key]int, len(z.entries))
+	addNames := make(map[string]bool, len(adds))
+	for _, n := range adds {
+		addNames[n.key.Name] = true
+	}
+	have := make(map[key]int, len(adds))
 	for i, e := range z.entries {
-		have[key{e.key.Name, e.key.Type, e.key.Data}] = i
+		if addNames[e.key.Name] {
+			have[key{e.key.Name, e.key.Type, e.key.Data}] = i
+		}
 	}
 	out := make([]libdns.Record, 0, len(adds))
 	for _, n := range adds {
@@ -450,9 +462,18 @@ func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []p
 		return nil, fmt.Errorf("zone %s: %w", zone, err)
 	}
 	return p.modify(ctx, zone, "replacing records", func(z *zoneData) ([]libdns.Record, bool, error) {
-		live := make([]libdns.Record, len(z.entries))
-		for i, e := range z.entries {
-			live[i] = e.rec
+		// CheckExpect looks only at the names of expect: the records at
+		// other names need not be normalised for it. An entry's key name
+		// is canonical already (RelativeName leaves it as it is).
+		names := make(map[string]bool, len(expect))
+		for _, e := range expect {
+			names[providers.RelativeName(e.Name, z.origin)] = true
+		}
+		var live []libdns.Record
+		for _, e := range z.entries {
+			if names[e.key.Name] {
+				live = append(live, e.rec)
+			}
 		}
 		if err := providers.CheckExpect(z.origin, expect, live); err != nil {
 			return nil, false, err
@@ -637,7 +658,9 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 	if err := ctx.Err(); err != nil {
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
-	if ref := newCNAMEConflict(z.keysAsRead(), z.keys()); ref != nil {
+	// Only a name the write changes can gain a conflict.
+	names := z.changedNames()
+	if ref := newCNAMEConflict(z.keysAsRead(names), z.keys(names)); ref != nil {
 		return nil, false, &RefusedError{Zone: origin, Refusal: ref}
 	}
 	if z.soa != nil {
