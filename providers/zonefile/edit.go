@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 )
 
@@ -659,6 +660,8 @@ func (z *zoneData) editedText() (string, error) {
 					rr := dns.Copy(z.rrs[id])
 					rr.Header().Ttl = n.rr.Header().Ttl
 					n.rr = rr
+					n.rec = toLibdns(rr, z.origin)
+					n.key = n.rec.RR()
 					swap[id], used[j] = n.rr, true
 					continue adds
 				}
@@ -746,7 +749,8 @@ func (z *zoneData) checkText(text string) error {
 // text, are the records editedText meant to write, one for one in their
 // order (sameRR: a stricter test than recordKey's), and those are exactly
 // the records of z. It is checkRecords without a text key per record;
-// when it says no, checkRecords decides (and names what differs).
+// when it says no, checkRecords decides (and names what differs). When it
+// says yes, z.editedAt maps each record of the text to its entry.
 func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 	want := z.edited
 	n := len(z.entries)
@@ -758,27 +762,59 @@ func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 	}
 	// want must be the records of z, each once: the same values, not
 	// merely equal ones.
-	count := make(map[dns.RR]int32, len(want))
-	for _, rr := range want {
-		count[rr]++
-	}
-	if z.soa != nil {
-		if count[z.soa]--; count[z.soa] < 0 {
-			return false
-		}
-	}
+	at := make(map[dns.RR]int32, n)
 	for i := range z.entries {
 		rr := z.entries[i].rr
-		if count[rr]--; count[rr] < 0 {
+		if _, dup := at[rr]; dup {
 			return false
 		}
+		at[rr] = int32(i)
+	}
+	if z.soa != nil {
+		if _, dup := at[z.soa]; dup {
+			return false
+		}
+		at[z.soa] = -1
+	}
+	used := make([]bool, len(z.entries))
+	editedAt := make([]int32, len(want))
+	for i, rr := range want {
+		k, ok := at[rr]
+		switch {
+		case !ok:
+			return false
+		case k >= 0 && used[k]:
+			return false
+		case k >= 0:
+			used[k] = true
+		}
+		editedAt[i] = k
+		delete(at, rr) // the SOA too, once
 	}
 	for i, rr := range got {
 		if !sameRR(rr, want[i]) {
 			return false
 		}
 	}
+	z.editedAt = editedAt
 	return true
+}
+
+// writtenRecords returns the records a parse of the text checkText passed
+// one for one finds, but the SOA, as GetRecords returns them (in their
+// order, toLibdns), from the entries: nil when the check went by key.
+func (z *zoneData) writtenRecords() []libdns.Record {
+	if z.editedAt == nil {
+		return nil
+	}
+	out := make([]libdns.Record, 0, len(z.editedAt))
+	for i, k := range z.editedAt {
+		if k < 0 || z.edited[i].Header().Rrtype == dns.TypeSOA {
+			continue
+		}
+		out = append(out, z.entries[k].rec)
+	}
+	return out
 }
 
 // sameRR reports whether a and b are the same record: owner (any case),

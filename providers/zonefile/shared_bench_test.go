@@ -83,3 +83,35 @@ func BenchmarkReplaceIfSharedZone(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkReplaceIfReadBackSharedZone is BenchmarkReplaceIfSharedZone
+// followed by the engine's read back of the zone (GetRecords).
+func BenchmarkReplaceIfReadBackSharedZone(b *testing.B) {
+	const n = 10000
+	dir := b.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "z.example.zone"), []byte(sharedZoneText(n)), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	p := &Provider{Directory: dir}
+	ctx := context.Background()
+	type write struct {
+		expect      []providers.RRsetState
+		remove, add []libdns.Record
+	}
+	var writes [2]write
+	for k, old := range []bool{true, false} {
+		writes[k].expect, writes[k].remove, writes[k].add = sharedZoneWrite(n, old)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		w := writes[i%2]
+		if _, err := p.ReplaceRecordsIf(ctx, "z.example.", w.expect, w.remove, w.add); err != nil {
+			b.Fatal(err)
+		}
+		if recs, err := p.GetRecords(ctx, "z.example."); err != nil || len(recs) != 11*n+2 {
+			b.Fatalf("%d records, %v", len(recs), err)
+		}
+		i++
+	}
+}

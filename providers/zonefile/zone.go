@@ -47,6 +47,9 @@ type zoneData struct {
 	// edited are the records of the text editedText last returned, in
 	// their order in it.
 	edited []dns.RR
+	// editedAt maps each record of edited to its entry (-1: the SOA),
+	// once checkText found them one for one in the edited text.
+	editedAt []int32
 }
 
 // parseZone calls fn for every record of the zone file text data in order.
