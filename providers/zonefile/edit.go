@@ -250,8 +250,11 @@ func isTypeToken(t string) bool {
 	if _, ok := dns.StringToType[u]; ok {
 		return true
 	}
-	n, err := strconv.ParseUint(strings.TrimPrefix(u, "TYPE"), 10, 16)
-	return err == nil && strings.HasPrefix(u, "TYPE") && n > 0
+	if !strings.HasPrefix(u, "TYPE") {
+		return false // no number to parse (a failed parse allocates)
+	}
+	n, err := strconv.ParseUint(u[len("TYPE"):], 10, 16)
+	return err == nil && n > 0
 }
 
 func isClassToken(t string) bool {
@@ -259,8 +262,11 @@ func isClassToken(t string) bool {
 	if _, ok := dns.StringToClass[u]; ok {
 		return true
 	}
-	_, err := strconv.ParseUint(strings.TrimPrefix(u, "CLASS"), 10, 16)
-	return err == nil && strings.HasPrefix(u, "CLASS")
+	if !strings.HasPrefix(u, "CLASS") {
+		return false
+	}
+	_, err := strconv.ParseUint(u[len("CLASS"):], 10, 16)
+	return err == nil
 }
 
 // rdataSpan returns where a record entry's data starts and ends (its
