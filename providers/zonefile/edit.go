@@ -310,6 +310,7 @@ func absName(name, origin string) string {
 
 // fileDoc is a zone file split into entries, each matched with its records.
 type fileDoc struct {
+	size    int // of the text
 	entries []fileEntry
 	recAt   []int // record id -> index of its entry
 }
@@ -317,7 +318,7 @@ type fileDoc struct {
 // splitDoc splits data and matches its entries with rrs, the records
 // miekg/dns parsed from the whole of data, in order.
 func splitDoc(data, path, origin string, rrs []dns.RR) (*fileDoc, error) {
-	d := &fileDoc{entries: splitEntries(data), recAt: make([]int, 0, len(rrs))}
+	d := &fileDoc{size: len(data), entries: splitEntries(data), recAt: make([]int, 0, len(rrs))}
 	ids := make([]int, len(rrs)) // the entries' one-record lists, in one array
 	cur := origin
 	dirTTL := ""
@@ -415,6 +416,7 @@ type placed struct {
 	entry   *fileEntry // nil for a new record
 	rr      dns.RR     // the record it holds after the write
 	newData bool       // its data must be written from rr
+	id      int32      // the id of the record as read it is, else -1
 }
 
 // edit returns the text of the file after the write: rrs are the records
@@ -425,10 +427,13 @@ type placed struct {
 // $GENERATE lines that are gone; oldSerial is the SOA serial as read.
 //
 // It also returns the records of the text in the order it holds them, as
-// a parse of it must find them.
-func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) (string, []dns.RR) {
+// a parse of it must find them, and for each the id of the record as read
+// it is (kept as it was), or -1.
+func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) (string, []dns.RR, []int32) {
 	var b strings.Builder
+	b.Grow(d.size + d.size/16)
 	order := make([]dns.RR, 0, len(rrs))
+	ids := make([]int32, 0, len(rrs))
 	cur := origin
 	var ttl ttlState
 	prevOwner := ""
@@ -445,6 +450,7 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dn
 	}
 	emit := func(p placed) {
 		order = append(order, p.rr)
+		ids = append(ids, p.id)
 		owner := p.rr.Header().Name
 		h := p.rr.Header()
 		if p.entry == nil || (p.newData && !replaceable(p.entry)) {
@@ -508,7 +514,7 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dn
 			if s := b.String(); s != "" && !strings.HasSuffix(s, "\n") {
 				b.WriteByte('\n')
 			}
-			emit(placed{rr: rr})
+			emit(placed{rr: rr, id: -1})
 		}
 	}
 	for i := range d.entries {
@@ -529,15 +535,16 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dn
 			id := e.rrs[0]
 			switch {
 			case keep[id]:
-				emit(placed{entry: e, rr: rrs[id]})
+				emit(placed{entry: e, rr: rrs[id], id: int32(id)})
 			case swap[id] != nil:
-				emit(placed{entry: e, rr: swap[id], newData: rdata(swap[id]) != rdata(rrs[id])})
+				emit(placed{entry: e, rr: swap[id], newData: rdata(swap[id]) != rdata(rrs[id]), id: -1})
 			}
 		case entryGenerate:
 			b.WriteString(e.cutGenerate(genGone))
 			for _, id := range e.rrs {
 				if !genGone[id] {
 					order = append(order, rrs[id])
+					ids = append(ids, int32(id))
 				}
 			}
 		default:
@@ -546,7 +553,7 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dn
 		place(after[i])
 	}
 	place(after[-1])
-	return b.String(), order
+	return b.String(), order, ids
 }
 
 // editable reports whether the fields of entry e that must change for it
@@ -724,8 +731,8 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		after[anchor] = append(after[anchor], left[k]...)
 	}
-	text, written := z.doc.edit(z.origin, z.rrs, keep, swap, after, genGone, z.serial)
-	z.edited = written
+	text, written, ids := z.doc.edit(z.origin, z.rrs, keep, swap, after, genGone, z.serial)
+	z.edited, z.editedIDs = written, ids
 	return text, nil
 }
 
@@ -767,35 +774,43 @@ func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 		return false
 	}
 	// want must be the records of z, each once: the same values, not
-	// merely equal ones.
-	at := make(map[dns.RR]int32, n)
+	// merely equal ones. A record kept as read is found by its id, a new
+	// one (few) by its value.
+	entryOf := make([]int32, len(z.rrs)) // by id: entry index+1, 0 none
+	var news map[dns.RR]int32
 	for i := range z.entries {
-		rr := z.entries[i].rr
-		if _, dup := at[rr]; dup {
-			return false
+		if id := z.entries[i].id; id >= 0 {
+			entryOf[id] = int32(i) + 1
+			continue
 		}
-		at[rr] = int32(i)
-	}
-	if z.soa != nil {
-		if _, dup := at[z.soa]; dup {
-			return false
+		if news == nil {
+			news = map[dns.RR]int32{}
 		}
-		at[z.soa] = -1
+		news[z.entries[i].rr] = int32(i) + 1
 	}
 	used := make([]bool, len(z.entries))
+	soaUsed := false
 	editedAt := make([]int32, len(want))
 	for i, rr := range want {
-		k, ok := at[rr]
-		switch {
-		case !ok:
-			return false
-		case k >= 0 && used[k]:
-			return false
-		case k >= 0:
-			used[k] = true
+		var k int32
+		switch id := z.editedIDs[i]; {
+		case id >= 0 && int(id) == z.soaID && z.soa != nil:
+			if rr != dns.RR(z.soa) || soaUsed {
+				return false
+			}
+			soaUsed = true
+			editedAt[i] = -1
+			continue
+		case id >= 0:
+			k = entryOf[id]
+		default:
+			k = news[rr]
 		}
-		editedAt[i] = k
-		delete(at, rr) // the SOA too, once
+		if k == 0 || used[k-1] || z.entries[k-1].rr != rr {
+			return false
+		}
+		used[k-1] = true
+		editedAt[i] = k - 1
 	}
 	for i, rr := range got {
 		if !sameRR(rr, want[i]) {

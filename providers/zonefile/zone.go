@@ -46,7 +46,8 @@ type zoneData struct {
 	doc      *fileDoc // the file's entries, for editing it in place
 	// edited are the records of the text editedText last returned, in
 	// their order in it.
-	edited []dns.RR
+	edited    []dns.RR
+	editedIDs []int32 // of edited: the id of a record kept as read, else -1
 	// editedAt maps each record of edited to its entry (-1: the SOA),
 	// once checkText found them one for one in the edited text.
 	editedAt []int32
