@@ -40,6 +40,7 @@ func readLive(ctx context.Context, z *zoneState) {
 	var cond zoneCond
 	live, raw, err := readZoneRaw(ctx, z, &cond)
 	z.live, z.err, z.cond, z.cached = live, err, cond, false
+	z.liveIdx = nil // of the records before: planZone indexes these
 	if err != nil {
 		return
 	}
@@ -71,7 +72,10 @@ func (c *zoneCond) expectData(rr libdns.RR) (string, bool) {
 // ops touch, with every value z.live holds there (foreign ones included);
 // none for an RRset that is to be created.
 func expectFor(z *zoneState, ops writeOps) []providers.RRsetState {
-	idx := indexLive(z.live)
+	idx := z.liveIndexed() // a large zone's, built once by planZone
+	if idx == nil {
+		idx = indexLive(z.live)
+	}
 	var out []providers.RRsetState
 	seen := map[nameType]bool{}
 	for _, rr := range slices.Concat(ops.Delete, ops.Replace, ops.Append, ops.ReplaceWith) {
