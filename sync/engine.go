@@ -741,7 +741,7 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 
 // applyLocked writes z: with a state directory it takes the zone's lock
 // (waiting at most LockWait) and, when another maildns held that lock since
-// the first read, reads the zone again under it; it plans the zone again
+// the first read, reads the zone again under it and plans it again
 // (safety rules and SPF hold included), so that nothing is written from a
 // read another maildns may have changed the zone after; then it
 // applies, reads back, verifies, records the journal's outcome and
@@ -761,8 +761,10 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 	// A zone whose first read came from the ZoneCache is read again in full
 	// here, before anything is planned to be written: the write is planned
 	// from this run's read (and made conditional on it), never from the
-	// cache.
-	reread, replan := z.cached, z.cached || z.unlock != nil
+	// cache. A zone read again is planned again (safety rules and SPF hold
+	// included); one that is not is planned as Plan left it: the same
+	// records give the same plan.
+	reread := z.cached
 	if z.unlock != nil {
 		z.journal.runPrune = true // pruned once, after the run's writes
 		// Read again only when another maildns held the lock since the
@@ -773,8 +775,6 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 	}
 	if reread {
 		readLive(ctx, z)
-	}
-	if replan {
 		planZone(z, true)
 		safetyZone(e.Config, opts, true, z)
 		if z.err != nil {
