@@ -675,13 +675,14 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 		z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
 	}
 	text, err := z.editedText()
+	var written []byte // the text as checked and written: one copy
 	if err == nil {
-		err = z.checkText(text)
+		written = []byte(text)
+		err = z.checkData(written)
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
-	written := []byte(text)
 	if err := writeFileAtomic(target, written, info); err != nil {
 		p.written.put(path, nil, nil)
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
