@@ -201,8 +201,8 @@ func (e *fileEntry) classify() {
 	if c := e.text[0]; c != ' ' && c != '\t' {
 		// The first token of a line that does not start with a blank is
 		// the owner name (or a directive).
-		if t := strings.ToUpper(e.tok(0)); strings.HasPrefix(t, "$") {
-			switch t {
+		if t := e.tok(0); strings.HasPrefix(t, "$") {
+			switch strings.ToUpper(t) { // a directive's, not every owner's, copy
 			case "$ORIGIN":
 				e.kind = entryOrigin
 			case "$TTL":
