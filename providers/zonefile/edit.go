@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
 )
 
@@ -673,8 +672,6 @@ func (z *zoneData) editedText() (string, error) {
 					rr := dns.Copy(z.rrs[id])
 					rr.Header().Ttl = n.rr.Header().Ttl
 					n.rr = rr
-					n.rec = toLibdns(rr, z.origin)
-					n.key = n.rec.RR()
 					swap[id], used[j] = n.rr, true
 					continue adds
 				}
@@ -765,8 +762,7 @@ func (z *zoneData) checkData(text []byte) error {
 // text, are the records editedText meant to write, one for one in their
 // order (sameRR: a stricter test than recordKey's), and those are exactly
 // the records of z. It is checkRecords without a text key per record;
-// when it says no, checkRecords decides (and names what differs). When it
-// says yes, z.editedAt maps each record of the text to its entry.
+// when it says no, checkRecords decides (and names what differs).
 func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 	want := z.edited
 	n := len(z.entries)
@@ -793,7 +789,6 @@ func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 	}
 	used := make([]bool, len(z.entries))
 	soaUsed := false
-	editedAt := make([]int32, len(want))
 	for i, rr := range want {
 		var k int32
 		switch id := z.editedIDs[i]; {
@@ -802,7 +797,6 @@ func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 				return false
 			}
 			soaUsed = true
-			editedAt[i] = -1
 			continue
 		case id >= 0:
 			k = entryOf[id]
@@ -813,32 +807,13 @@ func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 			return false
 		}
 		used[k-1] = true
-		editedAt[i] = k - 1
 	}
 	for i, rr := range got {
 		if !sameRR(rr, want[i]) {
 			return false
 		}
 	}
-	z.editedAt = editedAt
 	return true
-}
-
-// writtenRecords returns the records a parse of the text checkText passed
-// one for one finds, but the SOA, as GetRecords returns them (in their
-// order, toLibdns), from the entries: nil when the check went by key.
-func (z *zoneData) writtenRecords() []libdns.Record {
-	if z.editedAt == nil {
-		return nil
-	}
-	out := make([]libdns.Record, 0, len(z.editedAt))
-	for i, k := range z.editedAt {
-		if k < 0 || z.edited[i].Header().Rrtype == dns.TypeSOA {
-			continue
-		}
-		out = append(out, z.entries[k].rec)
-	}
-	return out
 }
 
 // sameRR reports whether a and b are the same record: owner (any case),

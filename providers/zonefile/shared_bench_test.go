@@ -85,7 +85,7 @@ func BenchmarkReplaceIfSharedZone(b *testing.B) {
 }
 
 // BenchmarkReplaceIfReadBackSharedZone is BenchmarkReplaceIfSharedZone
-// followed by the engine's read back of the zone (GetRecords).
+// followed by the engine's read back of the zone (GetRecordsCanonical).
 func BenchmarkReplaceIfReadBackSharedZone(b *testing.B) {
 	const n = 10000
 	dir := b.TempDir()
@@ -109,7 +109,7 @@ func BenchmarkReplaceIfReadBackSharedZone(b *testing.B) {
 		if _, err := p.ReplaceRecordsIf(ctx, "z.example.", w.expect, w.remove, w.add); err != nil {
 			b.Fatal(err)
 		}
-		if recs, err := p.GetRecords(ctx, "z.example."); err != nil || len(recs) != 11*n+2 {
+		if recs, _, err := p.GetRecordsCanonical(ctx, "z.example."); err != nil || len(recs) != 11*n+2 {
 			b.Fatalf("%d records, %v", len(recs), err)
 		}
 		i++

@@ -48,9 +48,6 @@ type zoneData struct {
 	// their order in it.
 	edited    []dns.RR
 	editedIDs []int32 // of edited: the id of a record kept as read, else -1
-	// editedAt maps each record of edited to its entry (-1: the SOA),
-	// once checkText found them one for one in the edited text.
-	editedAt []int32
 }
 
 // parseZone calls fn for every record of the zone file text data in order.

@@ -17,10 +17,7 @@
 // libdns has one (Address, MX, TXT, CNAME, NS, SRV, CAA, ServiceBinding) and
 // libdns.RR otherwise (PTR and the rest, data in presentation form); RR() of
 // each is canonical. TXT data is the raw text, the file's strings unescaped
-// and joined. Reads take no lock: writes replace the file atomically. The
-// first read of a file after this provider wrote it, when the file holds
-// exactly the bytes written, returns the records the write found in them
-// (checked before the rename) instead of parsing them again. A
+// and joined. Reads take no lock: writes replace the file atomically. A
 // missing zone file is an error naming its path (this backend never creates
 // a zone); a parse error names file:line. $INCLUDE is refused.
 //
@@ -115,8 +112,6 @@ type Provider struct {
 	post postWriteState
 	// temps finds what killed writers left in the zone directories.
 	temps staleTemps
-	// written spares the read after a write a parse of what it wrote.
-	written writtenZones
 }
 
 var (
@@ -210,9 +205,6 @@ func (p *Provider) GetRecords(ctx context.Context, zone string) ([]libdns.Record
 	data, err := readFile(path, origin)
 	if err != nil {
 		return nil, err
-	}
-	if recs, ok := p.written.take(path, data); ok {
-		return recs, nil
 	}
 	return records(data, path, origin)
 }
@@ -684,9 +676,7 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	if err := writeFileAtomic(target, written, info); err != nil {
-		p.written.put(path, nil, nil)
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
-	p.written.put(path, written, z.writtenRecords())
 	return out, true, nil
 }
