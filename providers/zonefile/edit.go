@@ -18,7 +18,6 @@ package zonefile
 // exactly the records intended, or nothing is written.
 
 import (
-	"bytes"
 	"fmt"
 	"reflect"
 	"slices"
@@ -822,15 +821,17 @@ func (z *zoneData) holdsInOrder(got []dns.RR) bool {
 func sameRR(a, b dns.RR) bool {
 	ha, hb := a.Header(), b.Header()
 	if ha.Rrtype != hb.Rrtype || ha.Class != hb.Class || ha.Ttl != hb.Ttl ||
-		(ha.Name != hb.Name && strings.ToLower(ha.Name) != strings.ToLower(hb.Name)) ||
+		(ha.Name != hb.Name && !sameLower(ha.Name, hb.Name)) ||
 		reflect.TypeOf(a) != reflect.TypeOf(b) {
 		return false
 	}
+	// Addresses as bytes: an IPv4 address in 4 or 16 bytes is one address
+	// (net.IP.Equal) but not one record here, which is stricter.
 	switch x := a.(type) {
 	case *dns.A:
-		return bytes.Equal(x.A, b.(*dns.A).A)
+		return string(x.A) == string(b.(*dns.A).A)
 	case *dns.AAAA:
-		return bytes.Equal(x.AAAA, b.(*dns.AAAA).AAAA)
+		return string(x.AAAA) == string(b.(*dns.AAAA).AAAA)
 	case *dns.MX:
 		y := b.(*dns.MX)
 		return x.Preference == y.Preference && x.Mx == y.Mx
@@ -848,6 +849,28 @@ func sameRR(a, b dns.RR) bool {
 			x.Retry == y.Retry && x.Expire == y.Expire && x.Minttl == y.Minttl
 	}
 	return rdata(a) == rdata(b)
+}
+
+// sameLower reports whether a and b differ at most in the case of ASCII
+// letters: then their lower case, as recordKey compares owners, is the
+// same (strings.EqualFold folds more than that).
+func sameLower(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // checkRecords fails unless got, the records parsed from the edited text,

@@ -63,22 +63,10 @@ func parseZone(data []byte, path, origin string, fn func(rr dns.RR, comment stri
 	return nil
 }
 
-// parseRecords calls fn for every record of the zone file text data in
-// order, as parseZone does: by the fast parser when it takes the text (it
-// gives exactly the records miekg/dns would, FuzzFastZone checks it), else
-// by miekg/dns, whose errors name path:line.
-func parseRecords(data []byte, path, origin string, fn func(rr dns.RR)) error {
-	if rrs, ok := parseZoneFast(data, origin); ok {
-		for _, rr := range rrs {
-			fn(rr)
-		}
-		return nil
-	}
-	return parseZone(data, path, origin, func(rr dns.RR, _ string) { fn(rr) })
-}
-
-// parseAll returns the records of the zone file text data in order, as
-// parseRecords finds them.
+// parseAll returns the records of the zone file text data in order: by
+// the fast parser when it takes the text (it gives exactly the records
+// miekg/dns would, FuzzFastZone checks it), else by miekg/dns, whose
+// errors name path:line.
 func parseAll(data []byte, path, origin string) ([]dns.RR, error) {
 	if rrs, ok := parseZoneFast(data, origin); ok {
 		return rrs, nil
