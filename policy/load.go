@@ -627,7 +627,8 @@ func loadDomains(cfg *Config, files []string) []loadedDomain {
 				if i >= len(files) {
 					return
 				}
-				c := &collector{block: s.entries[:0]}
+				s.lists.strs, s.lists.pos = s.lists.strs[:0], s.lists.pos[:0]
+				c := &collector{block: s.entries[:0], lists: &s.lists}
 				s.info = readfile.Info{}
 				d, ok, rrs := c.loadDomain(cfg, files[i], keys, s)
 				s.entries = c.block
@@ -657,6 +658,7 @@ type loadScratch struct {
 	info    readfile.Info // what it is (zero: not there)
 	yaml    fastYAML
 	entries []entry    // the block of the mappings' entries
+	lists   listBlock  // the block of the string lists
 	rrsets  rrsetBlock // the block compiled RRsets are taken from
 }
 

@@ -43,6 +43,30 @@ func readFile(path string) ([]byte, error) {
 type collector struct {
 	errs  []*Error
 	block []entry // the block mappings' entries are taken from
+	// lists, when set (a policy loader's), is where string lists are
+	// taken from, reused policy after policy: a list then lives until the
+	// next policy (its strings are kept, never the slice). nil: each list
+	// is allocated (the config keeps its lists).
+	lists *listBlock
+}
+
+// listBlock is the room string lists and their positions are taken from.
+type listBlock struct {
+	strs []string
+	pos  []Pos
+}
+
+// take returns empty lists with room for n items.
+func (b *listBlock) take(n int) ([]string, []Pos) {
+	if cap(b.strs)-len(b.strs) < n {
+		b.strs = make([]string, 0, max(64, n))
+	}
+	if cap(b.pos)-len(b.pos) < n {
+		b.pos = make([]Pos, 0, max(64, n))
+	}
+	i, j := len(b.strs), len(b.pos)
+	b.strs, b.pos = b.strs[:i+n], b.pos[:j+n]
+	return b.strs[i : i : i+n], b.pos[j : j : j+n]
 }
 
 func (c *collector) errorf(pos Pos, format string, args ...any) {
@@ -405,8 +429,13 @@ func (c *collector) strList(e entry, file string) ([]string, []Pos, bool) {
 		c.errorf(Pos{file, n.Line}, "%s has %d items, at most %d are allowed (no DNS record can hold more)", e.key, len(n.Content), MaxListItems)
 		return nil, nil, false
 	}
-	out := make([]string, 0, len(n.Content))
-	pos := make([]Pos, 0, len(n.Content))
+	var out []string
+	var pos []Pos
+	if c.lists != nil {
+		out, pos = c.lists.take(len(n.Content))
+	} else {
+		out, pos = make([]string, 0, len(n.Content)), make([]Pos, 0, len(n.Content))
+	}
 	ok := true
 	for _, it := range n.Content {
 		s, good := c.str(entry{key: e.key + " item", node: it}, file)
