@@ -78,9 +78,9 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if d.Parked {
-		add(RRset{Name: at(""), Type: "MX", Values: []string{"0 ."}, Element: "mx", Pos: d.Pos})
-		add(RRset{Name: at(""), Type: "TXT", Values: []string{"v=spf1 -all"}, Own: OwnPrefix, Prefix: "v=spf1", Element: "spf", Pos: d.Pos})
-		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: []string{"v=DMARC1; p=reject; sp=reject"}, Element: "dmarc", Pos: d.Pos})
+		add(RRset{Name: at(""), Type: "MX", Values: one("0 ."), Element: "mx", Pos: d.Pos})
+		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Prefix: "v=spf1", Element: "spf", Pos: d.Pos})
+		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: one("v=DMARC1; p=reject; sp=reject"), Element: "dmarc", Pos: d.Pos})
 		sortRRsets(out)
 		return out, nil
 	}
@@ -304,37 +304,38 @@ func SPFRecord(d *Domain) string {
 	if s.MailHosts {
 		// Each address once: a scan of those written for a few, a set
 		// for many.
-		var written []string
-		var seen map[string]bool
-		term := func(prefix, a string) {
-			t := prefix + a
+		type term struct{ prefix, addr string }
+		var buf [8]term
+		written := buf[:0]
+		var seen map[term]bool
+		add := func(prefix, a string) {
+			t := term{prefix, a}
 			if seen != nil {
 				if seen[t] {
 					return
 				}
 				seen[t] = true
 			} else {
-				for _, w := range written {
-					if w == t {
-						return
-					}
+				if slices.Contains(written, t) {
+					return
 				}
 				if written = append(written, t); len(written) > 16 {
-					seen = map[string]bool{}
+					seen = map[term]bool{}
 					for _, w := range written {
 						seen[w] = true
 					}
 				}
 			}
 			b.WriteByte(' ')
-			b.WriteString(t)
+			b.WriteString(prefix)
+			b.WriteString(a)
 		}
 		for _, h := range d.MailHosts {
 			for _, a := range h.IPv4 {
-				term("ip4:", a)
+				add("ip4:", a)
 			}
 			for _, a := range h.IPv6 {
-				term("ip6:", a)
+				add("ip6:", a)
 			}
 		}
 	}

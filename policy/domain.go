@@ -254,7 +254,8 @@ func (l *domainLoader) mailHosts(e entry) {
 				}
 			case "ipv4", "ipv6":
 				list, pos, _ := l.strList(f, l.file)
-				var seenIP []netip.Addr // a host has a few: a scan, no set
+				var seenBuf [8]netip.Addr
+				seenIP := seenBuf[:0] // a host has a few: a scan, no set
 				for i, s := range list {
 					ip, err := netip.ParseAddr(strings.TrimSpace(s))
 					switch {
