@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	gosync "sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/maildns/maildns/providers"
 	"github.com/maildns/maildns/sync"
@@ -36,9 +38,7 @@ type Metrics struct {
 	lastSync    prometheus.Gauge
 	lastSuccess prometheus.Gauge
 	duration    prometheus.Histogram
-	drift       *prometheus.GaugeVec
-	changes     *prometheus.CounterVec
-	findings    *prometheus.GaugeVec
+	plan        *planSeries
 	watched     prometheus.Gauge
 	periodSecs  prometheus.Gauge
 
@@ -49,9 +49,6 @@ type Metrics struct {
 	lastSuccessAt time.Time
 	lastErr       string
 	failures      int // runs failed in a row
-
-	gaugeMu gosync.Mutex
-	gauges  map[string]*domainGauges // the plan gauges as last set, by domain
 }
 
 // New returns the metrics of a daemon of the given version. Provider calls
@@ -86,18 +83,7 @@ func New(version string, counts *providers.Counts) *Metrics {
 			Help:    "Duration of sync runs.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14), // 50ms .. about 7m
 		}),
-		drift: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "drift_rrsets",
-			Help: "RRsets that differed from the policy at the last run, by domain (before correction).",
-		}, []string{"domain"}),
-		changes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "changes_applied_total",
-			Help: "RRset changes applied, by domain and action (create, update, delete).",
-		}, []string{"domain", "action"}),
-		findings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "findings",
-			Help: "Findings of the last run, by domain and severity (error, action, warning, info).",
-		}, []string{"domain", "severity"}),
+		plan: &planSeries{gauges: map[string]domainGauges{}, changes: map[changeKey]uint64{}},
 		// For alert rules that count schedule periods (deploy/prometheus).
 		periodSecs: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: Namespace, Name: "schedule_period_seconds",
@@ -117,8 +103,8 @@ func New(version string, counts *providers.Counts) *Metrics {
 	for _, r := range []string{"ok", "error"} {
 		m.runs.WithLabelValues(r)
 	}
-	m.reg.MustRegister(m.runs, m.skipped, m.lastSync, m.lastSuccess, m.duration, m.drift, m.changes,
-		m.findings, m.watched, m.periodSecs, buildInfo, &callCollector{counts: counts},
+	m.reg.MustRegister(m.runs, m.skipped, m.lastSync, m.lastSuccess, m.duration, m.plan,
+		m.watched, m.periodSecs, buildInfo, &callCollector{counts: counts},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -182,7 +168,8 @@ func (m *Metrics) Observe(r daemon.Result) {
 	m.mu.Unlock()
 
 	if r.Plan != nil {
-		m.observePlan(r.Plan)
+		m.plan.observe(r.Plan)
+		m.watched.Set(float64(r.Plan.Summary.Watched))
 	}
 }
 
@@ -190,86 +177,172 @@ func (m *Metrics) Observe(r daemon.Result) {
 // (as 0 when it has none).
 var severities = [...]string{sync.SevError, sync.SevAction, sync.SevWarning, sync.SevInfo}
 
-// domainGauges is one domain's drift and findings gauges as last set.
+// domainGauges is one domain's drift and findings gauges.
 type domainGauges struct {
-	drift    int
-	findings [len(severities)]int
-	other    map[string]int // findings of any other severity
+	drift    int32
+	findings [len(severities)]int32
+	plan     uint32           // the plan that set them
+	other    map[string]int32 // findings of any other severity
 }
 
-// observePlan sets the drift and findings gauges of the plan's domains and
-// removes those of domains it no longer has. Only the values that changed
-// are set: a daemon cycle over 10,000 unchanged domains touches none, and
-// a scrape never sees the gauges half set.
-func (m *Metrics) observePlan(p *sync.Plan) {
-	m.gaugeMu.Lock()
-	defer m.gaugeMu.Unlock()
-	now := make(map[string]*domainGauges, len(m.gauges))
-	domain := func(d string) *domainGauges {
-		g := now[d]
-		if g == nil {
-			g = &domainGauges{}
-			now[d] = g
+// changeKey is one series of changes_applied_total.
+type changeKey struct{ domain, action string }
+
+// planSeries holds the series of the plans (drift_rrsets, findings,
+// changes_applied_total) as plain counts by domain and makes their samples
+// at scrape time: a daemon over 10,000 domains exports 50,000 of them,
+// which as a GaugeVec's children kept some 2 KB a domain, here some 60
+// bytes.
+type planSeries struct {
+	mu      gosync.Mutex
+	plans   uint32                  // plans observed
+	gauges  map[string]domainGauges // by domain, as the last plan set them
+	changes map[changeKey]uint64
+}
+
+var (
+	driftDesc = prometheus.NewDesc(Namespace+"_drift_rrsets",
+		"RRsets that differed from the policy at the last run, by domain (before correction).",
+		[]string{"domain"}, nil)
+	changesDesc = prometheus.NewDesc(Namespace+"_changes_applied_total",
+		"RRset changes applied, by domain and action (create, update, delete).",
+		[]string{"domain", "action"}, nil)
+	findingsDesc = prometheus.NewDesc(Namespace+"_findings",
+		"Findings of the last run, by domain and severity (error, action, warning, info).",
+		[]string{"domain", "severity"}, nil)
+)
+
+// observe replaces the drift and findings gauges by those of p's domains
+// (a domain p does not name loses its series) and counts p's applied
+// changes. A scrape sees the gauges of one plan, never half set.
+func (s *planSeries) observe(p *sync.Plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.plans++
+	get := func(d string) domainGauges {
+		g := s.gauges[d]
+		if g.plan != s.plans {
+			g = domainGauges{plan: s.plans}
 		}
 		return g
 	}
 	for _, z := range p.Zones {
-		domain(z.Domain).drift += len(z.Changes)
+		g := get(z.Domain)
+		g.drift += int32(len(z.Changes))
+		s.gauges[z.Domain] = g
 		if z.Status == sync.StatusApplied {
 			for _, c := range z.Changes {
-				m.changes.WithLabelValues(z.Domain, c.Action).Inc()
+				s.changes[changeKey{z.Domain, c.Action}]++
 			}
 		}
 	}
 	for _, f := range p.Findings {
-		g := domain(f.Domain)
+		g := get(f.Domain)
 		if i := slices.Index(severities[:], f.Severity); i >= 0 {
 			g.findings[i]++
-			continue
-		}
-		if g.other == nil {
-			g.other = map[string]int{}
-		}
-		g.other[f.Severity]++
-	}
-	m.watched.Set(float64(p.Summary.Watched))
-	for d, g := range now {
-		old := m.gauges[d]
-		if old == nil {
-			old = &domainGauges{drift: -1, findings: [len(severities)]int{-1, -1, -1, -1}}
-		}
-		if g.drift != old.drift {
-			m.drift.WithLabelValues(d).Set(float64(g.drift))
-		}
-		for i, sev := range severities {
-			if g.findings[i] != old.findings[i] {
-				m.findings.WithLabelValues(d, sev).Set(float64(g.findings[i]))
+		} else {
+			if g.other == nil {
+				g.other = map[string]int32{}
 			}
+			g.other[f.Severity]++
 		}
-		for sev, n := range g.other {
-			if old.other[sev] != n || n == 0 {
-				m.findings.WithLabelValues(d, sev).Set(float64(n))
-			}
+		s.gauges[f.Domain] = g
+	}
+	maps.DeleteFunc(s.gauges, func(_ string, g domainGauges) bool { return g.plan != s.plans })
+}
+
+func (s *planSeries) Describe(ch chan<- *prometheus.Desc) {
+	ch <- driftDesc
+	ch <- changesDesc
+	ch <- findingsDesc
+}
+
+// Label names and the severity labels, shared by every scrape's samples.
+var (
+	domainLabel, actionLabel, severityLabel = "domain", "action", "severity"
+	severityPairs                           = func() (out [len(severities)]*dto.LabelPair) {
+		for i := range severities {
+			out[i] = &dto.LabelPair{Name: &severityLabel, Value: &severities[i]}
 		}
-		for sev := range old.other {
-			if _, ok := g.other[sev]; !ok {
-				m.findings.DeleteLabelValues(d, sev)
-			}
+		return out
+	}()
+)
+
+// Collect sends the samples of the series. They are made in a few large
+// slices rather than one by one (50,000 samples a scrape at 10,000
+// domains), and hold their labels and values themselves.
+func (s *planSeries) Collect(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, other := len(s.gauges), 0
+	for _, g := range s.gauges {
+		other += len(g.other)
+	}
+	names := make([]string, 0, n+other+2*len(s.changes))
+	pairs := make([]dto.LabelPair, 0, cap(names))
+	labels := make([]*dto.LabelPair, 0, (1+2*len(severities))*n+2*other+2*len(s.changes))
+	gauges := make([]gaugeSample, 0, (1+len(severities))*n+other)
+	pair := func(name *string, value string) *dto.LabelPair {
+		names = append(names, value)
+		pairs = append(pairs, dto.LabelPair{Name: name, Value: &names[len(names)-1]})
+		return &pairs[len(pairs)-1]
+	}
+	label := func(lp ...*dto.LabelPair) []*dto.LabelPair {
+		i := len(labels)
+		labels = append(labels, lp...)
+		return labels[i:len(labels):len(labels)]
+	}
+	gauge := func(desc *prometheus.Desc, v float64, lp ...*dto.LabelPair) {
+		gauges = append(gauges, gaugeSample{desc: desc, value: v, labels: label(lp...)})
+		ch <- &gauges[len(gauges)-1]
+	}
+	for d, g := range s.gauges {
+		dp := pair(&domainLabel, d)
+		gauge(driftDesc, float64(g.drift), dp)
+		for i, sp := range severityPairs {
+			gauge(findingsDesc, float64(g.findings[i]), dp, sp)
+		}
+		for sev, k := range g.other {
+			gauge(findingsDesc, float64(k), dp, pair(&severityLabel, sev))
 		}
 	}
-	for d, old := range m.gauges {
-		if _, ok := now[d]; ok {
-			continue
-		}
-		m.drift.DeleteLabelValues(d)
-		for _, sev := range severities {
-			m.findings.DeleteLabelValues(d, sev)
-		}
-		for sev := range old.other {
-			m.findings.DeleteLabelValues(d, sev)
-		}
+	counters := make([]counterSample, 0, len(s.changes))
+	for k, v := range s.changes {
+		counters = append(counters, counterSample{value: float64(v),
+			labels: label(pair(&actionLabel, k.action), pair(&domainLabel, k.domain))})
+		ch <- &counters[len(counters)-1]
 	}
-	m.gauges = now
+}
+
+// gaugeSample is one gauge sample of the plan series, labels sorted by name.
+type gaugeSample struct {
+	desc   *prometheus.Desc
+	labels []*dto.LabelPair
+	value  float64
+	gauge  dto.Gauge
+}
+
+func (p *gaugeSample) Desc() *prometheus.Desc { return p.desc }
+
+func (p *gaugeSample) Write(out *dto.Metric) error {
+	p.gauge.Value = &p.value
+	out.Label, out.Gauge = p.labels, &p.gauge
+	return nil
+}
+
+// counterSample is one sample of changes_applied_total.
+type counterSample struct {
+	labels  []*dto.LabelPair
+	value   float64
+	counter dto.Counter
+}
+
+func (p *counterSample) Desc() *prometheus.Desc { return changesDesc }
+
+func (p *counterSample) Write(out *dto.Metric) error {
+	p.counter.Value = &p.value
+	out.Label, out.Counter = p.labels, &p.counter
+	return nil
 }
 
 // Health says whether the daemon is healthy: its last successful sync (or
