@@ -215,17 +215,16 @@ func RecordRun(stateDir, mode string, p *Plan, runErr error, start, end, next ti
 }
 
 // writtenState is the state this process last wrote to one status file, with
-// the file's identity right after the write and each domain's JSON. While
-// the file is still that one (no other run wrote it since), the next
-// RecordRun takes the state from here rather than parsing the file, and
-// reuses the JSON of every domain whose state did not change but for its
-// run: a daemon over 10,000 domains records each cycle in a few
-// milliseconds.
+// the file's identity right after the write and its bytes. While the file
+// is still that one (no other run wrote it since), the next RecordRun takes
+// the state from here rather than parsing the file, and reuses the JSON of
+// every domain whose state did not change but for its run: a daemon over
+// 10,000 domains records each cycle in a few milliseconds.
 type writtenState struct {
 	id      fileID
 	st      *State
-	domains map[string]domainJSON
-	buf     []byte // the last encoding's room, for the next
+	buf     []byte                // the file as last written
+	domains map[string]domainJSON // each domain's entry in buf
 }
 
 type fileID struct {
@@ -234,10 +233,11 @@ type fileID struct {
 	mtime    int64
 }
 
-// domainJSON is one domain's entry as encoded, less its run and mode.
+// domainJSON is one domain's entry as last written: its state and where its
+// indented JSON up to the "run" key is in the writtenState's buf.
 type domainJSON struct {
-	d    DomainState // Run and Mode zero
-	head []byte      // the indented entry up to its "run" key
+	d      *DomainState // the state written (its Run and Mode aside)
+	off, n int
 }
 
 var writtenStates = struct {
@@ -291,7 +291,8 @@ func (w *writtenState) keep(path string, st *State) {
 }
 
 // encode is json.MarshalIndent(st, "", "  ") and a newline, byte for
-// byte, with each unchanged domain's entry taken from w.
+// byte, with each unchanged domain's entry taken from w. The bytes are new:
+// those of the last encoding stay as they were until this one is kept.
 func (w *writtenState) encode(st *State) ([]byte, error) {
 	doms := st.Domains
 	st.Domains = []*DomainState{}
@@ -301,6 +302,7 @@ func (w *writtenState) encode(st *State) ([]byte, error) {
 		return nil, err
 	}
 	if len(doms) == 0 {
+		clear(w.domains)
 		return append(head, '\n'), nil
 	}
 	// head ends in `"domains": []` and the closing brace.
@@ -308,28 +310,26 @@ func (w *writtenState) encode(st *State) ([]byte, error) {
 	size := len(head) + 16
 	for _, d := range doms {
 		if enc, ok := w.domains[d.Domain]; ok {
-			size += len(enc.head) + 80
+			size += enc.n + 80
 		} else {
 			size += 512
 		}
 	}
-	out := w.buf[:0]
-	if cap(out) < size {
-		out = make([]byte, 0, size+size/8)
-	}
+	out := make([]byte, 0, size)
 	modes := map[string][]byte{}
 	out = append(out, head...)
 	out = append(out, "[\n    "...)
-	seen := make(map[string]bool, len(doms))
+	next := make([]domainJSON, len(doms)) // where each entry lands in out
 	for i, d := range doms {
 		if i > 0 {
 			out = append(out, ",\n    "...)
 		}
-		seen[d.Domain] = true
-		key := *d
-		key.Run, key.Mode = time.Time{}, ""
-		enc, ok := w.domains[d.Domain]
-		if !ok || !sameDomainState(&enc.d, &key) {
+		next[i] = domainJSON{d: d, off: len(out)}
+		if enc, ok := w.domains[d.Domain]; ok && sameDomainState(enc.d, d) {
+			out = append(out, w.buf[enc.off:enc.off+enc.n]...)
+		} else {
+			key := *d
+			key.Run, key.Mode = time.Time{}, ""
 			b, err := json.MarshalIndent(&key, "    ", "  ")
 			if err != nil {
 				return nil, err
@@ -338,10 +338,9 @@ func (w *writtenState) encode(st *State) ([]byte, error) {
 			if i < 0 {
 				return nil, fmt.Errorf("status of %s: no run key", d.Domain)
 			}
-			enc = domainJSON{d: key, head: b[:i]}
-			w.domains[d.Domain] = enc
+			out = append(out, b[:i]...)
 		}
-		out = append(out, enc.head...)
+		next[i].n = len(out) - next[i].off
 		out = append(out, `"run": `...)
 		if out, err = d.Run.AppendText(append(out, '"')); err != nil {
 			return nil, err
@@ -355,12 +354,16 @@ func (w *writtenState) encode(st *State) ([]byte, error) {
 		out = append(out, mode...)
 		out = append(out, "\n    }"...)
 	}
-	for name := range w.domains {
-		if !seen[name] {
-			delete(w.domains, name)
+	out = append(out, "\n  ]\n}\n"...)
+	for i, d := range doms {
+		w.domains[d.Domain] = next[i]
+	}
+	if len(w.domains) != len(doms) { // some domain is gone
+		clear(w.domains)
+		for i, d := range doms {
+			w.domains[d.Domain] = next[i]
 		}
 	}
-	out = append(out, "\n  ]\n}\n"...)
 	w.buf = out
 	return out, nil
 }
