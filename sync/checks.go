@@ -41,6 +41,12 @@ func (e *Engine) checks() []check.Check {
 // (complianceOf).
 func (rs *runState) scorecards(checked []*domainRun) {
 	rs.cards, rs.oddCards = nil, nil
+	if rs.opts.NoScorecard {
+		for _, r := range checked {
+			r.env = nil
+		}
+		return
+	}
 	var extra map[*domainRun][]Finding // the findings of the shares, by domain
 	for _, r := range checked {
 		for i := range r.findings {

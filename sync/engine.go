@@ -31,6 +31,9 @@ type Options struct {
 	// rules stop is refused, a broken record is held back), to be saved
 	// and applied later (SavePlan); it still writes nothing.
 	ForApply bool
+	// NoScorecard leaves the scorecard (Plan.Compliance) out of the plan:
+	// the daemon's plans feed its metrics and status file, which show none.
+	NoScorecard bool
 
 	at time.Time // the clock of the DKIM rotation dates, when set (a saved plan's)
 }
@@ -563,7 +566,9 @@ func (rs *runState) assemble(cfg *policy.Config) (*Plan, error) {
 	plan.Findings = append(plan.Findings, extra...)
 	sortPlan(plan, rs.runs)
 	plan.Summary = summarise(plan)
-	plan.Compliance = rs.compliance(plan.Findings)
+	if !rs.opts.NoScorecard {
+		plan.Compliance = rs.compliance(plan.Findings)
+	}
 	for _, r := range rs.runs {
 		if !cfg.Enforced(r.d) {
 			plan.Watched = append(plan.Watched, r.d.Domain)

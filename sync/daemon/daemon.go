@@ -82,7 +82,7 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 	e.Compile = cc.Compile
 	e.ZoneCache = &sync.ZoneCache{FullReadEvery: cfg.FullReadEvery}
 	e.Memo = &sync.Memo{LiveEvery: cfg.FullReadEvery}
-	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks}
+	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks, NoScorecard: true}
 	return func(ctx context.Context) (*sync.Plan, error) {
 		defer cc.sweep()
 		plan, err := e.Run(ctx, opts)
