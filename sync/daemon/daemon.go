@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	gosync "sync"
 	"sync/atomic"
@@ -83,8 +85,15 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 	e.ZoneCache = &sync.ZoneCache{FullReadEvery: cfg.FullReadEvery}
 	e.Memo = &sync.Memo{LiveEvery: cfg.FullReadEvery}
 	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks, NoScorecard: true}
+	var last heapStats // at the start of the last cycle
 	return func(ctx context.Context) (*sync.Plan, error) {
 		defer cc.sweep()
+		now := readHeap()
+		if collectFirst(now, last) {
+			runtime.GC()
+			now = readHeap()
+		}
+		last = now
 		plan, err := e.Run(ctx, opts)
 		if e.Memo.Heavy() {
 			// A cycle that planned most domains (the first, a full read)
@@ -94,6 +103,42 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 		}
 		return plan, err
 	}, nil
+}
+
+// collectFirst reports whether a cycle should collect before it starts,
+// when the heap holds only what the daemon keeps between cycles: when,
+// allocating as much as the last cycle did (last: the heap at its start),
+// it could start a collection in its midst (the runtime starts one once
+// the heap has grown 70 to 95% of the way from the last live heap to the
+// goal). A collection in the midst of a cycle finds the cycle's own
+// garbage-to-be still in use and sets the next goal that much higher: at
+// 10,000 domains the heap then grew to 190 MB between collections where
+// 110 MB do.
+func collectFirst(now, last heapStats) bool {
+	if last.allocated == 0 || now.goal <= now.live {
+		return false
+	}
+	next := now.inUse + (now.allocated - last.allocated)
+	return next > now.live+(now.goal-now.live)*7/10
+}
+
+// heapStats is what the runner reads of the heap around a cycle.
+type heapStats struct {
+	inUse     uint64 // bytes of live and not yet collected objects
+	allocated uint64 // bytes allocated since the start
+	live      uint64 // bytes found live by the last collection
+	goal      uint64 // the heap size at which the next collection ends
+}
+
+var heapSamples = []string{"/memory/classes/heap/objects:bytes", "/gc/heap/allocs:bytes", "/gc/heap/live:bytes", "/gc/heap/goal:bytes"}
+
+func readHeap() heapStats {
+	s := make([]metrics.Sample, len(heapSamples))
+	for i, name := range heapSamples {
+		s[i].Name = name
+	}
+	metrics.Read(s)
+	return heapStats{inUse: s[0].Value.Uint64(), allocated: s[1].Value.Uint64(), live: s[2].Value.Uint64(), goal: s[3].Value.Uint64()}
 }
 
 // Run runs the daemon on cfg, already loaded from d.Path, until ctx is done.

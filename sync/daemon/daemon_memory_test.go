@@ -194,3 +194,29 @@ func TestMemoReloadReplansChangedPolicy(t *testing.T) {
 		t.Fatalf("after the reload d0001.example %s, want its new DMARC written", got)
 	}
 }
+
+// A cycle collects first when one more cycle's allocation would take the
+// heap to where the runtime may start a collection (70% of the way from
+// the last live heap to the goal), and not before.
+func TestCollectFirst(t *testing.T) {
+	const mb = 1 << 20
+	at := func(inUse, allocated, live, goal uint64) heapStats {
+		return heapStats{inUse: inUse * mb, allocated: allocated * mb, live: live * mb, goal: goal * mb}
+	}
+	for _, c := range []struct {
+		name      string
+		now, last heapStats
+		want      bool
+	}{
+		{"first cycle", at(60, 500, 50, 100), heapStats{}, false},
+		{"room for two more cycles", at(55, 520, 50, 100), at(50, 510, 50, 100), false},
+		{"room for one more cycle", at(70, 540, 50, 100), at(60, 530, 50, 100), false},
+		{"the next cycle would reach the trigger", at(70, 540, 50, 100), at(55, 519, 50, 100), true},
+		{"a cycle that allocated much", at(52, 800, 50, 100), at(50, 600, 50, 100), true},
+		{"no goal above the live heap", at(60, 540, 50, 50), at(50, 500, 50, 50), false},
+	} {
+		if got := collectFirst(c.now, c.last); got != c.want {
+			t.Errorf("%s: collectFirst = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
