@@ -157,6 +157,7 @@ func RecordRun(stateDir, mode string, p *Plan, runErr error, start, end, next ti
 	path := filepath.Join(stateDir, StateFile)
 	mem := takeWritten(path) // the state as this process last wrote it
 	st := mem.state(path)
+	same := st != nil && mem.from.of(p) // the plan's domains as last recorded
 	if st == nil {
 		st, err = ReadState(stateDir)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -178,7 +179,16 @@ func RecordRun(stateDir, mode string, p *Plan, runErr error, start, end, next ti
 			}
 		}
 		rec.Findings = len(p.Findings)
+		if same {
+			// Each domain of the plan is as recorded but for its run.
+			for _, d := range mem.fresh {
+				d.Run, d.Mode = start.UTC(), mode
+			}
+		}
+	}
+	if p != nil && !same {
 		fresh := domainStates(p, mode, start.UTC())
+		mem.fresh, mem.from = fresh, planListsOf(p)
 		seen := map[string]bool{}
 		for _, d := range fresh {
 			seen[d.Domain] = true
@@ -225,6 +235,44 @@ type writtenState struct {
 	st      *State
 	buf     []byte                // the file as last written
 	domains map[string]domainJSON // each domain's entry in buf
+	// fresh are the states of the domains of the plan they were derived
+	// from (from): a daemon's cycle that planned nothing again shares the
+	// last cycle's lists (Memo), and its domains' states are these but
+	// for their run.
+	fresh []*DomainState
+	from  planLists
+}
+
+// planLists identifies a plan's lists of zones, findings and watched
+// domains: by their first element and length, as a plan's lists are not
+// changed once made.
+type planLists struct {
+	zones    *ZonePlan
+	findings *Finding
+	watched  *string
+	n        [3]int
+}
+
+func planListsOf(p *Plan) planLists {
+	if p == nil {
+		return planLists{}
+	}
+	l := planLists{n: [3]int{len(p.Zones), len(p.Findings), len(p.Watched)}}
+	if len(p.Zones) > 0 {
+		l.zones = &p.Zones[0]
+	}
+	if len(p.Findings) > 0 {
+		l.findings = &p.Findings[0]
+	}
+	if len(p.Watched) > 0 {
+		l.watched = &p.Watched[0]
+	}
+	return l
+}
+
+// of reports whether p's lists are those l identifies (and p has some).
+func (l planLists) of(p *Plan) bool {
+	return p != nil && l.n[0] > 0 && planListsOf(p) == l
 }
 
 type fileID struct {

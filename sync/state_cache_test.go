@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -93,5 +94,43 @@ func TestRecordRunFromWrittenState(t *testing.T) {
 	st = statusBytesAsMarshalled(t, dir)
 	if len(st.Domains) != 3 || st.Domains[1].Domain != "b.example" || st.Domains[1].Mode != ModeOnce {
 		t.Fatalf("the other run's domain was not kept: %+v", st.Domains)
+	}
+}
+
+// A daemon's quiet cycle hands RecordRun the very lists of the last plan
+// (the memo shares them): the domains' states are taken as recorded, their
+// run moved on, and the file is still exactly its state marshalled; a
+// plan with new lists is derived again.
+func TestRecordRunSamePlanLists(t *testing.T) {
+	dir := t.TempDir()
+	p := &Plan{
+		Zones: []ZonePlan{
+			{Domain: "a.example", Zone: "a.example", Provider: "p", Status: StatusInSync},
+			{Domain: "b.example", Zone: "b.example", Provider: "p", Status: StatusDrift, Changes: []Change{{}}},
+		},
+		Findings: []Finding{{Domain: "a.example", Severity: SevWarning, Kind: "spf", Message: "m"}},
+		Watched:  []string{"b.example"},
+	}
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		if err := RecordRun(dir, ModeDaemon, p, nil, at, at, time.Time{}, ""); err != nil {
+			t.Fatal(err)
+		}
+		st := statusBytesAsMarshalled(t, dir)
+		if len(st.Domains) != 2 || !st.Domains[0].Run.Equal(at) || !st.Domains[1].Run.Equal(at) ||
+			st.Domains[1].Status != DomainDrift || !st.Domains[1].Watched || len(st.Domains[0].Findings) != 1 {
+			t.Fatalf("cycle %d: %+v %+v", i, st.Domains[0], st.Domains[1])
+		}
+	}
+	q := *p
+	q.Zones = slices.Clone(p.Zones)
+	q.Zones[1].Status, q.Zones[1].Changes = StatusInSync, nil
+	at := t0.Add(time.Hour)
+	if err := RecordRun(dir, ModeDaemon, &q, nil, at, at, time.Time{}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if st := statusBytesAsMarshalled(t, dir); st.Domains[1].Status != DomainInSync || st.Domains[1].Pending != 0 {
+		t.Fatalf("a plan with new lists was not derived again: %+v", st.Domains[1])
 	}
 }
