@@ -86,12 +86,14 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 	e.Memo = &sync.Memo{LiveEvery: cfg.FullReadEvery}
 	opts := sync.Options{Mode: "daemon", Offline: !cfg.LiveChecks, NoScorecard: true}
 	var last heapStats // at the start of the last cycle
+	var kept uint64    // the live heap after the last collection between cycles
 	return func(ctx context.Context) (*sync.Plan, error) {
 		defer cc.sweep()
 		now := readHeap()
-		if collectFirst(now, last) {
+		if collectFirst(now, last, kept) {
 			runtime.GC()
 			now = readHeap()
+			kept = now.live
 		}
 		last = now
 		plan, err := e.Run(ctx, opts)
@@ -100,6 +102,7 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 			// grew the heap far beyond what the quiet cycles after it
 			// need: give it back now rather than over minutes.
 			debug.FreeOSMemory()
+			kept = readHeap().live
 		}
 		return plan, err
 	}, nil
@@ -113,13 +116,22 @@ func engineRunner(cfg *policy.Config, logger *slog.Logger, version string) (Runn
 // goal). A collection in the midst of a cycle finds the cycle's own
 // garbage-to-be still in use and sets the next goal that much higher: at
 // 10,000 domains the heap then grew to 190 MB between collections where
-// 110 MB do.
-func collectFirst(now, last heapStats) bool {
-	if last.allocated == 0 || now.goal <= now.live {
+// 110 MB do. The goal is taken from kept, the live heap after the last
+// collection between cycles, when that is smaller than the last
+// collection's: one in the midst of a cycle (or of a scrape of the
+// metrics) would let the heap grow by as much again before this one.
+func collectFirst(now, last heapStats, kept uint64) bool {
+	if last.allocated == 0 || now.goal <= now.live || now.live == 0 {
 		return false
 	}
+	base := now.live
+	if kept > 0 && kept < base {
+		base = kept
+	}
+	// The goal as the runtime would set it from base (GOGC).
+	room := float64(now.goal-now.live) * float64(base) / float64(now.live)
 	next := now.inUse + (now.allocated - last.allocated)
-	return next > now.live+(now.goal-now.live)*7/10
+	return float64(next) > float64(base)+room*7/10
 }
 
 // heapStats is what the runner reads of the heap around a cycle.

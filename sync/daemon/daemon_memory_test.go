@@ -245,16 +245,22 @@ func TestCollectFirst(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		now, last heapStats
+		kept      uint64
 		want      bool
 	}{
-		{"first cycle", at(60, 500, 50, 100), heapStats{}, false},
-		{"room for two more cycles", at(55, 520, 50, 100), at(50, 510, 50, 100), false},
-		{"room for one more cycle", at(70, 540, 50, 100), at(60, 530, 50, 100), false},
-		{"the next cycle would reach the trigger", at(70, 540, 50, 100), at(55, 519, 50, 100), true},
-		{"a cycle that allocated much", at(52, 800, 50, 100), at(50, 600, 50, 100), true},
-		{"no goal above the live heap", at(60, 540, 50, 50), at(50, 500, 50, 50), false},
+		{"first cycle", at(60, 500, 50, 100), heapStats{}, 0, false},
+		{"room for two more cycles", at(55, 520, 50, 100), at(50, 510, 50, 100), 0, false},
+		{"room for one more cycle", at(70, 540, 50, 100), at(60, 530, 50, 100), 0, false},
+		{"the next cycle would reach the trigger", at(70, 540, 50, 100), at(55, 519, 50, 100), 0, true},
+		{"a cycle that allocated much", at(52, 800, 50, 100), at(50, 600, 50, 100), 0, true},
+		{"no goal above the live heap", at(60, 540, 50, 50), at(50, 500, 50, 50), 0, false},
+		// A collection in the midst of a cycle found 90 MB live (goal
+		// 180, trigger from 153 on); what the daemon keeps is 50.
+		{"a goal set in the midst of a cycle", at(80, 540, 90, 180), at(70, 530, 90, 180), 50 * mb, true},
+		{"the same without what is kept", at(80, 540, 90, 180), at(70, 530, 90, 180), 0, false},
+		{"kept above the last live heap", at(55, 520, 50, 100), at(50, 510, 50, 100), 80 * mb, false},
 	} {
-		if got := collectFirst(c.now, c.last); got != c.want {
+		if got := collectFirst(c.now, c.last, c.kept); got != c.want {
 			t.Errorf("%s: collectFirst = %v, want %v", c.name, got, c.want)
 		}
 	}
