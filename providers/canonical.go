@@ -13,8 +13,9 @@ type CanonicalGetter interface {
 	// GetRecordsCanonical reads the records GetRecords would return, as
 	// canon when it can give each exactly as Normalize makes it, its TXT
 	// and SPF text one Normalize leaves as it is; else as raw, what
-	// GetRecords returns (canon nil). A backend that is a WriteGuard gives canon only for a zone its
-	// GuardWrite would not refuse whatever its records.
+	// GetRecords returns (canon nil). A backend that is a WriteGuard gives
+	// canon only for a zone its GuardWrite would not refuse whatever its
+	// records (the engine then asks it about none).
 	GetRecordsCanonical(ctx context.Context, zone string) (canon []libdns.RR, raw []libdns.Record, err error)
 }
 

@@ -902,8 +902,9 @@ func readZone(ctx context.Context, z *zoneState) ([]libdns.RR, error) {
 }
 
 // readZoneRaw is readZone that also returns the records as the provider
-// gave them (none when it gave them in canonical form), and notes in cond (when not nil) the records whose data
-// differs from what providers.CheckExpect will see.
+// gave them (none when it gave them in canonical form), and notes in cond
+// (when not nil) the records whose data differs from what
+// providers.CheckExpect will see.
 func readZoneRaw(ctx context.Context, z *zoneState, cond *zoneCond) ([]libdns.RR, []libdns.Record, error) {
 	if z.provider == nil {
 		return nil, nil, fmt.Errorf("provider %q is not configured", z.key.provider)

@@ -151,7 +151,7 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 	return out, true
 }
 
-// owner appends the owner name b (under the $ORIGIN cur) relative to zone
+// owner appends the owner name o (under the $ORIGIN cur) relative to zone
 // (lower case, no trailing dot) as providers.RelativeName gives it, and
 // returns its span; the previous record's span when it is the same name.
 func (b *canonBuf) owner(o []byte, cur, zone string) ([2]int32, bool) {
