@@ -67,6 +67,14 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 		b.text, b.recs, b.longs, b.name, b.fields = b.text[:0], b.recs[:0], b.longs[:0], b.name[:0], b.fields[:0]
 		canonBufs.Put(b)
 	}()
+	// Room for a line's record and its text at once: a big zone's buffers
+	// are not grown by doubling.
+	if n := bytes.Count(data, []byte{'\n'}) + 1; cap(b.recs) < n {
+		b.recs = make([]canonRec, 0, n)
+	}
+	if cap(b.text) < len(data) {
+		b.text = make([]byte, 0, len(data))
+	}
 	zone := origin[:len(origin)-1]
 	ok := scanZoneFast(data, origin, b.fields[:0], func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
 		if typ == "SOA" {
