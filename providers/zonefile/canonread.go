@@ -40,11 +40,9 @@ type canonBuf struct {
 	recs  []canonRec
 	longs []libdns.RR
 	name  []byte // a name being made
-	// fields is scanZoneFast's room for a line's fields.
-	fields [][]byte
 }
 
-var canonBufs = sync.Pool{New: func() any { return &canonBuf{fields: make([][]byte, 0, 16)} }}
+var canonBufs = sync.Pool{New: func() any { return new(canonBuf) }}
 
 // readCanonical reads a zone file written as parseZoneFast takes it
 // straight into the records the engine compares: what providers.Normalize
@@ -54,8 +52,8 @@ var canonBufs = sync.Pool{New: func() any { return &canonBuf{fields: make([][]by
 // text with a space at either end (which Normalize would change: the
 // engine needs both forms).
 func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
-	if len(data) > 1<<29 {
-		return nil, false // past what the spans count (the long way reads it)
+	if len(data) > 1<<29 || !fastCandidate(data) {
+		return nil, false // past what the spans count, or not for the fast parser
 	}
 	b := canonBufs.Get().(*canonBuf)
 	defer func() {
@@ -63,8 +61,7 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 			return
 		}
 		clear(b.longs)
-		clear(b.fields[:cap(b.fields)]) // the file's bytes
-		b.text, b.recs, b.longs, b.name, b.fields = b.text[:0], b.recs[:0], b.longs[:0], b.name[:0], b.fields[:0]
+		b.text, b.recs, b.longs, b.name = b.text[:0], b.recs[:0], b.longs[:0], b.name[:0]
 		canonBufs.Put(b)
 	}()
 	// Room for a line's record and its text at once: a big zone's buffers
@@ -76,7 +73,7 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 		b.text = make([]byte, 0, len(data))
 	}
 	zone := origin[:len(origin)-1]
-	ok := scanZoneFast(data, origin, b.fields[:0], func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
+	ok := scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
 		if typ == "SOA" {
 			_, ok := fastSOA(f, cur)
 			return ok && fastNameOK(owner, cur)

@@ -3,6 +3,7 @@ package zonefile
 import (
 	"bytes"
 	"net"
+	"sync"
 
 	"github.com/miekg/dns"
 )
@@ -17,8 +18,11 @@ import (
 // every error returns ok false, and the caller parses the text with
 // miekg/dns, which then gives its own answer and its own messages.
 func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
+	if !fastCandidate(data) {
+		return nil, false
+	}
 	rrs = make([]dns.RR, 0, bytes.Count(data, []byte{'\n'})+1)
-	ok = scanZoneFast(data, origin, make([][]byte, 0, 16), func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool {
+	ok = scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool {
 		name, ok := fastName(owner, origin)
 		if !ok {
 			return false
@@ -40,11 +44,15 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 // (one of fastTypes), its data fields and the $ORIGIN in force. record
 // checks the owner and the data and returns false for what it does not
 // take. scanZoneFast returns false as soon as a line or record is refused.
-// fields is room for a line's fields.
-func scanZoneFast(data []byte, origin string, fields [][]byte, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
-	if bytes.ContainsAny(data, "()\\\r") {
-		return false // multi-line records, escapes, CRLF: not worth a try
-	}
+// Its callers first check data with fastCandidate.
+func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
+	fp := fieldBufs.Get().(*[][]byte)
+	fields := *fp
+	defer func() {
+		clear(fields[:cap(fields)]) // the file's bytes
+		*fp = fields[:0]
+		fieldBufs.Put(fp)
+	}()
 	defTTL, haveTTL := uint32(0), false
 	for len(data) > 0 {
 		var line []byte
@@ -116,6 +124,16 @@ func scanZoneFast(data []byte, origin string, fields [][]byte, record func(owner
 	}
 	return true
 }
+
+// fastCandidate reports whether data may be a zone parseZoneFast takes:
+// one without parentheses (multi-line records), escapes or CRLF, which are
+// not worth a try.
+func fastCandidate(data []byte) bool {
+	return !bytes.ContainsAny(data, "()\\\r")
+}
+
+// fieldBufs hold scanZoneFast's room for a line's fields.
+var fieldBufs = sync.Pool{New: func() any { f := make([][]byte, 0, 16); return &f }}
 
 // zoneFields splits a line into its fields, a quoted string one field with
 // its quotes, up to a comment. ok is false for what parseZoneFast leaves to
