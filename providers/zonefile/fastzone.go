@@ -386,8 +386,8 @@ func fastRData(hdr dns.RR_Header, typ string, f [][]byte, origin string) (dns.RR
 		hdr.Rrtype = dns.TypeSRV
 		return &dns.SRV{Hdr: hdr, Priority: v[0], Weight: v[1], Port: v[2], Target: target}, true
 	case "CAA":
-		if len(f) != 3 || len(f[2]) < 2 || f[2][0] != '"' {
-			return nil, false
+		if len(f) != 3 || len(f[2]) < 2 || f[2][0] != '"' || len(f[2])-2 > 255 {
+			return nil, false // miekg/dns splits a longer value, then refuses it
 		}
 		flag, ok := fastUint(f[0], 3)
 		if !ok || flag > 255 || len(f[1]) == 0 {

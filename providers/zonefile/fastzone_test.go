@@ -129,6 +129,8 @@ var fastZoneCases = []string{
 	"$TTL 300\n@ IN CAA 0 issue \"\"\n",
 	"$TTL 300\n@ IN CAA 256 issue \"x\"\n",
 	"$TTL 300\n@ IN CAA 0 is-sue \"x\"\n",
+	"$TTL 300\n@ IN CAA 0 issue \"" + strings.Repeat("x", 255) + "\"\n",
+	"$TTL 300\n@ IN CAA 0 issue \"" + strings.Repeat("x", 256) + "\"\n",
 	"$TTL 300\n@ IN CAA 0 issue x\n",
 	"$TTL 300\n_imaps._tcp IN SRV 0 1 993 mail\n_x._udp IN SRV 65535 65535 65535 .\n",
 	"$TTL 300\n_x._tcp IN SRV 0 1 65536 mail\n",
