@@ -24,7 +24,7 @@ func TestScorecardsFromEveryFinding(t *testing.T) {
 	spfLine := func(t *testing.T, pl *Plan, dom string) Requirement {
 		t.Helper()
 		for _, r := range pl.Compliance {
-			if r.Domain == dom && r.Requirement == "spf" {
+			if r.Domain == dom && r.Requirement.String() == "spf" {
 				return r
 			}
 		}
@@ -56,10 +56,10 @@ func TestScorecardsFromEveryFinding(t *testing.T) {
 			if len(pl.Findings) != c.findings {
 				t.Fatalf("findings %+v", pl.Findings)
 			}
-			if got := spfLine(t, pl, c.failing); got.Status != "fail" || got.Finding != "broken on purpose" {
+			if got := spfLine(t, pl, c.failing); got.Status != ComplianceFail || got.Finding != "broken on purpose" {
 				t.Errorf("%s: %+v, want fail: broken on purpose", c.failing, got)
 			}
-			if got := spfLine(t, pl, c.passing); got.Status != "pass" {
+			if got := spfLine(t, pl, c.passing); got.Status != CompliancePass {
 				t.Errorf("%s: %+v, want pass", c.passing, got)
 			}
 		})

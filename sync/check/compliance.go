@@ -35,8 +35,8 @@ func Scorecard(env *Env, d *policy.Domain, findings []Finding) []plan.Requiremen
 // to out: the engine judges each domain into one array for the run.
 func AppendScorecard(out []plan.Requirement, env *Env, d *policy.Domain, findings []Finding) []plan.Requirement {
 	c := newMailCheck(env, d, "")
-	add := func(name, status, finding string) {
-		out = append(out, plan.Requirement{Domain: d.Domain, Requirement: name, Status: status, Finding: finding})
+	add := func(name string, status plan.ComplianceStatus, finding string) {
+		out = append(out, plan.Requirement{Domain: d.Domain, Requirement: plan.RequirementNamed(name), Status: status, Finding: finding})
 	}
 	// judge turns the findings of kinds into a verdict, given what the
 	// records say (problem: why they fail, "" when they are fine).

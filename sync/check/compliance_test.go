@@ -19,21 +19,21 @@ func TestScorecardStandards(t *testing.T) {
 	sts := maSet("mta_sts", "_mta-sts", "TXT", "v=STSv1; id=abc")
 	tlsa := maSet("tlsa", "_25._tcp.mail", "TLSA", "3 1 1 aabb")
 	live := []libdns.RR{maTXT("_mta-sts", "v=STSv1; id=abc"), {Name: "_25._tcp.mail", Type: "TLSA", Data: "3 1 1 aabb"}}
-	status := func(reqs []plan.Requirement, name string) (string, string) {
+	status := func(reqs []plan.Requirement, name string) (plan.ComplianceStatus, string) {
 		for _, r := range reqs {
-			if r.Requirement == name {
+			if r.Requirement.String() == name {
 				return r.Status, r.Finding
 			}
 		}
 		t.Fatalf("no requirement %s in %v", name, reqs)
-		return "", ""
+		return 0, ""
 	}
 	cases := []struct {
 		name           string
 		desired        []policy.RRset
 		zone           []libdns.RR
 		findings       []Finding
-		mtasts, dane   string
+		mtasts, dane   plan.ComplianceStatus
 		mtastsF, daneF string // finding substrings
 	}{
 		{"not configured", nil, live, nil, plan.ComplianceNotConfigured, plan.ComplianceNotConfigured, "no mta_sts", "no mail host"},
@@ -54,7 +54,11 @@ func TestScorecardStandards(t *testing.T) {
 		if len(reqs) != len(plan.Requirements) {
 			t.Errorf("%s: %d requirements", c.name, len(reqs))
 		}
-		for _, x := range []struct{ req, want, sub string }{{"mta_sts", c.mtasts, c.mtastsF}, {"dane", c.dane, c.daneF}} {
+		for _, x := range []struct {
+			req  string
+			want plan.ComplianceStatus
+			sub  string
+		}{{"mta_sts", c.mtasts, c.mtastsF}, {"dane", c.dane, c.daneF}} {
 			st, f := status(reqs, x.req)
 			if st != x.want || !strings.Contains(f, x.sub) {
 				t.Errorf("%s: %s = %s %q, want %s with %q", c.name, x.req, st, f, x.want, x.sub)
@@ -69,8 +73,10 @@ func TestScorecardStandards(t *testing.T) {
 func TestScorecardDMARC(t *testing.T) {
 	d := &policy.Domain{Domain: "example.com", Zone: "example.com"}
 	cases := []struct {
-		name, status, finding string
-		zone                  []libdns.RR
+		name    string
+		status  plan.ComplianceStatus
+		finding string
+		zone    []libdns.RR
 	}{
 		{"fallback to p=none", plan.ComplianceFail, "receivers act as if the record said p=none",
 			[]libdns.RR{maTXT("_dmarc", "v=DMARC1; rua=mailto:d@example.com")}},
@@ -86,7 +92,7 @@ func TestScorecardDMARC(t *testing.T) {
 		env := maEnv(srv, maTest{zone: c.zone, live: true})
 		findings := CheckDMARC(context.Background(), env, d)
 		for _, r := range Scorecard(env, d, findings) {
-			if r.Requirement == "dmarc" && (r.Status != c.status || !strings.Contains(r.Finding, c.finding)) {
+			if r.Requirement.String() == "dmarc" && (r.Status != c.status || !strings.Contains(r.Finding, c.finding)) {
 				t.Errorf("%s: dmarc %s %q, want %s with %q", c.name, r.Status, r.Finding, c.status, c.finding)
 			}
 		}
@@ -108,7 +114,7 @@ func TestScorecardSkipped(t *testing.T) {
 		"ptr":   "fail not verified: live checks are off",
 	}
 	for _, r := range Scorecard(env, d, []Finding{skip(KindSPF), skip(KindDMARC), skip(KindPTR)}) {
-		if w, ok := want[r.Requirement]; ok && r.Status+" "+r.Finding != w {
+		if w, ok := want[r.Requirement.String()]; ok && r.Status.String()+" "+r.Finding != w {
 			t.Errorf("%s = %s %q, want %s", r.Requirement, r.Status, r.Finding, w)
 		}
 	}

@@ -51,6 +51,8 @@ func fill(v reflect.Value, s string, i, depth int) {
 		v.SetString(s)
 	case reflect.Int:
 		v.SetInt(int64(i))
+	case reflect.Uint8: // a requirement's name and status: none or one of three
+		v.SetUint(uint64(i % 4))
 	case reflect.Struct:
 		for j := range v.NumField() {
 			if v.Type().Field(j).IsExported() {

@@ -117,11 +117,11 @@ func (m *mdWriter) plan(p *Plan) {
 		}
 		m.header("Domain", "Requirement", "Status", "Finding")
 		for _, r := range p.Compliance {
-			label := labels[r.Requirement]
+			label := labels[r.Requirement.String()]
 			if label == "" {
-				label = r.Requirement
+				label = r.Requirement.String()
 			}
-			m.row(mdCell(r.Domain), mdCell(label), mdCell(statusText(r.Status)), mdCell(r.Finding))
+			m.row(mdCell(r.Domain), mdCell(label), mdCell(statusText(r.Status.String())), mdCell(r.Finding))
 		}
 	}
 }

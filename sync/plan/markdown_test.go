@@ -66,7 +66,7 @@ func TestWriteMarkdownEscapes(t *testing.T) {
 		}},
 		Findings: []Finding{{Severity: SevAction, Kind: "ptr", Domain: "example.com", Subject: "a|b",
 			Message: "line one\nline | two", ISPRequest: "please | set\nit"}},
-		Compliance: []Requirement{{Domain: "example.com", Requirement: "spf", Status: ComplianceFail, Finding: "x|y\nz"}},
+		Compliance: []Requirement{{Domain: "example.com", Requirement: RequirementNamed("spf"), Status: ComplianceFail, Finding: "x|y\nz"}},
 		Summary:    Summary{Update: 1, Create: 2, Delete: 1, Findings: 1},
 	}
 	var buf bytes.Buffer

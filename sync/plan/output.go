@@ -181,7 +181,7 @@ func (t *textWriter) compliance(reqs []Requirement) {
 		labels[r.name] = l
 		wLabel = max(wLabel, utf8.RuneCountInString(l))
 	}
-	wStatus := len(statusText(ComplianceNotConfigured))
+	wStatus := len(statusText(ComplianceNotConfigured.String()))
 	domain := ""
 	for _, r := range reqs {
 		if r.Domain != domain {
@@ -195,11 +195,11 @@ func (t *textWriter) compliance(reqs []Requirement) {
 		case ComplianceFail:
 			code = ansiRed
 		}
-		label := labels[r.Requirement]
+		label := labels[r.Requirement.String()]
 		if label == "" {
-			label = r.Requirement
+			label = r.Requirement.String()
 		}
-		line := "    " + t.paint(code, pad(statusText(r.Status), wStatus)) + "  " + pad(label, wLabel) + "  " + r.Finding
+		line := "    " + t.paint(code, pad(statusText(r.Status.String()), wStatus)) + "  " + pad(label, wLabel) + "  " + r.Finding
 		t.line(strings.TrimRight(line, " "))
 	}
 }

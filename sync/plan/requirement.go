@@ -1,21 +1,81 @@
 package plan
 
+import "fmt"
+
 // Compliance statuses (SPEC §4).
 const (
-	CompliancePass          = "pass"
-	ComplianceFail          = "fail"
-	ComplianceNotConfigured = "not_configured"
+	CompliancePass ComplianceStatus = iota + 1
+	ComplianceFail
+	ComplianceNotConfigured
 )
+
+// ComplianceStatus is a scorecard line's verdict, written (JSON, text) as
+// its name: "pass", "fail" or "not_configured" ("" for the zero value).
+// A byte, as RequirementName: a run keeps a line per requirement for each
+// of its domains (40 bytes a line rather than 64).
+type ComplianceStatus uint8
+
+var complianceStatuses = [...]string{"", "pass", "fail", "not_configured"}
+
+func (s ComplianceStatus) String() string {
+	if int(s) < len(complianceStatuses) {
+		return complianceStatuses[s]
+	}
+	return ""
+}
+
+func (s ComplianceStatus) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+func (s *ComplianceStatus) UnmarshalText(b []byte) error {
+	for i, n := range complianceStatuses {
+		if n == string(b) {
+			*s = ComplianceStatus(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown compliance status %q", b)
+}
+
+// RequirementName is a line of the scorecard (its place in Requirements,
+// plus one), written (JSON, text) as its name, e.g. "spf" ("" for the
+// zero value).
+type RequirementName uint8
+
+// RequirementNamed returns the requirement of that name; 0 for none.
+func RequirementNamed(name string) RequirementName {
+	for i, r := range Requirements {
+		if r.name == name {
+			return RequirementName(i + 1)
+		}
+	}
+	return 0
+}
+
+func (n RequirementName) String() string {
+	if n > 0 && int(n) <= len(Requirements) {
+		return Requirements[n-1].name
+	}
+	return ""
+}
+
+func (n RequirementName) MarshalText() ([]byte, error) { return []byte(n.String()), nil }
+
+func (n *RequirementName) UnmarshalText(b []byte) error {
+	if *n = RequirementNamed(string(b)); *n == 0 && len(b) > 0 {
+		return fmt.Errorf("unknown requirement %q", b)
+	}
+	return nil
+}
 
 // Requirement is one line of a domain's compliance scorecard: a rule of
 // the bulk-sender requirements or a modern mail-security standard, whether
 // the domain meets it as the zone now stands, and the finding behind the
 // verdict ("" when there is nothing to say).
 type Requirement struct {
-	Domain      string `json:"domain"`
-	Requirement string `json:"requirement"`
-	Status      string `json:"status"`
-	Finding     string `json:"finding"`
+	Domain      string           `json:"domain"`
+	Requirement RequirementName  `json:"requirement"`
+	Status      ComplianceStatus `json:"status"`
+	Finding     string           `json:"finding"`
 }
 
 // A requirement of the scorecard, in the order it is shown.
