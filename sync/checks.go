@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 
 	"github.com/maildns/maildns/sync/check"
 	"github.com/maildns/maildns/sync/plan"
@@ -31,29 +32,35 @@ func (e *Engine) checks() []check.Check {
 	return check.All()
 }
 
-// scorecards judges each checked domain (in parallel) as soon as the
-// checks ran, from its findings in the order of the plan's (assemble's),
-// into one array for the run, and lets the domain's check env go: the
-// zone's records and the logger are not kept to the end of the run for
-// it. A finding about another domain than the one whose checks or share
-// made it (a check of Engine.Checks may) would belong to that domain's
-// scorecard: then every env is kept and the plan's findings judge
-// (complianceOf).
-func (rs *runState) scorecards(checked []*domainRun) {
+// scoring judges each checked domain's scorecard as soon as its checks
+// ran (in the check's worker), from its findings in the order of the
+// plan's (assemble's), into one array for the run, and lets the domain's
+// check env go at once: its parsed records, logger and zone view are not
+// kept while the other domains are checked (at 100,000 domains they were
+// the peak of the run's memory). A finding about another domain than the
+// one whose checks or share made it (a check of Engine.Checks may) would
+// belong to that domain's scorecard: then the envs are kept (those let go
+// already are made again) and the plan's findings judge (complianceOf).
+type scoring struct {
+	rs      *runState
+	checked []*domainRun
+	none    bool // the plan has no scorecard (Options.NoScorecard)
+	extra   map[*domainRun][]Finding
+	per     int
+	cards   []Requirement
+	off     atomic.Bool // complianceOf judges: keep every env
+	mu      stdsync.Mutex
+	odd     map[*domainRun][]Requirement
+}
+
+// newScoring readies the scorecards of checked, before their checks run:
+// the findings of the zones' shares (safety, held, verify, write checks)
+// are known by then.
+func (rs *runState) newScoring(checked []*domainRun) *scoring {
 	rs.cards, rs.oddCards = nil, nil
-	if rs.opts.NoScorecard {
-		for _, r := range checked {
-			r.env = nil
-		}
-		return
-	}
-	var extra map[*domainRun][]Finding // the findings of the shares, by domain
-	for _, r := range checked {
-		for i := range r.findings {
-			if r.findings[i].Domain != r.d.Domain {
-				return
-			}
-		}
+	sc := &scoring{rs: rs, checked: checked, none: rs.opts.NoScorecard, per: len(plan.Requirements)}
+	if sc.none {
+		return sc
 	}
 	for _, z := range rs.order {
 		for _, p := range z.parts {
@@ -62,44 +69,78 @@ func (rs *runState) scorecards(checked []*domainRun) {
 				continue
 			}
 			if p.run == nil {
-				return
+				sc.off.Store(true)
+				return sc
 			}
-			if extra == nil {
-				extra = map[*domainRun][]Finding{}
+			if sc.extra == nil {
+				sc.extra = map[*domainRun][]Finding{}
 			}
 			for _, fs := range [][]Finding{p.safety, p.held, p.verify, p.checks} {
 				for _, f := range fs {
 					if f.Domain != p.run.d.Domain {
-						return
+						sc.off.Store(true)
+						return sc
 					}
-					extra[p.run] = append(extra[p.run], f)
+					sc.extra[p.run] = append(sc.extra[p.run], f)
 				}
 			}
 		}
 	}
-	per := len(plan.Requirements)
-	cards := make([]Requirement, len(checked)*per)
-	var mu stdsync.Mutex
-	odd := map[*domainRun][]Requirement{}
-	forEach(len(checked), rs.limit, func(i int) {
-		r := checked[i]
-		rot := rs.rot.domainFindings(r.d.Domain)
-		fs := make([]Finding, 0, len(r.findings)+len(rot)+len(extra[r]))
-		fs = append(append(append(fs, r.findings...), rot...), extra[r]...)
-		slices.SortStableFunc(fs, func(a, b Finding) int {
-			return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
-		})
-		window := cards[i*per : i*per : (i+1)*per]
-		card := check.AppendScorecard(window, r.env, r.d, fs)
+	sc.cards = make([]Requirement, len(checked)*sc.per)
+	sc.odd = map[*domainRun][]Requirement{}
+	return sc
+}
+
+// judge makes the scorecard of checked[i], whose checks have run, and lets
+// its env go; it may run for several domains at once.
+func (sc *scoring) judge(i int) {
+	r := sc.checked[i]
+	if sc.none {
 		r.env = nil
-		if len(card) != per || &card[0] != &cards[i*per] {
-			// Not one line per requirement: kept aside, joined by compliance.
-			mu.Lock()
-			odd[r] = card
-			mu.Unlock()
+		return
+	}
+	if sc.off.Load() {
+		return
+	}
+	for j := range r.findings {
+		if r.findings[j].Domain != r.d.Domain {
+			sc.off.Store(true)
+			return
 		}
+	}
+	rot := sc.rs.rot.domainFindings(r.d.Domain)
+	extra := sc.extra[r]
+	fs := make([]Finding, 0, len(r.findings)+len(rot)+len(extra))
+	fs = append(append(append(fs, r.findings...), rot...), extra...)
+	slices.SortStableFunc(fs, func(a, b Finding) int {
+		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
 	})
-	rs.cards, rs.oddCards = cards, odd
+	window := sc.cards[i*sc.per : i*sc.per : (i+1)*sc.per]
+	card := check.AppendScorecard(window, r.env, r.d, fs)
+	r.env = nil
+	if len(card) != sc.per || &card[0] != &sc.cards[i*sc.per] {
+		// Not one line per requirement: kept aside, joined by compliance.
+		sc.mu.Lock()
+		sc.odd[r] = card
+		sc.mu.Unlock()
+	}
+}
+
+// finish hands the scorecards to the run, or, when a finding named
+// another domain, makes again the envs judge let go, for complianceOf.
+func (sc *scoring) finish(envFor func(r *domainRun) *CheckEnv) {
+	if sc.none {
+		return
+	}
+	if sc.off.Load() {
+		for _, r := range sc.checked {
+			if r.env == nil {
+				r.env = envFor(r)
+			}
+		}
+		return
+	}
+	sc.rs.cards, sc.rs.oddCards = sc.cards, sc.odd
 }
 
 // compliance is the scorecard of every domain whose checks ran, in the

@@ -479,6 +479,19 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	// A logger that logs nothing the checks log (the daemon's at error
 	// level, a discarding one) needs nothing held.
 	rs.holdLogs = rs.log.Enabled(ctx, slog.LevelDebug) || rs.log.Enabled(ctx, slog.LevelWarn)
+	envFor := func(r *domainRun, hold **heldLog) *CheckEnv {
+		z := rs.zones[r.main]
+		env := &CheckEnv{
+			Resolver: e.Memo.watch(r.d.Domain, resolver),
+			Live:     rs.live,
+			Zone:     z.current(),
+			Index:    z.currentIndex().forChecks(),
+			Desired:  r.sets,
+		}
+		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, hold)
+		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
+		return env
+	}
 	var checked []*domainRun
 	for _, r := range rs.runs {
 		r.findings, r.env, r.logs, r.checked = nil, nil, nil, false
@@ -489,30 +502,28 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 		if z == nil || z.err != nil {
 			continue
 		}
-		env := &CheckEnv{
-			Resolver: e.Memo.watch(r.d.Domain, resolver),
-			Live:     rs.live,
-			Zone:     z.current(),
-			Index:    z.currentIndex().forChecks(),
-			Desired:  r.sets,
-		}
+		z.currentIndex() // made here, once, if it is made on demand
+		r.checked = true
+		checked = append(checked, r)
+	}
+	checks := e.checks()
+	sc := rs.newScoring(checked)
+	forEach(len(checked), rs.limit, func(i int) {
+		r := checked[i]
 		var hold **heldLog // made when a check logs
 		if rs.holdLogs {
 			hold = &r.logs
 		}
-		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, hold)
-		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
-		r.env, r.checked = env, true
-		checked = append(checked, r)
-	}
-	checks := e.checks()
-	forEach(len(checked), rs.limit, func(i int) {
-		r := checked[i]
+		// Made here, not for every domain before the first is checked:
+		// only the envs of the domains being checked are kept at once.
+		r.env = envFor(r, hold)
 		for _, c := range checks {
 			r.findings = append(r.findings, c.Run(ctx, r.env, r.d)...)
 		}
+		sc.judge(i)
 	})
-	rs.scorecards(checked)
+	// An env made again only to be judged logs nothing it would hold.
+	sc.finish(func(r *domainRun) *CheckEnv { return envFor(r, nil) })
 }
 
 // assemble makes the plan of the run as it stands, and the error of the
