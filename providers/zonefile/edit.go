@@ -48,7 +48,9 @@ type fileEntry struct {
 	kind   entryKind
 	open   bool   // the file ends within this entry's quotes or parentheses
 	toks   []span // tokens outside comments; a parenthesis does not end one
-	parens []int  // offsets of ( and ) outside quotes and comments
+	parens []int  // offsets of ( and ) outside quotes and comments, and of
+	// the carriage returns and line breaks within a token (dropped by
+	// miekg/dns without ending the token)
 
 	// Records: indexes into toks, -1 when absent.
 	owner, ttl, class, typ int
@@ -67,12 +69,31 @@ func splitEntries(data string) []fileEntry {
 	start, line := 0, 1
 	cur := fileEntry{line: 1}
 	tok := -1
+	gap := -1 // the first of the carriage returns or line breaks since the token's last byte
 	quote, escape, comment := false, false, false
 	brace := 0
 	endTok := func(i int) {
+		if gap >= 0 {
+			i, gap = gap, -1
+		}
 		if tok >= 0 {
 			toks = append(toks, span{tok - start, i - start})
 			tok = -1
+		}
+	}
+	// inTok takes byte i into the current token, or starts one; bytes
+	// skipped since the token's last one are within it.
+	inTok := func(i int) {
+		if tok < 0 {
+			tok = i
+		}
+		if gap >= 0 {
+			for j := gap; j < i; j++ {
+				if data[j] == '\r' || data[j] == '\n' {
+					parens = append(parens, j-start)
+				}
+			}
+			gap = -1
 		}
 	}
 	tokFrom, parenFrom := 0, 0
@@ -106,24 +127,25 @@ func splitEntries(data string) []fileEntry {
 		}
 		if escape {
 			escape = false
-			if c != '\n' {
+			if c != '\n' && c != '\r' {
+				inTok(i)
 				continue
 			}
 		}
 		switch {
 		case c == '\\':
 			escape = true
-			if tok < 0 {
-				tok = i
-			}
+			inTok(i)
 		case c == '"':
 			quote = !quote
-			if tok < 0 {
-				tok = i
-			}
+			inTok(i)
 		case quote:
-			if tok < 0 {
-				tok = i
+			inTok(i)
+		case c == '\r' || (c == '\n' && brace > 0):
+			// miekg/dns drops a carriage return, and a line break within
+			// parentheses, without ending the token.
+			if tok >= 0 && gap < 0 {
+				gap = i
 			}
 		case c == ';':
 			endTok(i)
@@ -136,18 +158,14 @@ func splitEntries(data string) []fileEntry {
 			} else {
 				brace--
 			}
-		case c == ' ' || c == '\t' || c == '\r':
+		case c == ' ' || c == '\t':
 			endTok(i)
 		case c == '\n':
 			endTok(i)
-			if brace <= 0 {
-				brace = 0
-				finish(i + 1)
-			}
+			brace = 0
+			finish(i + 1)
 		default:
-			if tok < 0 {
-				tok = i
-			}
+			inTok(i)
 		}
 	}
 	if start < len(data) {
@@ -162,7 +180,7 @@ func splitEntries(data string) []fileEntry {
 	return out
 }
 
-// tok returns the text of token i, parentheses left out.
+// tok returns the text of token i, the bytes in parens left out.
 func (e *fileEntry) tok(i int) string {
 	t := e.toks[i]
 	if !e.hasParen(i) {
@@ -177,7 +195,8 @@ func (e *fileEntry) tok(i int) string {
 	return b.String()
 }
 
-// hasParen reports whether token i holds a parenthesis.
+// hasParen reports whether token i holds a byte of parens (the token
+// cannot then be replaced on its own).
 func (e *fileEntry) hasParen(i int) bool {
 	t := e.toks[i]
 	for _, p := range e.parens {
@@ -196,7 +215,8 @@ func (e *fileEntry) classify() {
 		return
 	}
 	i := 0
-	if c := e.text[0]; c != ' ' && c != '\t' {
+	// miekg/dns drops carriage returns before the first blank or token.
+	if c := strings.TrimLeft(e.text, "\r")[0]; c != ' ' && c != '\t' {
 		// The first token of a line that does not start with a blank is
 		// the owner name (or a directive).
 		if t := e.tok(0); strings.HasPrefix(t, "$") {

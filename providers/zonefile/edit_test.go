@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
+	"github.com/miekg/dns"
 
 	"github.com/maildns/maildns/providers"
 )
@@ -595,5 +597,48 @@ func BenchmarkReplaceLargeZone(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// TestSplitEntriesTokens: the editor's tokens are miekg/dns's, where a
+// carriage return, or a line break within parentheses, does not end a token.
+func TestSplitEntriesTokens(t *testing.T) {
+	cases := []struct {
+		text string
+		want [][]string // each entry's tokens
+	}{
+		{"a IN TXT x\r\n", [][]string{{"a", "IN", "TXT", "x"}}},
+		{"a IN SOA b. c. 00\r7 1 2 3 4\n", [][]string{{"a", "IN", "SOA", "b.", "c.", "007", "1", "2", "3", "4"}}},
+		{"a IN SOA b. c(\n1 2\r\n 3 4 5 6 )\nb IN A 192.0.2.1\n", [][]string{{"a", "IN", "SOA", "b.", "c1", "2", "3", "4", "5", "6"}, {"b", "IN", "A", "192.0.2.1"}}},
+		{"a IN TXT ( \"x\r\" y\r\r\n z ) ; c\r\n", [][]string{{"a", "IN", "TXT", "\"x\r\"", "y", "z"}}},
+		{"a IN TXT \\\rb\n", [][]string{{"a", "IN", "TXT", "\\b"}}},
+		{"\r IN A 192.0.2.1\n", [][]string{{"IN", "A", "192.0.2.1"}}},
+	}
+	for _, c := range cases {
+		var got [][]string
+		for _, e := range splitEntries(c.text) {
+			var toks []string
+			for i := range e.toks {
+				toks = append(toks, e.tok(i))
+			}
+			got = append(got, toks)
+		}
+		if diff := cmp.Diff(c.want, got); diff != "" {
+			t.Errorf("%q (-want +got):\n%s", c.text, diff)
+		}
+		if e := splitEntries(c.text)[0]; (e.owner == 0) != !strings.HasPrefix(strings.TrimLeft(c.text, "\r"), " ") {
+			t.Errorf("%q: owner token %d", c.text, e.owner)
+		}
+		// The parser reads the SOA serial where the editor finds it.
+		rrs, err := parseAll([]byte(c.text), "t.zone", "example.org.")
+		if err != nil {
+			t.Errorf("%q: %v", c.text, err)
+			continue
+		}
+		if soa, ok := rrs[0].(*dns.SOA); ok {
+			if v, err := strconv.ParseUint(got[0][5], 10, 32); err != nil || uint32(v) != soa.Serial {
+				t.Errorf("%q: serial %d, editor's token %q", c.text, soa.Serial, got[0][5])
+			}
+		}
 	}
 }
