@@ -57,6 +57,15 @@ type fileEntry struct {
 	rrs                    []int // ids of the records it holds
 }
 
+// plainByte tells the bytes that mean nothing to the zone file lexer but
+// outside comments, are part of a token.
+var plainByte = func() (t [256]bool) {
+	for i := range t {
+		t[i] = !strings.ContainsRune("\n\r\\\"; \t()", rune(i))
+	}
+	return t
+}()
+
 // splitEntries splits zone file text into entries, following the lexer of
 // miekg/dns: quotes, backslash escapes, ; comments, and parentheses that
 // continue an entry over several lines.
@@ -113,6 +122,15 @@ func splitEntries(data string) []fileEntry {
 	}
 	for i := 0; i < len(data); i++ {
 		c := data[i]
+		if plainByte[c] && !comment {
+			// Most bytes: runs of a token's, escaped or not, quoted or not.
+			escape = false
+			inTok(i)
+			for i+1 < len(data) && plainByte[data[i+1]] {
+				i++
+			}
+			continue
+		}
 		if c == '\n' {
 			line++
 		}
