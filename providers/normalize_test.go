@@ -124,6 +124,10 @@ func TestRelativeAndAbsoluteName(t *testing.T) {
 		{"www.example.net.", "example.com.", "www.example.net.", "www.example.net."},
 		{"notexample.com.", "example.com.", "notexample.com.", "notexample.com."},
 		{"5.113.0.203.in-addr.arpa.", "113.0.203.in-addr.arpa.", "5", "5.113.0.203.in-addr.arpa."},
+		// Names as a zone file may hold them raw: only blanks are trimmed.
+		{" www\t", "example.com.", "www", "www.example.com."},
+		{"\v0.example.com.", "example.com.", "\v0", "\v0.example.com."},
+		{"x\u00a0", "example.com.", "x\u00a0", "x\u00a0.example.com."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name+" in "+tc.zone, func(t *testing.T) {

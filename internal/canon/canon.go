@@ -15,7 +15,9 @@ import (
 // RelativeName returns name relative to zone, lower case, "@" for the apex.
 // name may be relative (as libdns records are), "@" or fully qualified.
 func RelativeName(name, zone string) string {
-	name = strings.ToLower(strings.TrimSpace(name))
+	// Blanks only: a zone file name may hold a raw \v or no-break space
+	// at its ends (miekg/dns takes them), which TrimSpace would drop.
+	name = strings.ToLower(strings.Trim(name, " \t\r\n"))
 	zone = bareZone(zone)
 	if name == "" || name == "@" {
 		return "@"

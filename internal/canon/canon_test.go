@@ -12,7 +12,7 @@ import (
 // answer of the package must stay theirs.
 
 func refRelativeName(name, zone string) string {
-	name = strings.ToLower(strings.TrimSpace(name))
+	name = strings.ToLower(strings.Trim(name, " \t\r\n"))
 	zone = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(zone), "."))
 	if name == "" || name == "@" {
 		return "@"
