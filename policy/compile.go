@@ -79,7 +79,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 
 	if d.Parked {
 		add(RRset{Name: at(""), Type: "MX", Values: one("0 ."), Element: "mx", Pos: d.Pos})
-		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Prefix: "v=spf1", Element: "spf", Pos: d.Pos})
+		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Element: "spf", Pos: d.Pos})
 		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: one("v=DMARC1; p=reject; sp=reject"), Element: "dmarc", Pos: d.Pos})
 		sortRRsets(out)
 		return out, nil
@@ -137,7 +137,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if s := d.SPF; s != nil {
-		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Prefix: "v=spf1", Element: "spf", Pos: s.Pos}
+		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Element: "spf", Pos: s.Pos}
 		if s.State == "absent" {
 			r.Absent = true
 		} else {

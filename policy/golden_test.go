@@ -20,7 +20,7 @@ func formatRRsets(rs []RRset, base string) string {
 	for _, r := range rs {
 		own := "all"
 		if r.Own == OwnPrefix {
-			own = "prefix:" + r.Prefix
+			own = "prefix:" + r.OwnedPrefix()
 		}
 		pos := r.Pos
 		if rel, err := filepath.Rel(base, pos.File); err == nil {

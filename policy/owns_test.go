@@ -3,7 +3,7 @@ package policy
 import "testing"
 
 func TestRRsetOwnsSPFPrefix(t *testing.T) {
-	spf := RRset{Own: OwnPrefix, Prefix: "v=spf1"}
+	spf := RRset{Own: OwnPrefix}
 	for value, want := range map[string]bool{
 		"v=spf1 -all":                true,
 		"V=SPF1 ip4:192.0.2.1 -all":  true,

@@ -216,7 +216,7 @@ type Ownership uint8
 
 const (
 	OwnAll    Ownership = iota // the whole RRset
-	OwnPrefix                  // only values starting with Prefix (the apex SPF)
+	OwnPrefix                  // only values starting with SPFPrefix (the apex SPF)
 )
 
 // RRset is one record set a domain wants, in the canonical form of package
@@ -230,7 +230,6 @@ type RRset struct {
 	Type     string
 	TTL      time.Duration
 	Values   []string // sorted; empty with Absent
-	Prefix   string   // with OwnPrefix, e.g. "v=spf1"
 	Element  string   // what policy element asked for it: "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr", "tls_rpt", "bimi"
 	Pos      Pos      // where the element is written
 	// The small fields last, side by side: an RRset is 176 bytes, not 184
@@ -239,14 +238,28 @@ type RRset struct {
 	Absent bool // delete every owned value
 }
 
+// SPFPrefix is the prefix of the values an OwnPrefix RRset owns: only the
+// apex SPF is owned by prefix, so the sets do not each keep it.
+const SPFPrefix = "v=spf1"
+
+// OwnedPrefix is the prefix of the values maildns owns in this RRset with
+// OwnPrefix ("v=spf1"), else "".
+func (r *RRset) OwnedPrefix() string {
+	if r.Own == OwnPrefix {
+		return SPFPrefix
+	}
+	return ""
+}
+
 // Owns reports whether maildns owns value in this RRset.
 func (r *RRset) Owns(value string) bool {
 	if r.Own == OwnPrefix {
 		// "v=spf1" owns "v=spf1 -all" and a bare "v=spf1", not "v=spf10".
-		if len(value) < len(r.Prefix) || !strings.EqualFold(value[:len(r.Prefix)], r.Prefix) {
+		const p = SPFPrefix
+		if len(value) < len(p) || !strings.EqualFold(value[:len(p)], p) {
 			return false
 		}
-		return len(value) == len(r.Prefix) || value[len(r.Prefix)] == ' '
+		return len(value) == len(p) || value[len(p)] == ' '
 	}
 	return true
 }

@@ -23,7 +23,6 @@ func tSet(name, typ string, ttl time.Duration, values ...string) policy.RRset {
 func tSPF(ttl time.Duration, values ...string) policy.RRset {
 	s := tSet("@", "TXT", ttl, values...)
 	s.Own = policy.OwnPrefix
-	s.Prefix = "v=spf1"
 	s.Element = "spf"
 	return s
 }

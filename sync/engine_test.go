@@ -65,7 +65,7 @@ func tOwned(domain, zone, name, typ string, ttl time.Duration, values ...string)
 
 func tOwnedSPF(domain, zone string, values ...string) policy.RRset {
 	s := tOwned(domain, zone, "@", "TXT", time.Hour, values...)
-	s.Own, s.Prefix, s.Element = policy.OwnPrefix, "v=spf1", "spf"
+	s.Own, s.Element = policy.OwnPrefix, "spf"
 	return s
 }
 

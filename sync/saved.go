@@ -88,7 +88,7 @@ func savedShare(z *zoneState, p *domainZone) SavedZone {
 		}
 		sc := SavedChange{Change: *d.Change, Expect: []string{}, Element: d.Set.Element, Absent: d.Set.Absent}
 		if d.Set.Own == policy.OwnPrefix {
-			sc.OwnPrefix = d.Set.Prefix
+			sc.OwnPrefix = d.Set.OwnedPrefix()
 		}
 		for _, rr := range idx[nameType{d.Set.Name, d.Set.Type}] {
 			if data, ok := z.cond.expectData(rr); ok {
@@ -195,7 +195,7 @@ func recordsHash(runs []*domainRun) string {
 			fmt.Fprintf(h, "error %q\n", r.err.Error())
 		}
 		for _, s := range r.sets {
-			fmt.Fprintf(h, "%q %q %q %q %d %d %q %v %q\n", s.Provider, s.Zone, s.Name, s.Type, seconds(s.TTL), s.Own, s.Prefix, s.Absent, s.Values)
+			fmt.Fprintf(h, "%q %q %q %q %d %d %q %v %q\n", s.Provider, s.Zone, s.Name, s.Type, seconds(s.TTL), s.Own, s.OwnedPrefix(), s.Absent, s.Values)
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))

@@ -177,10 +177,7 @@ func loadShare(z *zoneState, p *domainZone, sz *SavedZone) error {
 // policy's RRset) says: its new values, its ownership, records that set
 // owns removed and its values added.
 func savedMatches(set *policy.RRset, sc *SavedChange) bool {
-	prefix := ""
-	if set.Own == policy.OwnPrefix {
-		prefix = set.Prefix
-	}
+	prefix := set.OwnedPrefix()
 	after := slices.Clone(sc.After)
 	slices.Sort(after)
 	if set.Absent != sc.Absent || prefix != sc.OwnPrefix || set.Element != sc.Element || (!set.Absent && !slices.Equal(after, set.Values)) {

@@ -45,11 +45,10 @@ func maTXT(name, v string) libdns.RR {
 
 func maSet(element, name, typ string, values ...string) policy.RRset {
 	own := policy.OwnAll
-	prefix := ""
 	if element == "spf" {
-		own, prefix = policy.OwnPrefix, "v=spf1"
+		own = policy.OwnPrefix
 	}
-	return policy.RRset{Domain: "example.com", Zone: "example.com", Name: name, Type: typ, TTL: time.Hour, Values: values, Own: own, Prefix: prefix, Element: element}
+	return policy.RRset{Domain: "example.com", Zone: "example.com", Name: name, Type: typ, TTL: time.Hour, Values: values, Own: own, Element: element}
 }
 
 // maCheck compares findings with wants: the same number, each want

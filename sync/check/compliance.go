@@ -76,7 +76,7 @@ func AppendScorecard(out []plan.Requirement, env *Env, d *policy.Domain, finding
 	// SPF: one v=spf1 record at the domain.
 	spf := 0
 	for _, v := range c.liveValues("", "TXT") {
-		if (&policy.RRset{Own: policy.OwnPrefix, Prefix: "v=spf1"}).Owns(v) {
+		if (&policy.RRset{Own: policy.OwnPrefix}).Owns(v) {
 			spf++
 		}
 	}
