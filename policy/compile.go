@@ -78,9 +78,9 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if d.Parked {
-		add(RRset{Name: at(""), Type: "MX", Values: one("0 ."), Element: "mx", Pos: d.Pos})
-		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Element: "spf", Pos: d.Pos})
-		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: one("v=DMARC1; p=reject; sp=reject"), Element: "dmarc", Pos: d.Pos})
+		add(RRset{Name: at(""), Type: "MX", Values: one("0 ."), Element: ElemMX, Pos: d.Pos})
+		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Element: ElemSPF, Pos: d.Pos})
+		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: one("v=DMARC1; p=reject; sp=reject"), Element: ElemDMARC, Pos: d.Pos})
 		sortRRsets(out)
 		return out, nil
 	}
@@ -99,10 +99,10 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 			name = relName(strings.TrimSuffix(h.FQDN(d.Domain), "."), d.Zone)
 		}
 		if len(h.IPv4) > 0 {
-			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv4), Element: "mail_hosts", Pos: h.Pos})
+			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv4), Element: ElemMailHosts, Pos: h.Pos})
 		}
 		if len(h.IPv6) > 0 {
-			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv6), Element: "mail_hosts", Pos: h.Pos})
+			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv6), Element: ElemMailHosts, Pos: h.Pos})
 		}
 	}
 
@@ -133,11 +133,11 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		}
 	}
 	if len(mx) > 0 {
-		add(RRset{Name: at(""), Type: "MX", Values: mx, Element: "mx", Pos: mxPos})
+		add(RRset{Name: at(""), Type: "MX", Values: mx, Element: ElemMX, Pos: mxPos})
 	}
 
 	if s := d.SPF; s != nil {
-		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Element: "spf", Pos: s.Pos}
+		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Element: ElemSPF, Pos: s.Pos}
 		if s.State == "absent" {
 			r.Absent = true
 		} else {
@@ -147,7 +147,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	for _, k := range d.DKIM {
-		r := RRset{Name: at(k.Selector + "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: "dkim", Pos: k.Pos}
+		r := RRset{Name: at(k.Selector + "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: ElemDKIM, Pos: k.Pos}
 		switch k.State {
 		case "absent":
 			r.Absent = true
@@ -171,7 +171,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if m := d.DMARC; m != nil {
-		r := RRset{Name: at("_dmarc"), Type: "TXT", Element: "dmarc", Pos: m.Pos}
+		r := RRset{Name: at("_dmarc"), Type: "TXT", Element: ElemDMARC, Pos: m.Pos}
 		if m.State == "absent" {
 			r.Absent = true
 		} else {
@@ -181,7 +181,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if t := d.TLSRPT; t != nil {
-		r := RRset{Name: at("_smtp._tls"), Type: "TXT", Element: "tls_rpt", Pos: t.Pos}
+		r := RRset{Name: at("_smtp._tls"), Type: "TXT", Element: ElemTLSRPT, Pos: t.Pos}
 		if t.State == "absent" {
 			r.Absent = true
 		} else {
@@ -191,7 +191,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if b := d.BIMI; b != nil {
-		r := RRset{Name: at(BIMIName(b)), Type: "TXT", Element: "bimi", Pos: b.Pos}
+		r := RRset{Name: at(BIMIName(b)), Type: "TXT", Element: ElemBIMI, Pos: b.Pos}
 		if b.State == "absent" {
 			r.Absent = true
 		} else {
@@ -263,7 +263,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		for _, k := range keys {
 			s := sets[k]
 			add(RRset{Provider: p.Provider, Zone: s.zone, Name: s.name, Type: "PTR", TTL: s.ttl,
-				Values: s.values, Element: "ptr", Pos: p.Pos})
+				Values: s.values, Element: ElemPTR, Pos: p.Pos})
 		}
 	}
 	compileMTASTSTLSA(d, add, at)

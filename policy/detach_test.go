@@ -96,7 +96,7 @@ func TestKeyFileSharedByPolicies(t *testing.T) {
 	for _, d := range cfg.Domains {
 		rrs, _ := cfg.Compile(d)
 		for _, r := range rrs {
-			if r.Element == "dkim" {
+			if r.Element == ElemDKIM {
 				txt = append(txt, r.Values[0])
 			}
 		}

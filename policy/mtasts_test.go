@@ -109,7 +109,7 @@ func TestMTASTSCompile(t *testing.T) {
 	for _, s := range sets {
 		if s.Name == "_mta-sts" && s.Type == "TXT" {
 			rec = s.Values[0]
-			if s.Element != "mta_sts" || s.Own != OwnAll {
+			if s.Element != ElemMTASTS || s.Own != OwnAll {
 				t.Errorf("element %q own %v", s.Element, s.Own)
 			}
 		}
@@ -221,7 +221,7 @@ func TestTLSA(t *testing.T) {
 	var got []string
 	for _, s := range sets {
 		if s.Type == "TLSA" {
-			if s.Name != "_25._tcp.mail" || s.Element != "tlsa" {
+			if s.Name != "_25._tcp.mail" || s.Element != ElemTLSA {
 				t.Errorf("TLSA at %s element %s", s.Name, s.Element)
 			}
 			got = s.Values

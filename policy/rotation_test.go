@@ -64,7 +64,7 @@ dkim:
 	}
 	n := 0
 	for _, s := range sets {
-		if s.Element == "dkim" && len(s.Values) == 1 && s.Values[0] != "v=DKIM1; p=" {
+		if s.Element == ElemDKIM && len(s.Values) == 1 && s.Values[0] != "v=DKIM1; p=" {
 			n++
 		}
 	}

@@ -230,13 +230,44 @@ type RRset struct {
 	Type     string
 	TTL      time.Duration
 	Values   []string // sorted; empty with Absent
-	Element  string   // what policy element asked for it: "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr", "tls_rpt", "bimi"
 	Pos      Pos      // where the element is written
-	// The small fields last, side by side: an RRset is 176 bytes, not 184
-	// (every policy keeps half a dozen for the run).
-	Own    Ownership
-	Absent bool // delete every owned value
+	// The small fields last, side by side: an RRset is 144 bytes (every
+	// policy keeps half a dozen for the run).
+	Own     Ownership
+	Element Element // what policy element asked for it
+	Absent  bool    // delete every owned value
 }
+
+// Element is the policy element an RRset is compiled from; its String is
+// the element's name in a policy file. A byte, not a string: every
+// compiled RRset keeps one.
+type Element uint8
+
+const (
+	ElemNone      Element = iota // ""
+	ElemMailHosts                // mail_hosts
+	ElemMX                       // mx
+	ElemSPF                      // spf
+	ElemDKIM                     // dkim
+	ElemDMARC                    // dmarc
+	ElemPTR                      // ptr
+	ElemTLSRPT                   // tls_rpt
+	ElemBIMI                     // bimi
+	ElemMTASTS                   // mta_sts
+	ElemTLSA                     // tlsa
+)
+
+var elementNames = [...]string{"", "mail_hosts", "mx", "spf", "dkim", "dmarc", "ptr", "tls_rpt", "bimi", "mta_sts", "tlsa"}
+
+func (e Element) String() string {
+	if int(e) < len(elementNames) {
+		return elementNames[e]
+	}
+	return fmt.Sprintf("Element(%d)", uint8(e))
+}
+
+// MarshalText writes the element's name (as the string it was).
+func (e Element) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
 // SPFPrefix is the prefix of the values an OwnPrefix RRset owns: only the
 // apex SPF is owned by prefix, so the sets do not each keep it.
@@ -262,4 +293,14 @@ func (r *RRset) Owns(value string) bool {
 		return len(value) == len(p) || value[len(p)] == ' '
 	}
 	return true
+}
+
+// ElementNamed is the Element whose name is name (ElemNone: none).
+func ElementNamed(name string) Element {
+	for i, n := range elementNames {
+		if n == name {
+			return Element(i)
+		}
+	}
+	return ElemNone
 }

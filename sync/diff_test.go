@@ -23,7 +23,7 @@ func tSet(name, typ string, ttl time.Duration, values ...string) policy.RRset {
 func tSPF(ttl time.Duration, values ...string) policy.RRset {
 	s := tSet("@", "TXT", ttl, values...)
 	s.Own = policy.OwnPrefix
-	s.Element = "spf"
+	s.Element = policy.ElemSPF
 	return s
 }
 

@@ -18,7 +18,7 @@ import (
 // duplicates, a set merged from two; both must give the same diffs.
 func TestDiffScanMatchesIndex(t *testing.T) {
 	spf := tSet("@", "TXT", time.Hour, "v=spf1 mx -all")
-	spf.Own, spf.Element = policy.OwnPrefix, "spf"
+	spf.Own, spf.Element = policy.OwnPrefix, policy.ElemSPF
 	desired := []policy.RRset{
 		tSet("mail", "A", time.Hour, "192.0.2.1", "192.0.2.2"),
 		tSet("mail", "a", time.Hour, "192.0.2.3"), // merged into mail A

@@ -34,7 +34,7 @@ func testEngine(t *testing.T, zones map[string][]libdns.RR, desired map[string][
 	for dom, sets := range desired {
 		zone := dom
 		for _, s := range sets {
-			if s.Domain == dom && s.Element != "ptr" {
+			if s.Domain == dom && s.Element != policy.ElemPTR {
 				zone = s.Zone
 			}
 		}
@@ -65,7 +65,7 @@ func tOwned(domain, zone, name, typ string, ttl time.Duration, values ...string)
 
 func tOwnedSPF(domain, zone string, values ...string) policy.RRset {
 	s := tOwned(domain, zone, "@", "TXT", time.Hour, values...)
-	s.Own, s.Element = policy.OwnPrefix, "spf"
+	s.Own, s.Element = policy.OwnPrefix, policy.ElemSPF
 	return s
 }
 
@@ -205,7 +205,7 @@ func TestRunOneReadPerZone(t *testing.T) {
 		"113.0.203.in-addr.arpa.": {tRR("@", "SOA", tHour, "ns1.example.com. h.example.com. 1 2 3 4 5")},
 	}
 	ptr := tOwned("example.com", "113.0.203.in-addr.arpa", "25", "PTR", tHour, "mail.example.com.")
-	ptr.Element = "ptr"
+	ptr.Element = policy.ElemPTR
 	desired := map[string][]policy.RRset{
 		"example.com":     append(comPolicy(), ptr),
 		"a.example.com":   {tOwned("a.example.com", "example.com", "_dmarc.a", "TXT", tHour, "v=DMARC1; p=none")},

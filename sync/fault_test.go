@@ -85,7 +85,7 @@ func faultPolicy(fd faultDomain) []policy.RRset {
 		return policy.RRset{Domain: fd.domain, Provider: "dns", Zone: fd.zone, Name: fd.rel(name), Type: typ, TTL: ttl, Values: vals}
 	}
 	spf := set("@", "TXT", time.Hour, "v=spf1 ip4:203.0.113.25 ip6:2001:db8::25 -all")
-	spf.Own, spf.Element = policy.OwnPrefix, "spf"
+	spf.Own, spf.Element = policy.OwnPrefix, policy.ElemSPF
 	return []policy.RRset{
 		set("mail", "A", time.Hour, "203.0.113.25"),
 		set("mail", "AAAA", time.Hour, "2001:db8::25"),

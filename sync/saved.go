@@ -86,7 +86,7 @@ func savedShare(z *zoneState, p *domainZone) SavedZone {
 		if d.Change == nil {
 			continue
 		}
-		sc := SavedChange{Change: *d.Change, Expect: []string{}, Element: d.Set.Element, Absent: d.Set.Absent}
+		sc := SavedChange{Change: *d.Change, Expect: []string{}, Element: d.Set.Element.String(), Absent: d.Set.Absent}
 		if d.Set.Own == policy.OwnPrefix {
 			sc.OwnPrefix = d.Set.OwnedPrefix()
 		}

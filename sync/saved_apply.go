@@ -180,7 +180,7 @@ func savedMatches(set *policy.RRset, sc *SavedChange) bool {
 	prefix := set.OwnedPrefix()
 	after := slices.Clone(sc.After)
 	slices.Sort(after)
-	if set.Absent != sc.Absent || prefix != sc.OwnPrefix || set.Element != sc.Element || (!set.Absent && !slices.Equal(after, set.Values)) {
+	if set.Absent != sc.Absent || prefix != sc.OwnPrefix || set.Element.String() != sc.Element || (!set.Absent && !slices.Equal(after, set.Values)) {
 		return false
 	}
 	for _, r := range sc.Remove {

@@ -40,7 +40,7 @@ func holdSPF(ctx context.Context, log *slog.Logger, resolver Resolver, z *zoneSt
 		elems := map[string]bool{}
 		for i := range p.diffs {
 			if d := &p.diffs[i]; d.Change != nil && !d.Set.Absent {
-				elems[d.Set.Element] = true
+				elems[d.Set.Element.String()] = true
 			}
 		}
 		env := &CheckEnv{Resolver: resolver, Live: resolver != nil, Zone: z.live, Index: z.liveIndexed().forChecks(), Desired: r.sets, Logger: domainLogger(log.Handler(), r.d.Domain, nil)}
@@ -73,7 +73,7 @@ func holdSPF(ctx context.Context, log *slog.Logger, resolver Resolver, z *zoneSt
 	}
 	for i := range p.diffs {
 		d := &p.diffs[i]
-		if d.Change == nil || !p.holds[d.Set.Element] || d.Set.Absent {
+		if d.Change == nil || !p.holds[d.Set.Element.String()] || d.Set.Absent {
 			continue
 		}
 		name, typ := d.Change.Name, d.Change.Type

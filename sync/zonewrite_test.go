@@ -31,7 +31,7 @@ func sharedZone(n int) ([]libdns.RR, map[string][]policy.RRset, []string) {
 		mx := "10 mail." + d + "."
 		addr := fmt.Sprintf("192.0.2.%d", i+1)
 		spf := tOwned(d, "example.com", label, "TXT", tHour, "v=spf1 mx -all")
-		spf.Own, spf.Element = policy.OwnPrefix, "spf"
+		spf.Own, spf.Element = policy.OwnPrefix, policy.ElemSPF
 		desired[d] = []policy.RRset{
 			tOwned(d, "example.com", label, "MX", tHour, mx),
 			spf,

@@ -118,7 +118,7 @@ func TestDKIMKeygen(t *testing.T) {
 			}
 			var got []string
 			for _, s := range sets {
-				if s.Element == "dkim" {
+				if s.Element == policy.ElemDKIM {
 					got = append(got, s.Name+" "+strings.Join(s.Values, "|"))
 				}
 			}

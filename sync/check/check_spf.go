@@ -429,7 +429,7 @@ func (c *mailCheck) desiredValues(element, prefix, typ string) []string {
 	want := ""
 	for i := range c.env.Desired {
 		s := &c.env.Desired[i]
-		if s.Element != element || s.Type != typ || s.Absent {
+		if s.Element.String() != element || s.Type != typ || s.Absent {
 			continue
 		}
 		if short && cmp.Or(s.Zone, c.zone) == c.zone {

@@ -208,7 +208,7 @@ func (c *mailCheck) pending(element string) string {
 func (c *mailCheck) elementSets(element string) []policy.RRset {
 	var out []policy.RRset
 	for _, s := range c.env.Desired {
-		if s.Element == element && !s.Absent && len(s.Values) > 0 {
+		if s.Element.String() == element && !s.Absent && len(s.Values) > 0 {
 			out = append(out, s)
 		}
 	}

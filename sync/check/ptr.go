@@ -320,7 +320,7 @@ func desiredPTR(desired []policy.RRset, ip netip.Addr) *policy.RRset {
 	rev := policy.ReverseName(ip)
 	for i := range desired {
 		set := &desired[i]
-		if set.Element != "ptr" || !strings.EqualFold(set.Type, "PTR") {
+		if set.Element != policy.ElemPTR || !strings.EqualFold(set.Type, "PTR") {
 			continue
 		}
 		abs := canon.AbsoluteName(set.Name, set.Zone)

@@ -154,7 +154,7 @@ func hostSets(d *policy.Domain) []policy.RRset {
 		for typ, vals := range map[string][]string{"A": h.IPv4, "AAAA": h.IPv6} {
 			if len(vals) > 0 {
 				out = append(out, policy.RRset{Domain: d.Domain, Provider: d.Provider, Zone: d.Zone, Name: name, Type: typ,
-					TTL: time.Hour, Values: vals, Element: "mail_hosts"})
+					TTL: time.Hour, Values: vals, Element: policy.ElemMailHosts})
 			}
 		}
 	}
@@ -163,7 +163,7 @@ func hostSets(d *policy.Domain) []policy.RRset {
 
 func ptrSet(zone, name string, values ...string) policy.RRset {
 	return policy.RRset{Domain: "example.com", Provider: "rev", Zone: zone, Name: name, Type: "PTR", TTL: time.Hour,
-		Values: values, Element: "ptr"}
+		Values: values, Element: policy.ElemPTR}
 }
 
 func TestCheckPTR(t *testing.T) {
@@ -346,7 +346,7 @@ func TestCheckPTR(t *testing.T) {
 		domain: mailDomain(&policy.PTR{Provider: "rev", Zone: "113.0.203.in-addr.arpa"}, mail4),
 		desired: func(d *policy.Domain) []policy.RRset {
 			return []policy.RRset{
-				{Zone: "example.com", Name: "mail", Type: "A", Values: []string{"203.0.113.26"}, Element: "mail_hosts"},
+				{Zone: "example.com", Name: "mail", Type: "A", Values: []string{"203.0.113.26"}, Element: policy.ElemMailHosts},
 				ptrSet("113.0.203.in-addr.arpa", "25", "mail.example.com."),
 			}
 		},
@@ -472,7 +472,7 @@ func TestDesiredPTRMatch(t *testing.T) {
 		{ptrSet("113.0.203.in-addr.arpa", "26", "mail.example.com."), false},
 		{ptrSet("0-63.112.0.203.in-addr.arpa", "25", "mail.example.com."), false},
 		{ptrSet("7.113.0.203.in-addr.arpa", "25", "mail.example.com."), false},
-		{policy.RRset{Zone: "113.0.203.in-addr.arpa", Name: "25", Type: "PTR", Element: "mail_hosts"}, false},
+		{policy.RRset{Zone: "113.0.203.in-addr.arpa", Name: "25", Type: "PTR", Element: policy.ElemMailHosts}, false},
 	}
 	for _, tt := range tests {
 		got := desiredPTR([]policy.RRset{tt.set}, ip) != nil

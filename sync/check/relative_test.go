@@ -38,12 +38,12 @@ func TestRelativeIsCanon(t *testing.T) {
 // way (plain names at the zone's apex) and the long way alike.
 func TestDesiredValuesShortWay(t *testing.T) {
 	sets := []policy.RRset{
-		{Name: "@", Type: "TXT", Element: "spf", Values: []string{"apex"}},
-		{Name: "_dmarc", Type: "TXT", Element: "dmarc", Values: []string{"rel"}},
-		{Name: "S1._DomainKey", Type: "TXT", Element: "dkim", Values: []string{"upper"}},
-		{Name: "s2._domainkey.example.com.", Type: "TXT", Element: "dkim", Values: []string{"absolute"}},
-		{Name: "_mta-sts", Zone: "example.com.", Type: "TXT", Element: "mta_sts", Values: []string{"zone dot"}},
-		{Name: "", Type: "MX", Element: "mx", Values: []string{"empty"}},
+		{Name: "@", Type: "TXT", Element: policy.ElemSPF, Values: []string{"apex"}},
+		{Name: "_dmarc", Type: "TXT", Element: policy.ElemDMARC, Values: []string{"rel"}},
+		{Name: "S1._DomainKey", Type: "TXT", Element: policy.ElemDKIM, Values: []string{"upper"}},
+		{Name: "s2._domainkey.example.com.", Type: "TXT", Element: policy.ElemDKIM, Values: []string{"absolute"}},
+		{Name: "_mta-sts", Zone: "example.com.", Type: "TXT", Element: policy.ElemMTASTS, Values: []string{"zone dot"}},
+		{Name: "", Type: "MX", Element: policy.ElemMX, Values: []string{"empty"}},
 	}
 	for _, d := range []*policy.Domain{{Domain: "example.com"}, {Domain: "Example.com"}} {
 		c := newMailCheck(&Env{Desired: sets}, d, "")
