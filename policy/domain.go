@@ -768,8 +768,16 @@ func (l *domainLoader) ptr(e entry) {
 	l.d.PTR = p
 }
 
+// loadedSets are the RRsets the load compiled for d (nil: none).
+func (d *Domain) loadedSets() []RRset {
+	if d.compiledFor == d {
+		return d.compiled
+	}
+	return nil
+}
+
 // checkClaims reports two policies wanting the same RRset.
-func (c *collector) checkClaims(domains []*Domain, compiled map[*Domain][]RRset) {
+func (c *collector) checkClaims(domains []*Domain) {
 	// Two policies can want the same RRset only in a zone both have sets
 	// in: find those zones first, with a lookup per zone of each policy
 	// rather than one per RRset (100,000 policies in as many zones want
@@ -779,7 +787,7 @@ func (c *collector) checkClaims(domains []*Domain, compiled map[*Domain][]RRset)
 	shared := map[place]bool{}
 	for _, d := range domains {
 		var last place
-		rrs := compiled[d]
+		rrs := d.loadedSets()
 		for i := range rrs {
 			r := &rrs[i]
 			p := place{r.Provider, r.Zone}
@@ -804,7 +812,7 @@ func (c *collector) checkClaims(domains []*Domain, compiled map[*Domain][]RRset)
 	}
 	owner := map[key]claim{}
 	for _, d := range domains {
-		rrs := compiled[d]
+		rrs := d.loadedSets()
 		for i := range rrs {
 			r := &rrs[i]
 			if !shared[place{r.Provider, r.Zone}] {

@@ -160,7 +160,6 @@ func loadConfig(path string, withPolicies bool) (*Config, error) {
 	loaded := loadDomains(cfg, globs.names)
 	c.settle(globs, loaded)
 	byName := make(map[string]*Domain, len(loaded))
-	compiled := make(map[*Domain][]RRset, len(loaded))
 	for _, r := range loaded {
 		c.add(r.errs...)
 		d := r.d
@@ -168,7 +167,7 @@ func loadConfig(path string, withPolicies bool) (*Config, error) {
 			continue
 		}
 		if r.ok {
-			compiled[d] = r.rrs
+			d.compiled, d.compiledFor = r.rrs, d
 		}
 		if prev, dup := byName[d.Domain]; dup {
 			c.errorf(d.Pos, "domain %s is also defined in %s", d.Domain, prev.Pos)
@@ -178,12 +177,9 @@ func loadConfig(path string, withPolicies bool) (*Config, error) {
 		cfg.Domains = append(cfg.Domains, d)
 	}
 	slices.SortFunc(cfg.Domains, func(a, b *Domain) int { return strings.Compare(a.Domain, b.Domain) })
-	c.checkClaims(cfg.Domains, compiled)
+	c.checkClaims(cfg.Domains)
 	if err := c.err(); err != nil {
 		return nil, err
-	}
-	if len(compiled) > 0 {
-		cfg.compiled = compiled
 	}
 	return cfg, nil
 }
