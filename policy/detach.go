@@ -101,7 +101,7 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 		dt.str(&m.FO)
 		dt.str(&m.State)
 	}
-	if p := d.PTR; p != nil {
+	if p := d.PTR; p != nil && p != &ptrOff {
 		if pc := cfg.Providers[p.Provider]; pc != nil && pc.Name == p.Provider {
 			p.Provider = pc.Name
 		}

@@ -765,8 +765,17 @@ func (l *domainLoader) ptr(e entry) {
 	if p.Mode == "off" && (p.Provider != "" || len(p.Zones) > 0) {
 		l.errorf(e.pos, "ptr: mode off with provider/zone: remove one or the other")
 	}
+	if p.Mode == "off" && p.Provider == "" && p.Zone == "" && p.Zones == nil {
+		// `mode: off` alone, as most policies that say anything of PTR
+		// have it: one shared value, read only (nothing compiles from
+		// it, so its place is not kept), not 96 bytes a policy.
+		p = &ptrOff
+	}
 	l.d.PTR = p
 }
+
+// ptrOff is the PTR element of every policy with `ptr: {mode: off}` alone.
+var ptrOff = PTR{Mode: "off"}
 
 // loadedSets are the RRsets the load compiled for d (nil: none).
 func (d *Domain) loadedSets() []RRset {
