@@ -531,7 +531,7 @@ func (l *domainLoader) dkim(e entry) {
 		case keyFile != nil && key != nil:
 			l.errorf(key.pos, "dkim %s: give key_file or key, not both", k.Selector)
 			good = false
-		case keyFile == nil && key == nil && (k.State == "" || k.State == "next" || !k.RetireAt.IsZero()):
+		case keyFile == nil && key == nil && (k.State == "" || k.State == "next" || !k.dates().RetireAt.IsZero()):
 			l.errorf(k.Pos, "dkim %s: key_file or key is required", k.Selector)
 			good = false
 		case keyFile != nil:

@@ -32,13 +32,16 @@ func (l *domainLoader) dkimDate(f entry, k *DKIM) bool {
 		l.errorf(l.at(f), "%s: %q is not a date (want 2026-12-01 or 2026-12-01T10:00:00Z)", f.key, n.Value)
 		return false
 	}
+	if k.Dates == nil {
+		k.Dates = &DKIMDates{}
+	}
 	switch f.key {
 	case "active_from":
-		k.ActiveFrom = t
+		k.Dates.ActiveFrom = t
 	case "retire_at":
-		k.RetireAt = t
+		k.Dates.RetireAt = t
 	case "remove_at":
-		k.RemoveAt = t
+		k.Dates.RemoveAt = t
 	}
 	return true
 }
@@ -47,10 +50,11 @@ func (l *domainLoader) dkimDate(f entry, k *DKIM) bool {
 // lead to, and that a date is one the selector's state can still reach.
 func (l *domainLoader) dkimDates(k *DKIM) bool {
 	ok := true
+	dt := k.dates()
 	order := []struct {
 		name string
 		t    time.Time
-	}{{"active_from", k.ActiveFrom}, {"retire_at", k.RetireAt}, {"remove_at", k.RemoveAt}}
+	}{{"active_from", dt.ActiveFrom}, {"retire_at", dt.RetireAt}, {"remove_at", dt.RemoveAt}}
 	var prev string
 	var prevT time.Time
 	for _, o := range order {
@@ -63,15 +67,15 @@ func (l *domainLoader) dkimDates(k *DKIM) bool {
 		}
 		prev, prevT = o.name, o.t
 	}
-	if !k.ActiveFrom.IsZero() && k.State != "next" {
+	if !dt.ActiveFrom.IsZero() && k.State != "next" {
 		l.errorf(k.Pos, "dkim %s: active_from goes with state: next", k.Selector)
 		ok = false
 	}
-	if !k.RetireAt.IsZero() && (k.State == "retired" || k.State == "absent") {
+	if !dt.RetireAt.IsZero() && (k.State == "retired" || k.State == "absent") {
 		l.errorf(k.Pos, "dkim %s: retire_at goes with state next or active", k.Selector)
 		ok = false
 	}
-	if !k.RemoveAt.IsZero() && k.State == "absent" {
+	if !dt.RemoveAt.IsZero() && k.State == "absent" {
 		l.errorf(k.Pos, "dkim %s: remove_at goes with a state other than absent", k.Selector)
 		ok = false
 	}
@@ -87,13 +91,14 @@ func DKIMStateAt(k DKIM, now time.Time) string {
 	if s == "" {
 		s = "active"
 	}
-	if s == "next" && !k.ActiveFrom.IsZero() && !now.Before(k.ActiveFrom) {
+	dt := k.dates()
+	if s == "next" && !dt.ActiveFrom.IsZero() && !now.Before(dt.ActiveFrom) {
 		s = "active"
 	}
-	if (s == "next" || s == "active") && !k.RetireAt.IsZero() && !now.Before(k.RetireAt) {
+	if (s == "next" || s == "active") && !dt.RetireAt.IsZero() && !now.Before(dt.RetireAt) {
 		s = "retired"
 	}
-	if s != "absent" && !k.RemoveAt.IsZero() && !now.Before(k.RemoveAt) {
+	if s != "absent" && !dt.RemoveAt.IsZero() && !now.Before(dt.RemoveAt) {
 		s = "absent"
 	}
 	return s

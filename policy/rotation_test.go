@@ -7,8 +7,8 @@ import (
 
 func TestDKIMStateAt(t *testing.T) {
 	day := func(d int) time.Time { return time.Date(2026, 12, d, 0, 0, 0, 0, time.UTC) }
-	next := DKIM{State: "next", ActiveFrom: day(10), RetireAt: day(20), RemoveAt: day(30)}
-	old := DKIM{RetireAt: day(12), RemoveAt: day(22)}
+	next := DKIM{State: "next", Dates: &DKIMDates{ActiveFrom: day(10), RetireAt: day(20), RemoveAt: day(30)}}
+	old := DKIM{Dates: &DKIMDates{RetireAt: day(12), RemoveAt: day(22)}}
 	for _, c := range []struct {
 		k    DKIM
 		at   time.Time
@@ -22,8 +22,8 @@ func TestDKIMStateAt(t *testing.T) {
 		{old, day(11), "active"},
 		{old, day(12), "retired"},
 		{old, day(23), "absent"},
-		{DKIM{State: "retired", RemoveAt: day(5)}, day(4), "retired"},
-		{DKIM{State: "retired", RemoveAt: day(5)}, day(5), "absent"},
+		{DKIM{State: "retired", Dates: &DKIMDates{RemoveAt: day(5)}}, day(4), "retired"},
+		{DKIM{State: "retired", Dates: &DKIMDates{RemoveAt: day(5)}}, day(5), "absent"},
 		{DKIM{State: "next"}, day(30), "next"}, // no date: stays
 		{DKIM{}, day(30), "active"},
 	} {
@@ -54,8 +54,8 @@ dkim:
 		t.Fatal(err)
 	}
 	k := cfg.Domains[0].DKIM
-	if !k[0].RetireAt.Equal(time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)) || !k[0].RemoveAt.Equal(time.Date(2026, 12, 30, 12, 0, 0, 0, time.UTC)) ||
-		k[1].State != "next" || !k[1].ActiveFrom.Equal(time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)) {
+	if !k[0].Dates.RetireAt.Equal(time.Date(2026, 12, 20, 0, 0, 0, 0, time.UTC)) || !k[0].Dates.RemoveAt.Equal(time.Date(2026, 12, 30, 12, 0, 0, 0, time.UTC)) ||
+		k[1].State != "next" || !k[1].Dates.ActiveFrom.Equal(time.Date(2026, 12, 10, 8, 0, 0, 0, time.UTC)) {
 		t.Errorf("dates %+v", k)
 	}
 	sets, err := Compile(cfg.Domains[0])

@@ -187,9 +187,23 @@ type DKIM struct {
 	KeyBits  int    // RSA modulus size
 	State    string // "" (active) | next | retired | absent
 	TTL      time.Duration
-	// Staged rotation: the dates the selector becomes active, retired
-	// and absent (zero: none); see DKIMStateAt.
+	// Dates are the staged rotation's dates; nil: none (most selectors),
+	// so a DKIM is 120 bytes, not 192.
+	Dates *DKIMDates
+}
+
+// DKIMDates are the dates a selector becomes active, retired and absent
+// (zero: none); see DKIMStateAt.
+type DKIMDates struct {
 	ActiveFrom, RetireAt, RemoveAt time.Time
+}
+
+// dates are k's rotation dates, all zero when it has none.
+func (k *DKIM) dates() DKIMDates {
+	if k.Dates == nil {
+		return DKIMDates{}
+	}
+	return *k.Dates
 }
 
 type DMARC struct {

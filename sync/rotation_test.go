@@ -94,8 +94,8 @@ func TestRotationByDates(t *testing.T) {
 	day := func(d, h int) time.Time { return time.Date(2026, 12, d, h, 0, 0, 0, time.UTC) }
 	clock := day(1, 0)
 	e, st, logs := rotationEngine(t, &clock,
-		policy.DKIM{Selector: "s1", RetireAt: day(3, 0), RemoveAt: day(5, 0)},
-		policy.DKIM{Selector: "s2", State: "next", ActiveFrom: day(2, 0)},
+		policy.DKIM{Selector: "s1", Dates: &policy.DKIMDates{RetireAt: day(3, 0), RemoveAt: day(5, 0)}},
+		policy.DKIM{Selector: "s2", State: "next", Dates: &policy.DKIMDates{ActiveFrom: day(2, 0)}},
 	)
 	steps := []struct {
 		at     time.Time
@@ -140,8 +140,8 @@ func TestRotationRefusals(t *testing.T) {
 	day := func(d, h int) time.Time { return time.Date(2026, 12, d, h, 0, 0, 0, time.UTC) }
 	clock := day(1, 0)
 	e, st, logs := rotationEngine(t, &clock,
-		policy.DKIM{Selector: "s1", RetireAt: day(3, 0)},
-		policy.DKIM{Selector: "s2", State: "next", ActiveFrom: day(4, 0)},
+		policy.DKIM{Selector: "s1", Dates: &policy.DKIMDates{RetireAt: day(3, 0)}},
+		policy.DKIM{Selector: "s2", State: "next", Dates: &policy.DKIMDates{ActiveFrom: day(4, 0)}},
 	)
 	run := func() *Plan {
 		t.Helper()
@@ -176,7 +176,7 @@ func TestRotationRefusals(t *testing.T) {
 	// s3 appears active at the moment s2 is to retire: its key has not
 	// been out for its TTL (1 h), so s2 stays active until it has.
 	d := e.Config.Domains[0]
-	d.DKIM[1].RetireAt = day(6, 0)
+	d.DKIM[1].Dates.RetireAt = day(6, 0)
 	d.DKIM = append(d.DKIM, policy.DKIM{Selector: "s3", Key: testEd25519(3), KeyType: "ed25519"})
 	clock = day(6, 0)
 	plan = run()
@@ -204,7 +204,7 @@ func TestPlanRotationKeepsUnmovedPolicies(t *testing.T) {
 	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	still := &policy.Domain{Domain: "a.example", DKIM: []policy.DKIM{{Selector: "s1", Key: "x"}}}
 	moved := &policy.Domain{Domain: "b.example", DKIM: []policy.DKIM{
-		{Selector: "s1", Key: "x", RetireAt: now.Add(-time.Hour)}, {Selector: "s2", Key: "y"}}}
+		{Selector: "s1", Key: "x", Dates: &policy.DKIMDates{RetireAt: now.Add(-time.Hour)}}, {Selector: "s2", Key: "y"}}}
 	out, _ := planRotation("", now, []*policy.Domain{still, moved})
 	if out[0] != still {
 		t.Error("a policy whose states did not move was copied")
