@@ -46,9 +46,6 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		return d.TTL
 	}
 	add := func(r RRset) {
-		if r.Domain == "" {
-			r.Domain = d.Domain
-		}
 		if r.Provider == "" {
 			r.Provider = d.Provider
 		}

@@ -104,7 +104,7 @@ func TestKeyFileSharedByPolicies(t *testing.T) {
 			t.Errorf("%s: key_file path not shared", d.Domain)
 		}
 		alone, err := Compile(d)
-		if err != nil || formatRRsets(alone, "") != formatRRsets(rrs, "") {
+		if err != nil || formatRRsets(d, alone, "") != formatRRsets(d, rrs, "") {
 			t.Errorf("%s: compiled alone %v, within the load %v (%v)", d.Domain, alone, rrs, err)
 		}
 	}

@@ -805,8 +805,8 @@ func (c *collector) checkClaims(domains []*Domain) {
 			}
 			last = p
 			if o, ok := first[p]; !ok {
-				first[p] = r.Domain
-			} else if o != r.Domain {
+				first[p] = d.Domain
+			} else if o != d.Domain {
 				shared[p] = true
 			}
 		}
@@ -829,14 +829,14 @@ func (c *collector) checkClaims(domains []*Domain) {
 			}
 			k := key{r.Provider, r.Zone, r.Name, r.Type}
 			if prev, dup := owner[k]; dup {
-				if prev.domain == r.Domain {
+				if prev.domain == d.Domain {
 					continue
 				}
 				c.errorf(r.Pos, "%s %s in zone %s (provider %s) is also wanted by domain %s at %s",
 					r.Name, r.Type, r.Zone, r.Provider, prev.domain, prev.pos)
 				continue
 			}
-			owner[k] = claim{r.Domain, r.Pos}
+			owner[k] = claim{d.Domain, r.Pos}
 		}
 	}
 }

@@ -13,9 +13,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
-// formatRRsets renders compiled RRsets as the golden text; positions are
+// formatRRsets renders d's compiled RRsets as the golden text; positions are
 // shown relative to base.
-func formatRRsets(rs []RRset, base string) string {
+func formatRRsets(d *Domain, rs []RRset, base string) string {
 	var b strings.Builder
 	for _, r := range rs {
 		own := "all"
@@ -27,7 +27,7 @@ func formatRRsets(rs []RRset, base string) string {
 			pos.File = filepath.ToSlash(rel)
 		}
 		fmt.Fprintf(&b, "%s %s %s %s ttl=%d own=%s element=%s pos=%s domain=%s",
-			r.Provider, r.Zone, r.Name, r.Type, int(r.TTL.Seconds()), own, r.Element, pos, r.Domain)
+			r.Provider, r.Zone, r.Name, r.Type, int(r.TTL.Seconds()), own, r.Element, pos, d.Domain)
 		if r.Absent {
 			b.WriteString(" absent")
 		}
@@ -55,7 +55,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Compile: %v", err)
 			}
-			got := formatRRsets(rs, base)
+			got := formatRRsets(d, rs, base)
 			golden := strings.TrimSuffix(d.Pos.File, ".yaml") + ".golden"
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {

@@ -240,7 +240,6 @@ const (
 // providers: Name relative to Zone, lower case, "@" for the apex; TXT values
 // unquoted and joined; targets fully qualified with a trailing dot.
 type RRset struct {
-	Domain   string // the policy's domain
 	Provider string // where it lives (PTR may be elsewhere)
 	Zone     string // lower case, no trailing dot
 	Name     string
@@ -248,8 +247,9 @@ type RRset struct {
 	TTL      time.Duration
 	Values   []string // sorted; empty with Absent
 	Pos      Pos      // where the element is written
-	// The small fields last, side by side: an RRset is 144 bytes (every
-	// policy keeps half a dozen for the run).
+	// The small fields last, side by side: an RRset is 128 bytes (every
+	// policy keeps half a dozen for the run). No Domain: the sets are
+	// the policy's, which knows its domain.
 	Own     Ownership
 	Element Element // what policy element asked for it
 	Absent  bool    // delete every owned value

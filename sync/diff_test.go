@@ -17,7 +17,7 @@ func tRR(name, typ string, ttl time.Duration, data string) libdns.RR {
 }
 
 func tSet(name, typ string, ttl time.Duration, values ...string) policy.RRset {
-	return policy.RRset{Domain: "example.com", Provider: "local", Zone: "example.com", Name: name, Type: typ, TTL: ttl, Values: values}
+	return policy.RRset{Provider: "local", Zone: "example.com", Name: name, Type: typ, TTL: ttl, Values: values}
 }
 
 func tSPF(ttl time.Duration, values ...string) policy.RRset {

@@ -34,7 +34,7 @@ func testEngine(t *testing.T, zones map[string][]libdns.RR, desired map[string][
 	for dom, sets := range desired {
 		zone := dom
 		for _, s := range sets {
-			if s.Domain == dom && s.Element != policy.ElemPTR {
+			if s.Element != policy.ElemPTR {
 				zone = s.Zone
 			}
 		}
@@ -60,7 +60,7 @@ func testEngine(t *testing.T, zones map[string][]libdns.RR, desired map[string][
 }
 
 func tOwned(domain, zone, name, typ string, ttl time.Duration, values ...string) policy.RRset {
-	return policy.RRset{Domain: domain, Provider: "mem", Zone: zone, Name: name, Type: typ, TTL: ttl, Values: values}
+	return policy.RRset{Provider: "mem", Zone: zone, Name: name, Type: typ, TTL: ttl, Values: values}
 }
 
 func tOwnedSPF(domain, zone string, values ...string) policy.RRset {

@@ -82,7 +82,7 @@ var faultDomains = []faultDomain{{"example.com", "example.com"}, {"example.net",
 
 func faultPolicy(fd faultDomain) []policy.RRset {
 	set := func(name, typ string, ttl time.Duration, vals ...string) policy.RRset {
-		return policy.RRset{Domain: fd.domain, Provider: "dns", Zone: fd.zone, Name: fd.rel(name), Type: typ, TTL: ttl, Values: vals}
+		return policy.RRset{Provider: "dns", Zone: fd.zone, Name: fd.rel(name), Type: typ, TTL: ttl, Values: vals}
 	}
 	spf := set("@", "TXT", time.Hour, "v=spf1 ip4:203.0.113.25 ip6:2001:db8::25 -all")
 	spf.Own, spf.Element = policy.OwnPrefix, policy.ElemSPF

@@ -48,7 +48,7 @@ func maSet(element, name, typ string, values ...string) policy.RRset {
 	if element == "spf" {
 		own = policy.OwnPrefix
 	}
-	return policy.RRset{Domain: "example.com", Zone: "example.com", Name: name, Type: typ, TTL: time.Hour, Values: values, Own: own, Element: policy.ElementNamed(element)}
+	return policy.RRset{Zone: "example.com", Name: name, Type: typ, TTL: time.Hour, Values: values, Own: own, Element: policy.ElementNamed(element)}
 }
 
 // maCheck compares findings with wants: the same number, each want

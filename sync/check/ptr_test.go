@@ -153,7 +153,7 @@ func hostSets(d *policy.Domain) []policy.RRset {
 		name := h.Name
 		for typ, vals := range map[string][]string{"A": h.IPv4, "AAAA": h.IPv6} {
 			if len(vals) > 0 {
-				out = append(out, policy.RRset{Domain: d.Domain, Provider: d.Provider, Zone: d.Zone, Name: name, Type: typ,
+				out = append(out, policy.RRset{Provider: d.Provider, Zone: d.Zone, Name: name, Type: typ,
 					TTL: time.Hour, Values: vals, Element: policy.ElemMailHosts})
 			}
 		}
@@ -162,7 +162,7 @@ func hostSets(d *policy.Domain) []policy.RRset {
 }
 
 func ptrSet(zone, name string, values ...string) policy.RRset {
-	return policy.RRset{Domain: "example.com", Provider: "rev", Zone: zone, Name: name, Type: "PTR", TTL: time.Hour,
+	return policy.RRset{Provider: "rev", Zone: zone, Name: name, Type: "PTR", TTL: time.Hour,
 		Values: values, Element: policy.ElemPTR}
 }
 
