@@ -75,9 +75,9 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if d.Parked {
-		add(RRset{Name: at(""), Type: "MX", Values: one("0 ."), Element: ElemMX, Pos: d.Pos})
-		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Element: ElemSPF, Pos: d.Pos})
-		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: one("v=DMARC1; p=reject; sp=reject"), Element: ElemDMARC, Pos: d.Pos})
+		add(RRset{Name: at(""), Type: "MX", Values: one("0 ."), Element: ElemMX, Line: lineOf(d.Pos)})
+		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Element: ElemSPF, Line: lineOf(d.Pos)})
+		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: one("v=DMARC1; p=reject; sp=reject"), Element: ElemDMARC, Line: lineOf(d.Pos)})
 		sortRRsets(out)
 		return out, nil
 	}
@@ -96,10 +96,10 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 			name = relName(strings.TrimSuffix(h.FQDN(d.Domain), "."), d.Zone)
 		}
 		if len(h.IPv4) > 0 {
-			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv4), Element: ElemMailHosts, Pos: h.Pos})
+			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv4), Element: ElemMailHosts, Line: lineOf(h.Pos)})
 		}
 		if len(h.IPv6) > 0 {
-			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv6), Element: ElemMailHosts, Pos: h.Pos})
+			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv6), Element: ElemMailHosts, Line: lineOf(h.Pos)})
 		}
 	}
 
@@ -130,11 +130,11 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		}
 	}
 	if len(mx) > 0 {
-		add(RRset{Name: at(""), Type: "MX", Values: mx, Element: ElemMX, Pos: mxPos})
+		add(RRset{Name: at(""), Type: "MX", Values: mx, Element: ElemMX, Line: lineOf(mxPos)})
 	}
 
 	if s := d.SPF; s != nil {
-		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Element: ElemSPF, Pos: s.Pos}
+		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Element: ElemSPF, Line: lineOf(s.Pos)}
 		if s.State == "absent" {
 			r.Absent = true
 		} else {
@@ -144,7 +144,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	for _, k := range d.DKIM {
-		r := RRset{Name: at(k.Selector + "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: ElemDKIM, Pos: k.Pos}
+		r := RRset{Name: at(k.Selector + "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: ElemDKIM, Line: lineOf(k.Pos)}
 		switch k.State {
 		case "absent":
 			r.Absent = true
@@ -168,7 +168,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if m := d.DMARC; m != nil {
-		r := RRset{Name: at("_dmarc"), Type: "TXT", Element: ElemDMARC, Pos: m.Pos}
+		r := RRset{Name: at("_dmarc"), Type: "TXT", Element: ElemDMARC, Line: lineOf(m.Pos)}
 		if m.State == "absent" {
 			r.Absent = true
 		} else {
@@ -178,7 +178,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if t := d.TLSRPT; t != nil {
-		r := RRset{Name: at("_smtp._tls"), Type: "TXT", Element: ElemTLSRPT, Pos: t.Pos}
+		r := RRset{Name: at("_smtp._tls"), Type: "TXT", Element: ElemTLSRPT, Line: lineOf(t.Pos)}
 		if t.State == "absent" {
 			r.Absent = true
 		} else {
@@ -188,7 +188,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	}
 
 	if b := d.BIMI; b != nil {
-		r := RRset{Name: at(BIMIName(b)), Type: "TXT", Element: ElemBIMI, Pos: b.Pos}
+		r := RRset{Name: at(BIMIName(b)), Type: "TXT", Element: ElemBIMI, Line: lineOf(b.Pos)}
 		if b.State == "absent" {
 			r.Absent = true
 		} else {
@@ -260,7 +260,7 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		for _, k := range keys {
 			s := sets[k]
 			add(RRset{Provider: p.Provider, Zone: s.zone, Name: s.name, Type: "PTR", TTL: s.ttl,
-				Values: s.values, Element: ElemPTR, Pos: p.Pos})
+				Values: s.values, Element: ElemPTR, Line: lineOf(p.Pos)})
 		}
 	}
 	compileMTASTSTLSA(d, add, at)

@@ -832,11 +832,11 @@ func (c *collector) checkClaims(domains []*Domain) {
 				if prev.domain == d.Domain {
 					continue
 				}
-				c.errorf(r.Pos, "%s %s in zone %s (provider %s) is also wanted by domain %s at %s",
+				c.errorf(r.PosIn(d), "%s %s in zone %s (provider %s) is also wanted by domain %s at %s",
 					r.Name, r.Type, r.Zone, r.Provider, prev.domain, prev.pos)
 				continue
 			}
-			owner[k] = claim{d.Domain, r.Pos}
+			owner[k] = claim{d.Domain, r.PosIn(d)}
 		}
 	}
 }

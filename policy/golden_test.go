@@ -22,7 +22,7 @@ func formatRRsets(d *Domain, rs []RRset, base string) string {
 		if r.Own == OwnPrefix {
 			own = "prefix:" + r.OwnedPrefix()
 		}
-		pos := r.Pos
+		pos := r.PosIn(d)
 		if rel, err := filepath.Rel(base, pos.File); err == nil {
 			pos.File = filepath.ToSlash(rel)
 		}

@@ -168,13 +168,13 @@ func SPKIHash(c *x509.Certificate) string {
 // compileMTASTSTLSA adds the _mta-sts TXT and each mail host's TLSA RRset.
 func compileMTASTSTLSA(d *Domain, add func(RRset), at func(string) string) {
 	if m := d.MTASTS; m != nil {
-		add(RRset{Name: at("_mta-sts"), Type: "TXT", Values: []string{MTASTSRecord(MTASTSPolicyText(d))}, Element: ElemMTASTS, Pos: m.Pos})
+		add(RRset{Name: at("_mta-sts"), Type: "TXT", Values: []string{MTASTSRecord(MTASTSPolicyText(d))}, Element: ElemMTASTS, Line: lineOf(m.Pos)})
 	}
 	for _, h := range d.MailHosts {
 		if h.TLSA == nil {
 			continue
 		}
 		name := relName(strings.TrimSuffix(TLSAName(h.FQDN(d.Domain)), "."), d.Zone)
-		add(RRset{Name: name, Type: "TLSA", Values: h.TLSA.Values(), Element: ElemTLSA, Pos: h.TLSA.Pos})
+		add(RRset{Name: name, Type: "TLSA", Values: h.TLSA.Values(), Element: ElemTLSA, Line: lineOf(h.TLSA.Pos)})
 	}
 }
