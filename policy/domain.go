@@ -779,10 +779,18 @@ var ptrOff = PTR{Mode: "off"}
 
 // loadedSets are the RRsets the load compiled for d (nil: none).
 func (d *Domain) loadedSets() []RRset {
-	if d.compiledFor == d {
-		return d.compiled
+	switch {
+	case d.compiledFor != d:
+		return nil
+	case d.nCompiled == 0:
+		return []RRset{}
 	}
-	return nil
+	return unsafe.Slice(d.compiled, d.nCompiled)
+}
+
+// keepSets records sets as the RRsets the load compiled for d.
+func (d *Domain) keepSets(sets []RRset) {
+	d.compiled, d.nCompiled, d.compiledFor = unsafe.SliceData(sets), uint32(len(sets)), d
 }
 
 // checkClaims reports two policies wanting the same RRset.

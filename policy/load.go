@@ -167,7 +167,7 @@ func loadConfig(path string, withPolicies bool) (*Config, error) {
 			continue
 		}
 		if r.ok {
-			d.compiled, d.compiledFor = r.rrs, d
+			d.keepSets(r.rrs)
 		}
 		if prev, dup := byName[d.Domain]; dup {
 			c.errorf(d.Pos, "domain %s is also defined in %s", d.Domain, prev.Pos)

@@ -66,7 +66,7 @@ type Config struct {
 // shared: callers only read them.
 func (c *Config) Compile(d *Domain) ([]RRset, error) {
 	if d.compiledFor == d {
-		return d.compiled, nil
+		return d.loadedSets(), nil
 	}
 	return Compile(d)
 }
@@ -118,18 +118,20 @@ type Domain struct {
 	DMARC          *DMARC
 	PTR            *PTR
 	Parked         bool
-	AllowWeakening *bool // nil: the config's
+	nCompiled      uint32 // len of compiled (in Parked's padding)
+	AllowWeakening *bool  // nil: the config's
 	TLSRPT         *TLSRPT
 	BIMI           *BIMI
 	Enforce        *bool // nil: the config's; false: watched, never written
 	// MTASTS is the mta_sts element; nil: not managed.
 	MTASTS *MTASTS
 
-	// compiled are the RRsets the load compiled for the policy (a run
-	// compiles none again), valid while compiledFor is the Domain itself:
-	// a copy (WithDKIMStates) compiles anew. Kept here, not in a map of
-	// the Config: 32 bytes a policy, not ~80.
-	compiled    []RRset
+	// compiled (nCompiled of them) are the RRsets the load compiled for
+	// the policy (a run compiles none again), valid while compiledFor is
+	// the Domain itself: a copy (WithDKIMStates) compiles anew. Kept here,
+	// not in a map of the Config, as a pointer and a length: a Domain is
+	// 240 bytes.
+	compiled    *RRset
 	compiledFor *Domain
 }
 
