@@ -46,7 +46,7 @@ func refDMARCRecord(m *DMARC) string {
 		parts = append(parts, "aspf=s")
 	}
 	if m.Percent != 100 {
-		parts = append(parts, "pct="+strconv.Itoa(m.Percent))
+		parts = append(parts, "pct="+strconv.Itoa(int(m.Percent)))
 	}
 	if len(m.RUA) > 0 {
 		parts = append(parts, "rua="+strings.Join(m.RUA, ","))
@@ -58,7 +58,7 @@ func refDMARCRecord(m *DMARC) string {
 		parts = append(parts, "fo="+m.FO)
 	}
 	if m.RI > 0 {
-		parts = append(parts, "ri="+strconv.Itoa(m.RI))
+		parts = append(parts, "ri="+strconv.Itoa(int(m.RI)))
 	}
 	return strings.Join(parts, "; ")
 }

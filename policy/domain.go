@@ -644,7 +644,7 @@ func (l *domainLoader) dmarc(e entry) {
 				if i < 0 || i > 100 {
 					l.errorf(l.at(f), "dmarc percent must be 0..100, not %d", i)
 				} else {
-					m.Percent = int(i)
+					m.Percent = int32(i)
 				}
 			}
 		case "fo":
@@ -660,7 +660,7 @@ func (l *domainLoader) dmarc(e entry) {
 				if i < 1 || i > maxTTL {
 					l.errorf(l.at(f), "dmarc ri must be a positive number of seconds, not %d", i)
 				} else {
-					m.RI = int(i)
+					m.RI = uint32(i)
 				}
 			}
 		case "state":

@@ -710,7 +710,7 @@ func (im *domainImport) buildDMARC(rrs []libdns.RR) {
 		keep(fmt.Sprint("not a record the policy can write: ", err))
 		return
 	}
-	m := &policy.DMARC{Policy: p.Policy, SubdomainPolicy: p.SubdomainPolicy, Percent: p.Percent}
+	m := &policy.DMARC{Policy: p.Policy, SubdomainPolicy: p.SubdomainPolicy, Percent: int32(p.Percent)}
 	if p.ADKIM == "s" {
 		m.ADKIM = "strict"
 	}
@@ -728,7 +728,7 @@ func (im *domainImport) buildDMARC(rrs []libdns.RR) {
 		case "fo":
 			m.FO = t.Value
 		case "ri":
-			m.RI = p.RI
+			m.RI = uint32(p.RI)
 		}
 	}
 	if got := policy.DMARCRecord(m); got != rec {
