@@ -24,8 +24,8 @@ func (i Info) Regular() bool { return i.Mode.IsRegular() }
 // to. It returns the file's Info without opening it when the file is not
 // regular (a device, FIFO or directory) or is over limit, and an
 // *fs.PathError as os.Stat, os.Open or a read would ("stat PATH: no such
-// file or directory"). Four system calls: stat, open, read, close (and a
-// read that returns nothing, when the file is not empty).
+// file or directory"). Four system calls: stat, open, read, close; a read
+// more only when the file is not, when read, the size stat said.
 func Read(path string, limit int64) ([]byte, Info, error) {
 	return read(path, limit)
 }

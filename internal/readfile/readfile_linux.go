@@ -28,9 +28,8 @@ func read(path string, limit int64) ([]byte, Info, error) {
 		return nil, info, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
-	// One byte more than the size, so that the end is seen by the first
-	// read that returns nothing, and a file that grew is read on (up to
-	// limit+1 bytes: the caller sees it is over).
+	// One byte more than the size, so that a file that grew since the
+	// stat is read on (up to limit+1 bytes: the caller sees it is over).
 	want := info.Size + 1
 	if limit >= 0 && want > limit+1 {
 		want = limit + 1
@@ -58,6 +57,13 @@ func read(path string, limit int64) ([]byte, Info, error) {
 			return buf, info, nil
 		}
 		buf = buf[:len(buf)+n]
+		if int64(len(buf)) == info.Size && len(buf) < end {
+			// As long as stat said, and the read stopped short of the
+			// byte past it: the end (a file that grew by then would have
+			// filled that byte). The read that would return nothing is
+			// saved: it was a fifth of a run's system calls.
+			return buf, info, nil
+		}
 	}
 }
 

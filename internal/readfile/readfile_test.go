@@ -100,3 +100,21 @@ func BenchmarkRead(b *testing.B) {
 		}
 	})
 }
+
+// TestReadPastTheStatSize reads a file whose stat size is not its length
+// (the kernel's files say 0): the read goes on to the end, as a file that
+// grew after the stat is read whole.
+func TestReadPastTheStatSize(t *testing.T) {
+	const p = "/proc/self/cmdline"
+	got, info, err := Read(p, -1)
+	if err != nil || info.Size != 0 || !info.Regular() {
+		t.Fatalf("%s: info %+v, err %v; want a regular file of stat size 0", p, info, err)
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) == 0 || !bytes.Equal(got, want) {
+		t.Fatalf("%s: read %q, want %q", p, got, want)
+	}
+}
