@@ -35,7 +35,7 @@ type domainLoader struct {
 // problems, and then its compiled RRsets.
 func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadScratch) (*Domain, bool, []RRset) {
 	start := len(c.errs)
-	data, err := readPolicy(file, &s.info)
+	data, err := readInfo(file, &s.info)
 	if s.info.Mode.IsDir() {
 		return nil, false, nil // not a policy: the globs' check counts it out
 	}
@@ -43,7 +43,7 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 		c.errorf(Pos{File: file}, "cannot read policy: %v", osErrText(err))
 		return nil, false, nil
 	}
-	// The text without a copy: readPolicy's buffer is the policy's own,
+	// The text without a copy: readInfo's buffer is the policy's own,
 	// and nothing writes to it (what a Domain keeps of the text is
 	// copied, see detacher).
 	s.src = unsafe.String(unsafe.SliceData(data), len(data))

@@ -563,25 +563,6 @@ func (c *collector) settle(g globbed, out []loadedDomain) {
 	}
 }
 
-// readPolicy is readFile that also says what the file is (info).
-func readPolicy(path string, info *readfile.Info) ([]byte, error) {
-	b, fi, err := readfile.Read(path, maxFileSize)
-	*info = fi
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Regular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if b == nil && fi.Size > maxFileSize {
-		return nil, fmt.Errorf("%s is %d bytes, over the 1 MiB limit", path, fi.Size)
-	}
-	if len(b) > maxFileSize {
-		return nil, fmt.Errorf("%s is over the 1 MiB limit", path)
-	}
-	return b, nil
-}
-
 // fileID identifies a file whatever the name it is reached by (os.SameFile
 // as a map key: a scan of every file seen before would be quadratic).
 type fileID struct{ dev, ino uint64 }

@@ -23,15 +23,24 @@ const maxFileSize = 1 << 20
 // followed (a loop fails with the system's error); devices, FIFOs and
 // directories are refused without being opened.
 func readFile(path string) ([]byte, error) {
-	b, info, err := readfile.Read(path, maxFileSize)
+	var info readfile.Info
+	return readInfo(path, &info)
+}
+
+// readInfo is readFile that also says what the file is (info; zero when it
+// could not be looked at): the policy loader learns from it whether a
+// name is a directory and which file it reaches.
+func readInfo(path string, info *readfile.Info) ([]byte, error) {
+	b, fi, err := readfile.Read(path, maxFileSize)
+	*info = fi
 	if err != nil {
 		return nil, err
 	}
-	if !info.Regular() {
+	if !fi.Regular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if b == nil && info.Size > maxFileSize {
-		return nil, fmt.Errorf("%s is %d bytes, over the 1 MiB limit", path, info.Size)
+	if b == nil && fi.Size > maxFileSize {
+		return nil, fmt.Errorf("%s is %d bytes, over the 1 MiB limit", path, fi.Size)
 	}
 	if len(b) > maxFileSize {
 		return nil, fmt.Errorf("%s is over the 1 MiB limit", path)
