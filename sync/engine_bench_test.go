@@ -62,14 +62,7 @@ func BenchmarkDiff(b *testing.B) {
 // BenchmarkRunDryRun1000 plans 1,000 domains, each in its own zone, read
 // from an in-memory provider through the registry and the shared wrapper.
 func BenchmarkRunDryRun1000(b *testing.B) {
-	zones := map[string][]libdns.RR{}
-	desired := map[string][]policy.RRset{}
-	for i := range 1000 {
-		dom, sets, live := benchDomain(i)
-		zones[dom+"."] = live
-		desired[dom] = sets
-	}
-	e := benchEngine(b, zones, desired)
+	e := benchEngineOf(b, 1000)
 	b.ReportAllocs()
 	for b.Loop() {
 		plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun, Offline: true})
@@ -84,14 +77,7 @@ func BenchmarkRunDryRun1000(b *testing.B) {
 // domain after the zone read (plan, checks, assemble, output), reported
 // per domain as well.
 func BenchmarkDryRunJSON1000(b *testing.B) {
-	zones := map[string][]libdns.RR{}
-	desired := map[string][]policy.RRset{}
-	for i := range 1000 {
-		dom, sets, live := benchDomain(i)
-		zones[dom+"."] = live
-		desired[dom] = sets
-	}
-	e := benchEngine(b, zones, desired)
+	e := benchEngineOf(b, 1000)
 	b.ReportAllocs()
 	for b.Loop() {
 		plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun, Offline: true})
@@ -103,6 +89,19 @@ func BenchmarkDryRunJSON1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1000, "ns/domain")
+}
+
+// benchEngineOf is benchEngine over n domains of benchDomain, each in its
+// own zone.
+func benchEngineOf(b *testing.B, n int) *Engine {
+	zones := map[string][]libdns.RR{}
+	desired := map[string][]policy.RRset{}
+	for i := range n {
+		dom, sets, live := benchDomain(i)
+		zones[dom+"."] = live
+		desired[dom] = sets
+	}
+	return benchEngine(b, zones, desired)
 }
 
 // benchEngine is testEngine for benchmarks.
