@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -67,7 +68,18 @@ func ParseSPF(record string) (*ParsedSPF, error) {
 	if !IsSPF(record) {
 		return nil, &SPFSyntaxError{Pos: 0, Msg: `an SPF record starts with "v=spf1" followed by a space or the end`}
 	}
+	// One array for the terms, sized by the runs of non-spaces: appended
+	// one by one, a record of three terms made three arrays.
+	terms := 0
+	for j := 6; j < len(record); j++ {
+		if record[j] != ' ' && record[j-1] == ' ' {
+			terms++
+		}
+	}
 	r := &ParsedSPF{}
+	if terms > 0 {
+		r.Terms = make([]SPFTerm, 0, terms)
+	}
 	i := 6
 	var redirect, exp *SPFTerm
 	for i < len(record) {
@@ -483,8 +495,10 @@ func spfIsTopLabel(l string) bool {
 // every IPv6 address before its all ("ip4:0.0.0.0/1 ip4:128.0.0.0/1",
 // "ip6:::/0", "a/0"), or returns "". Only pass-qualified mechanisms count.
 func passesEveryone(r *ParsedSPF) string {
-	var v4, v6 []netip.Prefix
-	var terms4, terms6 []string
+	// The addresses the ip4 and ip6 terms pass, overlaps counted twice: a
+	// record passes every address of a family only if they add up to all
+	// of them, so the usual record (a few hosts) is not taken apart.
+	var span4, span6 float64
 	for _, t := range r.Terms {
 		if t.Mechanism == "all" {
 			break
@@ -497,12 +511,11 @@ func passesEveryone(r *ParsedSPF) string {
 			if !t.Prefix.IsValid() {
 				continue
 			}
+			bits := t.Prefix.Addr().BitLen() - t.Prefix.Bits()
 			if t.Prefix.Addr().Is4() {
-				v4 = append(v4, t.Prefix.Masked())
-				terms4 = append(terms4, t.String())
+				span4 += math.Ldexp(1, bits)
 			} else {
-				v6 = append(v6, t.Prefix.Masked())
-				terms6 = append(terms6, t.String())
+				span6 += math.Ldexp(1, bits)
 			}
 		case "a", "mx":
 			// "a/0" matches every address once the name has any.
@@ -514,19 +527,39 @@ func passesEveryone(r *ParsedSPF) string {
 			}
 		}
 	}
-	if prefixesCover(netip.MustParsePrefix("0.0.0.0/0"), v4) {
-		return fmt.Sprintf("%s pass every IPv4 address", strings.Join(terms4, " "))
+	// Sums of powers of two, exact but for rounding far below this margin.
+	const margin = 1 - 1e-9
+	if span4 >= math.Ldexp(1, 32)*margin {
+		if v4, terms4 := passingPrefixes(r, true); prefixesCover(netip.MustParsePrefix("0.0.0.0/0"), v4) {
+			return fmt.Sprintf("%s pass every IPv4 address", strings.Join(terms4, " "))
+		}
 	}
-	if prefixesCover(netip.MustParsePrefix("::/0"), v6) {
-		return fmt.Sprintf("%s pass every IPv6 address", strings.Join(terms6, " "))
+	if span6 >= math.Ldexp(1, 128)*margin {
+		if v6, terms6 := passingPrefixes(r, false); prefixesCover(netip.MustParsePrefix("::/0"), v6) {
+			return fmt.Sprintf("%s pass every IPv6 address", strings.Join(terms6, " "))
+		}
 	}
 	return ""
 }
 
-// prefixesCover reports whether the union of list covers target: a prefix
-// of list holds it, or both its halves are covered. Only halves that hold a
-// prefix of list are split, so the work is bounded by the list's size
-// times the address length.
+// passingPrefixes returns the networks of the pass-qualified ip4 (v4) or
+// ip6 terms before the record's all, and the terms as written.
+func passingPrefixes(r *ParsedSPF, v4 bool) ([]netip.Prefix, []string) {
+	var nets []netip.Prefix
+	var terms []string
+	for _, t := range r.Terms {
+		if t.Mechanism == "all" {
+			break
+		}
+		if t.QualifierOrPlus() != '+' || (t.Mechanism != "ip4" && t.Mechanism != "ip6") || !t.Prefix.IsValid() || t.Prefix.Addr().Is4() != v4 {
+			continue
+		}
+		nets = append(nets, t.Prefix.Masked())
+		terms = append(terms, t.String())
+	}
+	return nets, terms
+}
+
 func prefixesCover(target netip.Prefix, list []netip.Prefix) bool {
 	inside := false
 	for _, p := range list {

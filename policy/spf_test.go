@@ -281,3 +281,15 @@ func FuzzParseSPF(f *testing.F) {
 		}
 	})
 }
+
+// TestParseSPFAllocs: a record's terms are one array, not one per growth.
+func TestParseSPFAllocs(t *testing.T) {
+	rec := "v=spf1 ip4:198.18.0.1 ip6:2001:db8::25  mx  -all "
+	p, err := ParseSPF(rec)
+	if err != nil || len(p.Terms) != 4 {
+		t.Fatalf("%+v, %v", p, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = ParseSPF(rec) }); n > 2 {
+		t.Errorf("%.0f allocations a parse, want 2", n)
+	}
+}
