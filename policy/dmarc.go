@@ -122,8 +122,14 @@ func (e *DMARCError) Error() string {
 // top of this file). An error (a *DMARCError) means receivers discard the
 // record; a record they apply may still carry Errors.
 func ParseDMARC(record string) (*ParsedDMARC, error) {
-	items := strings.Split(record, ";")
-	vName, vValue, ok := strings.Cut(items[0], "=")
+	// The items are taken one by one from the record, not split into a
+	// slice: a parse per checked domain made one more array each.
+	first, tail, _ := strings.Cut(record, ";")
+	nRest := strings.Count(tail, ";") + 1 // the items after the first
+	if len(first) == len(record) {
+		nRest = 0
+	}
+	vName, vValue, ok := strings.Cut(first, "=")
 	switch {
 	case record == "":
 		return nil, &DMARCError{Msg: "an empty record"}
@@ -134,18 +140,20 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 	case strings.Trim(vValue, " \t") != "DMARC1":
 		return nil, &DMARCError{Tag: "v", Msg: fmt.Sprintf("version %q, want exactly DMARC1", strings.Trim(vValue, " \t"))}
 	}
-	r := &ParsedDMARC{Tags: []DMARCTag{{Name: "v", Value: "DMARC1"}}, Percent: 100, ADKIM: "r", ASPF: "r",
-		FO: []string{"0"}, RF: []string{"afrf"}, RI: 86400}
+	r := &ParsedDMARC{Tags: make([]DMARCTag, 1, 1+nRest), Percent: 100, ADKIM: "r", ASPF: "r",
+		FO: dmarcDefaultFO[:1:1], RF: dmarcDefaultRF[:1:1], RI: 86400}
+	r.Tags[0] = DMARCTag{Name: "v", Value: "DMARC1"}
 	errf := func(format string, args ...any) { r.Errors = append(r.Errors, fmt.Sprintf(format, args...)) }
-	seen := map[string]bool{"v": true}
+	var seen map[string]bool // the names of a record of many tags
 	var pErr, spErr string
 	pSeen := false
 	ruaURI := false // rua holds a syntactically valid URI (§6.6.3 step 6)
-	rest := items[1:]
-	for i, item := range rest {
+	for i := range nRest {
+		var item string
+		item, tail, _ = strings.Cut(tail, ";")
 		item = strings.Trim(item, " \t")
 		if item == "" {
-			if i == len(rest)-1 {
+			if i == nRest-1 {
 				continue // the optional final separator
 			}
 			r.Tags = append(r.Tags, DMARCTag{})
@@ -159,10 +167,9 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 			errf("%q is not tag=value: receivers ignore it (RFC 7489 §6.3)", item)
 			continue
 		}
-		if seen[name] {
+		if dmarcTagSeen(r.Tags, name, &seen) {
 			return nil, &DMARCError{Tag: name, Msg: "the tag appears twice: receivers discard the record (RFC 7489 §6.3, RFC 6376 §3.2)"}
 		}
-		seen[name] = true
 		r.Tags = append(r.Tags, DMARCTag{Name: name, Value: value})
 		lv := strings.ToLower(value)
 		switch name {
@@ -203,7 +210,7 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 			}
 		case "rua", "ruf":
 			var uris []DMARCURI
-			for _, part := range strings.Split(value, ",") {
+			for part := range strings.SplitSeq(value, ",") {
 				u, w, err := parseDMARCURI(strings.Trim(part, " \t"))
 				if name == "rua" && u.URI != "" {
 					ruaURI = true
@@ -280,6 +287,36 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 		errf("%s: because rua is valid, receivers act as if the record said p=none (RFC 7489 §6.6.3)", why)
 	}
 	return r, nil
+}
+
+// The defaults of fo and rf, shared by every record that leaves them out
+// (a ParsedDMARC is read, never changed in place).
+var dmarcDefaultFO, dmarcDefaultRF = []string{"0"}, []string{"afrf"}
+
+// dmarcTagSeen reports whether the tags so far name name, and notes it: a
+// record has a few tags, found by a scan, not a map made for each record
+// (one of many tags, a TXT record can be long, gets the map).
+func dmarcTagSeen(tags []DMARCTag, name string, seen *map[string]bool) bool {
+	const scanned = 16
+	if len(tags) <= scanned {
+		for i := range tags {
+			if tags[i].Name == name {
+				return true
+			}
+		}
+		return false
+	}
+	if *seen == nil {
+		*seen = make(map[string]bool, 2*len(tags))
+		for i := range tags {
+			(*seen)[tags[i].Name] = true
+		}
+	}
+	if (*seen)[name] {
+		return true
+	}
+	(*seen)[name] = true
+	return false
 }
 
 func nonEmpty(s ...string) []string {

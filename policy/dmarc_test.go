@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bufio"
+	"fmt"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -196,5 +197,38 @@ func TestNoFields(t *testing.T) {
 		if !noFields(s) && same && !strings.ContainsFunc(s, func(r rune) bool { return r >= 0x80 }) {
 			t.Errorf("%q: not noFields, but Fields gives it whole", s)
 		}
+	}
+}
+
+// TestDMARCTagTwiceInLongRecord: a tag given twice is found both among
+// the first tags (scanned) and in a record of many (looked up in a map).
+func TestDMARCTagTwiceInLongRecord(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("v=DMARC1; p=reject")
+	for i := range 40 {
+		fmt.Fprintf(&b, "; x%d=1", i)
+	}
+	long := b.String()
+	if _, err := ParseDMARC(long); err != nil {
+		t.Fatalf("%q: %v", long, err)
+	}
+	for _, dup := range []string{"x3", "x39", "p"} {
+		rec := long + "; " + dup + "=2"
+		_, err := ParseDMARC(rec)
+		if de, ok := err.(*DMARCError); !ok || de.Tag != dup || !strings.Contains(de.Msg, "twice") {
+			t.Errorf("%s given twice: %v", dup, err)
+		}
+	}
+	if _, err := ParseDMARC("v=DMARC1; p=reject; x1=1; x1=2"); err == nil {
+		t.Error("x1 given twice in a short record: applied")
+	}
+}
+
+// TestParseDMARCAllocs: the usual record is parsed in a few allocations
+// (the record, its tags, its one report URI list).
+func TestParseDMARCAllocs(t *testing.T) {
+	rec := "v=DMARC1; p=reject; rua=mailto:dmarc@d00000.example"
+	if n := testing.AllocsPerRun(100, func() { _, _ = ParseDMARC(rec) }); n > 3 {
+		t.Errorf("%.0f allocations a parse, want at most 3", n)
 	}
 }
