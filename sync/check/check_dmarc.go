@@ -23,20 +23,21 @@ import (
 // warning.
 func CheckDMARC(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 	c := newMailCheck(env, d, KindDMARC)
-	name := c.fqdn("_dmarc")
+	// The record's name, for a finding's message: made only for one.
+	name := func() string { return c.fqdn("_dmarc") }
 	var live []string
 	for _, v := range c.liveValues("_dmarc", "TXT") {
 		switch {
 		case policy.IsDMARC(v):
 			live = append(live, v)
 		case strings.TrimLeft(v, " \t") != v && policy.IsDMARC(strings.TrimLeft(v, " \t")):
-			c.add(SevError, SubjectLive, "TXT %q at %s starts with whitespace: receivers discard a record that does not start with \"v=DMARC1\", so the domain has no DMARC policy (RFC 7489 §6.6.3)", v, name)
+			c.add(SevError, SubjectLive, "TXT %q at %s starts with whitespace: receivers discard a record that does not start with \"v=DMARC1\", so the domain has no DMARC policy (RFC 7489 §6.6.3)", v, name())
 		case strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "v=dmarc"):
-			c.add(SevError, SubjectLive, "TXT %q at %s is not a DMARC record: it must start with exactly \"v=DMARC1\" (RFC 7489 §6.3)", v, name)
+			c.add(SevError, SubjectLive, "TXT %q at %s is not a DMARC record: it must start with exactly \"v=DMARC1\" (RFC 7489 §6.3)", v, name())
 		}
 	}
 	if len(live) > 1 {
-		c.add(SevError, SubjectLive, "%d DMARC records at %s: receivers apply no DMARC policy at all (RFC 7489 §6.6.3): %s", len(live), name, quoteJoin(live))
+		c.add(SevError, SubjectLive, "%d DMARC records at %s: receivers apply no DMARC policy at all (RFC 7489 §6.6.3): %s", len(live), name(), quoteJoin(live))
 	}
 	desired, haveDesired := c.desiredValue("dmarc", "_dmarc", "TXT", nil)
 	type rec struct{ subject, text string }
@@ -53,22 +54,24 @@ func CheckDMARC(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 	for _, r := range recs {
 		p, err := env.parseDMARC(r.text)
 		if err != nil {
-			c.add(SevError, r.subject, "DMARC record %q at %s is invalid: %v", r.text, name, err)
+			c.add(SevError, r.subject, "DMARC record %q at %s is invalid: %v", r.text, name(), err)
 			continue
 		}
 		for _, e := range p.Errors {
-			c.add(SevError, r.subject, "DMARC record at %s: %s", name, e)
+			c.add(SevError, r.subject, "DMARC record at %s: %s", name(), e)
 		}
 		for _, w := range p.Warnings {
-			c.add(SevWarning, r.subject, "DMARC record at %s: %s", name, w)
+			c.add(SevWarning, r.subject, "DMARC record at %s: %s", name(), w)
 		}
-		for _, u := range append(append([]policy.DMARCURI(nil), p.RUA...), p.RUF...) {
-			dest := u.Domain()
-			if dest == "" || !externalDestination(d.Domain, dest) {
-				continue
-			}
-			if !slices.Contains(dests[dest], u.URI) {
-				dests[dest] = append(dests[dest], u.URI)
+		for _, uris := range [2][]policy.DMARCURI{p.RUA, p.RUF} {
+			for _, u := range uris {
+				dest := u.Domain()
+				if dest == "" || !externalDestination(d.Domain, dest) {
+					continue
+				}
+				if !slices.Contains(dests[dest], u.URI) {
+					dests[dest] = append(dests[dest], u.URI)
+				}
 			}
 		}
 	}

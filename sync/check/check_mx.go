@@ -3,6 +3,7 @@ package check
 import (
 	"cmp"
 	"context"
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -45,7 +46,7 @@ func CheckMX(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 				continue
 			}
 			others++
-			if _, err := netip.ParseAddr(strings.TrimSuffix(host, ".")); err == nil {
+			if _, err := parseAddrLike(strings.TrimSuffix(host, ".")); err == nil {
 				c.add(SevError, host, "the %s MX target %s is an IP address: an MX names a host (RFC 5321 §5.1), and senders look it up as a name", set.where, strings.TrimSuffix(host, "."))
 				continue
 			}
@@ -81,16 +82,52 @@ func CheckMX(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 	return c.out
 }
 
+// parseAddrLike is netip.ParseAddr of what may be an address: an IPv4
+// address starts with a digit, an IPv6 one has a colon. A host name (the
+// usual MX target) is not parsed: its error alone was an allocation.
+func parseAddrLike(s string) (netip.Addr, error) {
+	if s == "" || (s[0] < '0' || s[0] > '9') && strings.IndexByte(s, ':') < 0 {
+		return netip.Addr{}, errNotAddr
+	}
+	return netip.ParseAddr(s)
+}
+
+var errNotAddr = errors.New("not an IP address")
+
 // policyAddresses reports whether the policy itself publishes A or AAAA at
 // host (one of its mail hosts): the engine keeps those in place.
 func (c *mailCheck) policyAddresses(host string) bool {
 	for _, s := range c.env.Desired {
 		if (s.Type == "A" || s.Type == "AAAA") && !s.Absent && len(s.Values) > 0 &&
-			strings.EqualFold(canon.AbsoluteName(s.Name, cmp.Or(s.Zone, c.zone)), host) {
+			absoluteIs(s.Name, cmp.Or(s.Zone, c.zone), host) {
 			return true
 		}
 	}
 	return false
+}
+
+// absoluteIs is strings.EqualFold(canon.AbsoluteName(name, zone), host)
+// without building the name (of ASCII names: Unicode case folding may
+// change a name's length).
+func absoluteIs(name, zone, host string) bool {
+	if !isASCII(name) || !isASCII(zone) || !isASCII(host) {
+		return strings.EqualFold(canon.AbsoluteName(name, zone), host)
+	}
+	if name == "" || name == "@" {
+		name = ""
+	} else if strings.HasSuffix(name, ".") {
+		return strings.EqualFold(name, host)
+	}
+	zone = strings.TrimSuffix(zone, ".")
+	if !strings.HasSuffix(host, ".") {
+		return false
+	}
+	host = host[:len(host)-1]
+	if name == "" {
+		return strings.EqualFold(zone, host)
+	}
+	return len(host) == len(name)+1+len(zone) && host[len(name)] == '.' &&
+		strings.EqualFold(host[:len(name)], name) && strings.EqualFold(host[len(name)+1:], zone)
 }
 
 func (c *mailCheck) mxTarget(ctx context.Context, host, where string) {
@@ -115,4 +152,13 @@ func (c *mailCheck) mxTarget(ctx context.Context, host, where string) {
 	case addrs == 0:
 		c.add(SevError, host, "the %s MX target %s has no A or AAAA record: mail to %s cannot be delivered there", where, host, c.d.Domain)
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -98,5 +99,34 @@ func TestZoneNamesGroupRuns(t *testing.T) {
 	}
 	if !slices.Equal(recs, orig) {
 		t.Errorf("records changed: %v", recs)
+	}
+}
+
+// TestAbsoluteIsCanon: absoluteIs answers as comparing with
+// canon.AbsoluteName does, for names, zones and hosts as they come.
+func TestAbsoluteIsCanon(t *testing.T) {
+	names := []string{"", "@", "mail", "MAIL", "mail.", "mail.example.com.", "Mail.Example.COM.", "a.b", "\u212a", "k"}
+	zones := []string{"example.com", "example.com.", "Example.COM", "b.example.com", "\u212aa.example"}
+	hosts := []string{"mail.example.com.", "MAIL.example.COM.", "mail.example.com", "example.com.", "a.b.example.com.",
+		"mail.b.example.com.", "mailexample.com.", ".", "", "k.example.com.", "k.ka.example.", "mail.\u212aa.example."}
+	for _, n := range names {
+		for _, z := range zones {
+			for _, h := range hosts {
+				if got, want := absoluteIs(n, z, h), strings.EqualFold(canon.AbsoluteName(n, z), h); got != want {
+					t.Errorf("absoluteIs(%q, %q, %q) = %v, want %v", n, z, h, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestParseAddrLike: what netip.ParseAddr takes, parseAddrLike takes.
+func TestParseAddrLike(t *testing.T) {
+	for _, s := range []string{"192.0.2.1", "2001:db8::1", "::1", "::ffff:192.0.2.1", "fe80::1%eth0", "mail.example.com", "1mail.example", "", "a:b", "0"} {
+		a, err := netip.ParseAddr(s)
+		b, err2 := parseAddrLike(s)
+		if a != b || (err == nil) != (err2 == nil) {
+			t.Errorf("%q: %v %v, want %v %v", s, b, err2, a, err)
+		}
 	}
 }
