@@ -64,7 +64,8 @@ func (rs *runState) newScoring(checked []*domainRun) *scoring {
 	}
 	for _, z := range rs.order {
 		for _, p := range z.parts {
-			n := len(p.safety) + len(p.held) + len(p.verify) + len(p.checks)
+			safety, held, verify, checks := p.extraFindings()
+			n := len(safety) + len(held) + len(verify) + len(checks)
 			if n == 0 {
 				continue
 			}
@@ -75,7 +76,7 @@ func (rs *runState) newScoring(checked []*domainRun) *scoring {
 			if sc.extra == nil {
 				sc.extra = map[*domainRun][]Finding{}
 			}
-			for _, fs := range [][]Finding{p.safety, p.held, p.verify, p.checks} {
+			for _, fs := range [][]Finding{safety, held, verify, checks} {
 				for _, f := range fs {
 					if f.Domain != p.run.d.Domain {
 						sc.off.Store(true)

@@ -27,6 +27,14 @@ func TestDryRunLetsZonesGo(t *testing.T) {
 		if kept := z.live != nil; kept != forApply {
 			t.Errorf("ForApply %v: zone records kept %v", forApply, kept)
 		}
+		// What only applying needs of a share is not made for each share
+		// of a dry run.
+		if kept := z.parts[0].shareApply != nil; kept != forApply {
+			t.Errorf("ForApply %v: share's apply state made %v", forApply, kept)
+		}
+		if kept := z.zoneApply != nil; kept != forApply {
+			t.Errorf("ForApply %v: zone's apply state made %v", forApply, kept)
+		}
 		plan := e.Report(context.Background(), pl)
 		if len(plan.Zones) != 1 || plan.Zones[0].Status != StatusDrift || len(plan.Zones[0].Changes) != 1 || len(plan.Compliance) == 0 {
 			t.Errorf("ForApply %v: plan %+v", forApply, plan)

@@ -88,18 +88,27 @@ type zoneState struct {
 	provider providers.Provider
 	live     []libdns.RR // canonical, as read
 	cond     zoneCond    // what the write needs of the read (readLive)
+	readBack bool        // after holds the zone as read back (zoneApply)
+	cached   bool        // live came from the ZoneCache, not a read in this run
+	liveIdx  liveIndex   // live by name and type, kept for a zone over indexedZone records
+	err      error       // the read failed
+	parts    []*domainZone
+	// *zoneApply is what only a zone of a plan to be applied keeps: made
+	// for each zone of such a plan (compile, a restore); nil in a dry run,
+	// whose steps read it only when readBack.
+	*zoneApply
+}
+
+// zoneApply is what only writing a zone needs of it: a dry run over many
+// zones does not carry it for each.
+type zoneApply struct {
 	gen      uint64      // the zone's lock generation before the first read
 	genOK    bool        // gen was read
-	readBack bool
-	cached   bool        // live came from the ZoneCache, not a read in this run
 	after    []libdns.RR // as read back after applying
-	liveIdx  liveIndex   // live by name and type, kept for a zone over indexedZone records
 	afterIdx liveIndex   // after by name and type, built once for all parts
 	unlock   func()      // releases the zone's lock (apply modes)
 	run      string      // the run's id, for its journal entries
 	journal  *journaler  // nil: no journal (no state_dir)
-	err      error       // the read failed
-	parts    []*domainZone
 }
 
 // domainZone is one domain's share of one zone.
@@ -115,8 +124,19 @@ type domainZone struct {
 	diffs   []rrsetDiff
 	plan    ZonePlan
 	err     error
-	run     *domainRun      // the domain's run (its own zone's share: the SPF hold)
-	holds   map[string]bool // the elements held back (spf, mx, dmarc, dkim)
+	run     *domainRun // the domain's run (its own zone's share: the SPF hold)
+	// *shareApply is what a plan to be applied keeps of the share: made
+	// for every share of such a plan (compile), and in a dry run only for
+	// a share whose safety rules or write checks find something (more). A
+	// dry run reads it only through more, extraFindings or a nil check.
+	*shareApply
+}
+
+// shareApply is what only a share of a plan to be applied keeps (and the
+// rare safety or write check finding of a dry run): a dry run over many
+// domains does not carry it for each.
+type shareApply struct {
+	holds map[string]bool // the elements held back (spf, mx, dmarc, dkim)
 	// Findings of the share: the safety rules, the SPF hold and the
 	// read-back's verification.
 	safety, held, verify []Finding
@@ -127,17 +147,37 @@ type domainZone struct {
 	expect   []savedExpect
 }
 
+// more returns the share's shareApply, made when it has none.
+func (p *domainZone) more() *shareApply {
+	if p.shareApply == nil {
+		p.shareApply = &shareApply{}
+	}
+	return p.shareApply
+}
+
+// extraFindings are the share's findings: the safety rules', the SPF
+// hold's, the verification's and the write checks'.
+func (p *domainZone) extraFindings() (safety, held, verify, checks []Finding) {
+	if a := p.shareApply; a != nil {
+		return a.safety, a.held, a.verify, a.checks
+	}
+	return nil, nil, nil, nil
+}
+
 // domainRun is one selected domain.
 type domainRun struct {
 	d        *policy.Domain
 	sets     []policy.RRset
-	err      error // compile failed
-	main     zoneKey
+	err      error      // compile failed
+	zone     *zoneState // its own zone (mainKey); nil when compile failed
 	findings []Finding
 	env      *CheckEnv // the checks' view, until the scorecard is made (scorecards)
 	logs     *heldLog  // what the checks logged, for the run's log
 	checked  bool      // the checks ran on the domain
 }
+
+// mainKey is the domain's own zone (not a reverse zone).
+func (r *domainRun) mainKey() zoneKey { return zoneKey{r.d.Provider, domainZoneName(r.d)} }
 
 // Run is one run of opts.Mode: Plan, then Apply in the apply modes, or
 // Report for a dry run. The returned plan is complete even when err is not
@@ -253,7 +293,6 @@ type runState struct {
 	// domains are the selected policies, runs their compiled form.
 	domains []*policy.Domain
 	runs    []*domainRun
-	zones   map[zoneKey]*zoneState
 	order   []*zoneState
 	rot     *rotation
 	live    bool // live DNS lookups
@@ -282,7 +321,7 @@ type runState struct {
 // newRun starts a run: its id, clock, logger, the selected domains as the
 // DKIM rotation dates leave them.
 func (e *Engine) newRun(opts Options) (*runState, error) {
-	rs := &runState{start: time.Now(), log: e.Logger, limit: e.Concurrency, zones: map[zoneKey]*zoneState{}}
+	rs := &runState{start: time.Now(), log: e.Logger, limit: e.Concurrency}
 	if rs.log == nil {
 		rs.log = slog.New(slog.DiscardHandler)
 	}
@@ -337,32 +376,44 @@ func (rs *runState) compile(ctx context.Context, e *Engine) {
 	if compile == nil {
 		compile = defaultCompile
 	}
+	// The zones by key, while the domains are grouped: each domain keeps
+	// its own zone (domainRun.zone), so the map goes with this step.
+	zones := make(map[zoneKey]*zoneState, len(domains))
 	zoneFor := func(k zoneKey) *zoneState {
-		z, ok := rs.zones[k]
+		z, ok := zones[k]
 		if !ok {
-			z = &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider], run: rs.opts.RunID}
-			rs.zones[k] = z
+			z = &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider]}
+			if rs.refuse {
+				z.zoneApply = &zoneApply{run: rs.opts.RunID} // a plan to be applied (or saved)
+			}
+			zones[k] = z
 			rs.order = append(rs.order, z)
 		}
 		return z
 	}
+	rs.runs = make([]*domainRun, 0, len(domains))
 	for _, d := range domains {
-		r := &domainRun{d: d, main: zoneKey{d.Provider, domainZoneName(d)}}
+		r := &domainRun{d: d}
 		rs.runs = append(rs.runs, r)
 		r.sets, r.err = compile(d)
 		if r.err != nil {
 			continue
 		}
+		main := r.mainKey()
 		watched := !e.Config.Enforced(d)
 		mainPart := &domainZone{domain: d, main: true, run: r, watched: watched}
-		z := zoneFor(r.main)
+		if rs.refuse {
+			mainPart.more() // a plan to be applied (or saved)
+		}
+		z := zoneFor(main)
+		r.zone = z
 		z.parts = append(z.parts, mainPart)
 		setZone := func(rs *policy.RRset) zoneKey {
-			return zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, r.main.zone)), ".")}
+			return zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, main.zone)), ".")}
 		}
 		other := -1 // the first RRset in another zone
 		for i := range r.sets {
-			if setZone(&r.sets[i]) != r.main {
+			if setZone(&r.sets[i]) != main {
 				other = i
 				break
 			}
@@ -374,13 +425,16 @@ func (rs *runState) compile(ctx context.Context, e *Engine) {
 			continue
 		}
 		// A few zones (a reverse zone or two): found by a scan.
-		keys, parts := []zoneKey{r.main}, []*domainZone{mainPart}
+		keys, parts := []zoneKey{main}, []*domainZone{mainPart}
 		for i := range r.sets {
 			k := setZone(&r.sets[i])
 			j := slices.Index(keys, k)
 			if j < 0 {
 				j = len(parts)
 				p := &domainZone{domain: d, main: false, run: r, watched: watched}
+				if rs.refuse {
+					p.more()
+				}
 				keys, parts = append(keys, k), append(parts, p)
 				z := zoneFor(k)
 				z.parts = append(z.parts, p)
@@ -480,7 +534,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	// level, a discarding one) needs nothing held.
 	rs.holdLogs = rs.log.Enabled(ctx, slog.LevelDebug) || rs.log.Enabled(ctx, slog.LevelWarn)
 	envFor := func(r *domainRun, hold **heldLog) *CheckEnv {
-		z := rs.zones[r.main]
+		z := r.zone
 		env := &CheckEnv{
 			Resolver: e.Memo.watch(r.d.Domain, resolver),
 			Live:     rs.live,
@@ -498,7 +552,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 		if r.err != nil {
 			continue
 		}
-		z := rs.zones[r.main]
+		z := r.zone
 		if z == nil || z.err != nil {
 			continue
 		}
@@ -544,17 +598,18 @@ func (rs *runState) assemble(cfg *policy.Config) (*Plan, error) {
 	var extra []Finding
 	for _, z := range rs.order {
 		for _, p := range z.parts {
-			extra = append(extra, p.safety...)
-			extra = append(extra, p.held...)
-			extra = append(extra, p.verify...)
-			extra = append(extra, p.checks...)
+			safety, held, verify, checks := p.extraFindings()
+			extra = append(extra, safety...)
+			extra = append(extra, held...)
+			extra = append(extra, verify...)
+			extra = append(extra, checks...)
 		}
 	}
 	var errs []error
 	for _, r := range rs.runs {
 		if r.err != nil {
 			plan.Zones = append(plan.Zones, ZonePlan{
-				Domain: r.d.Domain, Zone: r.main.zone, Provider: r.main.provider,
+				Domain: r.d.Domain, Zone: domainZoneName(r.d), Provider: r.d.Provider,
 				Status: StatusError, Changes: []Change{}, Error: r.err.Error(),
 			})
 			errs = append(errs, fmt.Errorf("domain %s: %w", r.d.Domain, r.err))
@@ -686,7 +741,10 @@ func planZone(z *zoneState, apply bool) {
 			p.plan.Status = StatusError
 			p.plan.Error = z.err.Error()
 			p.err = z.err
-			p.diffs, p.held, p.spf, p.holds = nil, nil, spfUnchecked, nil
+			p.diffs, p.spf = nil, spfUnchecked
+			if a := p.shareApply; a != nil {
+				a.held, a.holds = nil, nil
+			}
 			continue
 		}
 		p.diffs = diffLiveIn(scratch, p.sets, z.live, idx)
@@ -717,7 +775,9 @@ func planZone(z *zoneState, apply bool) {
 func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 	if z.err != nil {
 		for _, p := range z.parts {
-			p.safety = nil
+			if a := p.shareApply; a != nil {
+				a.safety = nil
+			}
 		}
 		return
 	}
@@ -727,7 +787,9 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 	shares := make([]*ZonePlan, 0, len(z.parts))
 	owners := make([]*domainZone, 0, len(z.parts))
 	for _, p := range z.parts {
-		p.safety = nil
+		if a := p.shareApply; a != nil {
+			a.safety = nil
+		}
 		if !p.watched {
 			shares = append(shares, &p.plan)
 			owners = append(owners, p)
@@ -735,13 +797,18 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 	}
 	limit := zoneLimitFindings(cfg, opts, apply, z.key.zone, z.key.provider, shares)
 	for i, f := range limit {
-		owners[i].safety = append(owners[i].safety, f)
+		m := owners[i].more()
+		m.safety = append(m.safety, f)
 	}
 	for _, p := range z.parts {
 		apply := apply && !p.watched
-		p.safety = append(p.safety, changeFindings(cfg, opts, apply, p.domain, &p.plan)...)
-		p.safety = append(p.safety, parentDMARCFindings(cfg, opts, apply, p.domain, &p.plan, z.live)...)
-		if len(p.safety) > 0 && apply {
+		fs := changeFindings(cfg, opts, apply, p.domain, &p.plan)
+		fs = append(fs, parentDMARCFindings(cfg, opts, apply, p.domain, &p.plan, z.live)...)
+		if len(fs) > 0 {
+			m := p.more()
+			m.safety = append(m.safety, fs...)
+		}
+		if safety, _, _, _ := p.extraFindings(); len(safety) > 0 && apply {
 			p.plan.Status = StatusRefused
 		}
 	}
@@ -1217,7 +1284,7 @@ func sortPlan(plan *Plan, runs []*domainRun) {
 func sortZones(plan *Plan, runs []*domainRun) {
 	mainZone := map[string]zoneKey{}
 	for _, r := range runs {
-		mainZone[r.d.Domain] = r.main
+		mainZone[r.d.Domain] = r.mainKey()
 	}
 	slices.SortStableFunc(plan.Zones, func(a, b ZonePlan) int {
 		if c := strings.Compare(a.Domain, b.Domain); c != 0 {

@@ -241,7 +241,7 @@ func (m *Memo) fill(ctx context.Context, plan *Plan, runs []*domainRun, live boo
 	next := make(map[string]*domainMemo, len(runs)+len(m.reused))
 	byDomain := map[string]*domainMemo{}
 	for _, r := range runs {
-		dm := &domainMemo{domain: r.d.Domain, key: CompileKey(r.d), main: r.main, checked: m.now, reusable: r.err == nil && r.checked}
+		dm := &domainMemo{domain: r.d.Domain, key: CompileKey(r.d), main: r.mainKey(), checked: m.now, reusable: r.err == nil && r.checked}
 		next[dm.domain], byDomain[dm.domain] = dm, dm
 	}
 	// Each domain's part of the plan's lists (sorted by domain: one span
@@ -415,7 +415,8 @@ func (m *Memo) assemble(plan *Plan, runs []*domainRun, byDomain, next map[string
 			plan.Zones = append(plan.Zones, dm.zones...)
 			plan.Findings = append(plan.Findings, dm.findings...)
 			plan.Compliance = append(plan.Compliance, dm.compliance...)
-			every = append(every, &domainRun{d: &policy.Domain{Domain: dm.domain}, main: dm.main})
+			// A domain's own zone is its policy's (domainRun.mainKey).
+			every = append(every, &domainRun{d: &policy.Domain{Domain: dm.domain, Provider: dm.main.provider, Zone: dm.main.zone}})
 		}
 		sortPlan(plan, every)
 		slices.SortStableFunc(plan.Compliance, func(a, b Requirement) int { return m.order[a.Domain] - m.order[b.Domain] })

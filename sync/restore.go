@@ -309,7 +309,7 @@ type restoreZone struct {
 // restoreZone plans and (when apply) writes the restore of one provider
 // zone: entries are that zone's, oldest first.
 func (e *Engine) restoreZone(ctx context.Context, k zoneKey, entries []RestoreEntry, owned map[nameType]*policy.RRset, opts Options, apply bool, log *slog.Logger) (out restoreZone) {
-	z := &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider], run: opts.RunID}
+	z := &zoneState{key: k, fqdn: k.zone + ".", provider: e.Providers[k.provider], zoneApply: &zoneApply{run: opts.RunID}}
 	defer releaseZones([]*zoneState{z})
 	// The sets to put back, by domain: the earliest entry's before, the
 	// latest entry's after.

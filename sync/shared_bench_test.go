@@ -101,8 +101,8 @@ func BenchmarkSharedZoneSteps(b *testing.B) {
 	z := &zoneState{key: zoneKey{"mem", "z.example"}, fqdn: "z.example.", live: live}
 	for dom, sets := range desired {
 		d := &policy.Domain{Domain: dom, Provider: "mem", Zone: "z.example", TTL: time.Hour}
-		r := &domainRun{d: d, sets: sets, main: z.key}
-		z.parts = append(z.parts, &domainZone{domain: d, main: true, sets: sets, run: r})
+		r := &domainRun{d: d, sets: sets, zone: z}
+		z.parts = append(z.parts, &domainZone{domain: d, main: true, sets: sets, run: r, shareApply: &shareApply{}})
 	}
 	planZone(z, true)
 	resolver := check.NewZoneResolver(map[string][]libdns.RR{"z.example": live}, nil)

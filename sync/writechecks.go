@@ -20,7 +20,9 @@ import (
 //     finding; in the apply modes that RRset's change is held back (taken
 //     out of the plan) and the rest proceeds.
 func writeChecks(z *zoneState, p *domainZone, apply bool, idx liveIndex) {
-	p.checks = nil
+	if p.shareApply != nil {
+		p.checks = nil
+	}
 	if p.plan.Status != StatusDrift || len(p.plan.Changes) == 0 {
 		return // nothing to write to the zone (at most a file)
 	}
@@ -29,7 +31,8 @@ func writeChecks(z *zoneState, p *domainZone, apply bool, idx liveIndex) {
 		if !apply {
 			msg = "a sync would write nothing to this zone: " + msg
 		}
-		p.checks = append(p.checks, Finding{Severity: SevError, Kind: r.Kind, Domain: p.domain.Domain, Subject: z.key.zone, Message: msg})
+		m := p.more()
+		m.checks = append(m.checks, Finding{Severity: SevError, Kind: r.Kind, Domain: p.domain.Domain, Subject: z.key.zone, Message: msg})
 		if apply {
 			p.plan.Status = StatusRefused
 		}
@@ -52,7 +55,8 @@ func writeChecks(z *zoneState, p *domainZone, apply bool, idx liveIndex) {
 		if !apply {
 			verb = "would not be written"
 		}
-		p.checks = append(p.checks, Finding{Severity: SevError, Kind: "cname", Domain: p.domain.Domain, Subject: name + " " + typ,
+		m := p.more()
+		m.checks = append(m.checks, Finding{Severity: SevError, Kind: "cname", Domain: p.domain.Domain, Subject: name + " " + typ,
 			Message: fmt.Sprintf("%s in zone %s %s: a name with a CNAME holds no other data (the server would not load the zone, or resolvers would see only the CNAME), so %s %s %s; remove the conflicting record or change the policy",
 				providers.AbsoluteName(name, z.fqdn), z.key.zone, why, name, typ, verb)})
 		if !apply {
