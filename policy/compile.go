@@ -25,8 +25,16 @@ func compile(d *Domain) ([]RRset, []*Error) { return compileIn(d, nil, nil) }
 
 // compileIn is compile within a load: the TXT value of a key file's key
 // is the one the load made for that file (kc nil: made here), and the sets
-// are taken from the loader's block (nil: allocated).
-func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
+// and the strings made are the loader's arena's (nil: allocated). Within
+// a load, the strings of d that a record holds verbatim (an inline DKIM
+// key, DMARC report URIs, the mail host addresses in the SPF record) are
+// made substrings of the record: the policy keeps them once.
+func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
+	var sets *rrsetBlock
+	var strs *strArena
+	if a != nil {
+		sets, strs = &a.sets, &a.strs
+	}
 	// Room for the usual sets (MX, SPF, DMARC, each DKIM key, each mail
 	// host's A and AAAA; PTRs may grow it): an RRset is large, and growing
 	// the slice copies every one. The sets live as long as the run.
@@ -58,20 +66,32 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		r.Values = sortedUnique(r.Values)
 		out = append(out, r)
 	}
+	// atJoin returns the zone-relative name of label+suffix under the
+	// domain ("" = the domain), made in the arena.
+	atJoin := func(label, suffix string) string {
+		if label == "" && suffix == "" {
+			return relName(d.Domain, d.Zone)
+		}
+		if d.Zone == d.Domain {
+			// relName of label.domain in the zone of the domain.
+			if suffix == "" {
+				return label
+			}
+			return strs.concat(label, suffix)
+		}
+		// relName(label.domain, zone): the domain's own relative name
+		// (a substring of it) under label.
+		if rel := relName(d.Domain, d.Zone); rel != "@" {
+			return strs.concat(label, suffix, ".", rel)
+		}
+		return strs.concat(label, suffix)
+	}
 	// at returns the zone-relative name of label under the domain ("" = the domain).
 	at := func(label string) string {
-		if d.Zone == d.Domain {
-			// relName of label.domain in the zone of the domain, unbuilt.
-			if label == "" {
-				return "@"
-			}
-			return label
+		if d.Zone == d.Domain && label == "" {
+			return "@"
 		}
-		fq := d.Domain
-		if label != "" {
-			fq = label + "." + d.Domain
-		}
-		return relName(fq, d.Zone)
+		return atJoin(label, "")
 	}
 
 	if d.Parked {
@@ -108,10 +128,10 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 	var mxPos Pos
 	if d.MX != nil {
 		if len(d.MX) == 1 {
-			mx = one(mxValue(d.MX[0].Priority, d.MX[0].Host, d.Domain))
+			mx = one(mxValueIn(strs, d.MX[0].Priority, d.MX[0].Host, d.Domain))
 		} else {
 			for _, m := range d.MX {
-				mx = append(mx, mxValue(m.Priority, m.Host, d.Domain))
+				mx = append(mx, mxValueIn(strs, m.Priority, m.Host, d.Domain))
 			}
 		}
 		if len(d.MX) > 0 {
@@ -119,10 +139,10 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		}
 	} else {
 		if len(d.MailHosts) == 1 {
-			mx = one(mxValue(DefaultMXPriority, d.MailHosts[0].Name, d.Domain))
+			mx = one(mxValueIn(strs, DefaultMXPriority, d.MailHosts[0].Name, d.Domain))
 		} else {
 			for _, h := range d.MailHosts {
-				mx = append(mx, mxValue(DefaultMXPriority, h.Name, d.Domain))
+				mx = append(mx, mxValueIn(strs, DefaultMXPriority, h.Name, d.Domain))
 			}
 		}
 		if len(d.MailHosts) > 0 {
@@ -138,13 +158,22 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		if s.State == "absent" {
 			r.Absent = true
 		} else {
-			r.Values = one(SPFRecord(d))
+			var buf [256]byte
+			rec := strs.bytes(appendSPF(buf[:0], d))
+			r.Values = one(rec)
+			if a != nil && s.MailHosts {
+				for i := range d.MailHosts {
+					h := &d.MailHosts[i]
+					within(rec, h.IPv4)
+					within(rec, h.IPv6)
+				}
+			}
 		}
 		add(r)
 	}
 
-	for _, k := range d.DKIM {
-		r := RRset{Name: at(k.Selector + "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: ElemDKIM, Line: lineOf(k.Pos)}
+	for i, k := range d.DKIM {
+		r := RRset{Name: atJoin(k.Selector, "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: ElemDKIM, Line: lineOf(k.Pos)}
 		switch k.State {
 		case "absent":
 			r.Absent = true
@@ -160,7 +189,10 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 				v, ok = kc.dkimTXT(k.KeyFile, k.KeyType, k.Key)
 			}
 			if !ok {
-				v = dkimTXT(kt, k.Key)
+				v = strs.concat("v=DKIM1; k=", kt, "; p=", k.Key)
+				if a != nil {
+					d.DKIM[i].Key = v[len(v)-len(k.Key):]
+				}
 			}
 			r.Values = one(v)
 		}
@@ -172,7 +204,13 @@ func compileIn(d *Domain, kc *keyCache, sets *rrsetBlock) ([]RRset, []*Error) {
 		if m.State == "absent" {
 			r.Absent = true
 		} else {
-			r.Values = one(DMARCRecord(m))
+			var buf [256]byte
+			rec := strs.bytes(appendDMARC(buf[:0], m))
+			r.Values = one(rec)
+			if a != nil {
+				within(rec, m.RUA)
+				within(rec, m.RUF)
+			}
 		}
 		add(r)
 	}
@@ -277,11 +315,16 @@ func SPFRecord(d *Domain) string {
 	if d.Parked {
 		return "v=spf1 -all"
 	}
-	s := d.SPF
-	if s == nil {
+	if d.SPF == nil {
 		return ""
 	}
-	var b strings.Builder
+	var buf [256]byte
+	return string(appendSPF(buf[:0], d))
+}
+
+// appendSPF appends the SPF record of d (which has an spf element) to b.
+func appendSPF(b []byte, d *Domain) []byte {
+	s := d.SPF
 	n := len("v=spf1 -all")
 	for _, m := range s.Mechanisms {
 		n += 1 + len(m)
@@ -296,8 +339,8 @@ func SPFRecord(d *Domain) string {
 			}
 		}
 	}
-	b.Grow(n)
-	b.WriteString("v=spf1")
+	b = slices.Grow(b, n)
+	b = append(b, "v=spf1"...)
 	if s.MailHosts {
 		// Each address once: a scan of those written for a few, a set
 		// for many.
@@ -323,9 +366,9 @@ func SPFRecord(d *Domain) string {
 					}
 				}
 			}
-			b.WriteByte(' ')
-			b.WriteString(prefix)
-			b.WriteString(a)
+			b = append(b, ' ')
+			b = append(b, prefix...)
+			b = append(b, a...)
 		}
 		for _, h := range d.MailHosts {
 			for _, a := range h.IPv4 {
@@ -337,12 +380,22 @@ func SPFRecord(d *Domain) string {
 		}
 	}
 	for _, m := range s.Mechanisms {
-		b.WriteByte(' ')
-		b.WriteString(m)
+		b = append(b, ' ')
+		b = append(b, m...)
 	}
-	b.WriteByte(' ')
-	b.WriteString(allQualifier[s.All])
-	return b.String()
+	b = append(b, ' ')
+	b = append(b, allQualifier[s.All]...)
+	return b
+}
+
+// within makes each of list that rec holds a substring of rec (equal,
+// kept once).
+func within(rec string, list []string) {
+	for i, v := range list {
+		if j := strings.Index(rec, v); j >= 0 && v != "" {
+			list[i] = rec[j : j+len(v)]
+		}
+	}
 }
 
 // DMARCRecord is the DMARC TXT value of m, tags in the order v, p, sp,
@@ -351,7 +404,12 @@ func DMARCRecord(m *DMARC) string {
 	// Built in a buffer on the stack: the record kept is one allocation
 	// of its own size.
 	var a [256]byte
-	b := append(a[:0], "v=DMARC1; p="...)
+	return string(appendDMARC(a[:0], m))
+}
+
+// appendDMARC appends the DMARC record of m to b.
+func appendDMARC(b []byte, m *DMARC) []byte {
+	b = append(b, "v=DMARC1; p="...)
 	b = append(b, m.Policy...)
 	if m.SubdomainPolicy != "" {
 		b = append(b, "; sp="...)
@@ -388,7 +446,7 @@ func DMARCRecord(m *DMARC) string {
 		b = append(b, "; ri="...)
 		b = strconv.AppendInt(b, int64(m.RI), 10)
 	}
-	return string(b)
+	return b
 }
 
 // rrsetBlock hands out the RRset slices of one load's policies from
@@ -438,16 +496,23 @@ func rrsetLess(a, b *RRset) bool {
 // mxValue is the MX value of host (as written in a policy) at priority,
 // built in one piece.
 func mxValue(priority int, host, domain string) string {
-	p := strconv.Itoa(priority)
+	return mxValueIn(nil, priority, host, domain)
+}
+
+// mxValueIn is mxValue made in the arena a.
+func mxValueIn(a *strArena, priority int, host, domain string) string {
+	var buf [8]byte
+	pb := strconv.AppendInt(buf[:0], int64(priority), 10)
+	p := unsafe.String(unsafe.SliceData(pb), len(pb))
 	switch {
 	case host == ".":
-		return p + " ."
+		return a.concat(p, " .")
 	case strings.HasSuffix(host, "."):
-		return p + " " + strings.ToLower(host)
+		return a.concat(p, " ", strings.ToLower(host))
 	case host == "" || host == "@":
-		return p + " " + domain + "."
+		return a.concat(p, " ", domain, ".")
 	default:
-		return p + " " + strings.ToLower(host) + "." + domain + "."
+		return a.concat(p, " ", strings.ToLower(host), ".", domain, ".")
 	}
 }
 

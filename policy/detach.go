@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"strings"
 	"unsafe"
 )
 
@@ -11,12 +10,13 @@ import (
 // the run. Words from a fixed set (fail, reject, ...) become the package's
 // own strings, every other string of the file is copied.
 type detacher struct {
-	lo, hi uintptr // the file's bytes
+	lo, hi uintptr   // the file's bytes
+	a      *strArena // where the copies go (nil: each its own allocation)
 }
 
-func newDetacher(src string) detacher {
+func newDetacher(src string, a *strArena) detacher {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(src)))
-	return detacher{p, p + uintptr(len(src))}
+	return detacher{p, p + uintptr(len(src)), a}
 }
 
 // words are the values of the policy keys that take one of a few words.
@@ -42,7 +42,7 @@ func (dt detacher) str(p *string) {
 		*p = w
 		return
 	}
-	*p = strings.Clone(s)
+	*p = dt.a.str(s)
 }
 
 func (dt detacher) strs(list []string) {
@@ -51,7 +51,8 @@ func (dt detacher) strs(list []string) {
 	}
 }
 
-// domain detaches every string of d; providers are the config's names.
+// domain detaches every string of d but the DMARC report URIs (see
+// reportURIs); providers are the config's names.
 func (dt detacher) domain(d *Domain, cfg *Config) {
 	zoneIsDomain := d.Zone == d.Domain
 	dt.str(&d.Domain)
@@ -94,8 +95,6 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 	if m := d.DMARC; m != nil {
 		dt.str(&m.Policy)
 		dt.str(&m.SubdomainPolicy)
-		dt.strs(m.RUA)
-		dt.strs(m.RUF)
 		dt.str(&m.ADKIM)
 		dt.str(&m.ASPF)
 		dt.str(&m.FO)
@@ -127,5 +126,14 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 		dt.str(&m.Mode)
 		dt.strs(m.MX)
 		dt.str(&m.PolicyDir)
+	}
+}
+
+// reportURIs detaches the DMARC report URIs of d: after the compile,
+// which makes those of a DMARC record substrings of it.
+func (dt detacher) reportURIs(d *Domain) {
+	if m := d.DMARC; m != nil {
+		dt.strs(m.RUA)
+		dt.strs(m.RUF)
 	}
 }

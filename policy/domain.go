@@ -162,15 +162,18 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 			l.mtaSTS(e) // after mail_hosts and mx: its default mx patterns
 		}
 	}
-	newDetacher(s.src).domain(d, cfg)
+	dt := newDetacher(s.src, &s.arena.strs)
+	dt.domain(d, cfg)
 	if len(c.errs) > start {
+		dt.reportURIs(d)
 		if d.Domain == "domain.invalid" {
 			return nil, false, nil
 		}
 		return d, false, nil
 	}
 	c.add(checkMailAuth(d)...)
-	rrs, cerrs := compileIn(d, kc, &s.rrsets)
+	rrs, cerrs := compileIn(d, kc, &s.arena)
+	dt.reportURIs(d)
 	c.add(cerrs...)
 	return d, len(c.errs) == start, rrs
 }

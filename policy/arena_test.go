@@ -1,0 +1,111 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// inside reports whether s lies in the bytes of rec.
+func inside(s, rec string) bool {
+	p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(rec)))
+	return s != "" && p >= lo && p+uintptr(len(s)) <= lo+uintptr(len(rec))
+}
+
+// TestLoadKeepsRecordParts: a loaded policy keeps the strings its records
+// hold verbatim once, as substrings of the record: the inline DKIM key of
+// its DKIM TXT value, the report URIs of its DMARC record, the mail host
+// addresses of its SPF record (and of the A/AAAA sets, which share them).
+func TestLoadKeepsRecordParts(t *testing.T) {
+	_, path := writeTree(t, map[string]string{
+		"maildns.yaml": "policies: [\"p/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"p/a.yaml": `domain: a.example
+provider: local
+mail_hosts:
+  - {name: mail, ipv4: [198.51.100.7], ipv6: ["2001:db8::7"]}
+  - {name: mx2, ipv4: [198.51.100.8, 198.51.100.9]}
+spf: {mail_hosts: true, mechanisms: [include:_spf.example.net]}
+dkim:
+  - selector: s1
+    key: MCowBQYDK2VwAyEALVjNAU/TPoo4q2XKNrhBzdwOsbwRAEnmwSzll5q6n08=
+dmarc: {policy: reject, rua: ["mailto:d@a.example", "mailto:x@b.example"], ruf: ["mailto:f@a.example"]}
+`,
+	})
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Domains[0]
+	sets, _ := cfg.Compile(d)
+	rec := func(name, prefix string) string {
+		for _, s := range sets {
+			if s.Name == name && s.Type == "TXT" && strings.HasPrefix(s.Values[0], prefix) {
+				return s.Values[0]
+			}
+		}
+		t.Fatalf("no %s record at %s", prefix, name)
+		return ""
+	}
+	spf, dkim, dmarc := rec("@", "v=spf1"), rec("s1._domainkey", "v=DKIM1"), rec("_dmarc", "v=DMARC1")
+	if k := d.DKIM[0].Key; !inside(k, dkim) || !strings.HasSuffix(dkim, "p="+k) {
+		t.Errorf("DKIM key %q is not kept in its record %q", k, dkim)
+	}
+	for _, u := range append(append([]string(nil), d.DMARC.RUA...), d.DMARC.RUF...) {
+		if !inside(u, dmarc) {
+			t.Errorf("report URI %q is not kept in the DMARC record %q", u, dmarc)
+		}
+	}
+	for _, h := range d.MailHosts {
+		for _, a := range append(append([]string(nil), h.IPv4...), h.IPv6...) {
+			if !inside(a, spf) {
+				t.Errorf("address %q of %s is not kept in the SPF record %q", a, h.Name, spf)
+			}
+		}
+	}
+	for _, s := range sets {
+		if s.Name == "mail" && len(s.Values) == 1 && !inside(s.Values[0], spf) {
+			t.Errorf("%s %s value %q is not the host's address", s.Name, s.Type, s.Values[0])
+		}
+	}
+	// And the values are what they were.
+	if want := "v=spf1 ip4:198.51.100.7 ip6:2001:db8::7 ip4:198.51.100.8 ip4:198.51.100.9 include:_spf.example.net -all"; spf != want {
+		t.Errorf("SPF %q, want %q", spf, want)
+	}
+	if want := "v=DMARC1; p=reject; rua=mailto:d@a.example,mailto:x@b.example; ruf=mailto:f@a.example"; dmarc != want {
+		t.Errorf("DMARC %q, want %q", dmarc, want)
+	}
+}
+
+// TestStrArena: strings handed out keep their bytes while the arena hands
+// out more, across blocks and past the size of one.
+func TestStrArena(t *testing.T) {
+	var a strArena
+	var got, want []string
+	for i := range 5000 {
+		w := strings.Repeat(fmt.Sprint(i%10), i%300)
+		if i%7 == 0 {
+			w = strings.Repeat("x", strBlockLen/8+i%3) // its own allocation
+		}
+		var s string
+		switch i % 3 {
+		case 0:
+			s = a.str(w)
+		case 1:
+			s = a.bytes([]byte(w))
+		default:
+			h := len(w) / 2
+			s = a.concat(w[:h], "", w[h:])
+		}
+		got, want = append(got, s), append(want, w)
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("string %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+	var nilArena *strArena
+	if s := nilArena.concat("a", "b"); s != "ab" {
+		t.Errorf("nil arena: %q", s)
+	}
+}
