@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unsafe"
@@ -107,5 +108,73 @@ func TestStrArena(t *testing.T) {
 	var nilArena *strArena
 	if s := nilArena.concat("a", "b"); s != "ab" {
 		t.Errorf("nil arena: %q", s)
+	}
+}
+
+// TestLoadSharesSPF: policies that write the same spf element share one
+// (read only), each still placed in its own file; one that writes another
+// has its own.
+func TestLoadSharesSPF(t *testing.T) {
+	pol := func(name, spf string) string {
+		return "domain: " + name + "\nprovider: local\nmail_hosts:\n  - {name: mail, ipv4: [192.0.2.1]}\nspf: " + spf + "\n"
+	}
+	_, path := writeTree(t, map[string]string{
+		"maildns.yaml": "policies: [\"p/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"p/a.yaml":     pol("a.example", "{mail_hosts: true, all: fail}"),
+		"p/b.yaml":     pol("b.example", "{mail_hosts: true, all: fail}"),
+		"p/c.yaml":     pol("c.example", "{mail_hosts: true, all: softfail}"),
+		"p/d.yaml":     pol("d.example", "{mail_hosts: true, all: fail, mechanisms: [mx]}"),
+		"p/e.yaml":     pol("e.example", "{mail_hosts: true, all: fail, mechanisms: [mx]}"),
+		"p/f.yaml":     pol("f.example", "{mail_hosts: true, all: fail, mechanisms: [a]}"),
+		"p/g.yaml":     "domain: g.example\nprovider: local\nttl: 60\nmail_hosts:\n  - {name: mail, ipv4: [192.0.2.1]}\nspf: {mail_hosts: true, all: fail}\n",
+	})
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Loaders run side by side: sharing is within one, so compare with
+	// what every domain wants rather than count pointers.
+	by := map[string]*Domain{}
+	for _, d := range cfg.Domains {
+		by[strings.TrimSuffix(d.Domain, ".example")] = d
+	}
+	for _, c := range [][2]string{{"a", "c"}, {"a", "d"}, {"d", "f"}, {"a", "g"}} {
+		if by[c[0]].SPF == by[c[1]].SPF {
+			t.Errorf("%s and %s share their SPF element, which differ: %+v %+v", c[0], c[1], *by[c[0]].SPF, *by[c[1]].SPF)
+		}
+	}
+	if l := by["g"].SPF.Line; l != 6 {
+		t.Errorf("g's spf at line %d, want 6", l)
+	}
+	for _, d := range cfg.Domains {
+		sets, _ := cfg.Compile(d)
+		if d.At(d.SPF.Line).File != d.Pos.File {
+			t.Errorf("%s: spf placed in %s", d.Domain, d.At(d.SPF.Line))
+		}
+		for _, s := range sets {
+			if s.Element == ElemSPF && s.PosIn(d) != (Pos{d.Pos.File, int(d.SPF.Line)}) {
+				t.Errorf("%s: SPF set at %v", d.Domain, s.PosIn(d))
+			}
+		}
+	}
+
+	// One loader: the same element is one value.
+	kc := &keyCache{m: map[string]*cachedKey{}}
+	s := &loadScratch{}
+	dir := filepath.Dir(path)
+	var spfs []*SPF
+	for _, f := range []string{"a", "b", "c", "d", "e"} {
+		c := &collector{}
+		d, ok, _ := c.loadDomain(cfg, filepath.Join(dir, "p", f+".yaml"), kc, s)
+		if !ok {
+			t.Fatal(c.err())
+		}
+		spfs = append(spfs, d.SPF)
+	}
+	if spfs[0] != spfs[1] || spfs[3] != spfs[4] {
+		t.Errorf("the same spf element is not shared: %p %p, %p %p", spfs[0], spfs[1], spfs[3], spfs[4])
+	}
+	if spfs[0] == spfs[2] || spfs[0] == spfs[3] {
+		t.Error("different spf elements are shared")
 	}
 }

@@ -116,16 +116,16 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 			name = relName(strings.TrimSuffix(h.FQDN(d.Domain), "."), d.Zone)
 		}
 		if len(h.IPv4) > 0 {
-			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv4), Element: ElemMailHosts, Line: lineOf(h.Pos)})
+			add(RRset{Name: name, Type: "A", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv4), Element: ElemMailHosts, Line: h.Line})
 		}
 		if len(h.IPv6) > 0 {
-			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv6), Element: ElemMailHosts, Line: lineOf(h.Pos)})
+			add(RRset{Name: name, Type: "AAAA", TTL: ttlOr(h.TTL), Values: addrValues(h.IPv6), Element: ElemMailHosts, Line: h.Line})
 		}
 	}
 
 	// MX: as written, or priority 10 for each mail host.
 	var mx []string
-	var mxPos Pos
+	var mxLine int32
 	if d.MX != nil {
 		if len(d.MX) == 1 {
 			mx = one(mxValueIn(strs, d.MX[0].Priority, d.MX[0].Host, d.Domain))
@@ -135,7 +135,7 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 			}
 		}
 		if len(d.MX) > 0 {
-			mxPos = d.MX[0].Pos
+			mxLine = d.MX[0].Line
 		}
 	} else {
 		if len(d.MailHosts) == 1 {
@@ -146,15 +146,15 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 			}
 		}
 		if len(d.MailHosts) > 0 {
-			mxPos = d.MailHosts[0].Pos
+			mxLine = d.MailHosts[0].Line
 		}
 	}
 	if len(mx) > 0 {
-		add(RRset{Name: at(""), Type: "MX", Values: mx, Element: ElemMX, Line: lineOf(mxPos)})
+		add(RRset{Name: at(""), Type: "MX", Values: mx, Element: ElemMX, Line: mxLine})
 	}
 
 	if s := d.SPF; s != nil {
-		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Element: ElemSPF, Line: lineOf(s.Pos)}
+		r := RRset{Name: at(""), Type: "TXT", Own: OwnPrefix, Element: ElemSPF, Line: s.Line}
 		if s.State == "absent" {
 			r.Absent = true
 		} else {
@@ -173,7 +173,7 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 	}
 
 	for i, k := range d.DKIM {
-		r := RRset{Name: atJoin(k.Selector, "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: ElemDKIM, Line: lineOf(k.Pos)}
+		r := RRset{Name: atJoin(k.Selector, "._domainkey"), Type: "TXT", TTL: ttlOr(k.TTL), Element: ElemDKIM, Line: k.Line}
 		switch k.State {
 		case "absent":
 			r.Absent = true
@@ -200,7 +200,7 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 	}
 
 	if m := d.DMARC; m != nil {
-		r := RRset{Name: at("_dmarc"), Type: "TXT", Element: ElemDMARC, Line: lineOf(m.Pos)}
+		r := RRset{Name: at("_dmarc"), Type: "TXT", Element: ElemDMARC, Line: m.Line}
 		if m.State == "absent" {
 			r.Absent = true
 		} else {
@@ -254,7 +254,7 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 			for _, a := range append(append([]string(nil), h.IPv4...), h.IPv6...) {
 				ip, err := netip.ParseAddr(a)
 				if err != nil {
-					errs = append(errs, Errorf(h.Pos, "mail host %s: bad address %q", h.Name, a))
+					errs = append(errs, Errorf(d.At(h.Line), "mail host %s: bad address %q", h.Name, a))
 					continue
 				}
 				rev := strings.TrimSuffix(ReverseName(ip), ".")

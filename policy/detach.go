@@ -12,11 +12,56 @@ import (
 type detacher struct {
 	lo, hi uintptr   // the file's bytes
 	a      *strArena // where the copies go (nil: each its own allocation)
+	spfs   spfIntern // the SPF elements met so far (nil: none shared)
 }
 
-func newDetacher(src string, a *strArena) detacher {
+func newDetacher(src string, a *strArena, spfs spfIntern) detacher {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(src)))
-	return detacher{p, p + uintptr(len(src)), a}
+	return detacher{p, p + uintptr(len(src)), a, spfs}
+}
+
+// spfIntern holds the SPF elements a loader has met, by what they say
+// (spfKey): most policies write the same one (mail_hosts and an all at
+// the same line), and share it.
+type spfIntern map[string]*SPF
+
+// spfKey appends what s says, line included, to b.
+func spfKey(b []byte, s *SPF) []byte {
+	b = append(b, byte(s.Line), byte(s.Line>>8), byte(s.Line>>16), byte(s.Line>>24))
+	if s.MailHosts {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = append(b, s.All...)
+	b = append(b, 0)
+	b = append(b, s.State...)
+	for _, m := range s.Mechanisms {
+		b = append(b, 0)
+		b = append(b, m...)
+	}
+	return b
+}
+
+// spf detaches d's SPF element, or shares the one written the same way
+// by a policy loaded before.
+func (dt detacher) spf(d *Domain) {
+	s := d.SPF
+	var buf [128]byte
+	var k []byte
+	if dt.spfs != nil {
+		k = spfKey(buf[:0], s)
+		if shared, ok := dt.spfs[string(k)]; ok {
+			d.SPF = shared
+			return
+		}
+	}
+	dt.strs(s.Mechanisms)
+	dt.str(&s.All)
+	dt.str(&s.State)
+	if dt.spfs != nil {
+		dt.spfs[string(k)] = s
+	}
 }
 
 // words are the values of the policy keys that take one of a few words.
@@ -79,10 +124,8 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 	for i := range d.MX {
 		dt.str(&d.MX[i].Host)
 	}
-	if s := d.SPF; s != nil {
-		dt.strs(s.Mechanisms)
-		dt.str(&s.All)
-		dt.str(&s.State)
+	if d.SPF != nil {
+		dt.spf(d)
 	}
 	for i := range d.DKIM {
 		k := &d.DKIM[i]

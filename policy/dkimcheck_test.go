@@ -112,24 +112,25 @@ func TestCheckMailAuth(t *testing.T) {
 	}{
 		{"clean", Domain{
 			Domain: "example.com",
-			SPF:    &SPF{Pos: pos, Mechanisms: []string{"include:_spf.example.net", "a", "mx/24", "ptr", "exists:%{i}.x.example", "exp=e.example.com"}},
-			DKIM:   []DKIM{{Pos: pos, Selector: "s1", Key: testRSA[2048], KeyType: "rsa", KeyBits: 2048}, {Pos: pos, Selector: "s2", Key: testRSA[1024], KeyType: "rsa"}},
-			DMARC:  &DMARC{Pos: pos, Policy: "reject", RUA: []string{"mailto:d@example.com!10m"}},
-			MX:     []MX{{Pos: pos, Host: "mail", Priority: 10}, {Pos: pos, Host: "mx.example.net.", Priority: 20}},
+			SPF:    &SPF{Line: 7, Mechanisms: []string{"include:_spf.example.net", "a", "mx/24", "ptr", "exists:%{i}.x.example", "exp=e.example.com"}},
+			DKIM:   []DKIM{{Line: 7, Selector: "s1", Key: testRSA[2048], KeyType: "rsa", KeyBits: 2048}, {Line: 7, Selector: "s2", Key: testRSA[1024], KeyType: "rsa"}},
+			DMARC:  &DMARC{Line: 7, Policy: "reject", RUA: []string{"mailto:d@example.com!10m"}},
+			MX:     []MX{{Line: 7, Host: "mail", Priority: 10}, {Line: 7, Host: "mx.example.net.", Priority: 20}},
 		}, nil},
-		{"spf", Domain{SPF: &SPF{Pos: pos, Mechanisms: []string{"include:", "a:foo", "+all", "redirect=x.example", "ip4:10.0.0.1/33", "exp=a.example", "exp=b.example"}}},
+		{"spf", Domain{SPF: &SPF{Line: 7, Mechanisms: []string{"include:", "a:foo", "+all", "redirect=x.example", "ip4:10.0.0.1/33", "exp=a.example", "exp=b.example"}}},
 			[]string{"mechanisms[0]", "mechanisms[1]", "mechanisms[2] \"+all\": write the all", "mechanisms[3]", "mechanisms[4]", "mechanisms[6] \"exp=b.example\": exp= appears twice"}},
-		{"spf absent", Domain{SPF: &SPF{Pos: pos, State: "absent", Mechanisms: []string{"include:"}}}, nil},
-		{"dkim weak", Domain{DKIM: []DKIM{{Pos: pos, Selector: "old", Key: testRSA[512], KeyType: "rsa", KeyBits: 512}, {Pos: pos, Selector: "gone", Key: testRSA[512], State: "retired"}}},
+		{"spf absent", Domain{SPF: &SPF{Line: 7, State: "absent", Mechanisms: []string{"include:"}}}, nil},
+		{"dkim weak", Domain{DKIM: []DKIM{{Line: 7, Selector: "old", Key: testRSA[512], KeyType: "rsa", KeyBits: 512}, {Line: 7, Selector: "gone", Key: testRSA[512], State: "retired"}}},
 			[]string{"dkim old: RSA key of 512 bits"}},
-		{"dmarc", Domain{DMARC: &DMARC{Pos: pos, Policy: "none", RUA: []string{"https://example.com/r"}, RUF: []string{"mailto:x"}}},
+		{"dmarc", Domain{DMARC: &DMARC{Line: 7, Policy: "none", RUA: []string{"https://example.com/r"}, RUF: []string{"mailto:x"}}},
 			[]string{"dmarc rua: \"https://example.com/r\" is not a mailto", "dmarc ruf"}},
-		{"mx", Domain{MX: []MX{{Pos: pos, Host: "192.0.2.1", Priority: 10}, {Pos: pos, Host: "2001:db8::1", Priority: 20}}},
+		{"mx", Domain{MX: []MX{{Line: 7, Host: "192.0.2.1", Priority: 10}, {Line: 7, Host: "2001:db8::1", Priority: 20}}},
 			[]string{"\"192.0.2.1\" is an IP address", "\"2001:db8::1\" is an IP address"}},
-		{"null mx", Domain{MX: []MX{{Pos: pos, Host: ".", Priority: 5}, {Pos: pos, Host: "mail", Priority: 10}}},
+		{"null mx", Domain{MX: []MX{{Line: 7, Host: ".", Priority: 5}, {Line: 7, Host: "mail", Priority: 10}}},
 			[]string{"has priority 0", "must stand alone"}},
 	}
 	for _, c := range cases {
+		c.d.Pos = Pos{File: pos.File, Line: 1} // the elements' file is the domain's
 		errs := checkMailAuth(&c.d)
 		if len(errs) != len(c.want) {
 			t.Errorf("%s: %d errors %v, want %d", c.name, len(errs), errs, len(c.want))

@@ -162,7 +162,10 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 			l.mtaSTS(e) // after mail_hosts and mx: its default mx patterns
 		}
 	}
-	dt := newDetacher(s.src, &s.arena.strs)
+	if s.spfs == nil {
+		s.spfs = spfIntern{}
+	}
+	dt := newDetacher(s.src, &s.arena.strs, s.spfs)
 	dt.domain(d, cfg)
 	if len(c.errs) > start {
 		dt.reportURIs(d)
@@ -244,7 +247,7 @@ func (l *domainLoader) mailHosts(e entry) {
 		if !ok {
 			continue
 		}
-		h := MailHost{Pos: Pos{l.file, it.Line}}
+		h := MailHost{Line: line32(it.Line)}
 		named := false
 		for _, f := range fields {
 			switch f.key {
@@ -299,21 +302,21 @@ func (l *domainLoader) mailHosts(e entry) {
 		}
 		if !named {
 			if !hasKey(fields, "name") {
-				l.errorf(h.Pos, "mail host: name is required")
+				l.errorf(d.At(h.Line), "mail host: name is required")
 			}
 			continue
 		}
 		fq := h.FQDN(d.Domain)
 		if first, dup := seen[fq]; dup {
-			l.errorf(h.Pos, "mail host %s is listed twice (first at line %d)", h.Name, first)
+			l.errorf(d.At(h.Line), "mail host %s is listed twice (first at line %d)", h.Name, first)
 			continue
 		}
-		seen[fq] = h.Pos.Line
+		seen[fq] = int(h.Line)
 		if h.TLSA != nil && !inZone(strings.TrimSuffix(fq, "."), d.Zone) {
 			l.errorf(h.TLSA.Pos, "mail host %s: tlsa needs the host in zone %s (its TLSA records live at %s)", h.Name, d.Zone, TLSAName(fq))
 		}
-		if !h.Outside(d.Domain) && len(h.IPv4)+len(h.IPv6) == 0 && !l.hadErrorAt(h.Pos.File, it) {
-			l.errorf(h.Pos, "mail host %s is in %s and needs an ipv4 or ipv6 address", h.Name, d.Domain)
+		if !h.Outside(d.Domain) && len(h.IPv4)+len(h.IPv6) == 0 && !l.hadErrorAt(l.file, it) {
+			l.errorf(d.At(h.Line), "mail host %s is in %s and needs an ipv4 or ipv6 address", h.Name, d.Domain)
 		}
 		hosts = append(hosts, h)
 	}
@@ -360,7 +363,7 @@ func (l *domainLoader) mx(e entry) {
 		if !ok {
 			continue
 		}
-		m := MX{Pos: Pos{l.file, it.Line}, Priority: DefaultMXPriority}
+		m := MX{Line: line32(it.Line), Priority: DefaultMXPriority}
 		good := true
 		for _, f := range fields {
 			switch f.key {
@@ -398,7 +401,7 @@ func (l *domainLoader) mx(e entry) {
 			}
 		}
 		if !hasKey(fields, "host") {
-			l.errorf(m.Pos, "mx: host is required")
+			l.errorf(d.At(m.Line), "mx: host is required")
 			continue
 		}
 		if !good {
@@ -406,10 +409,10 @@ func (l *domainLoader) mx(e entry) {
 		}
 		target := mxTarget(m.Host, d.Domain)
 		if first, dup := seen[target]; dup {
-			l.errorf(m.Pos, "mx host %s is listed twice (first at line %d)", m.Host, first)
+			l.errorf(d.At(m.Line), "mx host %s is listed twice (first at line %d)", m.Host, first)
 			continue
 		}
-		seen[target] = m.Pos.Line
+		seen[target] = int(m.Line)
 		d.MX = append(d.MX, m)
 	}
 }
@@ -427,7 +430,7 @@ func (l *domainLoader) spf(e entry) {
 	if !ok {
 		return
 	}
-	s := &SPF{Pos: e.pos, MailHosts: true, All: "fail"}
+	s := &SPF{Line: line32(e.pos.Line), MailHosts: true, All: "fail"}
 	for _, f := range fields {
 		switch f.key {
 		case "mail_hosts":
@@ -483,7 +486,7 @@ func (l *domainLoader) dkim(e entry) {
 		if !ok {
 			continue
 		}
-		k := DKIM{Pos: Pos{l.file, it.Line}}
+		k := DKIM{Line: line32(it.Line)}
 		var keyFileE, keyE entry // kept by value: a pointer to a copy costs an allocation
 		var keyFile, key *entry
 		good := true
@@ -527,7 +530,7 @@ func (l *domainLoader) dkim(e entry) {
 		}
 		good = l.dkimDates(&k) && good
 		if !hasKey(fields, "selector") {
-			l.errorf(k.Pos, "dkim: selector is required")
+			l.errorf(l.d.At(k.Line), "dkim: selector is required")
 			continue
 		}
 		switch {
@@ -535,7 +538,7 @@ func (l *domainLoader) dkim(e entry) {
 			l.errorf(key.pos, "dkim %s: give key_file or key, not both", k.Selector)
 			good = false
 		case keyFile == nil && key == nil && (k.State == "" || k.State == "next" || !k.dates().RetireAt.IsZero()):
-			l.errorf(k.Pos, "dkim %s: key_file or key is required", k.Selector)
+			l.errorf(l.d.At(k.Line), "dkim %s: key_file or key is required", k.Selector)
 			good = false
 		case keyFile != nil:
 			s, ok := l.str(*keyFile, l.file)
@@ -586,10 +589,10 @@ func (l *domainLoader) dkim(e entry) {
 			continue
 		}
 		if first, dup := seen[k.Selector]; dup {
-			l.errorf(k.Pos, "dkim selector %s is listed twice (first at line %d)", k.Selector, first)
+			l.errorf(l.d.At(k.Line), "dkim selector %s is listed twice (first at line %d)", k.Selector, first)
 			continue
 		}
-		seen[k.Selector] = k.Pos.Line
+		seen[k.Selector] = int(k.Line)
 		l.d.DKIM = append(l.d.DKIM, k)
 	}
 }
@@ -606,7 +609,7 @@ func (l *domainLoader) dmarc(e entry) {
 	if !ok {
 		return
 	}
-	m := &DMARC{Pos: e.pos, Percent: DefaultDMARCPercent}
+	m := &DMARC{Line: line32(e.pos.Line), Percent: DefaultDMARCPercent}
 	policies := []string{"none", "quarantine", "reject"}
 	for _, f := range fields {
 		switch f.key {

@@ -637,6 +637,7 @@ type loadScratch struct {
 	entries []entry   // the block of the mappings' entries
 	lists   listBlock // the block of the string lists
 	arena   loadArena // where the compiled RRsets and kept strings go
+	spfs    spfIntern // the SPF elements the policies share
 }
 
 // keyCache holds the DKIM key files read by one load, by absolute path.

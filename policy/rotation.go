@@ -62,21 +62,21 @@ func (l *domainLoader) dkimDates(k *DKIM) bool {
 			continue
 		}
 		if prev != "" && !o.t.After(prevT) {
-			l.errorf(k.Pos, "dkim %s: %s (%s) must come after %s (%s)", k.Selector, o.name, o.t.Format(time.RFC3339), prev, prevT.Format(time.RFC3339))
+			l.errorf(l.d.At(k.Line), "dkim %s: %s (%s) must come after %s (%s)", k.Selector, o.name, o.t.Format(time.RFC3339), prev, prevT.Format(time.RFC3339))
 			ok = false
 		}
 		prev, prevT = o.name, o.t
 	}
 	if !dt.ActiveFrom.IsZero() && k.State != "next" {
-		l.errorf(k.Pos, "dkim %s: active_from goes with state: next", k.Selector)
+		l.errorf(l.d.At(k.Line), "dkim %s: active_from goes with state: next", k.Selector)
 		ok = false
 	}
 	if !dt.RetireAt.IsZero() && (k.State == "retired" || k.State == "absent") {
-		l.errorf(k.Pos, "dkim %s: retire_at goes with state next or active", k.Selector)
+		l.errorf(l.d.At(k.Line), "dkim %s: retire_at goes with state next or active", k.Selector)
 		ok = false
 	}
 	if !dt.RemoveAt.IsZero() && k.State == "absent" {
-		l.errorf(k.Pos, "dkim %s: remove_at goes with a state other than absent", k.Selector)
+		l.errorf(l.d.At(k.Line), "dkim %s: remove_at goes with a state other than absent", k.Selector)
 		ok = false
 	}
 	return ok

@@ -135,14 +135,19 @@ type Domain struct {
 	compiledFor *Domain
 }
 
+// The elements every policy has (mail hosts, MX, SPF, DKIM, DMARC) keep
+// the line they are written at, not a Pos: their file is their Domain's
+// (Domain.At), and the 16 bytes of a file name in each made a DMARC 192
+// bytes, not 160, and an SPF that policies share (see spfIntern) its own.
+
 type MailHost struct {
-	Pos  Pos
 	Name string // as written: relative, "@", or an FQDN ending in "." (outside host)
 	IPv4 []string
 	IPv6 []string
 	TTL  time.Duration // 0: the domain's
 	// TLSA is the host's DANE element; nil: not managed.
 	TLSA *TLSA
+	Line int32 // where it is written in its policy's file
 }
 
 // FQDN is the host's fully qualified name with a trailing dot.
@@ -167,21 +172,22 @@ func (h MailHost) Outside(domain string) bool {
 }
 
 type MX struct {
-	Pos      Pos
 	Host     string // as written (relative to domain, or FQDN with ".")
 	Priority int
+	Line     int32
 }
 
+// SPF is the spf element. A loaded one may be shared by the policies
+// that write the same (read only).
 type SPF struct {
-	Pos        Pos
-	MailHosts  bool // ip4:/ip6: for every mail host address
 	Mechanisms []string
 	All        string // fail|softfail|neutral
 	State      string // "" (present) | absent
+	Line       int32
+	MailHosts  bool // ip4:/ip6: for every mail host address
 }
 
 type DKIM struct {
-	Pos      Pos
 	Selector string
 	KeyFile  string // absolute, resolved against the policy file
 	Key      string // base64 SubjectPublicKeyInfo (from key or key_file)
@@ -190,8 +196,9 @@ type DKIM struct {
 	State    string // "" (active) | next | retired | absent
 	TTL      time.Duration
 	// Dates are the staged rotation's dates; nil: none (most selectors),
-	// so a DKIM is 120 bytes, not 192.
+	// so a DKIM is 112 bytes, not 192.
 	Dates *DKIMDates
+	Line  int32
 }
 
 // DKIMDates are the dates a selector becomes active, retired and absent
@@ -209,17 +216,17 @@ func (k *DKIM) dates() DKIMDates {
 }
 
 type DMARC struct {
-	Pos             Pos
 	Policy          string
 	SubdomainPolicy string
 	RUA             []string
 	RUF             []string
 	ADKIM           string // relaxed|strict ("" = relaxed, left out)
 	ASPF            string
-	Percent         int32  // 100 default, left out of the record when 100
-	RI              uint32 // beside Percent: a DMARC is 176 bytes, not 184 (size class 192)
 	FO              string
 	State           string // "" | absent
+	Percent         int32  // 100 default, left out of the record when 100
+	RI              uint32 // beside Percent and Line: a DMARC is 160 bytes
+	Line            int32
 }
 
 type PTR struct {
@@ -289,6 +296,9 @@ func (e Element) String() string {
 // MarshalText writes the element's name (as the string it was).
 func (e Element) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
+// At is the place of line in d's file (line 0: the file).
+func (d *Domain) At(line int32) Pos { return Pos{File: d.Pos.File, Line: int(line)} }
+
 // PosIn is where the element asking for r is written, r being one of d's
 // RRsets: d's file at r.Line (no place when the element has none).
 func (r *RRset) PosIn(d *Domain) Pos {
@@ -300,6 +310,9 @@ func (r *RRset) PosIn(d *Domain) Pos {
 
 // lineOf is the line of p as an RRset keeps it.
 func lineOf(p Pos) int32 { return int32(p.Line) }
+
+// line32 is a line as an element keeps it.
+func line32(line int) int32 { return int32(line) }
 
 // SPFPrefix is the prefix of the values an OwnPrefix RRset owns: only the
 // apex SPF is owned by prefix, so the sets do not each keep it.
