@@ -18,7 +18,10 @@ type loadArena struct {
 
 // strArena hands out strings from blocks of bytes (never written again
 // once handed out). A nil arena allocates each string on its own.
-type strArena struct{ buf []byte }
+type strArena struct {
+	buf    []byte
+	shared map[string]string // see joined
+}
 
 // strBlockLen is the size of a block of strings: small enough that a
 // load of a few policies wastes little, large enough that its unused tail
@@ -74,4 +77,23 @@ func (a *strArena) concat(parts ...string) string {
 		r = append(r, p...)
 	}
 	return unsafe.String(unsafe.SliceData(r), len(r))
+}
+
+// joined returns x+y in the arena, one string for every call with the
+// same x+y: the names most policies have ("s1._domainkey") are kept once.
+func (a *strArena) joined(x, y string) string {
+	if a == nil {
+		return x + y
+	}
+	var buf [64]byte
+	k := append(append(buf[:0], x...), y...)
+	if s, ok := a.shared[string(k)]; ok {
+		return s
+	}
+	s := a.bytes(k)
+	if a.shared == nil {
+		a.shared = map[string]string{}
+	}
+	a.shared[s] = s
+	return s
 }

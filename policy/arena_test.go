@@ -17,11 +17,13 @@ func inside(s, rec string) bool {
 // TestLoadKeepsRecordParts: a loaded policy keeps the strings its records
 // hold verbatim once, as substrings of the record: the inline DKIM key of
 // its DKIM TXT value, the report URIs of its DMARC record, the mail host
-// addresses of its SPF record (and of the A/AAAA sets, which share them).
+// addresses of its SPF record (and of the A/AAAA sets, which share them);
+// its domain name in its file's name; the names policies share once.
 func TestLoadKeepsRecordParts(t *testing.T) {
 	_, path := writeTree(t, map[string]string{
-		"maildns.yaml": "policies: [\"p/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
-		"p/a.yaml": `domain: a.example
+		"maildns.yaml":     "policies: [\"p/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"p/b.example.yaml": "domain: b.example\nprovider: local\ndkim:\n  - {selector: s1, key: MCowBQYDK2VwAyEALVjNAU/TPoo4q2XKNrhBzdwOsbwRAEnmwSzll5q6n08=}\n",
+		"p/a.example.yaml": `domain: a.example
 provider: local
 mail_hosts:
   - {name: mail, ipv4: [198.51.100.7], ipv6: ["2001:db8::7"]}
@@ -39,6 +41,28 @@ dmarc: {policy: reject, rua: ["mailto:d@a.example", "mailto:x@b.example"], ruf: 
 	}
 	d := cfg.Domains[0]
 	sets, _ := cfg.Compile(d)
+	// The domain's name is kept in its file's name; the DKIM name both
+	// have is one string (in one loader: loaders run side by side).
+	if !inside(d.Domain, d.Pos.File) || d.Zone != d.Domain {
+		t.Errorf("domain %q (zone %q) is not kept in its file name %q", d.Domain, d.Zone, d.Pos.File)
+	}
+	kc, s := &keyCache{m: map[string]*cachedKey{}}, &loadScratch{}
+	var names []string
+	for _, f := range []string{"a", "b"} {
+		c := &collector{}
+		_, ok, rrs := c.loadDomain(cfg, filepath.Join(filepath.Dir(path), "p", f+".example.yaml"), kc, s)
+		if !ok {
+			t.Fatal(c.err())
+		}
+		for _, r := range rrs {
+			if r.Name == "s1._domainkey" {
+				names = append(names, r.Name)
+			}
+		}
+	}
+	if len(names) != 2 || unsafe.StringData(names[0]) != unsafe.StringData(names[1]) {
+		t.Errorf("the DKIM names %q are not one string", names)
+	}
 	rec := func(name, prefix string) string {
 		for _, s := range sets {
 			if s.Name == name && s.Type == "TXT" && strings.HasPrefix(s.Values[0], prefix) {

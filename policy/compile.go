@@ -41,8 +41,11 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 	out := sets.take(3 + len(d.DKIM) + 2*len(d.MailHosts))
 	// The one-value sets (MX of one host, SPF, each DKIM key, DMARC) take
 	// their Values from one block.
-	block := make([]string, 0, 3+len(d.DKIM))
+	var block []string
 	one := func(v string) []string {
+		if block == nil {
+			block = make([]string, 0, 3+len(d.DKIM))
+		}
 		block = append(block, v)
 		return block[len(block)-1 : len(block) : len(block)]
 	}
@@ -77,7 +80,7 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 			if suffix == "" {
 				return label
 			}
-			return strs.concat(label, suffix)
+			return strs.joined(label, suffix)
 		}
 		// relName(label.domain, zone): the domain's own relative name
 		// (a substring of it) under label.
@@ -95,9 +98,9 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 	}
 
 	if d.Parked {
-		add(RRset{Name: at(""), Type: "MX", Values: one("0 ."), Element: ElemMX, Line: lineOf(d.Pos)})
-		add(RRset{Name: at(""), Type: "TXT", Values: one("v=spf1 -all"), Own: OwnPrefix, Element: ElemSPF, Line: lineOf(d.Pos)})
-		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: one("v=DMARC1; p=reject; sp=reject"), Element: ElemDMARC, Line: lineOf(d.Pos)})
+		add(RRset{Name: at(""), Type: "MX", Values: parkedValues[0:1:1], Element: ElemMX, Line: lineOf(d.Pos)})
+		add(RRset{Name: at(""), Type: "TXT", Values: parkedValues[1:2:2], Own: OwnPrefix, Element: ElemSPF, Line: lineOf(d.Pos)})
+		add(RRset{Name: at("_dmarc"), Type: "TXT", Values: parkedValues[2:3:3], Element: ElemDMARC, Line: lineOf(d.Pos)})
 		sortRRsets(out)
 		return out, nil
 	}
@@ -308,6 +311,10 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 	}
 	return out, errs
 }
+
+// parkedValues are the values of a parked domain's MX, SPF and DMARC
+// sets, shared by every parked domain (read only, as every set's values).
+var parkedValues = [3]string{"0 .", "v=spf1 -all", "v=DMARC1; p=reject; sp=reject"}
 
 // SPFRecord is the SPF TXT value d publishes: "v=spf1", the mail host
 // addresses (when spf.mail_hosts), the mechanisms, and the all mechanism.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"unsafe"
 )
 
@@ -100,6 +101,11 @@ func (dt detacher) strs(list []string) {
 // reportURIs); providers are the config's names.
 func (dt detacher) domain(d *Domain, cfg *Config) {
 	zoneIsDomain := d.Zone == d.Domain
+	if i := strings.LastIndex(d.Pos.File, d.Domain); i >= 0 && d.Domain != "" {
+		// A policy file is most often named after its domain: the name
+		// is kept once, in the file's.
+		d.Domain = d.Pos.File[i : i+len(d.Domain)]
+	}
 	dt.str(&d.Domain)
 	if pc := cfg.Providers[d.Provider]; pc != nil && pc.Name == d.Provider {
 		d.Provider = pc.Name
