@@ -170,6 +170,13 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 					within(rec, h.IPv4)
 					within(rec, h.IPv6)
 				}
+				for j := range out {
+					// The A and AAAA sets of a host of one address share
+					// its slice; those of several have their own.
+					if out[j].Element == ElemMailHosts && len(out[j].Values) > 1 {
+						within(rec, out[j].Values)
+					}
+				}
 			}
 		}
 		add(r)
