@@ -204,3 +204,55 @@ func TestLoadSharesSPF(t *testing.T) {
 		t.Error("different spf elements are shared")
 	}
 }
+
+// TestLoadSharesDKIM: in one loader, policies whose dkim list names the
+// same key files the same way share it (read only); a list with a key in
+// the policy, or another selector, is its own; each compiles to its own
+// name and the key file's value.
+func TestLoadSharesDKIM(t *testing.T) {
+	pemText, p := rsaPEM(t, 1024, 7)
+	pol := func(name, dkim string) string {
+		return "domain: " + name + "\nprovider: local\ndkim:\n" + dkim
+	}
+	const file = "  - {selector: s1, key_file: ../k.pem}\n"
+	_, path := writeTree(t, map[string]string{
+		"maildns.yaml":     "policies: [\"p/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"k.pem":            pemText,
+		"p/a.example.yaml": pol("a.example", file),
+		"p/b.example.yaml": pol("b.example", file),
+		"p/c.example.yaml": pol("c.example", "  - {selector: s2, key_file: ../k.pem}\n"),
+		"p/d.example.yaml": pol("d.example", "  - {selector: s1, key: MCowBQYDK2VwAyEALVjNAU/TPoo4q2XKNrhBzdwOsbwRAEnmwSzll5q6n08=}\n"),
+		"p/e.example.yaml": pol("e.example", "  - {selector: s1, key: MCowBQYDK2VwAyEALVjNAU/TPoo4q2XKNrhBzdwOsbwRAEnmwSzll5q6n08=}\n"),
+	})
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, s := &keyCache{m: map[string]*cachedKey{}}, &loadScratch{}
+	var ds []*Domain
+	for _, f := range []string{"a", "b", "c", "d", "e"} {
+		c := &collector{}
+		d, ok, rrs := c.loadDomain(cfg, filepath.Join(filepath.Dir(path), "p", f+".example.yaml"), kc, s)
+		if !ok {
+			t.Fatal(c.err())
+		}
+		d.keepSets(rrs)
+		ds = append(ds, d)
+	}
+	same := func(i, j int) bool { return &ds[i].DKIM[0] == &ds[j].DKIM[0] }
+	if !same(0, 1) {
+		t.Error("the same dkim list of key files is not shared")
+	}
+	if same(0, 2) || same(3, 4) {
+		t.Error("a dkim list is shared with another selector's, or a key in the policy is")
+	}
+	if c := cap(ds[0].DKIM); c != len(ds[0].DKIM) {
+		t.Errorf("a shared dkim list has room (%d) an append would write into", c)
+	}
+	for _, d := range ds[:3] {
+		sets, err := cfg.Compile(d)
+		if err != nil || len(sets) != 1 || sets[0].Name != d.DKIM[0].Selector+"._domainkey" || sets[0].Values[0] != "v=DKIM1; k=rsa; p="+p {
+			t.Errorf("%s: %+v %v", d.Domain, sets, err)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/binary"
 	"strings"
 	"unsafe"
 )
@@ -11,20 +12,24 @@ import (
 // the run. Words from a fixed set (fail, reject, ...) become the package's
 // own strings, every other string of the file is copied.
 type detacher struct {
-	lo, hi uintptr   // the file's bytes
-	a      *strArena // where the copies go (nil: each its own allocation)
-	spfs   spfIntern // the SPF elements met so far (nil: none shared)
+	lo, hi uintptr     // the file's bytes
+	a      *strArena   // where the copies go (nil: each its own allocation)
+	in     *elemIntern // the elements met so far (nil: none shared)
 }
 
-func newDetacher(src string, a *strArena, spfs spfIntern) detacher {
+func newDetacher(src string, a *strArena, in *elemIntern) detacher {
 	p := uintptr(unsafe.Pointer(unsafe.StringData(src)))
-	return detacher{p, p + uintptr(len(src)), a, spfs}
+	return detacher{p, p + uintptr(len(src)), a, in}
 }
 
-// spfIntern holds the SPF elements a loader has met, by what they say
-// (spfKey): most policies write the same one (mail_hosts and an all at
-// the same line), and share it.
-type spfIntern map[string]*SPF
+// elemIntern holds the elements a loader has met that policies may share,
+// by what they say: the SPF element most policies write (mail_hosts and
+// an all at the same line: spfKey), the dkim list of those that name a
+// key file (see dkim). Shared elements are read only.
+type elemIntern struct {
+	spf  map[string]*SPF
+	dkim map[string][]DKIM
+}
 
 // spfKey appends what s says, line included, to b.
 func spfKey(b []byte, s *SPF) []byte {
@@ -44,15 +49,63 @@ func spfKey(b []byte, s *SPF) []byte {
 	return b
 }
 
+// dkim detaches d's DKIM elements, or shares those written the same way
+// by a policy loaded before when every one names a key file (a key in
+// the policy is its own, and a staged rotation is rare): the policies of
+// a platform that signs with one key share their dkim list.
+func (dt detacher) dkim(d *Domain) {
+	var buf [256]byte
+	var k []byte
+	if dt.in != nil && len(d.DKIM) > 0 {
+		k = buf[:0]
+		for i := range d.DKIM {
+			e := &d.DKIM[i]
+			if e.KeyFile == "" || e.Dates != nil {
+				k = nil
+				break
+			}
+			// Within a load, one key file path is one key (keyCache).
+			k = binary.LittleEndian.AppendUint32(k, uint32(e.Line))
+			k = binary.LittleEndian.AppendUint64(k, uint64(e.TTL))
+			k = binary.LittleEndian.AppendUint32(k, uint32(e.KeyBits))
+			for _, f := range [...]string{e.Selector, e.KeyFile, e.KeyType, e.State} {
+				k = append(k, f...)
+				k = append(k, 0)
+			}
+		}
+	}
+	if k != nil {
+		if shared, ok := dt.in.dkim[string(k)]; ok {
+			d.DKIM = shared
+			return
+		}
+	}
+	for i := range d.DKIM {
+		e := &d.DKIM[i]
+		dt.str(&e.Selector)
+		dt.str(&e.KeyFile)
+		dt.str(&e.Key)
+		dt.str(&e.KeyType)
+		dt.str(&e.State)
+	}
+	if k != nil {
+		d.DKIM = d.DKIM[:len(d.DKIM):len(d.DKIM)] // an append makes a copy
+		if dt.in.dkim == nil {
+			dt.in.dkim = map[string][]DKIM{}
+		}
+		dt.in.dkim[string(k)] = d.DKIM
+	}
+}
+
 // spf detaches d's SPF element, or shares the one written the same way
 // by a policy loaded before.
 func (dt detacher) spf(d *Domain) {
 	s := d.SPF
 	var buf [128]byte
 	var k []byte
-	if dt.spfs != nil {
+	if dt.in != nil {
 		k = spfKey(buf[:0], s)
-		if shared, ok := dt.spfs[string(k)]; ok {
+		if shared, ok := dt.in.spf[string(k)]; ok {
 			d.SPF = shared
 			return
 		}
@@ -60,8 +113,11 @@ func (dt detacher) spf(d *Domain) {
 	dt.strs(s.Mechanisms)
 	dt.str(&s.All)
 	dt.str(&s.State)
-	if dt.spfs != nil {
-		dt.spfs[string(k)] = s
+	if dt.in != nil {
+		if dt.in.spf == nil {
+			dt.in.spf = map[string]*SPF{}
+		}
+		dt.in.spf[string(k)] = s
 	}
 }
 
@@ -133,14 +189,7 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 	if d.SPF != nil {
 		dt.spf(d)
 	}
-	for i := range d.DKIM {
-		k := &d.DKIM[i]
-		dt.str(&k.Selector)
-		dt.str(&k.KeyFile)
-		dt.str(&k.Key)
-		dt.str(&k.KeyType)
-		dt.str(&k.State)
-	}
+	dt.dkim(d)
 	if m := d.DMARC; m != nil {
 		dt.str(&m.Policy)
 		dt.str(&m.SubdomainPolicy)

@@ -162,10 +162,7 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 			l.mtaSTS(e) // after mail_hosts and mx: its default mx patterns
 		}
 	}
-	if s.spfs == nil {
-		s.spfs = spfIntern{}
-	}
-	dt := newDetacher(s.src, &s.arena.strs, s.spfs)
+	dt := newDetacher(s.src, &s.arena.strs, &s.shared)
 	dt.domain(d, cfg)
 	if len(c.errs) > start {
 		dt.reportURIs(d)

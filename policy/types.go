@@ -138,7 +138,7 @@ type Domain struct {
 // The elements every policy has (mail hosts, MX, SPF, DKIM, DMARC) keep
 // the line they are written at, not a Pos: their file is their Domain's
 // (Domain.At), and the 16 bytes of a file name in each made a DMARC 192
-// bytes, not 160, and an SPF that policies share (see spfIntern) its own.
+// bytes, not 160, and an SPF that policies share (see elemIntern) its own.
 
 type MailHost struct {
 	Name string // as written: relative, "@", or an FQDN ending in "." (outside host)
