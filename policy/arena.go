@@ -12,8 +12,9 @@ import (
 // copied into blocks they cost their length. The strings and sets of a
 // load are kept, and dropped, together.
 type loadArena struct {
-	sets rrsetBlock
-	strs strArena
+	sets   rrsetBlock
+	strs   strArena
+	shared elemIntern // the elements policies share
 }
 
 // strArena hands out strings from blocks of bytes (never written again

@@ -256,3 +256,54 @@ func TestLoadSharesDKIM(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadSharesDMARC: in one loader, policies that write the same dmarc
+// element, naming no domain of their own in it, share it and its record;
+// one whose report address names its domain has its own.
+func TestLoadSharesDMARC(t *testing.T) {
+	pol := func(name, dmarc string) string {
+		return "domain: " + name + "\nprovider: local\ndmarc: " + dmarc + "\n"
+	}
+	const platform = `{policy: reject, rua: ["mailto:dmarc@platform.example"], percent: 50}`
+	_, path := writeTree(t, map[string]string{
+		"maildns.yaml":     "policies: [\"p/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"p/a.example.yaml": pol("a.example", platform),
+		"p/b.example.yaml": pol("b.example", platform),
+		"p/c.example.yaml": pol("c.example", `{policy: reject, rua: ["mailto:dmarc@platform.example"]}`),
+		"p/d.example.yaml": pol("d.example", `{policy: reject, rua: ["mailto:dmarc@d.example"]}`),
+		"p/e.example.yaml": pol("e.example", `{policy: reject, rua: ["mailto:dmarc@d.example"]}`),
+	})
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, s := &keyCache{m: map[string]*cachedKey{}}, &loadScratch{}
+	var ds []*Domain
+	var recs []string
+	for _, f := range []string{"a", "b", "c", "d", "e"} {
+		c := &collector{}
+		d, ok, rrs := c.loadDomain(cfg, filepath.Join(filepath.Dir(path), "p", f+".example.yaml"), kc, s)
+		if !ok || len(rrs) != 1 {
+			t.Fatal(rrs, c.err())
+		}
+		ds, recs = append(ds, d), append(recs, rrs[0].Values[0])
+	}
+	if ds[0].DMARC != ds[1].DMARC || unsafe.StringData(recs[0]) != unsafe.StringData(recs[1]) {
+		t.Error("the same dmarc element is not shared, or its record is not")
+	}
+	if ds[0].DMARC == ds[2].DMARC || ds[3].DMARC == ds[4].DMARC {
+		t.Error("a dmarc element is shared with another, or one naming a domain is")
+	}
+	want := []string{
+		"v=DMARC1; p=reject; pct=50; rua=mailto:dmarc@platform.example",
+		"v=DMARC1; p=reject; pct=50; rua=mailto:dmarc@platform.example",
+		"v=DMARC1; p=reject; rua=mailto:dmarc@platform.example",
+		"v=DMARC1; p=reject; rua=mailto:dmarc@d.example",
+		"v=DMARC1; p=reject; rua=mailto:dmarc@d.example",
+	}
+	for i := range want {
+		if recs[i] != want[i] {
+			t.Errorf("%s: %q, want %q", ds[i].Domain, recs[i], want[i])
+		}
+	}
+}

@@ -214,10 +214,19 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 		if m.State == "absent" {
 			r.Absent = true
 		} else {
-			var buf [256]byte
-			rec := strs.bytes(appendDMARC(buf[:0], m))
-			r.Values = one(rec)
+			rec, shared := "", false
 			if a != nil {
+				rec, shared = a.shared.dmarcRec[m]
+			}
+			if rec == "" {
+				var buf [256]byte
+				rec = strs.bytes(appendDMARC(buf[:0], m))
+			}
+			r.Values = one(rec)
+			switch {
+			case shared:
+				a.shared.dmarcRec[m] = rec // the record of every policy that shares m
+			case a != nil:
 				within(rec, m.RUA)
 				within(rec, m.RUF)
 			}

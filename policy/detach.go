@@ -29,6 +29,11 @@ func newDetacher(src string, a *strArena, in *elemIntern) detacher {
 type elemIntern struct {
 	spf  map[string]*SPF
 	dkim map[string][]DKIM
+	// dmarc are the DMARC elements met that name no domain of their own
+	// (see dmarc); dmarcRec is the record each one compiles to, made by
+	// the first policy compiled with it ("": none yet).
+	dmarc    map[string]*DMARC
+	dmarcRec map[*DMARC]string
 }
 
 // spfKey appends what s says, line included, to b.
@@ -190,13 +195,8 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 		dt.spf(d)
 	}
 	dt.dkim(d)
-	if m := d.DMARC; m != nil {
-		dt.str(&m.Policy)
-		dt.str(&m.SubdomainPolicy)
-		dt.str(&m.ADKIM)
-		dt.str(&m.ASPF)
-		dt.str(&m.FO)
-		dt.str(&m.State)
+	if d.DMARC != nil {
+		dt.dmarc(d)
 	}
 	if p := d.PTR; p != nil && p != &ptrOff {
 		if pc := cfg.Providers[p.Provider]; pc != nil && pc.Name == p.Provider {
@@ -225,6 +225,62 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 		dt.strs(m.MX)
 		dt.str(&m.PolicyDir)
 	}
+}
+
+// dmarc detaches d's DMARC element but its report URIs (see reportURIs),
+// or shares the one written the same way by a policy loaded before when
+// no report URI names the domain: the policies of a platform that takes
+// every domain's reports at one address share one (and its record).
+func (dt detacher) dmarc(d *Domain) {
+	m := d.DMARC
+	var buf [256]byte
+	var k []byte
+	if dt.in != nil && !mentions(m.RUA, d.Domain) && !mentions(m.RUF, d.Domain) {
+		k = binary.LittleEndian.AppendUint32(buf[:0], uint32(m.Line))
+		k = binary.LittleEndian.AppendUint32(k, uint32(m.Percent))
+		k = binary.LittleEndian.AppendUint32(k, m.RI)
+		for _, f := range [...]string{m.Policy, m.SubdomainPolicy, m.ADKIM, m.ASPF, m.FO, m.State} {
+			k = append(k, f...)
+			k = append(k, 0)
+		}
+		for _, l := range [2][]string{m.RUA, m.RUF} {
+			k = append(k, 1)
+			for _, u := range l {
+				k = append(k, u...)
+				k = append(k, 0)
+			}
+		}
+		if shared, ok := dt.in.dmarc[string(k)]; ok {
+			d.DMARC = shared
+			return
+		}
+	}
+	dt.str(&m.Policy)
+	dt.str(&m.SubdomainPolicy)
+	dt.str(&m.ADKIM)
+	dt.str(&m.ASPF)
+	dt.str(&m.FO)
+	dt.str(&m.State)
+	if k != nil {
+		// Shared: its URIs are its own, not substrings of one record.
+		dt.strs(m.RUA)
+		dt.strs(m.RUF)
+		if dt.in.dmarc == nil {
+			dt.in.dmarc, dt.in.dmarcRec = map[string]*DMARC{}, map[*DMARC]string{}
+		}
+		dt.in.dmarc[string(k)] = m
+		dt.in.dmarcRec[m] = ""
+	}
+}
+
+// mentions reports whether a URI of list has name in it.
+func mentions(list []string, name string) bool {
+	for _, u := range list {
+		if strings.Contains(u, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // reportURIs detaches the DMARC report URIs of d: after the compile,

@@ -162,7 +162,7 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 			l.mtaSTS(e) // after mail_hosts and mx: its default mx patterns
 		}
 	}
-	dt := newDetacher(s.src, &s.arena.strs, &s.shared)
+	dt := newDetacher(s.src, &s.arena.strs, &s.arena.shared)
 	dt.domain(d, cfg)
 	if len(c.errs) > start {
 		dt.reportURIs(d)

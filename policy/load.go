@@ -634,10 +634,9 @@ type loadScratch struct {
 	src     string        // the text of the policy at hand
 	info    readfile.Info // what it is (zero: not there)
 	yaml    fastYAML
-	entries []entry    // the block of the mappings' entries
-	lists   listBlock  // the block of the string lists
-	arena   loadArena  // where the compiled RRsets and kept strings go
-	shared  elemIntern // the elements the policies share
+	entries []entry   // the block of the mappings' entries
+	lists   listBlock // the block of the string lists
+	arena   loadArena // where the compiled RRsets and kept strings go
 }
 
 // keyCache holds the DKIM key files read by one load, by absolute path.
