@@ -35,10 +35,10 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 	if a != nil {
 		sets, strs = &a.sets, &a.strs
 	}
-	// Room for the usual sets (MX, SPF, DMARC, each DKIM key, each mail
-	// host's A and AAAA; PTRs may grow it): an RRset is large, and growing
-	// the slice copies every one. The sets live as long as the run.
-	out := sets.take(3 + len(d.DKIM) + 2*len(d.MailHosts))
+	// Room for the sets but PTRs (which may grow it): an RRset is large,
+	// growing the slice copies every one, and room left unused is kept as
+	// long as the sets, the run.
+	out := sets.take(setsWanted(d))
 	// The one-value sets (MX of one host, SPF, each DKIM key, DMARC) take
 	// their Values from one block.
 	var block []string
@@ -326,6 +326,36 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 		out = nil // as before the room was made: nothing wanted is nil
 	}
 	return out, errs
+}
+
+// setsWanted is the number of RRsets compile makes for d, PTRs aside.
+func setsWanted(d *Domain) int {
+	if d.Parked {
+		return 3
+	}
+	n := len(d.DKIM)
+	for _, p := range [...]bool{d.SPF != nil, d.DMARC != nil, d.TLSRPT != nil, d.BIMI != nil, d.MTASTS != nil,
+		len(d.MX) > 0 || d.MX == nil && len(d.MailHosts) > 0} {
+		if p {
+			n++
+		}
+	}
+	for i := range d.MailHosts {
+		h := &d.MailHosts[i]
+		if h.TLSA != nil {
+			n++
+		}
+		if len(h.IPv4)+len(h.IPv6) == 0 || h.Outside(d.Domain) {
+			continue
+		}
+		if len(h.IPv4) > 0 {
+			n++
+		}
+		if len(h.IPv6) > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // parkedValues are the values of a parked domain's MX, SPF and DMARC
