@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 
@@ -151,9 +150,11 @@ func zoneChanged(z *zoneState) error {
 	return nil
 }
 
-// discard removes the entry o of p, opened for a write that wrote nothing.
+// discard removes the entry o of p, opened for a write that wrote nothing,
+// from its file (the file goes with its last entry).
 func (j *journaler) discard(p *domainZone, o *openEntry) {
-	_ = os.Remove(o.path)
+	o.file.entries = slices.DeleteFunc(o.file.entries, func(e *JournalEntry) bool { return e == o.entry })
+	_ = o.file.write()
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.entries[p] == o {

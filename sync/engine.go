@@ -872,8 +872,8 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 	e.applyConverging(ctx, z, opts, hold)
 	for _, p := range z.parts {
 		p.verify = verifyFindings(z, p)
-		z.journal.finish(p)
 	}
+	z.journal.finish(z.parts)
 }
 
 // lockForWrite takes z's lock (when the config has a state directory);

@@ -290,8 +290,11 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 		shares := map[string]int{}
 		for _, path := range journalAfter {
 			if !slices.Contains(journalBefore, path) {
-				if entry, err := ReadJournal(path); err == nil && entry.Mode == ModeOnce {
-					shares[entry.Zone]++
+				entries, _ := ReadJournalFile(path)
+				for _, entry := range entries {
+					if entry.Mode == ModeOnce {
+						shares[entry.Zone]++
+					}
 				}
 			}
 		}
@@ -302,14 +305,20 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 			if slices.Contains(journalBefore, path) {
 				continue
 			}
-			entry, err := ReadJournal(path)
+			// A file holds the entries of every share of its zone: its
+			// restore puts back all of them.
+			entries, err := ReadJournalFile(path)
 			if err != nil {
 				t.Fatalf("%s: %v", where, err)
 			}
-			if entry.Result == nil {
-				t.Errorf("%s: entry %s has no result", where, path)
+			var sets []JournalRRset
+			for _, entry := range entries {
+				if entry.Result == nil {
+					t.Errorf("%s: entry %s of %s has no result", where, entry.Domain, path)
+				}
+				sets = append(sets, entry.Before...)
 			}
-			d := entry.Zone
+			d := entries[0].Zone
 			listed, _ := ListJournal(cfg.StateDir)
 			rplan, err := clean.Restore(ctx, path, Options{Mode: ModeOnce, Force: true, AllowWeakening: true})
 			if err != nil {
@@ -318,7 +327,7 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 			st.restores++
 			restored := readCanonical(t, ctx, fx.inner, d)
 			touchedKeys := map[nameType]bool{}
-			for _, set := range entry.Before {
+			for _, set := range sets {
 				k := nameType{set.Name, set.Type}
 				touchedKeys[k] = true
 				got := rrsetAt(restored, k)
@@ -339,15 +348,17 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 				}
 			}
 			// Undo the restore: the zone is as the run left it.
-			undo := restoreEntry(cfg.StateDir, listed, path)
-			if undo == "" {
-				if len(rplan.Zones) == 1 && rplan.Zones[0].Status == StatusApplied {
+			undo := restoreEntries(cfg.StateDir, listed, path)
+			if len(undo) == 0 {
+				if slices.ContainsFunc(rplan.Zones, func(z ZonePlan) bool { return z.Status == StatusApplied }) {
 					t.Fatalf("%s: no journal entry for the restore of %s", where, path)
 				}
 				continue
 			}
-			if _, err := clean.Restore(ctx, undo, Options{Mode: ModeOnce, Force: true, AllowWeakening: true}); err != nil {
-				t.Fatalf("%s: undoing the restore %s: %v", where, undo, err)
+			for _, u := range undo {
+				if _, err := clean.Restore(ctx, u, Options{Mode: ModeOnce, Force: true, AllowWeakening: true}); err != nil {
+					t.Fatalf("%s: undoing the restore %s: %v", where, u, err)
+				}
 			}
 			if got := readCanonical(t, ctx, fx.inner, d); !slices.Equal(got, after[d]) {
 				t.Errorf("%s: after undoing the restore of %s:\n got %v\nwant %v", where, path, got, after[d])
@@ -401,18 +412,20 @@ func runFaults(t *testing.T, fx faultFixture, seed uint64, runs int) {
 	}
 }
 
-// restoreEntry returns the entry, not among old, that restored path, or "".
-func restoreEntry(dir string, old []string, path string) string {
+// restoreEntries returns the journal files, not among old, of the
+// restore of path.
+func restoreEntries(dir string, old []string, path string) []string {
 	paths, _ := ListJournal(dir)
+	var out []string
 	for _, p := range paths {
 		if slices.Contains(old, p) {
 			continue
 		}
-		if e, err := ReadJournal(p); err == nil && e.Mode == ModeRestore && e.Restores == path {
-			return p
+		if es, err := ReadJournalFile(p); err == nil && slices.ContainsFunc(es, func(e *JournalEntry) bool { return e.Mode == ModeRestore && e.Restores == path }) {
+			out = append(out, p)
 		}
 	}
-	return ""
+	return out
 }
 
 // readCanonical reads a zone as the engine sees it (canonical, sorted,

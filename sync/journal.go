@@ -3,7 +3,10 @@ package sync
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,9 +37,30 @@ type journaler struct {
 	entries map[*domainZone]*openEntry
 }
 
+// openEntry is one share's entry in its journal file.
 type openEntry struct {
 	path  string
 	entry *JournalEntry
+	file  *entryFile
+}
+
+// entryFile is a journal file: the entries a write of a zone opened (one
+// per share), rewritten whole whenever one of them changes.
+type entryFile struct {
+	path    string
+	entries []*JournalEntry
+}
+
+// write writes f's entries to its file, or removes the file when none is
+// left.
+func (f *entryFile) write() error {
+	if len(f.entries) == 0 {
+		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return journal.WriteEntries(f.path, f.entries)
 }
 
 // newJournaler returns the journal of cfg's state_dir for a run in mode, or
@@ -103,13 +127,13 @@ func (j *journaler) begin(z *zoneState, domain, restores string, changes []Chang
 	if err != nil {
 		return nil, err
 	}
-	return &openEntry{path: path, entry: entry}, nil
+	return &openEntry{path: path, entry: entry, file: &entryFile{path: path, entries: []*JournalEntry{entry}}}, nil
 }
 
 // beginAll opens the entries of several shares of z at once (each as
-// begin does), made durable together before any of their changes is
-// written: one sync for the zone, not one per domain. On an error no entry
-// was written, and nothing may be.
+// begin does) in one journal file, made durable before any of their
+// changes is written: one file and one sync for the zone, not one per
+// domain. On an error no entry was written, and nothing may be.
 func (j *journaler) beginAll(z *zoneState, shares []entryOf) ([]*openEntry, error) {
 	entries := make([]*JournalEntry, len(shares))
 	idx := z.liveIndexed()
@@ -122,16 +146,20 @@ func (j *journaler) beginAll(z *zoneState, shares []entryOf) ([]*openEntry, erro
 			Files:   s.files,
 		}
 	}
-	paths, err := journal.CreateAll(j.dir, j.run, entries)
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	path, err := journal.CreateFile(j.dir, j.run, entries)
 	if err != nil {
 		return nil, err
 	}
-	if !j.runPrune && len(paths) > 0 {
-		_ = j.prune(cmp.Or(j.run, journal.RunOfFile(filepath.Base(paths[0]))))
+	if !j.runPrune {
+		_ = j.prune(cmp.Or(j.run, journal.RunOfFile(filepath.Base(path))))
 	}
-	out := make([]*openEntry, len(paths))
-	for i, p := range paths {
-		out[i] = &openEntry{path: p, entry: entries[i]}
+	f := &entryFile{path: path, entries: entries}
+	out := make([]*openEntry, len(entries))
+	for i, e := range entries {
+		out[i] = &openEntry{path: path, entry: e, file: f}
 	}
 	return out, nil
 }
@@ -144,16 +172,19 @@ type entryOf struct {
 }
 
 // endAll records the outcome of each of opened (results[i] for opened[i],
-// as end computes it) in one durable write of them all.
+// as end computes it) in one durable write of each of their files.
 func (j *journaler) endAll(opened []*openEntry, results []*JournalResult) error {
-	paths := make([]string, len(opened))
-	entries := make([]*JournalEntry, len(opened))
+	var files []*entryFile
 	for i, o := range opened {
 		o.entry.Result = results[i]
-		paths[i], entries[i] = o.path, o.entry
+		if !slices.Contains(files, o.file) {
+			files = append(files, o.file)
+		}
 	}
-	if err := journal.WriteAll(paths, entries); err != nil {
-		return fmt.Errorf("recording the result in the journal: %w", err)
+	for _, f := range files {
+		if err := f.write(); err != nil {
+			return fmt.Errorf("recording the result in the journal: %w", err)
+		}
 	}
 	return nil
 }
@@ -176,7 +207,7 @@ func (j *journaler) result(o *openEntry, perChange []writeOps, ops writeOps, one
 // recorded.
 func (j *journaler) end(o *openEntry, perChange []writeOps, ops writeOps, oneCall bool, n int, applyErr error) error {
 	o.entry.Result = j.result(o, perChange, ops, oneCall, n, applyErr)
-	if err := writeJournalFile(o.path, o.entry); err != nil {
+	if err := o.file.write(); err != nil {
 		return fmt.Errorf("recording the result in the journal: %w", err)
 	}
 	return nil
@@ -229,20 +260,29 @@ func (j *journaler) remember(p *domainZone, o *openEntry) {
 	j.entries[p] = o
 }
 
-// finish records a verify failure found after the read-back in p's entry.
-func (j *journaler) finish(p *domainZone) {
+// finish records the verify failures found after the read-back in the
+// entries of parts: one write of each file that changed.
+func (j *journaler) finish(parts []*domainZone) {
 	if j == nil {
 		return
 	}
-	j.mu.Lock()
-	o := j.entries[p]
-	j.mu.Unlock()
-	if o == nil || o.entry.Result == nil || o.entry.Result.Status == p.plan.Status {
-		return
+	var files []*entryFile
+	for _, p := range parts {
+		j.mu.Lock()
+		o := j.entries[p]
+		j.mu.Unlock()
+		if o == nil || o.entry.Result == nil || o.entry.Result.Status == p.plan.Status {
+			continue
+		}
+		o.entry.Result.Status = p.plan.Status
+		o.entry.Result.Error = p.plan.Error
+		if !slices.Contains(files, o.file) {
+			files = append(files, o.file)
+		}
 	}
-	o.entry.Result.Status = p.plan.Status
-	o.entry.Result.Error = p.plan.Error
-	_ = writeJournalFile(o.path, o.entry)
+	for _, f := range files {
+		_ = f.write()
+	}
 }
 
 // changeResults says, for each change, whether the calls that carry it were

@@ -38,11 +38,11 @@ func journalEntries(t *testing.T, dir string) []*JournalEntry {
 	}
 	var out []*JournalEntry
 	for _, p := range paths {
-		e, err := ReadJournal(p)
+		es, err := ReadJournalFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, e)
+		out = append(out, es...)
 	}
 	return out
 }

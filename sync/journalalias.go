@@ -46,10 +46,15 @@ const DefaultLockWait = journal.DefaultLockWait
 // ErrZoneLocked is the error of a zone another maildns holds.
 var ErrZoneLocked = journal.ErrZoneLocked
 
-// ReadJournal reads one journal entry; errors name the file (journal.Read).
+// ReadJournal reads a journal file of one entry; errors name the file
+// (journal.Read).
 func ReadJournal(path string) (*JournalEntry, error) { return journal.Read(path) }
 
-// ListJournal returns the paths of the journal entries in dir, oldest first
+// ReadJournalFile reads every entry of a journal file (one zone's shares in
+// one write of a run); errors name the file (journal.ReadAll).
+func ReadJournalFile(path string) ([]*JournalEntry, error) { return journal.ReadAll(path) }
+
+// ListJournal returns the paths of the journal files in dir, oldest first
 // (journal.List).
 func ListJournal(dir string) ([]string, error) { return journal.List(dir) }
 
@@ -70,10 +75,9 @@ func LockZone(ctx context.Context, stateDir, provider, zone string, wait time.Du
 }
 
 // The engine's names for the journal's functions.
-func buildVersion() string                                { return journal.BuildVersion() }
-func allDone(results []ChangeResult) bool                 { return journal.AllDone(results) }
-func writeJournalFile(path string, e *JournalEntry) error { return journal.WriteFile(path, e) }
-func removeJournalTemps(dir string)                       { journal.RemoveTemps(dir) }
+func buildVersion() string                { return journal.BuildVersion() }
+func allDone(results []ChangeResult) bool { return journal.AllDone(results) }
+func removeJournalTemps(dir string)       { journal.RemoveTemps(dir) }
 func zoneGeneration(stateDir, provider, zone string) (uint64, bool) {
 	return journal.ZoneGeneration(stateDir, provider, zone)
 }

@@ -67,7 +67,7 @@ func (j *journaler) abort(o *openEntry, err error) error {
 		res.Changes = append(res.Changes, ChangeResult{Action: c.Action, Name: c.Name, Type: c.Type, Result: ChangeNotAttempted})
 	}
 	o.entry.Result = res
-	return writeJournalFile(o.path, o.entry)
+	return o.file.write()
 }
 
 // restoreFiles returns the file changes that put back the files entry

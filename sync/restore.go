@@ -23,15 +23,24 @@ type RestoreEntry struct {
 	Entry *JournalEntry
 }
 
-// Restore puts back the state the journal entry at path recorded before its
-// changes (see RestoreEntries).
+// Restore puts back the state the entries of the journal file at path
+// recorded before their changes (see RestoreEntries).
 func (e *Engine) Restore(ctx context.Context, path string, opts Options) (*Plan, error) {
-	entry, err := ReadJournal(path)
+	entries, err := ReadJournalFile(path)
 	if err != nil {
 		plan := &Plan{Version: 1, Mode: ModeRestore, Zones: []ZonePlan{}, Findings: []Finding{}}
 		return plan, err
 	}
-	return e.RestoreEntries(ctx, []RestoreEntry{{Path: path, Entry: entry}}, opts)
+	return e.RestoreEntries(ctx, FileEntries(path, entries), opts)
+}
+
+// FileEntries are the entries of the journal file at path to restore.
+func FileEntries(path string, entries []*JournalEntry) []RestoreEntry {
+	out := make([]RestoreEntry, len(entries))
+	for i, en := range entries {
+		out[i] = RestoreEntry{Path: path, Entry: en}
+	}
+	return out
 }
 
 // RestoreRun puts back every zone the run id changed ("last": the newest run
@@ -52,14 +61,16 @@ func (e *Engine) RestoreRun(ctx context.Context, id string, opts Options) (*Plan
 	}
 	var entries []RestoreEntry
 	for _, p := range run.Entries {
-		entry, err := ReadJournal(p)
+		list, err := ReadJournalFile(p)
 		if err != nil {
 			return plan, fmt.Errorf("restore: %w", err)
 		}
-		if len(want) > 0 && !want[entry.Domain] {
-			continue
+		for _, entry := range list {
+			if len(want) > 0 && !want[entry.Domain] {
+				continue
+			}
+			entries = append(entries, RestoreEntry{Path: p, Entry: entry})
 		}
-		entries = append(entries, RestoreEntry{Path: p, Entry: entry})
 	}
 	if len(entries) == 0 {
 		return plan, fmt.Errorf("restore: run %s has no entry for %s", run.ID, strings.Join(opts.Domains, ", "))

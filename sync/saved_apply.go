@@ -278,8 +278,8 @@ func (e *Engine) applySavedZone(ctx context.Context, z *zoneState) {
 	}
 	for _, p := range z.parts {
 		p.verify = verifyFindings(z, p)
-		z.journal.finish(p)
 	}
+	z.journal.finish(z.parts)
 }
 
 // savedChanged says how z, read under its lock, differs from what the

@@ -55,9 +55,14 @@ type recordingReplacer struct {
 	replacingProvider
 	mu    stdsync.Mutex
 	added [][]libdns.Record
+	// beforeWrite, when set, runs before each write call.
+	beforeWrite func()
 }
 
 func (r *recordingReplacer) AppendRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
+	if r.beforeWrite != nil {
+		r.beforeWrite()
+	}
 	r.mu.Lock()
 	r.added = append(r.added, recs)
 	r.mu.Unlock()
@@ -65,6 +70,9 @@ func (r *recordingReplacer) AppendRecords(ctx context.Context, zone string, recs
 }
 
 func (r *recordingReplacer) ReplaceRecords(ctx context.Context, zone string, remove, add []libdns.Record) ([]libdns.Record, error) {
+	if r.beforeWrite != nil {
+		r.beforeWrite()
+	}
 	r.mu.Lock()
 	r.added = append(r.added, add)
 	r.mu.Unlock()
@@ -79,7 +87,8 @@ type replacingProvider interface {
 // Many domains sharing one zone: every drifting share is written by one
 // write call for the whole zone (one ReplaceRecords where the provider can
 // replace, else one append and one delete), after one journal entry per
-// share; the zone is read once, again under its lock, and once back.
+// share, all in one journal file that is whole on disk before the first
+// write call; the zone is read once, again under its lock, and once back.
 func TestSharedZoneOneWrite(t *testing.T) {
 	for _, replace := range []bool{true, false} {
 		t.Run(map[bool]string{true: "replace", false: "append and delete"}[replace], func(t *testing.T) {
@@ -90,10 +99,23 @@ func TestSharedZoneOneWrite(t *testing.T) {
 			}
 			e.Config.StateDir = t.TempDir()
 			e.Config.Safety.MaxChanges = 100 // 20 changes in one zone
-			rec := &recordingReplacer{}
+			// At the first write call, the journal on disk.
+			var atWrite []*JournalEntry
+			atWriteFiles := -1
+			snapshot := func() {
+				if atWriteFiles >= 0 {
+					return
+				}
+				paths, _ := ListJournal(e.Config.StateDir)
+				atWriteFiles = len(paths)
+				atWrite = journalEntries(t, e.Config.StateDir)
+			}
+			rec := &recordingReplacer{beforeWrite: snapshot}
 			if replace {
 				rec.replacingProvider = e.Providers["mem"].(replacingProvider)
 				e.Providers["mem"] = rec
+			} else {
+				e.Providers["mem"] = &hookProvider{Provider: e.Providers["mem"], beforeWrite: snapshot}
 			}
 			plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
 			if err != nil {
@@ -137,7 +159,23 @@ func TestSharedZoneOneWrite(t *testing.T) {
 					t.Errorf("the call added %v: an address after another record", types)
 				}
 			}
-			// One journal entry per drifting share, every change done.
+			// One journal entry per drifting share, in one file, every
+			// change done; the same entries, without results, were on
+			// disk before the first write.
+			if paths, _ := ListJournal(e.Config.StateDir); len(paths) != 1 || atWriteFiles != 1 {
+				t.Errorf("%d journal files, %d at the first write; want one", len(paths), atWriteFiles)
+			}
+			var before []string
+			for _, ent := range atWrite {
+				before = append(before, ent.Domain)
+				if ent.Result != nil || len(ent.Before) == 0 {
+					t.Errorf("%s at the first write: result %+v, %d RRsets before", ent.Domain, ent.Result, len(ent.Before))
+				}
+			}
+			slices.Sort(before)
+			if diff := cmp.Diff(drifting, before); diff != "" {
+				t.Errorf("journal entries at the first write (-want +got):\n%s", diff)
+			}
 			ents := journalEntries(t, e.Config.StateDir)
 			var domains []string
 			for _, ent := range ents {

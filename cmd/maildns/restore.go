@@ -18,11 +18,12 @@ func newRestoreCmd(c *cli) *cobra.Command {
 	f := c.f
 	cmd := &cobra.Command{
 		Use:   "restore [JOURNAL_FILE]",
-		Short: "Put back the state a journal entry, or a whole run, recorded before its changes",
-		Long: `Put back the "before" state the journal (in state_dir) recorded: one entry
-(JOURNAL_FILE), or every zone a run changed (--run ID from maildns journal
-list, or --last), optionally only some domains (--domain). With --dry-run,
-print what would change. Exit statuses are those of --once and --dry-run.`,
+		Short: "Put back the state a journal file, or a whole run, recorded before its changes",
+		Long: `Put back the "before" state the journal (in state_dir) recorded: one file
+(JOURNAL_FILE: the entries of one zone in one write, one per domain), or every
+zone a run changed (--run ID from maildns journal list, or --last), optionally
+only some domains (--domain). With --dry-run, print what would change. Exit
+statuses are those of --once and --dry-run.`,
 		Example: "  maildns restore --last --dry-run\n  maildns restore --run 20261201T120000Z-1a2b --domain example.com",
 		Args: func(cmd *cobra.Command, args []string) error {
 			byRun := cmd.Flags().Changed("run") || f.last
@@ -82,14 +83,16 @@ type restoreRequest struct {
 // --dry-run, prints what it would change). Exit statuses are those of
 // --once and --dry-run.
 func restoreCommand(ctx context.Context, req restoreRequest, stdout, stderr io.Writer) int {
+	var entries []*sync.JournalEntry
 	var entry *sync.JournalEntry
 	if req.File != "" {
-		// The entry first: a bad file is reported before any provider is built.
+		// The file first: a bad file is reported before any provider is built.
 		var err error
-		if entry, err = sync.ReadJournal(req.File); err != nil {
+		if entries, err = sync.ReadJournalFile(req.File); err != nil {
 			fmt.Fprintf(errorStream(stderr), "maildns: restore: %v\n", err)
 			return exitFailed
 		}
+		entry = entries[0]
 	}
 	cfgPath := restoreConfig(req, entry)
 	_, e := load(&flags{config: cfgPath, domains: stringList(req.Domains)}, stderr)
@@ -111,7 +114,7 @@ func restoreCommand(ctx context.Context, req restoreRequest, stdout, stderr io.W
 	var runErr error
 	switch {
 	case req.File != "":
-		plan, runErr = e.RestoreEntries(ctx, []sync.RestoreEntry{{Path: req.File, Entry: entry}}, opts)
+		plan, runErr = e.RestoreEntries(ctx, sync.FileEntries(req.File, entries), opts)
 	case req.Last:
 		plan, runErr = e.RestoreRun(ctx, "last", opts)
 	default:

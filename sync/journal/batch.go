@@ -1,163 +1,101 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 )
 
-// CreateAll writes new entries in dir, as Create does each, and makes them
-// durable together: every file is written, then one sync of the file system
-// makes them all durable before any is renamed into place, then one more
-// makes the names durable. A zone's shares (one entry per domain) cost two
-// syncs instead of two per domain. On an error no entry is left.
-func CreateAll(dir, run string, entries []*Entry) ([]string, error) {
+// A journal file holds the entries of one provider zone in one write of a
+// run: one entry per domain share. A file of one entry is the indented JSON
+// object every file was before; a file of several is one JSON object a
+// line, so that a zone shared by thousands of domains costs one file and
+// one fsync, not one per domain. ReadAll reads both.
+
+// CreateFile writes entries (the shares of one zone, in that order) to one
+// new file in dir, named by run (see entryPath; several entries: by the
+// zone alone) and returns its path. The file is durable (the file and
+// the directory synced) before it returns; on an error no file is left.
+func CreateFile(dir, run string, entries []*Entry) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("journal: %w (nothing was changed)", err)
+		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	paths := make([]string, len(entries))
-	taken := map[string]bool{}
-	for i, e := range entries {
-		path, err := entryPath(dir, run, e, taken)
-		if err != nil {
-			return nil, fmt.Errorf("journal: %w (nothing was changed)", err)
-		}
-		taken[path] = true
-		paths[i] = path
+	path, err := entryPath(dir, run, entries, nil)
+	if err != nil {
+		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	if err := WriteAll(paths, entries); err != nil {
-		return nil, fmt.Errorf("journal: %w (nothing was changed)", err)
+	if err := WriteEntries(path, entries); err != nil {
+		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	return paths, nil
+	return path, nil
 }
 
-// WriteAll writes each entry to its path (paths[i] gets entries[i]) as
-// WriteFile does, atomically and durably, with the syncs shared by all:
-// the contents are on disk before any name points at them (an fsync of
-// each file, or for a large batch one syncfs of the file system), and the
-// names before it returns (an fsync of the directory). On an error a path
-// may hold its old or its new entry, never a part of one; the paths it
-// created are removed.
-func WriteAll(paths []string, entries []*Entry) (err error) {
-	if len(paths) == 0 {
-		return nil
+// WriteEntries writes entries to path atomically and durably: a temporary
+// file in the same directory, fsync, rename over path, fsync of the
+// directory. On an error path holds its old contents or none, never a part
+// of the new ones.
+func WriteEntries(path string, entries []*Entry) (err error) {
+	data, err := encodeEntries(entries)
+	if err != nil {
+		return err
 	}
-	// One syncfs flushes everything waiting on the file system, other
-	// processes' data too: worth it only in place of many fsyncs.
-	perFile := len(paths) < syncFSBatch
-	temps := make([]string, 0, len(paths))
-	renamed := 0
-	created := make([]bool, len(paths))
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-journal-*")
+	if err != nil {
+		return err
+	}
 	defer func() {
-		if err == nil {
-			return
-		}
-		for _, t := range temps[renamed:] {
-			_ = os.Remove(t)
-		}
-		for i := range renamed {
-			if created[i] {
-				_ = os.Remove(paths[i])
-			}
+		if err != nil {
+			_ = os.Remove(tmp.Name())
 		}
 	}()
-	for i, path := range paths {
-		data, err := json.MarshalIndent(entries[i], "", "  ")
-		if err != nil {
-			return err
-		}
-		data = append(data, '\n')
-		tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-journal-*")
-		if err != nil {
-			return err
-		}
-		temps = append(temps, tmp.Name())
-		if _, err = tmp.Write(data); err == nil && Fsync && perFile {
-			err = tmp.Sync()
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		if _, serr := os.Lstat(path); errors.Is(serr, os.ErrNotExist) {
-			created[i] = true
-		}
+	if _, err = tmp.Write(data); err == nil && Fsync {
+		err = tmp.Sync()
 	}
-	if Fsync && !perFile {
-		if err := syncContents(temps); err != nil {
-			return err
-		}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	for i, path := range paths {
-		if err := os.Rename(temps[i], path); err != nil {
-			return err
-		}
-		renamed++
+	if err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
 	}
 	if !Fsync {
 		return nil
 	}
-	return syncDirs(paths)
+	return syncDir(filepath.Dir(path))
 }
 
-// syncFSBatch is the number of entries from which one syncfs replaces an
-// fsync of each.
-const syncFSBatch = 8
+// encodeEntries is the text of a journal file of entries.
+func encodeEntries(entries []*Entry) ([]byte, error) {
+	if len(entries) == 1 {
+		data, err := json.MarshalIndent(entries[0], "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return append(data, '\n'), nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf) // one compact object and a newline each
+	for _, e := range entries {
+		if err := enc.Encode(e); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
 
-// syncContents makes the contents of files durable: one syncfs of their
-// file system (they are all in state_dir), or an fsync of each where the
-// system has no syncfs.
-func syncContents(files []string) error {
-	d, err := os.Open(filepath.Dir(files[0]))
+// syncDir fsyncs dir: a rename in it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	if err := syncFS(d); !errors.Is(err, errNoSyncFS) {
-		return err
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
 	}
-	for _, p := range files {
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		err = f.Sync()
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return err
 }
-
-// syncDirs fsyncs each directory of paths: the renames are durable.
-func syncDirs(paths []string) error {
-	done := map[string]bool{}
-	for _, p := range paths {
-		dir := filepath.Dir(p)
-		if done[dir] {
-			continue
-		}
-		done[dir] = true
-		d, err := os.Open(dir)
-		if err != nil {
-			return err
-		}
-		err = d.Sync()
-		if cerr := d.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-var errNoSyncFS = errors.New("no syncfs")

@@ -6,57 +6,57 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
-// TestCreateAll: a zone's entries written together are each a whole entry
-// under its own name (the same domain twice gets a second name, as Create
-// gives it), no temporary file is left, and WriteAll records results in them.
-func TestCreateAll(t *testing.T) {
+func sampleEntry(run, domain string, now time.Time) *Entry {
+	return &Entry{Version: 1, Time: now, Run: run, Domain: domain, Zone: "z.example", Provider: "local",
+		Before: []RRset{{Name: domain, Type: "TXT", Records: []Record{{Data: `v=spf1 -all "quoted"` + "\n", TTL: 3600}}}}}
+}
+
+// TestCreateFile: a zone's entries written together are one file named by
+// the run and the zone, read back whole and in order; a second write of the
+// same run gets a second name; WriteEntries records results in place and
+// leaves no temporary file.
+func TestCreateFile(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
 	run := "20261201T040000Z-0badcafe"
-	mk := func(domain string) *Entry {
-		return &Entry{Version: 1, Time: now, Run: run, Domain: domain, Zone: "z.example", Provider: "local",
-			Before: []RRset{{Name: domain, Type: "TXT", Records: []Record{{Data: "v=spf1 -all", TTL: 3600}}}}}
-	}
-	entries := []*Entry{mk("a.z.example"), mk("b.z.example"), mk("a.z.example")}
-	// An entry of an earlier write of the same run keeps its name.
-	first, err := Create(dir, run, mk("b.z.example"))
+	entries := []*Entry{sampleEntry(run, "a.z.example", now), sampleEntry(run, "b.z.example", now), sampleEntry(run, "c.z.example", now)}
+	// A file of an earlier write of the same run keeps its name.
+	first, err := CreateFile(dir, run, entries[:2])
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths, err := CreateAll(dir, run, entries)
+	path, err := CreateFile(dir, run, entries)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{first: true}
-	for i, p := range paths {
-		if seen[p] {
-			t.Fatalf("entry %d written to %s, which another entry has", i, p)
-		}
-		seen[p] = true
-		e, err := Read(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Domain != entries[i].Domain || e.Result != nil {
-			t.Errorf("%s: domain %q result %v, want %q and none", p, e.Domain, e.Result, entries[i].Domain)
-		}
+	if want := filepath.Join(dir, run+"-z.example.json"); first != want {
+		t.Errorf("first file %s, want %s", first, want)
+	}
+	if path == first || filepath.Base(path) != run+"-z.example-2.json" {
+		t.Errorf("second file %s (first %s), want a second name", path, first)
+	}
+	got, err := ReadAll(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(entries, got); diff != "" {
+		t.Errorf("read back (-want +got):\n%s", diff)
+	}
+	if _, err := Read(path); err == nil || !strings.Contains(err.Error(), "3 entries") {
+		t.Errorf("Read of a file of 3 entries: %v, want an error saying so", err)
 	}
 	for _, e := range entries {
 		e.Result = &Result{Time: now, Status: "applied", Changes: []ChangeResult{{Action: "update", Name: e.Domain, Type: "TXT", Result: ChangeDone}}}
 	}
-	if err := WriteAll(paths, entries); err != nil {
+	if err := WriteEntries(path, entries); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range paths {
-		e, err := Read(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Result == nil || e.Result.Status != "applied" {
-			t.Errorf("%s: result %v, want applied", p, e.Result)
-		}
+	if got, err = ReadAll(path); err != nil || len(got) != 3 || got[2].Result == nil || got[2].Result.Status != "applied" {
+		t.Errorf("after the results: %v, %v", got, err)
 	}
 	ents, _ := os.ReadDir(dir)
 	for _, de := range ents {
@@ -64,22 +64,63 @@ func TestCreateAll(t *testing.T) {
 			t.Errorf("temporary file %s left", de.Name())
 		}
 	}
-	if len(ents) != 4 {
-		t.Errorf("%d files in the journal, want 4", len(ents))
+	if len(ents) != 2 {
+		t.Errorf("%d files in the journal, want 2", len(ents))
+	}
+	if runs, err := ListRuns(dir); err != nil || len(runs) != 1 || runs[0].Domains != 3 || runs[0].Changes != 3 || len(runs[0].Entries) != 2 || runs[0].Outcome != RunInterrupted {
+		t.Errorf("runs %+v, %v: want one run of 3 domains, 3 changes done, 2 files, interrupted (the first file has no result)", runs, err)
 	}
 }
 
-// TestCreateAllFails: when one entry cannot be written, none is left.
-func TestCreateAllFails(t *testing.T) {
+// TestOneEntryFileAsBefore: a file of one entry is the indented object
+// every journal file was before files held a zone's entries, and such a
+// file, written by an earlier maildns, reads as it did.
+func TestOneEntryFileAsBefore(t *testing.T) {
 	dir := t.TempDir()
-	e := &Entry{Version: 1, Domain: "a.z.example", Zone: "z.example", Provider: "local"}
-	good := filepath.Join(dir, "20261201T040000Z-a.json")
-	bad := filepath.Join(dir, "missing", "20261201T040000Z-b.json")
-	if err := WriteAll([]string{good, bad}, []*Entry{e, e}); err == nil {
-		t.Fatal("no error writing into a missing directory")
+	now := time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
+	run := "20261201T040000Z-0badcafe"
+	e := sampleEntry(run, "a.z.example", now)
+	path, err := Create(dir, run, e)
+	if err != nil {
+		t.Fatal(err)
 	}
-	ents, _ := os.ReadDir(dir)
-	if len(ents) != 0 {
-		t.Errorf("%d files left after a failed write, want none: %v", len(ents), ents)
+	data, _ := os.ReadFile(path)
+	if !strings.HasPrefix(string(data), "{\n  \"version\": 1,\n  \"time\": ") || filepath.Base(path) != run+"-a.z.example-z.example.json" {
+		t.Errorf("%s:\n%s\nwant the indented form under the domain's name", path, data)
+	}
+	old, err := Read(filepath.Join("testdata", "20261126T101500Z-7c1e2a9f-example.com-example.com.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Domain != "example.com" || len(old.Before) != 2 || old.Result == nil || old.Result.Changes[0].Result != ChangeDone {
+		t.Errorf("an earlier maildns's entry read as %+v", old)
+	}
+}
+
+// TestReadAllRefusesAnyBadEntry: one bad entry among good ones, or a file
+// cut short, is an error naming the file: restore never works from part of
+// a file.
+func TestReadAllRefusesAnyBadEntry(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 12, 1, 4, 0, 0, 0, time.UTC)
+	good, err := encodeEntries([]*Entry{sampleEntry("r", "a.z.example", now), sampleEntry("r", "b.z.example", now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(good), "\n")
+	for name, data := range map[string]string{
+		"cut.json":      string(good[:len(good)-20]),
+		"bad.json":      lines[0] + `{"version": 1, "zone": "z.example"}` + "\n",
+		"unknown.json":  lines[0] + `{"version": 1, "zone": "z.example", "provider": "p", "extra": 1}` + "\n",
+		"empty.json":    "",
+		"trailing.json": string(good) + "x",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := ReadAll(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: %d entries, err %v, want an error naming the file", name, len(got), err)
+		}
 	}
 }

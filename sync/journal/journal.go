@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -118,21 +119,19 @@ func AllDone(results []ChangeResult) bool {
 	return true
 }
 
-// Create writes a new entry in dir, named by run (the run's id first:
-// retention and restore --run group by it; "": by the entry's time and a
-// random suffix), and returns its path.
+// Create writes a new file of one entry in dir (CreateFile) and returns
+// its path.
 func Create(dir, run string, entry *Entry) (string, error) {
-	paths, err := CreateAll(dir, run, []*Entry{entry})
-	if err != nil {
-		return "", err
-	}
-	return paths[0], nil
+	return CreateFile(dir, run, []*Entry{entry})
 }
 
-// entryPath names a new entry in dir by run (the run's id first: retention
-// and restore --run group by it; "": by the entry's time and a random
-// suffix): a name no file in dir and no path in taken has.
-func entryPath(dir, run string, entry *Entry, taken map[string]bool) (string, error) {
+// entryPath names a new file of entries in dir by run (the run's id first:
+// retention and restore --run group by it; "": by the first entry's time
+// and a random suffix), then the domain and zone of a file of one entry,
+// the zone of a file of several: a name no file in dir and no path in
+// taken has.
+func entryPath(dir, run string, entries []*Entry, taken map[string]bool) (string, error) {
+	entry := entries[0]
 	free := func(name string) bool {
 		path := filepath.Join(dir, name)
 		_, err := os.Lstat(path)
@@ -144,6 +143,9 @@ func entryPath(dir, run string, entry *Entry, taken map[string]bool) (string, er
 		return filepath.Join(dir, fmt.Sprintf("%s-%s-%s-%s.json", entry.Time.Format(TimeFormat), fileSafe(entry.Domain), fileSafe(entry.Zone), hex.EncodeToString(r[:]))), nil
 	}
 	stem := run + "-" + fileSafe(entry.Domain) + "-" + fileSafe(entry.Zone)
+	if len(entries) > 1 {
+		stem = run + "-" + fileSafe(entry.Zone)
+	}
 	name := stem + ".json"
 	for i := 2; !free(name); i++ {
 		name = fmt.Sprintf("%s-%d.json", stem, i)
@@ -155,36 +157,65 @@ func entryPath(dir, run string, entry *Entry, taken map[string]bool) (string, er
 // do not test durability.
 var Fsync = true
 
-// WriteFile writes entry to path atomically and durably: a temporary
-// file in the same directory, fsync, rename, fsync of the directory.
+// WriteFile writes a file of one entry to path atomically and durably
+// (WriteEntries).
 func WriteFile(path string, entry *Entry) error {
-	return WriteAll([]string{path}, []*Entry{entry})
+	return WriteEntries(path, []*Entry{entry})
 }
 
-// Read reads one journal entry; errors name the file.
+// Read reads a journal file of one entry; errors name the file.
 func Read(path string) (*Entry, error) {
+	entries, err := ReadAll(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) != 1 {
+		return nil, fmt.Errorf("journal entry %s: %d entries in the file, want 1", path, len(entries))
+	}
+	return entries[0], nil
+}
+
+// ReadAll reads every entry of a journal file, in the order written: one
+// (an indented JSON object) or several (one a line). Errors name the file;
+// a file with no entry, or any bad one, is an error.
+func ReadAll(path string) ([]*Entry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("journal entry: %w", err)
 	}
-	var e Entry
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("journal entry %s: %w", path, err)
+	var out []*Entry
+	for {
+		var e Entry
+		err := dec.Decode(&e)
+		if errors.Is(err, io.EOF) && len(out) > 0 {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("journal entry %s: %w", path, err)
+		}
+		if err := e.check(); err != nil {
+			return nil, fmt.Errorf("journal entry %s: %w", path, err)
+		}
+		out = append(out, &e)
 	}
+}
+
+// check is what a read entry must hold.
+func (e *Entry) check() error {
 	if e.Version != 1 {
-		return nil, fmt.Errorf("journal entry %s: version %d, want 1", path, e.Version)
+		return fmt.Errorf("version %d, want 1", e.Version)
 	}
 	if e.Zone == "" || e.Provider == "" {
-		return nil, fmt.Errorf("journal entry %s: no zone or provider", path)
+		return errors.New("no zone or provider")
 	}
 	for _, s := range e.Before {
 		if s.Name == "" || s.Type == "" {
-			return nil, fmt.Errorf("journal entry %s: an RRset without name or type", path)
+			return errors.New("an RRset without name or type")
 		}
 	}
-	return &e, nil
+	return nil
 }
 
 // List returns the paths of the journal entries in dir, oldest first.

@@ -1,12 +1,14 @@
 package journal
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -195,22 +197,25 @@ func readWrote(path string) bool {
 	if err != nil {
 		return true
 	}
-	// Only the result: the rest of the entry is skipped, not built.
-	var e struct {
-		Result *Result `json:"result"`
-	}
-	if err := json.Unmarshal(data, &e); err != nil || e.Result == nil {
-		return true
-	}
-	if e.Result.Status != plan.StatusError {
-		return true
-	}
-	for _, c := range e.Result.Changes {
-		if c.Result == ChangeDone {
+	// Only the results: the rest of each entry is skipped, not built.
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for n := 0; ; n++ {
+		var e struct {
+			Result *Result `json:"result"`
+		}
+		err := dec.Decode(&e)
+		if errors.Is(err, io.EOF) && n > 0 {
+			return false
+		}
+		if err != nil || e.Result == nil || e.Result.Status != plan.StatusError {
 			return true
 		}
+		for _, c := range e.Result.Changes {
+			if c.Result == ChangeDone {
+				return true
+			}
+		}
 	}
-	return false
 }
 
 // Run outcomes in `maildns journal list`.
@@ -232,7 +237,7 @@ type RunInfo struct {
 	Planned  int       `json:"planned"` // RRset changes the entries hold
 	Outcome  string    `json:"outcome"` // applied | partial | failed | interrupted
 	Restores []string  `json:"restores,omitempty"`
-	Entries  []string  `json:"entries"` // paths, oldest first
+	Entries  []string  `json:"entries"` // the paths of its files, oldest first
 }
 
 // ListRuns returns the runs of the journal in dir, oldest first. An entry
@@ -257,50 +262,54 @@ func runsOf(paths []string) ([]RunInfo, error) {
 	domains := map[string]map[string]bool{}
 	var errs []error
 	for _, p := range paths {
-		e, err := Read(p)
+		entries, err := ReadAll(p)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		id := cmp.Or(e.Run, RunOfFile(filepath.Base(p)))
-		r := byID[id]
-		if r == nil {
-			r = &RunInfo{ID: id, Time: e.Time, Mode: e.Mode}
-			byID[id] = r
-			out = append(out, r)
-			zones[id] = map[zk]bool{}
-			domains[id] = map[string]bool{}
-		}
-		if e.Time.Before(r.Time) {
-			r.Time = e.Time
-		}
-		r.Entries = append(r.Entries, p)
-		zones[id][zk{e.Provider, e.Zone}] = true
-		domains[id][e.Domain] = true
-		if e.Restores != "" && !slices.Contains(r.Restores, e.Restores) {
-			r.Restores = append(r.Restores, e.Restores)
-		}
-		r.Planned += len(e.Changes)
-		outcome := RunApplied
-		switch {
-		case e.Result == nil:
-			outcome = RunInterrupted
-		default:
-			done := 0
-			for _, c := range e.Result.Changes {
-				if c.Result == ChangeDone {
-					done++
+		for _, e := range entries {
+			id := cmp.Or(e.Run, RunOfFile(filepath.Base(p)))
+			r := byID[id]
+			if r == nil {
+				r = &RunInfo{ID: id, Time: e.Time, Mode: e.Mode}
+				byID[id] = r
+				out = append(out, r)
+				zones[id] = map[zk]bool{}
+				domains[id] = map[string]bool{}
+			}
+			if e.Time.Before(r.Time) {
+				r.Time = e.Time
+			}
+			if n := len(r.Entries); n == 0 || r.Entries[n-1] != p {
+				r.Entries = append(r.Entries, p)
+			}
+			zones[id][zk{e.Provider, e.Zone}] = true
+			domains[id][e.Domain] = true
+			if e.Restores != "" && !slices.Contains(r.Restores, e.Restores) {
+				r.Restores = append(r.Restores, e.Restores)
+			}
+			r.Planned += len(e.Changes)
+			outcome := RunApplied
+			switch {
+			case e.Result == nil:
+				outcome = RunInterrupted
+			default:
+				done := 0
+				for _, c := range e.Result.Changes {
+					if c.Result == ChangeDone {
+						done++
+					}
+				}
+				r.Changes += done
+				switch {
+				case done == 0 && len(e.Result.Changes) > 0:
+					outcome = RunFailed
+				case done < len(e.Result.Changes) || e.Result.Status == plan.StatusError:
+					outcome = RunPartial
 				}
 			}
-			r.Changes += done
-			switch {
-			case done == 0 && len(e.Result.Changes) > 0:
-				outcome = RunFailed
-			case done < len(e.Result.Changes) || e.Result.Status == plan.StatusError:
-				outcome = RunPartial
-			}
+			r.Outcome = mergeOutcome(r.Outcome, outcome)
 		}
-		r.Outcome = mergeOutcome(r.Outcome, outcome)
 	}
 	res := make([]RunInfo, 0, len(out))
 	for _, r := range out {
