@@ -351,10 +351,10 @@ type fileDoc struct {
 	recAt   []int // record id -> index of its entry
 }
 
-// splitDoc splits data and matches its entries with rrs, the records
-// miekg/dns parsed from the whole of data, in order.
-func splitDoc(data, path, origin string, rrs []dns.RR) (*fileDoc, error) {
-	d := &fileDoc{size: len(data), entries: splitEntries(data), recAt: make([]int, 0, len(rrs))}
+// splitDoc matches the entries of data (splitEntries(data)) with rrs, the
+// records miekg/dns parsed from the whole of data, in order.
+func splitDoc(data string, entries []fileEntry, path, origin string, rrs []dns.RR) (*fileDoc, error) {
+	d := &fileDoc{size: len(data), entries: entries, recAt: make([]int, 0, len(rrs))}
 	ids := make([]int, len(rrs)) // the entries' one-record lists, in one array
 	cur := origin
 	dirTTL := ""

@@ -642,3 +642,61 @@ func TestSplitEntriesTokens(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckAndWriteLargeZone: a large zone's edited text is written to its
+// temporary file while it is checked, and put in place only when the check
+// passes: a text the check refuses leaves the zone file as it was and no
+// temporary file; one it passes replaces the zone file.
+func TestCheckAndWriteLargeZone(t *testing.T) {
+	text := sharedZoneText(3000)
+	if len(text) < overlapCheck {
+		t.Fatalf("a zone of %d bytes does not take the side-by-side path (%d)", len(text), overlapCheck)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "z.example.zone")
+	if err := os.WriteFile(path, []byte(text), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := readZone([]byte(text), path, "z.example.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := z.editedText(); err != nil {
+		t.Fatal(err)
+	}
+	onlyZone := func(want string) {
+		t.Helper()
+		ents, _ := os.ReadDir(dir)
+		if len(ents) != 1 {
+			t.Errorf("%d files in the directory, want the zone file only", len(ents))
+		}
+		if got, _ := os.ReadFile(path); string(got) != want {
+			t.Errorf("zone file changed (%d bytes, want %d)", len(got), len(want))
+		}
+	}
+	for name, bad := range map[string]string{
+		"record changed": strings.Replace(text, "198.18.5.1\n", "198.18.5.2\n", 1),
+		"syntax error":   strings.Replace(text, "IN MX 10 oldmail.m2999", "IN MX ten oldmail.m2999", 1),
+	} {
+		if bad == text {
+			t.Fatalf("%s: no change made", name)
+		}
+		if err := checkAndWrite(z, path, []byte(bad), info); err == nil || !strings.Contains(err.Error(), "nothing written") {
+			t.Errorf("%s: %v, want the check's refusal", name, err)
+		}
+		onlyZone(text)
+	}
+	// The records in another layout: the check passes, the file is replaced.
+	good := strings.ReplaceAll(text, " IN A ", "\tIN\tA\t")
+	if err := checkAndWrite(z, path, []byte(good), info); err != nil {
+		t.Fatal(err)
+	}
+	onlyZone(good)
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o640 {
+		t.Errorf("mode after the write: %v, %v", st.Mode(), err)
+	}
+}

@@ -190,14 +190,25 @@ func scanTemps(dir string) map[string][]string {
 // directory is written, synced, given the mode (and, when running as root,
 // the owner) of the file it replaces, renamed over it, and the directory is
 // synced so that the rename survives a crash.
-func writeFileAtomic(path string, data []byte, old os.FileInfo) (err error) {
+func writeFileAtomic(path string, data []byte, old os.FileInfo) error {
+	tmp, err := writeTemp(path, data, old)
+	if err != nil {
+		return err
+	}
+	return installTemp(tmp, path)
+}
+
+// writeTemp writes data to a new temporary file beside path, with the mode
+// and owner of old (when given), synced to disk, and returns its name. On
+// an error no file is left.
+func writeTemp(path string, data []byte, old os.FileInfo) (name string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	tmp, err := os.CreateTemp(dir, tempPrefix(base)+"*")
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -207,29 +218,37 @@ func writeFileAtomic(path string, data []byte, old os.FileInfo) (err error) {
 	}()
 	if old != nil {
 		if err := tmp.Chmod(old.Mode().Perm()); err != nil {
-			return fmt.Errorf("writing %s: %w", path, err)
+			return "", fmt.Errorf("writing %s: %w", path, err)
 		}
 		if st, ok := old.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
 			if err := tmp.Chown(int(st.Uid), int(st.Gid)); err != nil {
-				return fmt.Errorf("writing %s: %w", path, err)
+				return "", fmt.Errorf("writing %s: %w", path, err)
 			}
 		}
 	}
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+		return "", fmt.Errorf("writing %s: %w", path, err)
 	}
+	return tmp.Name(), nil
+}
+
+// installTemp renames the temporary file tmp (writeTemp's) over path and
+// syncs the directory; on an error tmp is removed.
+func installTemp(tmp, path string) error {
 	if beforeRename != nil {
 		beforeRename()
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	dir := filepath.Dir(path)
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("syncing directory of %s: %w", path, err)

@@ -195,7 +195,21 @@ func newEntry(id int, rr dns.RR, origin string) entry {
 // readZone parses a whole zone file for a read-modify-write.
 func readZone(data []byte, path, origin string) (*zoneData, error) {
 	z := &zoneData{origin: origin, path: path, soaID: -1}
+	// The text's entries (for the edit) are split while its records are
+	// parsed: a large zone's write waits for both.
+	text := string(data)
+	var split chan []fileEntry
+	if len(data) >= overlapCheck {
+		split = make(chan []fileEntry, 1)
+		go func() { split <- splitEntries(text) }()
+	}
 	rrs, err := parseAll(data, path, origin)
+	var entries []fileEntry
+	if split != nil {
+		entries = <-split
+	} else if err == nil {
+		entries = splitEntries(text)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +225,7 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 		}
 		z.entries = append(z.entries, e)
 	}
-	if z.doc, err = splitDoc(string(data), path, origin, z.rrs); err != nil {
+	if z.doc, err = splitDoc(text, entries, path, origin, z.rrs); err != nil {
 		return nil, err
 	}
 	z.ttlText = dollarTTL(data)

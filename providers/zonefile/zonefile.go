@@ -667,16 +667,50 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 		z.soa.Serial = nextSerial(z.soa.Serial, p.clock())
 	}
 	text, err := z.editedText()
-	var written []byte // the text as checked and written: one copy
-	if err == nil {
-		written = []byte(text)
-		err = z.checkData(written)
-	}
 	if err != nil {
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
-	if err := writeFileAtomic(target, written, info); err != nil {
+	written := []byte(text) // the text as checked and written: one copy
+	if err := checkAndWrite(z, target, written, info); err != nil {
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
 	return out, true, nil
+}
+
+// overlapCheck is the size of edited text from which its check and the
+// writing of its temporary file run side by side.
+const overlapCheck = 256 << 10
+
+// checkAndWrite checks the edited text (checkData) and writes it over the
+// zone file at target: the temporary file is written and synced while a
+// large text is checked, and renamed into place only when the check
+// passed; else it is removed and nothing changes.
+func checkAndWrite(z *zoneData, target string, text []byte, info os.FileInfo) error {
+	if len(text) < overlapCheck {
+		if err := z.checkData(text); err != nil {
+			return err
+		}
+		return writeFileAtomic(target, text, info)
+	}
+	type temp struct {
+		name string
+		err  error
+	}
+	done := make(chan temp, 1)
+	go func() {
+		name, err := writeTemp(target, text, info)
+		done <- temp{name, err}
+	}()
+	cerr := z.checkData(text)
+	t := <-done
+	if cerr != nil {
+		if t.err == nil {
+			_ = os.Remove(t.name)
+		}
+		return cerr
+	}
+	if t.err != nil {
+		return t.err
+	}
+	return installTemp(t.name, target)
 }
