@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"github.com/libdns/libdns"
@@ -1130,7 +1131,14 @@ func applyZone(ctx context.Context, z *zoneState) {
 			results = append(results, z.journal.result(s.entry, s.perChange, ops, oneCall, n, p.err))
 		}
 	}
-	// Every outcome in one durable write.
+	// The zone is read back while every outcome goes to the journal in
+	// one durable write: the two touch nothing in common.
+	var after []libdns.RR
+	var readErr error
+	readBack := stdsync.WaitGroup{}
+	if !changed {
+		readBack.Go(func() { after, readErr = readZone(ctx, z) })
+	}
 	if len(ended) > 0 {
 		if jerr := z.journal.endAll(ended, results); jerr != nil {
 			for _, p := range endedBy {
@@ -1138,6 +1146,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 			}
 		}
 	}
+	readBack.Wait()
 	for _, s := range shares {
 		p := s.p
 		if p.err != nil {
@@ -1150,8 +1159,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 	if changed {
 		return
 	}
-	after, err := readZone(ctx, z)
-	if err != nil {
+	if err := readErr; err != nil {
 		for _, p := range z.parts {
 			if p.wrote && p.err == nil {
 				p.err = fmt.Errorf("reading back after applying: %w", err)
