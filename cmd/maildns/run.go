@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -179,8 +180,18 @@ func oneShot(ctx context.Context, f *flags, stdout, stderr io.Writer) int {
 		return code
 	}
 	plan, runErr := e.Run(ctx, opts)
-	recordRun(e.Config, mode, plan, runErr, start, stderr)
-	return report(stdout, stderr, f.output, mode, plan, runErr)
+	// The outcome is recorded in state_dir while the plan is printed
+	// (neither changes the plan); a failure to record it is said last.
+	var recordErr bytes.Buffer
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		recordRun(e.Config, mode, plan, runErr, start, &recordErr)
+	}()
+	code := report(stdout, stderr, f.output, mode, plan, runErr)
+	<-recorded
+	_, _ = recordErr.WriteTo(stderr)
+	return code
 }
 
 // report prints a one-shot run's plan (text, JSON or Markdown) and its errors, and
