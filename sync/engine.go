@@ -482,14 +482,22 @@ func (rs *runState) holdBroken(ctx context.Context, e *Engine) {
 		resolver = e.runResolver(rs.runBase(e), rs.order)
 	}
 	rs.hold = func(ctx context.Context, z *zoneState, p *domainZone) { holdSPF(ctx, rs.log, resolver, z, p) }
+	// Each share is checked on its own (its zone's records only read), so
+	// the shares of one large zone are checked side by side too.
+	type share struct {
+		z *zoneState
+		p *domainZone
+	}
+	var shares []share
 	for _, z := range rs.order {
 		if z.err != nil {
 			continue
 		}
 		for _, p := range z.parts {
-			rs.hold(ctx, z, p)
+			shares = append(shares, share{z, p})
 		}
 	}
+	forEach(len(shares), rs.limit, func(i int) { rs.hold(ctx, shares[i].z, shares[i].p) })
 }
 
 // runBase is the run's one resolver (and cache) for the names outside the
