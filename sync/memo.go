@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/canon"
 	"github.com/maildns/maildns/policy"
 )
 
@@ -45,8 +46,8 @@ type Memo struct {
 	now     time.Time
 	order   map[string]int // the config's order of the domains (a runner's config is fixed)
 	reused  []*domainMemo
-	fresh   map[zoneKey]packedRecords // zones the ZoneCache vouched for
-	stale   map[zoneKey]bool          // zones it did not
+	fresh   map[zoneKey]canon.Packed // zones the ZoneCache vouched for
+	stale   map[zoneKey]bool         // zones it did not
 	mu      gosync.Mutex
 	watched map[string]*depRecorder // by domain: the checks' lookups
 
@@ -86,7 +87,7 @@ func (m *Memo) plan(ctx context.Context, e *Engine, now time.Time, domains []*po
 	// The maps of a cycle are kept for the next (cleared): a cycle that
 	// plans nothing again should allocate next to nothing.
 	if m.fresh == nil {
-		m.fresh, m.stale = map[zoneKey]packedRecords{}, map[zoneKey]bool{}
+		m.fresh, m.stale = map[zoneKey]canon.Packed{}, map[zoneKey]bool{}
 	}
 	clear(m.fresh)
 	clear(m.stale)
@@ -172,7 +173,7 @@ func (m *Memo) addZones(zones map[string][]libdns.RR, read []*zoneState) {
 		if skip[k] {
 			continue
 		}
-		recs := packed.unpack()
+		recs := packed.Unpack()
 		if have, ok := zones[k.zone]; ok {
 			zones[k.zone] = append(slices.Clip(have), recs...)
 		} else {

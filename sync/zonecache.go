@@ -2,12 +2,10 @@ package sync
 
 import (
 	"context"
-	"encoding/binary"
-	"strings"
 	gosync "sync"
 	"time"
 
-	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/canon"
 	"github.com/maildns/maildns/providers"
 )
 
@@ -48,7 +46,7 @@ type probe struct {
 
 type zoneCacheEntry struct {
 	token string
-	live  packedRecords
+	live  canon.Packed
 	cond  zoneCond
 	// fullAt is the time of the last whole read: an incremental read
 	// (IXFR) does not move it, so a zone whose serial moves every cycle is
@@ -134,17 +132,17 @@ func (c *ZoneCache) version(ctx context.Context, k zoneKey, p providers.Provider
 // fresh reports whether k's records as last read in full still hold: its
 // version token is unchanged since that read and FullReadEvery has not
 // passed. It returns those records.
-func (c *ZoneCache) fresh(ctx context.Context, k zoneKey, p providers.Provider) (packedRecords, bool) {
+func (c *ZoneCache) fresh(ctx context.Context, k zoneKey, p providers.Provider) (canon.Packed, bool) {
 	if c == nil || p == nil {
-		return packedRecords{}, false
+		return canon.Packed{}, false
 	}
 	v := c.version(ctx, k, p)
 	if v.err != nil || !v.ok {
-		return packedRecords{}, false
+		return canon.Packed{}, false
 	}
 	e, hit := c.get(k, v.token)
 	if !hit {
-		return packedRecords{}, false
+		return canon.Packed{}, false
 	}
 	return e.live, true
 }
@@ -168,7 +166,7 @@ func (c *ZoneCache) readFirst(ctx context.Context, z *zoneState) {
 	}
 	e, hit := c.get(z.key, token)
 	if hit {
-		z.live, z.err, z.cond, z.cached = e.live.unpack(), nil, e.cond, true
+		z.live, z.err, z.cond, z.cached = e.live.Unpack(), nil, e.cond, true
 		return
 	}
 	// Only a zone whose token moved since a read within FullReadEvery may
@@ -187,86 +185,5 @@ func (c *ZoneCache) readFirst(ctx context.Context, z *zoneState) {
 		c.forget(z.key)
 		return
 	}
-	c.put(z.key, zoneCacheEntry{token: token, live: packRecords(z.live), cond: z.cond, fullAt: fullAt})
-}
-
-// packedRecords are a zone's records in one string: for each, its name,
-// type, TTL and data, each length first. The daemon keeps every zone it
-// read this way between cycles: a record's four fields, kept as they were
-// read, cost a 56-byte header and two or three small strings each, many
-// times their text, and as many objects for the collector to trace.
-type packedRecords struct {
-	s string
-	n int // records
-}
-
-func packRecords(rrs []libdns.RR) packedRecords {
-	size := 0
-	for _, rr := range rrs {
-		size += uvarintLen(uint64(len(rr.Name))) + len(rr.Name) + uvarintLen(uint64(len(rr.Type))) + len(rr.Type) +
-			uvarintLen(zigzag(int64(rr.TTL))) + uvarintLen(uint64(len(rr.Data))) + len(rr.Data)
-	}
-	var b strings.Builder
-	b.Grow(size)
-	var buf [binary.MaxVarintLen64]byte
-	num := func(v uint64) { b.Write(buf[:binary.PutUvarint(buf[:], v)]) }
-	for _, rr := range rrs {
-		num(uint64(len(rr.Name)))
-		b.WriteString(rr.Name)
-		num(uint64(len(rr.Type)))
-		b.WriteString(rr.Type)
-		num(zigzag(int64(rr.TTL)))
-		num(uint64(len(rr.Data)))
-		b.WriteString(rr.Data)
-	}
-	return packedRecords{s: b.String(), n: len(rrs)}
-}
-
-// unpack returns the records, a new slice (the run may index or reorder
-// it) whose strings share the packed text.
-func (p packedRecords) unpack() []libdns.RR {
-	if p.n == 0 {
-		return nil
-	}
-	out := make([]libdns.RR, p.n)
-	s := p.s
-	field := func() string {
-		n, k := uvarint(s)
-		v := s[k : k+int(n)]
-		s = s[k+int(n):]
-		return v
-	}
-	for i := range out {
-		out[i].Name = field()
-		out[i].Type = field()
-		ttl, k := uvarint(s)
-		s = s[k:]
-		out[i].TTL = time.Duration(int64(ttl>>1) ^ -int64(ttl&1))
-		out[i].Data = field()
-	}
-	return out
-}
-
-func zigzag(v int64) uint64 { return uint64(v<<1) ^ uint64(v>>63) }
-
-func uvarintLen(v uint64) int {
-	n := 1
-	for v >= 0x80 {
-		v >>= 7
-		n++
-	}
-	return n
-}
-
-// uvarint is binary.Uvarint of a string: the value and its length.
-func uvarint(s string) (uint64, int) {
-	var v uint64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		v |= uint64(c&0x7f) << (7 * i)
-		if c < 0x80 {
-			return v, i + 1
-		}
-	}
-	return v, len(s)
+	c.put(z.key, zoneCacheEntry{token: token, live: canon.Pack(z.live, nil), cond: z.cond, fullAt: fullAt})
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	gosync "sync"
 	"testing"
@@ -260,34 +259,5 @@ func TestDaemonWritesFromAFreshRead(t *testing.T) {
 	data, _ = os.ReadFile(path)
 	if !strings.Contains(string(data), "203.0.113.27") || strings.Contains(string(data), "203.0.113.26") {
 		t.Errorf("zone file after the write:\n%s", data)
-	}
-}
-
-// A zone's records packed in the cache come back as they were read:
-// every field, the order, odd TTLs, empty and long data, any bytes.
-func TestPackedRecordsRoundTrip(t *testing.T) {
-	long := strings.Repeat("v=DKIM1; k=rsa; p=MIIBIjANBgkq", 40)
-	for _, rrs := range [][]libdns.RR{
-		nil,
-		{{Name: "@", Type: "TXT", TTL: time.Hour, Data: `"v=spf1 mx -all"`}},
-		{
-			{Name: "Mail", Type: "A", TTL: 0, Data: "192.0.2.1"},
-			{Name: "s1._domainkey", Type: "TXT", TTL: 299 * time.Second, Data: long},
-			{Name: "", Type: "", TTL: -time.Second, Data: ""},
-			{Name: "x\x00y", Type: "TYPE65534", TTL: 1<<62 + 7, Data: "\xff\x80 ünï"},
-			{Name: "@", Type: "MX", TTL: 86400 * time.Second, Data: "0 ."},
-		},
-	} {
-		p := packRecords(rrs)
-		got := p.unpack()
-		if len(rrs) == 0 && got != nil {
-			t.Errorf("unpack of no records = %v", got)
-		}
-		if !slices.Equal(got, rrs) {
-			t.Errorf("unpack(pack(%q)) = %q", rrs, got)
-		}
-		if again := p.unpack(); len(again) > 0 && &again[0] == &got[0] {
-			t.Error("unpack returned the same slice twice")
-		}
 	}
 }
