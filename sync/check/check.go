@@ -95,12 +95,21 @@ type ZoneIndex interface {
 	Lookup(rel, typ string) []libdns.RR
 }
 
+// zoneValues is a ZoneIndex that gives the values at a name without making
+// its records (a packed zone: canon.Packed).
+type zoneValues interface {
+	Values(rel, typ string) []string
+}
+
 // Values returns the values of type typ at rel (a name relative to the
 // zone) in env.Zone: by the index when the engine keeps one (a zone shared
 // by many domains, where a scan per domain would be quadratic), else by a
 // scan of the small zone.
 func (env *Env) Values(rel, typ string) []string {
 	var out []string
+	if v, ok := env.Index.(zoneValues); ok {
+		return v.Values(rel, typ) // a packed zone's, read in place
+	}
 	if env.Index != nil {
 		for _, r := range env.Index.Lookup(rel, typ) {
 			out = append(out, r.Data)

@@ -21,8 +21,8 @@ import (
 // and nothing below it is NXDOMAIN; a name at or below an NS delegation
 // other than the apex belongs to another server and goes to next.
 type ZoneResolver struct {
-	zones   map[string][]libdns.RR // by zone name, lower case, no trailing dot
-	names   map[string]*zoneNames  // the zones of over indexedZone records
+	zones   map[string]Zone       // by zone name, lower case, no trailing dot
+	names   map[string]*zoneNames // the zones of over indexedZone records
 	next    Resolver
 	answers atomic.Int64
 }
@@ -76,10 +76,63 @@ func (n *zoneNames) build(recs []libdns.RR) {
 	}
 }
 
+// Zone is one zone's records for NewZoneResolverOf: Records, or Packed
+// when it is not nil.
+type Zone struct {
+	Records []libdns.RR
+	Packed  *canon.Packed
+}
+
 // zoneView is one zone's records, with the index of a large zone.
 type zoneView struct {
-	recs []libdns.RR
-	ix   *zoneNames // nil: scan recs
+	recs   []libdns.RR
+	packed *canon.Packed // not nil: the records, packed (recs is nil)
+	ix     *zoneNames    // nil: scan the records
+}
+
+// scan reads a zoneView's records, in order, from recs or packed.
+type scan struct {
+	recs   []libdns.RR
+	i      int // recs[i-1] is the record read
+	packed bool
+	r      canon.PackedReader
+}
+
+func (v zoneView) scan() scan {
+	if v.packed != nil {
+		return scan{packed: true, r: v.packed.Reader()}
+	}
+	return scan{recs: v.recs}
+}
+
+// next moves to the next record; false after the last.
+func (s *scan) next() bool {
+	if s.packed {
+		return s.r.Next()
+	}
+	s.i++
+	return s.i <= len(s.recs)
+}
+
+func (s *scan) name() string {
+	if s.packed {
+		return s.r.Name()
+	}
+	return s.recs[s.i-1].Name
+}
+
+func (s *scan) typ() string {
+	if s.packed {
+		return s.r.Type()
+	}
+	return s.recs[s.i-1].Type
+}
+
+func (s *scan) rr() libdns.RR {
+	if s.packed {
+		return s.r.RR()
+	}
+	return s.recs[s.i-1]
 }
 
 var _ Resolver = (*ZoneResolver)(nil)
@@ -89,11 +142,19 @@ var _ Resolver = (*ZoneResolver)(nil)
 // and asking next for the rest. next may be nil: names outside the zones
 // are then an error.
 func NewZoneResolver(zones map[string][]libdns.RR, next Resolver) Resolver {
-	z := &ZoneResolver{zones: map[string][]libdns.RR{}, names: map[string]*zoneNames{}, next: next}
+	of := make(map[string]Zone, len(zones))
 	for name, recs := range zones {
-		name = strings.ToLower(strings.TrimSuffix(name, "."))
-		z.zones[name] = recs
-		if len(recs) > IndexedZone {
+		of[strings.ToLower(strings.TrimSuffix(name, "."))] = Zone{Records: recs}
+	}
+	return NewZoneResolverOf(of, next)
+}
+
+// NewZoneResolverOf is NewZoneResolver of zones whose keys are lower case
+// without a trailing dot, some of them packed; zones is kept, not copied.
+func NewZoneResolverOf(zones map[string]Zone, next Resolver) Resolver {
+	z := &ZoneResolver{zones: zones, names: map[string]*zoneNames{}, next: next}
+	for name, zone := range zones {
+		if zone.Packed != nil && zone.Packed.Len() > IndexedZone || len(zone.Records) > IndexedZone {
 			z.names[name] = &zoneNames{}
 		}
 	}
@@ -162,10 +223,16 @@ func (z *ZoneResolver) lookup(ctx context.Context, name, qtype string, depth int
 // scan of every zone: a run over thousands of zones asks this per check).
 func (z *ZoneResolver) zoneOf(name string) (string, zoneView) {
 	for fq := strings.TrimSuffix(name, "."); fq != ""; {
-		if recs, ok := z.zones[fq]; ok {
-			v := zoneView{recs: recs}
+		if zone, ok := z.zones[fq]; ok {
+			v := zoneView{recs: zone.Records, packed: zone.Packed}
 			if ix := z.names[fq]; ix != nil {
-				ix.once.Do(func() { ix.build(recs) })
+				ix.once.Do(func() {
+					if recs := zone.Records; zone.Packed == nil {
+						ix.build(recs)
+					} else {
+						ix.build(zone.Packed.Unpack())
+					}
+				})
 				v.ix = ix
 			}
 			return fq, v
@@ -192,11 +259,11 @@ func (v zoneView) delegated(rel string) bool {
 		}
 		return false
 	}
-	for _, r := range v.recs {
-		if r.Type != "NS" || r.Name == "@" {
+	for s := v.scan(); s.next(); {
+		if s.typ() != "NS" || s.name() == "@" {
 			continue
 		}
-		n := strings.ToLower(r.Name)
+		n := strings.ToLower(s.name())
 		if rel == n || strings.HasSuffix(rel, "."+n) {
 			return true
 		}
@@ -229,7 +296,7 @@ func (v zoneView) recordsAt(rel string) []libdns.RR {
 	if v.ix != nil {
 		return v.ix.byName[strings.ToLower(rel)]
 	}
-	return recordsAt(v.recs, rel)
+	return recordsAt(v.scan(), rel)
 }
 
 // hasBelow reports whether a record lies below rel.
@@ -237,7 +304,7 @@ func (v zoneView) hasBelow(rel string) bool {
 	if v.ix != nil {
 		return v.ix.below[rel] > 0
 	}
-	return hasBelow(v.recs, rel)
+	return hasBelow(v.scan(), rel)
 }
 
 // hasBelowExcept reports whether a record lies below parent but not at or
@@ -250,28 +317,28 @@ func (v zoneView) hasBelowExcept(parent, child string) bool {
 		}
 		return n > 0
 	}
-	return hasBelowExcept(v.recs, parent, child)
+	return hasBelowExcept(v.scan(), parent, child)
 }
 
-func recordsAt(recs []libdns.RR, rel string) []libdns.RR {
+func recordsAt(s scan, rel string) []libdns.RR {
 	var out []libdns.RR
-	for _, r := range recs {
-		if strings.EqualFold(r.Name, rel) {
-			out = append(out, r)
+	for s.next() {
+		if strings.EqualFold(s.name(), rel) {
+			out = append(out, s.rr())
 		}
 	}
 	return out
 }
 
 // hasBelow reports whether a record lies below rel (rel is an empty non-terminal).
-func hasBelow(recs []libdns.RR, rel string) bool {
-	return hasBelowExcept(recs, rel, "")
+func hasBelow(s scan, rel string) bool {
+	return hasBelowExcept(s, rel, "")
 }
 
 // hasBelowExcept is hasBelow ignoring the names at or below except.
-func hasBelowExcept(recs []libdns.RR, rel, except string) bool {
-	for _, r := range recs {
-		n := strings.ToLower(r.Name)
+func hasBelowExcept(s scan, rel, except string) bool {
+	for s.next() {
+		n := strings.ToLower(s.name())
 		if except != "" && (n == except || strings.HasSuffix(n, "."+except)) {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/canon"
 )
 
 // The longest zone holding a name answers it: a child zone read in the same
@@ -101,12 +102,26 @@ func TestZoneNamesIndexAsScan(t *testing.T) {
 	ix := &zoneNames{}
 	ix.build(recs)
 	indexed := zoneView{recs: recs, ix: ix}
+	pk := canon.Pack(recs, nil)
+	packed := zoneView{packed: &pk}
 	names := []string{"@", "mail", "a.b.c", "b.c", "c", "x.b.c", "y.b.c", "b", "nope", "z.nope",
 		"x.wild", "y.x.wild", "wild", "*.wild", "sub", "in.sub", "deeper.in.sub", "q.r", "r", "s.r",
 		"hosts", "h70.hosts", "zz.h70.hosts", "*"}
 	for _, n := range names {
 		if d := cmp.Diff(scan.recordsAt(n), indexed.recordsAt(n)); d != "" {
 			t.Errorf("recordsAt(%q) indexed (+) differs from scanned (-):\n%s", n, d)
+		}
+		if d := cmp.Diff(scan.recordsAt(n), packed.recordsAt(n)); d != "" {
+			t.Errorf("recordsAt(%q) packed (+) differs from scanned (-):\n%s", n, d)
+		}
+		if a, b := scan.hasBelow(n), packed.hasBelow(n); a != b {
+			t.Errorf("hasBelow(%q): scanned %v, packed %v", n, a, b)
+		}
+		if a, b := scan.delegated(n), packed.delegated(n); a != b {
+			t.Errorf("delegated(%q): scanned %v, packed %v", n, a, b)
+		}
+		if d := cmp.Diff(scan.wildcard(n), packed.wildcard(n)); d != "" {
+			t.Errorf("wildcard(%q) packed (+) differs from scanned (-):\n%s", n, d)
 		}
 		if a, b := scan.hasBelow(n), indexed.hasBelow(n); a != b {
 			t.Errorf("hasBelow(%q): scanned %v, indexed %v", n, a, b)
@@ -121,6 +136,25 @@ func TestZoneNamesIndexAsScan(t *testing.T) {
 			parent := n[i+1:]
 			if a, b := scan.hasBelowExcept(parent, n), indexed.hasBelowExcept(parent, n); a != b {
 				t.Errorf("hasBelowExcept(%q, %q): scanned %v, indexed %v", parent, n, a, b)
+			}
+			if a, b := scan.hasBelowExcept(parent, n), packed.hasBelowExcept(parent, n); a != b {
+				t.Errorf("hasBelowExcept(%q, %q): scanned %v, packed %v", parent, n, a, b)
+			}
+		}
+	}
+	// Through the resolver, packed: answered as the records are.
+	pr := NewZoneResolverOf(map[string]Zone{"example.com": {Packed: &pk}}, nil)
+	sr := NewZoneResolver(map[string][]libdns.RR{"example.com": recs}, nil)
+	for _, n := range names {
+		for _, qt := range []string{"TXT", "A", "NS", "CNAME"} {
+			name := n + ".example.com."
+			if n == "@" {
+				name = "example.com."
+			}
+			a, aerr := sr.Lookup(context.Background(), name, qt)
+			b, berr := pr.Lookup(context.Background(), name, qt)
+			if d := cmp.Diff(a, b); d != "" || (aerr == nil) != (berr == nil) {
+				t.Errorf("%s %s packed (+) differs (%v, %v):\n%s", name, qt, aerr, berr, d)
 			}
 		}
 	}
