@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/libdns/libdns"
+	"github.com/maildns/maildns/internal/canon"
 	"github.com/maildns/maildns/policy"
 	"github.com/maildns/maildns/providers"
 	"github.com/maildns/maildns/sync/check"
@@ -98,6 +99,10 @@ type zoneState struct {
 	// for each zone of such a plan (compile, a restore); nil in a dry run,
 	// whose steps read it only when readBack.
 	*zoneApply
+
+	// packed holds live instead once a small zone of a dry run is planned
+	// (pack): the checks read it as well, for much less.
+	packed canon.Packed
 }
 
 // zoneApply is what only writing a zone needs of it: a dry run over many
@@ -224,6 +229,7 @@ func (e *Engine) Plan(ctx context.Context, opts Options) (*Planned, error) {
 func (rs *runState) dropZones() {
 	for _, z := range rs.order {
 		z.live, z.liveIdx, z.cond = nil, nil, zoneCond{refusal: z.cond.refusal}
+		z.packed = canon.Packed{}
 	}
 }
 
@@ -449,6 +455,9 @@ func (rs *runState) compile(ctx context.Context, e *Engine) {
 // is locked, and read again if need be, only when it is to be written),
 // and plans each domain's share of it as soon as it is read.
 func (rs *runState) readZones(ctx context.Context, e *Engine) {
+	// A dry run's plan is only printed (dropZones): after its plan only
+	// the checks read a zone, and they read a packed one as well.
+	pack := !rs.applyNext && !rs.refuse && e.Memo == nil
 	forEach(len(rs.order), rs.limit, func(i int) {
 		z := rs.order[i]
 		if rs.refuse && e.Config.StateDir != "" {
@@ -456,6 +465,9 @@ func (rs *runState) readZones(ctx context.Context, e *Engine) {
 		}
 		e.ZoneCache.readFirst(ctx, z)
 		planZone(z, rs.refuse)
+		if pack {
+			z.pack()
+		}
 	})
 	for _, z := range rs.order {
 		if z.err != nil {
@@ -548,7 +560,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 			Resolver: e.Memo.watch(r.d.Domain, resolver),
 			Live:     rs.live,
 			Zone:     z.current(),
-			Index:    z.currentIndex().forChecks(),
+			Index:    z.checksIndex(),
 			Desired:  r.sets,
 		}
 		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, hold)
@@ -708,22 +720,26 @@ func (e *Engine) runBase() Resolver {
 // runResolver returns the resolver the checks of a run use: the zones as
 // they now are, then base (runBase) for the rest.
 func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
-	m := make(map[string][]libdns.RR, len(zones))
+	m := make(map[string]check.Zone, len(zones))
 	for _, z := range zones {
 		if z.err != nil {
 			continue
 		}
-		// The zone resolver only reads the records: share them, and copy
-		// only to join one zone read at two providers.
-		recs := z.current()
+		// The zone resolver only reads the records: share them (packed
+		// when they are), and copy only to join one zone read at two
+		// providers.
+		zone := check.Zone{Records: z.current()}
+		if z.packed.Len() > 0 {
+			zone = check.Zone{Packed: &z.packed}
+		}
 		if have, ok := m[z.key.zone]; ok {
-			m[z.key.zone] = append(slices.Clip(have), recs...)
+			m[z.key.zone] = check.Zone{Records: append(slices.Clip(zoneRecords(have)), zoneRecords(zone)...)}
 		} else {
-			m[z.key.zone] = recs
+			m[z.key.zone] = zone
 		}
 	}
 	e.Memo.addZones(m, zones)
-	return check.NewZoneResolver(m, r)
+	return check.NewZoneResolverOf(m, r)
 }
 
 // planZone plans each domain's share of z as soon as z is read (zones in
@@ -811,8 +827,12 @@ func safetyZone(cfg *policy.Config, opts Options, apply bool, z *zoneState) {
 	}
 	for _, p := range z.parts {
 		apply := apply && !p.watched
+		live := z.live
+		if z.packed.Len() > 0 && slices.ContainsFunc(p.plan.Changes, subDMARCChange) {
+			live = z.packed.Unpack() // a packed zone's records, read by few
+		}
 		fs := changeFindings(cfg, opts, apply, p.domain, &p.plan)
-		fs = append(fs, parentDMARCFindings(cfg, opts, apply, p.domain, &p.plan, z.live)...)
+		fs = append(fs, parentDMARCFindings(cfg, opts, apply, p.domain, &p.plan, live)...)
 		if len(fs) > 0 {
 			m := p.more()
 			m.safety = append(m.safety, fs...)

@@ -9,9 +9,9 @@ import (
 	gosync "sync"
 	"time"
 
-	"github.com/libdns/libdns"
 	"github.com/maildns/maildns/internal/canon"
 	"github.com/maildns/maildns/policy"
+	"github.com/maildns/maildns/sync/check"
 )
 
 // Memo is the daemon's memory of its last cycle, domain by domain, so that
@@ -160,7 +160,7 @@ func all[T any](s []T, f func(T) bool) bool {
 // zones the ZoneCache vouched for this cycle that the run does not read: a
 // domain planned this cycle sees every zone as a cycle that read them all
 // would.
-func (m *Memo) addZones(zones map[string][]libdns.RR, read []*zoneState) {
+func (m *Memo) addZones(zones map[string]check.Zone, read []*zoneState) {
 	if m == nil || len(m.fresh) == 0 || len(read) == 0 {
 		// Nothing read, nothing planned: no check asks.
 		return
@@ -175,9 +175,9 @@ func (m *Memo) addZones(zones map[string][]libdns.RR, read []*zoneState) {
 		}
 		recs := packed.Unpack()
 		if have, ok := zones[k.zone]; ok {
-			zones[k.zone] = append(slices.Clip(have), recs...)
+			zones[k.zone] = check.Zone{Records: append(slices.Clip(zoneRecords(have)), recs...)}
 		} else {
-			zones[k.zone] = recs
+			zones[k.zone] = check.Zone{Records: recs}
 		}
 	}
 }

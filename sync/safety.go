@@ -387,6 +387,13 @@ func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
+// subDMARCChange reports whether c changes a sub-domain's _dmarc record,
+// the one change parentDMARCFindings judges by the zone's records.
+func subDMARCChange(c Change) bool {
+	name := strings.ToLower(c.Name)
+	return strings.ToUpper(c.Type) == "TXT" && strings.HasPrefix(name, "_dmarc.")
+}
+
 // parentDMARCFindings applies the sub-domain rule of subdomainDMARCWeakens to
 // the changes of zp, a share of the zone zoneName whose records live holds:
 // a sub-domain's _dmarc record judged against the nearest ancestor in the
@@ -397,11 +404,10 @@ func parentDMARCFindings(cfg *policy.Config, opts Options, apply bool, d *policy
 	}
 	var out []Finding
 	for _, c := range zp.Changes {
-		name := strings.ToLower(c.Name)
-		if strings.ToUpper(c.Type) != "TXT" || (name != "_dmarc" && !strings.HasPrefix(name, "_dmarc.")) || name == "_dmarc" {
+		if !subDMARCChange(c) {
 			continue
 		}
-		rel := strings.TrimPrefix(name, "_dmarc.")
+		rel := strings.TrimPrefix(strings.ToLower(c.Name), "_dmarc.")
 		var parent, parentName string
 		for rel != "" && parent == "" {
 			next := "@"
