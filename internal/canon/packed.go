@@ -191,7 +191,7 @@ func (p *Packed) Lookup(rel, typ string) []libdns.RR {
 	var out []libdns.RR
 	code := typeCode(typ)
 	for r := p.Reader(); r.Next(); {
-		if r.typeIs(code, typ) && strings.EqualFold(r.Name(), rel) {
+		if typeIs(r.s, r.head, r.body, code, typ) && strings.EqualFold(r.Name(), rel) {
 			out = append(out, r.RR())
 		}
 	}
@@ -220,14 +220,12 @@ func (p *Packed) Values(rel, typ string) []string {
 			nameBody = body
 		}
 		if c := head & headType; c != code || c == 0 {
-			r := PackedReader{s: s, head: head, body: body}
-			if c != 0 && code != 0 || !r.typeIs(code, typ) {
+			if c != 0 && code != 0 || !typeIs(s, head, body, code, typ) {
 				continue
 			}
 		}
 		if name, _ := stringAt(s, nameBody); strings.EqualFold(name, rel) {
-			r := PackedReader{s: s, d: p.dict, head: head, body: body}
-			out = append(out, r.Data())
+			out = append(out, dataOf(s, head, body, p.dict))
 		}
 	}
 	return out
@@ -283,37 +281,40 @@ func (r *PackedReader) Name() string {
 
 // afterType returns where the TTL (or, when it is the record before's, the
 // data) is in the body at body of a record with head.
-func (r *PackedReader) afterType(body int, head byte) int {
+func afterType(s string, body int, head byte) int {
 	if head&headSameName == 0 {
-		_, body = stringAt(r.s, body)
+		_, body = stringAt(s, body)
 	}
 	if head&headType == 0 {
-		_, body = stringAt(r.s, body)
+		_, body = stringAt(s, body)
 	}
 	return body
 }
 
 // Type returns the record's type.
-func (r *PackedReader) Type() string {
-	if c := r.head & headType; c != 0 {
+func (r *PackedReader) Type() string { return typeOf(r.s, r.head, r.body) }
+
+// typeOf returns the type of the record with head and body.
+func typeOf(s string, head byte, body int) string {
+	if c := head & headType; c != 0 {
 		return packedTypes[c]
 	}
-	at := r.body
-	if r.head&headSameName == 0 {
-		_, at = stringAt(r.s, at)
+	if head&headSameName == 0 {
+		_, body = stringAt(s, body)
 	}
-	v, _ := stringAt(r.s, at)
+	v, _ := stringAt(s, body)
 	return v
 }
 
-// typeIs reports whether the record's type is typ (in any case), whose
-// code is code: a type of the head byte is told by the byte alone.
-func (r *PackedReader) typeIs(code byte, typ string) bool {
-	switch c := r.head & headType; {
+// typeIs reports whether the type of the record with head and body is typ
+// (in any case), whose code is code: a type of the head byte is told by
+// the byte alone.
+func typeIs(s string, head byte, body int, code byte, typ string) bool {
+	switch c := head & headType; {
 	case c == code && c != 0:
 		return true
 	case c == 0:
-		return strings.EqualFold(r.Type(), typ)
+		return strings.EqualFold(typeOf(s, head, body), typ)
 	case code == 0:
 		return strings.EqualFold(packedTypes[c], typ) // typ not in upper case
 	}
@@ -322,7 +323,7 @@ func (r *PackedReader) typeIs(code byte, typ string) bool {
 
 // TTL returns the record's TTL.
 func (r *PackedReader) TTL() time.Duration {
-	at := r.afterType(r.ttlBody, r.ttlHead)
+	at := afterType(r.s, r.ttlBody, r.ttlHead)
 	v, n := uvarintAt(r.s, at)
 	if v&1 == 0 {
 		return time.Duration(v>>1) * time.Second
@@ -332,22 +333,25 @@ func (r *PackedReader) TTL() time.Duration {
 }
 
 // Data returns the record's data.
-func (r *PackedReader) Data() string {
-	at := r.afterType(r.body, r.head)
-	if r.head&headSameTTL == 0 {
-		v, n := uvarintAt(r.s, at)
+func (r *PackedReader) Data() string { return dataOf(r.s, r.head, r.body, r.d) }
+
+// dataOf returns the data of the record with head and body, d its Dict.
+func dataOf(s string, head byte, body int, d Dict) string {
+	at := afterType(s, body, head)
+	if head&headSameTTL == 0 {
+		v, n := uvarintAt(s, at)
 		at += n
 		if v&1 != 0 {
-			_, n := uvarintAt(r.s, at)
+			_, n := uvarintAt(s, at)
 			at += n
 		}
 	}
-	if r.head&headRef != 0 {
-		i, n := uvarintAt(r.s, at)
-		j, _ := uvarintAt(r.s, at+n)
-		return r.d.Value(int(i), int(j))
+	if head&headRef != 0 {
+		i, n := uvarintAt(s, at)
+		j, _ := uvarintAt(s, at+n)
+		return d.Value(int(i), int(j))
 	}
-	v, _ := stringAt(r.s, at)
+	v, _ := stringAt(s, at)
 	return v
 }
 
