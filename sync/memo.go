@@ -173,11 +173,12 @@ func (m *Memo) addZones(zones map[string]check.Zone, read []*zoneState) {
 		if skip[k] {
 			continue
 		}
-		recs := packed.Unpack()
 		if have, ok := zones[k.zone]; ok {
-			zones[k.zone] = check.Zone{Records: append(slices.Clip(zoneRecords(have)), recs...)}
+			zones[k.zone] = check.Zone{Records: append(slices.Clip(zoneRecords(have)), packed.Unpack()...)}
 		} else {
-			zones[k.zone] = check.Zone{Records: recs}
+			// Read packed, as the cache keeps it: a cycle that plans a
+			// few domains does not unpack every zone for their checks.
+			zones[k.zone] = check.Zone{Packed: &packed}
 		}
 	}
 }
