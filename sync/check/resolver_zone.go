@@ -149,9 +149,20 @@ func NewZoneResolver(zones map[string][]libdns.RR, next Resolver) Resolver {
 	return NewZoneResolverOf(of, next)
 }
 
-// NewZoneResolverOf is NewZoneResolver of zones whose keys are lower case
-// without a trailing dot, some of them packed; zones is kept, not copied.
+// NewZoneResolverOf is NewZoneResolver of zones some of which are packed.
+// zones is kept, not copied, when its keys are in lower case without a
+// trailing dot (the engine's are).
 func NewZoneResolverOf(zones map[string]Zone, next Resolver) Resolver {
+	for name := range zones {
+		if strings.ToLower(strings.TrimSuffix(name, ".")) != name {
+			of := make(map[string]Zone, len(zones))
+			for name, zone := range zones {
+				of[strings.ToLower(strings.TrimSuffix(name, "."))] = zone
+			}
+			zones = of
+			break
+		}
+	}
 	z := &ZoneResolver{zones: zones, names: map[string]*zoneNames{}, next: next}
 	for name, zone := range zones {
 		if zone.Packed != nil && zone.Packed.Len() > IndexedZone || len(zone.Records) > IndexedZone {

@@ -168,3 +168,19 @@ func TestZoneNamesIndexAsScan(t *testing.T) {
 		t.Errorf("wildcard through the index: %+v, %v", ans, err)
 	}
 }
+
+// Zone names in any case, with or without the trailing dot, are the zones'
+// names: given as records or packed.
+func TestZoneResolverOfNamesAnyCase(t *testing.T) {
+	pk := canon.Pack([]libdns.RR{rsRR("@", "TXT", "packed")}, nil)
+	r := NewZoneResolverOf(map[string]Zone{
+		"Example.COM.":  {Records: []libdns.RR{rsRR("@", "TXT", "records")}},
+		"other.example": {Packed: &pk},
+	}, nil)
+	for name, want := range map[string]string{"example.com.": "records", "OTHER.example.": "packed"} {
+		ans, err := r.Lookup(context.Background(), name, "TXT")
+		if err != nil || len(ans.Records) != 1 || ans.Records[0].Data != want || !ans.FromZone {
+			t.Errorf("%s: %+v, %v; want %q from the zone", name, ans, err, want)
+		}
+	}
+}
