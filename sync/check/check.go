@@ -33,10 +33,12 @@ type Env struct {
 	// lookups report themselves skipped (an info finding) instead.
 	Live bool
 	// Zone holds the live records of the domain's zone as read this run
-	// (canonical form, names relative to Domain.Zone).
+	// (canonical form, names relative to Domain.Zone); nil when Index
+	// holds them packed. Read them through Values.
 	Zone []libdns.RR
 	// Index is Zone by name and type when the engine keeps one (a large
-	// zone, shared by many domains); nil: look names up by a scan of Zone.
+	// zone, shared by many domains), or the zone's records packed (a dry
+	// run's small zone: canon.Packed); nil: look names up by a scan of Zone.
 	Index ZoneIndex
 	// Desired is what the policy compiles to.
 	Desired []policy.RRset
