@@ -21,15 +21,16 @@ func CheckDKIM(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 	c := newMailCheck(env, d, KindDKIM)
 	for _, k := range d.DKIM {
 		prefix := k.Selector + "._domainkey"
-		subject := c.fqdn(prefix)
+		// The record's name, for a finding: made only for one.
+		subject := func() string { return c.fqdn(prefix) }
 		live := c.liveValues(prefix, "TXT")
 		if len(live) > 1 {
-			c.add(SevWarning, subject, "%d TXT records at %s: verifiers use one of them, not necessarily the right one", len(live), subject)
+			c.add(SevWarning, subject(), "%d TXT records at %s: verifiers use one of them, not necessarily the right one", len(live), subject())
 		}
 		if k.State != "" {
 			for _, v := range live {
 				if p, err := c.env.parseDKIMKey(v); err == nil && !p.Revoked {
-					c.add(SevWarning, subject, "selector %s is %s in the policy but %s still publishes a key: mail signed with it still verifies", k.Selector, k.State, subject)
+					c.add(SevWarning, subject(), "selector %s is %s in the policy but %s still publishes a key: mail signed with it still verifies", k.Selector, k.State, subject())
 					break
 				}
 			}
@@ -41,18 +42,18 @@ func CheckDKIM(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 				kt = "rsa"
 			}
 			if sev, msg := policy.DKIMKeyStrength(kt, k.KeyBits); sev != "" {
-				c.add(sev, subject, "the policy's key for selector %s: %s", k.Selector, msg)
+				c.add(sev, subject(), "the policy's key for selector %s: %s", k.Selector, msg)
 			}
 		}
 		for _, v := range c.desiredValues("dkim", prefix, "TXT") {
 			if _, err := c.env.parseDKIMKey(v); err != nil {
-				c.add(SevError, subject, "the DKIM record the policy compiles for %s is invalid: %v", subject, err)
+				c.add(SevError, subject(), "the DKIM record the policy compiles for %s is invalid: %v", subject(), err)
 			}
 		}
 		for _, v := range live {
 			p, err := c.env.parseDKIMKey(v)
 			if err != nil {
-				c.add(SevError, subject, "the live DKIM record at %s is invalid, so signatures with selector %s fail: %v", subject, k.Selector, err)
+				c.add(SevError, subject(), "the live DKIM record at %s is invalid, so signatures with selector %s fail: %v", subject(), k.Selector, err)
 				continue
 			}
 			if p.Revoked {
@@ -60,11 +61,11 @@ func CheckDKIM(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 			}
 			if p.Key != k.Key { // the policy's own key is judged above
 				if sev, msg := policy.DKIMKeyStrength(p.KeyType, p.Bits); sev != "" {
-					c.add(sev, subject, "the live key at %s: %s", subject, msg)
+					c.add(sev, subject(), "the live key at %s: %s", subject(), msg)
 				}
 			}
 			for _, w := range p.Warnings {
-				c.add(SevWarning, subject, "the live DKIM record at %s: %s", subject, w)
+				c.add(SevWarning, subject(), "the live DKIM record at %s: %s", subject(), w)
 			}
 		}
 	}

@@ -22,23 +22,24 @@ const (
 func CheckTLSRPT(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 	c := newMailCheck(env, d, KindTLSRPT)
 	const prefix = "_smtp._tls"
-	name := c.fqdn(prefix)
+	// The record's name, for a finding's message: made only for one.
+	name := func() string { return c.fqdn(prefix) }
 	var live []string
 	for _, v := range c.liveValues(prefix, "TXT") {
 		switch {
 		case policy.IsTLSRPT(v):
 			live = append(live, v)
 		case strings.HasPrefix(strings.ToLower(strings.TrimSpace(v)), "v=tlsrpt"):
-			c.add(SevError, SubjectLive, "TXT %q at %s is not a TLS-RPT record: it must begin with exactly \"v=TLSRPTv1;\", so senders ignore it (RFC 8460 §3)", v, name)
+			c.add(SevError, SubjectLive, "TXT %q at %s is not a TLS-RPT record: it must begin with exactly \"v=TLSRPTv1;\", so senders ignore it (RFC 8460 §3)", v, name())
 		}
 	}
 	if len(live) > 1 {
-		c.add(SevError, SubjectLive, "%d TLS-RPT records at %s: senders then assume the domain has no TLS reporting (RFC 8460 §3): %s", len(live), name, quoteJoin(live))
+		c.add(SevError, SubjectLive, "%d TLS-RPT records at %s: senders then assume the domain has no TLS reporting (RFC 8460 §3): %s", len(live), name(), quoteJoin(live))
 	}
 	desired, haveDesired := c.desiredValue("tls_rpt", prefix, "TXT", nil)
 	if haveDesired {
 		if _, err := policy.ParseTLSRPT(desired); err != nil {
-			c.add(SevError, SubjectDesired, "the TLS-RPT record the policy compiles for %s is invalid: %v", name, err)
+			c.add(SevError, SubjectDesired, "the TLS-RPT record the policy compiles for %s is invalid: %v", name(), err)
 		}
 	}
 	for _, v := range live {
@@ -47,11 +48,11 @@ func CheckTLSRPT(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 		}
 		p, err := policy.ParseTLSRPT(v)
 		if err != nil {
-			c.add(SevError, SubjectLive, "the TLS-RPT record at %s is invalid, so senders send no reports: %v", name, err)
+			c.add(SevError, SubjectLive, "the TLS-RPT record at %s is invalid, so senders send no reports: %v", name(), err)
 			continue
 		}
 		for _, w := range p.Warnings {
-			c.add(SevWarning, SubjectLive, "the TLS-RPT record at %s: %s", name, w)
+			c.add(SevWarning, SubjectLive, "the TLS-RPT record at %s: %s", name(), w)
 		}
 	}
 	return c.out

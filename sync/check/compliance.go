@@ -148,14 +148,28 @@ func AppendScorecard(out []plan.Requirement, env *Env, d *policy.Domain, finding
 	case dkimKeys == 0 && spf != 1:
 		add("dmarc_alignment", plan.ComplianceFail, "neither a DKIM key nor an SPF record is published under "+d.Domain+": its mail cannot align with From: "+d.Domain)
 	default:
-		var by []string
+		// One string made for each domain's line, not its parts first.
+		var b strings.Builder
+		b.Grow(len("mail can align by DKIM d= (adkim=) and SPF of  (aspf=)") + 2*len(d.Domain) + len(dmarc.ADKIM) + len(dmarc.ASPF))
+		b.WriteString("mail can align by ")
 		if dkimKeys > 0 {
-			by = append(by, "DKIM d="+d.Domain+" (adkim="+dmarc.ADKIM+")")
+			b.WriteString("DKIM d=")
+			b.WriteString(d.Domain)
+			b.WriteString(" (adkim=")
+			b.WriteString(dmarc.ADKIM)
+			b.WriteString(")")
+			if spf == 1 {
+				b.WriteString(" and ")
+			}
 		}
 		if spf == 1 {
-			by = append(by, "SPF of "+d.Domain+" (aspf="+dmarc.ASPF+")")
+			b.WriteString("SPF of ")
+			b.WriteString(d.Domain)
+			b.WriteString(" (aspf=")
+			b.WriteString(dmarc.ASPF)
+			b.WriteString(")")
 		}
-		add("dmarc_alignment", plan.CompliancePass, "mail can align by "+strings.Join(by, " and "))
+		add("dmarc_alignment", plan.CompliancePass, b.String())
 	}
 
 	// Forward-confirmed reverse DNS of every mail host address.
