@@ -554,20 +554,21 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	// A logger that logs nothing the checks log (the daemon's at error
 	// level, a discarding one) needs nothing held.
 	rs.holdLogs = rs.log.Enabled(ctx, slog.LevelDebug) || rs.log.Enabled(ctx, slog.LevelWarn)
-	envFor := func(r *domainRun, hold **heldLog) *CheckEnv {
+	// envFor makes r's env, in s when not nil (a worker's, reused once
+	// the domain is judged).
+	envFor := func(r *domainRun, hold **heldLog, s *checkScratch) *CheckEnv {
 		z := r.zone
-		env := &CheckEnv{
-			Resolver: e.Memo.watch(r.d.Domain, resolver),
-			Live:     rs.live,
-			Zone:     z.current(),
-			Index:    z.checksIndex(),
-			Desired:  r.sets,
-		}
-		env.Logger = domainLogger(rs.log.Handler(), r.d.Domain, hold)
+		env := s.cleanEnv()
+		env.Resolver = e.Memo.watch(r.d.Domain, resolver)
+		env.Live = rs.live
+		env.Zone = z.current()
+		env.Index = z.checksIndex()
+		env.Desired = r.sets
+		env.Logger = s.logger(rs.log.Handler(), r.d.Domain, hold)
 		env.HTTPClient, env.DialSMTP = e.HTTPClient, e.DialSMTP
 		return env
 	}
-	var checked []*domainRun
+	checked := make([]*domainRun, 0, len(rs.runs))
 	for _, r := range rs.runs {
 		r.findings, r.env, r.logs, r.checked = nil, nil, nil, false
 		if r.err != nil {
@@ -583,6 +584,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	}
 	checks := e.checks()
 	sc := rs.newScoring(checked)
+	var scratch stdsync.Pool // of *checkScratch
 	forEach(len(checked), rs.limit, func(i int) {
 		r := checked[i]
 		var hold **heldLog // made when a check logs
@@ -591,14 +593,21 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 		}
 		// Made here, not for every domain before the first is checked:
 		// only the envs of the domains being checked are kept at once.
-		r.env = envFor(r, hold)
+		s, _ := scratch.Get().(*checkScratch)
+		if s == nil {
+			s = &checkScratch{}
+		}
+		r.env = envFor(r, hold, s)
 		for _, c := range checks {
 			r.findings = append(r.findings, c.Run(ctx, r.env, r.d)...)
 		}
 		sc.judge(i)
+		if r.env == nil {
+			scratch.Put(s) // judged: its env and logger are free
+		}
 	})
 	// An env made again only to be judged logs nothing it would hold.
-	sc.finish(func(r *domainRun) *CheckEnv { return envFor(r, nil) })
+	sc.finish(func(r *domainRun) *CheckEnv { return envFor(r, nil, nil) })
 }
 
 // assemble makes the plan of the run as it stands, and the error of the
