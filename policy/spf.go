@@ -31,7 +31,6 @@ type ParsedSPF struct {
 // SPFTerm is one directive or modifier.
 type SPFTerm struct {
 	Pos       int    // byte offset of the term in the record (0-based)
-	Qualifier byte   // '+', '-', '~' or '?' as written; 0 when none was written ('+')
 	Mechanism string // lower case: all include a mx ptr ip4 ip6 exists; "" for a modifier
 	Modifier  string // lower case modifier name; "" for a mechanism
 	// Domain is the domain-spec of include, exists, a, mx, ptr and the value
@@ -39,8 +38,11 @@ type SPFTerm struct {
 	Domain string
 	Prefix netip.Prefix // ip4/ip6: the network, with the full length when none was written
 	HasLen bool         // ip4/ip6: a CIDR length was written
-	CIDR4  int          // a/mx ip4-cidr-length; -1 when absent
-	CIDR6  int          // a/mx ip6-cidr-length; -1 when absent
+	// Qualifier is '+', '-', '~' or '?' as written; 0 when none was
+	// written ('+'). Beside HasLen: a term is 112 bytes, not 120.
+	Qualifier byte
+	CIDR4     int // a/mx ip4-cidr-length; -1 when absent
+	CIDR6     int // a/mx ip6-cidr-length; -1 when absent
 }
 
 // SPFSyntaxError is a syntax error in an SPF record, at a byte offset.
