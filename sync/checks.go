@@ -47,7 +47,7 @@ type scoring struct {
 	none    bool // the plan has no scorecard (Options.NoScorecard)
 	extra   map[*domainRun][]Finding
 	per     int
-	cards   []Requirement
+	cards   *plan.Scorecards
 	off     atomic.Bool // complianceOf judges: keep every env
 	mu      stdsync.Mutex
 	odd     map[*domainRun][]Requirement
@@ -87,14 +87,15 @@ func (rs *runState) newScoring(checked []*domainRun) *scoring {
 			}
 		}
 	}
-	sc.cards = make([]Requirement, len(checked)*sc.per)
+	sc.cards = &plan.Scorecards{Domains: make([]string, len(checked)), Lines: make([]plan.ScoreLine, len(checked)*sc.per)}
 	sc.odd = map[*domainRun][]Requirement{}
 	return sc
 }
 
-// judge makes the scorecard of checked[i], whose checks have run, and lets
-// its env go; it may run for several domains at once.
-func (sc *scoring) judge(i int) {
+// judge makes the scorecard of checked[i], whose checks have run, in buf
+// (the worker's, reused), keeps it in sc.cards and lets its env go; it may
+// run for several domains at once.
+func (sc *scoring) judge(i int, buf *[]Requirement) {
 	r := sc.checked[i]
 	if sc.none {
 		r.env = nil
@@ -116,15 +117,34 @@ func (sc *scoring) judge(i int) {
 	slices.SortStableFunc(fs, func(a, b Finding) int {
 		return cmp.Or(strings.Compare(a.Kind, b.Kind), strings.Compare(a.Subject, b.Subject))
 	})
-	window := sc.cards[i*sc.per : i*sc.per : (i+1)*sc.per]
-	card := check.AppendScorecard(window, r.env, r.d, fs)
+	card := check.AppendScorecard((*buf)[:0], r.env, r.d, fs)
+	*buf = card[:0]
 	r.env = nil
-	if len(card) != sc.per || &card[0] != &sc.cards[i*sc.per] {
+	if !oneLineEach(card, r.d.Domain, sc.per) {
 		// Not one line per requirement: kept aside, joined by compliance.
 		sc.mu.Lock()
-		sc.odd[r] = card
+		sc.odd[r] = slices.Clone(card)
 		sc.mu.Unlock()
+		return
 	}
+	sc.cards.Domains[i] = r.d.Domain
+	for j := range card {
+		sc.cards.Lines[i*sc.per+j] = plan.ScoreLine{Status: card[j].Status, Finding: card[j].Finding}
+	}
+}
+
+// oneLineEach reports whether card is domain's line of each requirement,
+// in their order: what a card of plan.Scorecards holds.
+func oneLineEach(card []Requirement, domain string, per int) bool {
+	if len(card) != per {
+		return false
+	}
+	for j := range card {
+		if card[j].Domain != domain || card[j].Requirement != plan.RequirementName(j+1) {
+			return false
+		}
+	}
+	return true
 }
 
 // finish hands the scorecards to the run, or, when a finding named
@@ -145,14 +165,14 @@ func (sc *scoring) finish(envFor func(r *domainRun) *CheckEnv) {
 }
 
 // compliance is the scorecard of every domain whose checks ran, in the
-// order of runs (the domains sorted by name): the one scorecards made, else
-// complianceOf.
-func (rs *runState) compliance(findings []Finding) []Requirement {
+// order of runs (the domains sorted by name): the cards scorecards made
+// (as they are, or joined with odd ones into lines), else complianceOf.
+func (rs *runState) compliance(findings []Finding) ([]Requirement, *plan.Scorecards) {
 	if rs.cards == nil {
-		return complianceOf(rs.runs, findings)
+		return complianceOf(rs.runs, findings), nil
 	}
 	if len(rs.oddCards) == 0 {
-		return rs.cards
+		return nil, rs.cards
 	}
 	per := len(plan.Requirements)
 	var out []Requirement
@@ -164,11 +184,13 @@ func (rs *runState) compliance(findings []Finding) []Requirement {
 		if c, ok := rs.oddCards[r]; ok {
 			out = append(out, c...)
 		} else {
-			out = append(out, rs.cards[i*per:(i+1)*per]...)
+			for j := range per {
+				out = append(out, rs.cards.Line(i*per+j))
+			}
 		}
 		i++
 	}
-	return out
+	return out, nil
 }
 
 // complianceOf is the scorecard of every domain whose checks ran, in the

@@ -36,7 +36,7 @@ func TestDryRunLetsZonesGo(t *testing.T) {
 			t.Errorf("ForApply %v: zone's apply state made %v", forApply, kept)
 		}
 		plan := e.Report(context.Background(), pl)
-		if len(plan.Zones) != 1 || plan.Zones[0].Status != StatusDrift || len(plan.Zones[0].Changes) != 1 || len(plan.Compliance) == 0 {
+		if len(plan.Zones) != 1 || plan.Zones[0].Status != StatusDrift || len(plan.Zones[0].Changes) != 1 || len(plan.Scorecard()) == 0 {
 			t.Errorf("ForApply %v: plan %+v", forApply, plan)
 		}
 		if !strings.Contains(logs.String(), `"msg":"drift"`) {

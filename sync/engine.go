@@ -321,7 +321,7 @@ type runState struct {
 	// cards are the scorecards of the checked domains, in their order, a
 	// line per requirement each, when scorecards made them (nil:
 	// complianceOf makes them); oddCards those of other lengths.
-	cards    []Requirement
+	cards    *Scorecards
 	oddCards map[*domainRun][]Requirement
 }
 
@@ -601,7 +601,7 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 		for _, c := range checks {
 			r.findings = append(r.findings, c.Run(ctx, r.env, r.d)...)
 		}
-		sc.judge(i)
+		sc.judge(i, &s.card)
 		if r.env == nil {
 			scratch.Put(s) // judged: its env and logger are free
 		}
@@ -663,7 +663,7 @@ func (rs *runState) assemble(cfg *policy.Config) (*Plan, error) {
 	sortPlan(plan, rs.runs)
 	plan.Summary = summarise(plan)
 	if !rs.opts.NoScorecard {
-		plan.Compliance = rs.compliance(plan.Findings)
+		plan.Compliance, plan.Cards = rs.compliance(plan.Findings)
 	}
 	for _, r := range rs.runs {
 		if !cfg.Enforced(r.d) {

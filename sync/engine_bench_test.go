@@ -81,8 +81,8 @@ func BenchmarkDryRunJSON1000(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun, Offline: true})
-		if err != nil || len(plan.Zones) != 1000 || len(plan.Compliance) == 0 {
-			b.Fatalf("%d zones, %d scorecard lines, err %v", len(plan.Zones), len(plan.Compliance), err)
+		if err != nil || len(plan.Zones) != 1000 || len(plan.Scorecard()) == 0 {
+			b.Fatalf("%d zones, %d scorecard lines, err %v", len(plan.Zones), len(plan.Scorecard()), err)
 		}
 		if err := WriteJSON(io.Discard, plan); err != nil {
 			b.Fatal(err)

@@ -122,9 +122,10 @@ func (h *domainHandler) WithGroup(name string) slog.Handler {
 // scorecard made): at 100,000 domains an env and a logger each were
 // 30 MB made after the plan. A nil *checkScratch makes new ones.
 type checkScratch struct {
-	env CheckEnv
-	h   domainHandler
-	log *slog.Logger // of &h
+	env  CheckEnv
+	h    domainHandler
+	log  *slog.Logger  // of &h
+	card []Requirement // the domain's scorecard, until kept (scoring.judge)
 }
 
 // cleanEnv returns s's env, emptied.

@@ -240,6 +240,10 @@ func (m *Memo) fill(ctx context.Context, plan *Plan, runs []*domainRun, live boo
 		m.domains, m.reused, m.last = nil, m.reused[:0], nil
 		return
 	}
+	if plan.Cards != nil {
+		// The memo keeps and joins each domain's lines: as lines.
+		plan.Compliance, plan.Cards = plan.Scorecard(), nil
+	}
 	next := make(map[string]*domainMemo, len(runs)+len(m.reused))
 	byDomain := map[string]*domainMemo{}
 	for _, r := range runs {

@@ -16,6 +16,7 @@ type (
 	Finding     = plan.Finding
 	Summary     = plan.Summary
 	Requirement = plan.Requirement
+	Scorecards  = plan.Scorecards
 )
 
 // Run modes (Plan.Mode).

@@ -60,6 +60,8 @@ func (e *Engine) SavedPlan(pl *Planned) (*SavedPlan, error) {
 		Options: SavedOptions{Domains: rs.opts.Domains, Force: rs.opts.Force, AllowWeakening: rs.opts.AllowWeakening, Offline: rs.opts.Offline},
 	}
 	sp.Plan.Zones = nil
+	// A saved plan is JSON that keeps its scorecard as lines.
+	sp.Plan.Compliance, sp.Plan.Cards = pl.Plan.Scorecard(), nil
 	shares := map[[3]string]SavedZone{}
 	for _, z := range rs.order {
 		for _, p := range z.parts {

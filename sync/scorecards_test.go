@@ -23,12 +23,12 @@ func TestScorecardsFromEveryFinding(t *testing.T) {
 	}
 	spfLine := func(t *testing.T, pl *Plan, dom string) Requirement {
 		t.Helper()
-		for _, r := range pl.Compliance {
+		for _, r := range pl.Scorecard() {
 			if r.Domain == dom && r.Requirement.String() == "spf" {
 				return r
 			}
 		}
-		t.Fatalf("no spf line for %s in %+v", dom, pl.Compliance)
+		t.Fatalf("no spf line for %s in %+v", dom, pl.Scorecard())
 		return Requirement{}
 	}
 	for _, c := range []struct {

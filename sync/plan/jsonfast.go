@@ -36,6 +36,37 @@ func (e *streamEncoder) fastList(fv reflect.Value) bool {
 	return f.err == nil || e.setErr(f.err)
 }
 
+// fastCards writes the lines of cards as fastList writes a []Requirement.
+func (e *streamEncoder) fastCards(cards *Scorecards) {
+	if e.fast == nil {
+		e.fast = make([]byte, 0, fastChunk+fastChunk/2)
+	}
+	f := fastWriter{e: e, b: e.fast[:0]}
+	d := e.ind.depth
+	f.b = append(f.b, '[')
+	n := cards.Len()
+	for i := range n {
+		if i > 0 {
+			f.b = append(f.b, ',')
+		}
+		f.nl(d + 1)
+		r := cards.Line(i)
+		f.requirement(&r, d+1)
+		if len(f.b) >= fastChunk {
+			f.flush()
+		}
+	}
+	if n > 0 {
+		f.nl(d)
+	}
+	f.b = append(f.b, ']')
+	f.flush()
+	e.fast = f.b
+	if f.err != nil {
+		e.setErr(f.err)
+	}
+}
+
 func (e *streamEncoder) setErr(err error) bool {
 	if e.err == nil {
 		e.err = err

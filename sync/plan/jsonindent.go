@@ -15,9 +15,13 @@ import (
 // are marshalled one element at a time and everything is indented on the
 // way out: the encoder would build the whole document twice in memory
 // (compact, then indented), 160 MB for a plan of 100,000 domains.
-func encodeIndented(w io.Writer, v any) error {
+func encodeIndented(w io.Writer, v any) error { return encodeIndentedCards(w, v, nil) }
+
+// encodeIndentedCards is encodeIndented that writes cards as the value of
+// a nil []Requirement field (a plan's Compliance when it keeps Cards).
+func encodeIndentedCards(w io.Writer, v any, cards *Scorecards) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	e := &streamEncoder{ind: indenter{w: bw}}
+	e := &streamEncoder{ind: indenter{w: bw}, cards: cards}
 	e.enc = json.NewEncoder(&e.buf)
 	e.enc.SetEscapeHTML(false)
 	if err := e.value(reflect.ValueOf(v)); err != nil {
@@ -47,6 +51,8 @@ type streamEncoder struct {
 	enc  *json.Encoder
 	err  error  // of fastList
 	fast []byte // fastList's buffer
+	// cards are written for a nil []Requirement field (encodeIndentedCards).
+	cards *Scorecards
 }
 
 // value writes v: a struct (or pointer to one) field by field, with its
@@ -91,6 +97,13 @@ func (e *streamEncoder) value(v reflect.Value) error {
 			return err
 		}
 		e.ind.write(jsonColon)
+		if e.cards != nil && fv.Type() == reflect.TypeFor[[]Requirement]() && fv.IsNil() {
+			e.fastCards(e.cards)
+			if e.err != nil {
+				return e.err
+			}
+			continue
+		}
 		if fv.Kind() == reflect.Slice && !fv.IsNil() && fv.Type().Elem().Kind() != reflect.Uint8 && !marshals(fv.Type()) {
 			if e.fastList(fv) {
 				if e.err != nil {

@@ -101,7 +101,7 @@ func (m *mdWriter) plan(p *Plan) {
 			m.row(mdCell(f.Severity), mdCell(f.Kind), mdCell(f.Domain), mdCell(f.Subject), mdCell(f.Message), mdCell(f.ISPRequest))
 		}
 	}
-	if len(p.Compliance) > 0 {
+	if p.scorecardLen() > 0 {
 		m.line("")
 		m.line("### Compliance")
 		m.line("")
@@ -116,7 +116,8 @@ func (m *mdWriter) plan(p *Plan) {
 			labels[r.name] = l
 		}
 		m.header("Domain", "Requirement", "Status", "Finding")
-		for _, r := range p.Compliance {
+		for i := range p.scorecardLen() {
+			r := p.scorecardLine(i)
 			label := labels[r.Requirement.String()]
 			if label == "" {
 				label = r.Requirement.String()

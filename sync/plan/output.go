@@ -48,10 +48,10 @@ func writeJSON(w io.Writer, out *Plan) error {
 	if out.Findings == nil {
 		out.Findings = []Finding{}
 	}
-	if out.Compliance == nil {
+	if out.Compliance == nil && out.Cards == nil {
 		out.Compliance = []Requirement{}
 	}
-	return encodeIndented(w, out)
+	return encodeIndentedCards(w, out, out.Cards)
 }
 
 // ANSI colours of the text output.
@@ -148,13 +148,13 @@ func (t *textWriter) plan(p *Plan) {
 			}
 		}
 	}
-	if len(p.Compliance) > 0 {
+	if p.scorecardLen() > 0 {
 		if len(p.Zones) > 0 || len(p.Findings) > 0 {
 			t.line("")
 		}
-		t.compliance(p.Compliance)
+		t.compliance(p)
 	}
-	if len(p.Zones) > 0 || len(p.Findings) > 0 || len(p.Compliance) > 0 {
+	if len(p.Zones) > 0 || len(p.Findings) > 0 || p.scorecardLen() > 0 {
 		t.line("")
 	}
 	t.line(summaryLine(p))
@@ -169,7 +169,7 @@ func (t *textWriter) plan(p *Plan) {
 
 // compliance writes the scorecard: per domain, each requirement's status,
 // its name and the finding behind it; bulk-sender rules first.
-func (t *textWriter) compliance(reqs []Requirement) {
+func (t *textWriter) compliance(p *Plan) {
 	t.line(t.paint(ansiBold, "compliance:") + " " + t.paint(ansiDim, "(* Google and Yahoo bulk-sender rule)"))
 	labels := map[string]string{}
 	wLabel := 0
@@ -183,7 +183,8 @@ func (t *textWriter) compliance(reqs []Requirement) {
 	}
 	wStatus := len(statusText(ComplianceNotConfigured.String()))
 	domain := ""
-	for _, r := range reqs {
+	for i := range p.scorecardLen() {
+		r := p.scorecardLine(i)
 		if r.Domain != domain {
 			domain = r.Domain
 			t.line("  " + t.paint(ansiBold, domain))

@@ -16,6 +16,10 @@ type Plan struct {
 	// Compliance is the scorecard of every domain checked this run: its
 	// requirements in order, domains in the order of the plan.
 	Compliance []Requirement `json:"compliance"`
+	// Cards, when not nil, are the scorecard in place of Compliance (then
+	// nil), written as it would be: what the engine makes of a run's
+	// checks (Scorecards). Read both through Scorecard, or the writers.
+	Cards *Scorecards `json:"-"`
 	// Watched lists the run's domains with enforce: false (planned,
 	// checked and reported, never written).
 	Watched []string `json:"watched,omitempty"`
@@ -111,4 +115,33 @@ type Summary struct {
 	Findings int `json:"findings"`
 	Errors   int `json:"errors"`
 	Watched  int `json:"watched"` // domains with enforce: false
+}
+
+// Scorecard returns the plan's scorecard lines: Compliance, or Cards as
+// lines (made here).
+func (p *Plan) Scorecard() []Requirement {
+	if p.Cards == nil {
+		return p.Compliance
+	}
+	out := make([]Requirement, p.Cards.Len())
+	for i := range out {
+		out[i] = p.Cards.Line(i)
+	}
+	return out
+}
+
+// scorecardLen is len(p.Scorecard()), without making the lines.
+func (p *Plan) scorecardLen() int {
+	if p.Cards != nil {
+		return p.Cards.Len()
+	}
+	return len(p.Compliance)
+}
+
+// scorecardLine is p.Scorecard()[i], without making the others.
+func (p *Plan) scorecardLine(i int) Requirement {
+	if p.Cards != nil {
+		return p.Cards.Line(i)
+	}
+	return p.Compliance[i]
 }
