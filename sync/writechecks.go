@@ -43,9 +43,6 @@ func writeChecks(z *zoneState, p *domainZone, apply bool, idx liveIndex) {
 		if d.Change == nil || d.Change.Action == ActionDelete {
 			continue
 		}
-		if idx == nil {
-			idx = indexLive(z.live) // a small zone planZone scanned
-		}
 		why := cnameConflict(idx, z.live, d.Set.Name, d.Set.Type)
 		if why == "" {
 			continue
@@ -71,10 +68,19 @@ func writeChecks(z *zoneState, p *domainZone, apply bool, idx liveIndex) {
 }
 
 // cnameConflict says why writing typ at name would put other data beside a
-// CNAME ("" when it would not).
+// CNAME ("" when it would not). idx is live's index, nil for a small zone
+// (planZone scanned it): then live is scanned, not indexed for one name.
 func cnameConflict(idx liveIndex, live []libdns.RR, name, typ string) string {
 	name = strings.ToLower(name)
 	if typ != "CNAME" {
+		if idx == nil {
+			for _, rr := range live {
+				if upperIs(rr.Type, "CNAME") && lowerIs(rr.Name, name) {
+					return fmt.Sprintf("holds a CNAME to %s", rr.Data)
+				}
+			}
+			return ""
+		}
 		if c := idx[nameType{name, "CNAME"}]; len(c) > 0 {
 			return fmt.Sprintf("holds a CNAME to %s", c[0].Data)
 		}

@@ -213,3 +213,28 @@ func TestGuardedZoneIsRefused(t *testing.T) {
 		t.Errorf("%d journal entries for a zone not written", len(ents))
 	}
 }
+
+// TestCNAMEConflictScanIsIndex: a small zone's conflicts found by a scan
+// are those its index finds, whatever the case of names and types.
+func TestCNAMEConflictScanIsIndex(t *testing.T) {
+	live := []libdns.RR{
+		tRR("www", "A", tHour, "192.0.2.1"),
+		tRR("Shop", "cname", tHour, "shops.example.net."),
+		tRR("shop", "CNAME", tHour, "other.example.net."),
+		tRR("mail", "A", tHour, "192.0.2.25"),
+		tRR("blog", "CNAME", tHour, "www.example.com."),
+		tRR("blog", "RRSIG", tHour, "CNAME 13 3 3600 20300101000000 20200101000000 1 example.com. AAAA"),
+	}
+	idx := indexLive(live)
+	for _, name := range []string{"www", "shop", "SHOP", "mail", "blog", "none", "@"} {
+		for _, typ := range []string{"A", "TXT", "MX", "CNAME"} {
+			scan, indexed := cnameConflict(nil, live, name, typ), cnameConflict(idx, live, name, typ)
+			if scan != indexed {
+				t.Errorf("%s %s: scan %q, index %q", name, typ, scan, indexed)
+			}
+		}
+	}
+	if got := cnameConflict(nil, live, "shop", "A"); got != "holds a CNAME to shops.example.net." {
+		t.Errorf("shop A: %q", got)
+	}
+}
