@@ -133,7 +133,7 @@ func (s *checkScratch) cleanEnv() *CheckEnv {
 	if s == nil {
 		return &CheckEnv{}
 	}
-	s.env = CheckEnv{}
+	s.env.Clear()
 	return &s.env
 }
 

@@ -58,6 +58,17 @@ type Env struct {
 		dmarcErr, dkimErr   error
 		dmarcOK, dkimOK     bool
 	}
+	// arena holds what Values returned, each a full slice of it: an env
+	// the engine reuses (Clear) keeps its array from domain to domain.
+	arena []string
+}
+
+// Clear empties env for another domain's checks, keeping the array
+// Values fills: what it returned before must no longer be used.
+func (env *Env) Clear() {
+	arena := env.arena[:0]
+	*env = Env{}
+	env.arena = arena
 }
 
 // parseDMARC is policy.ParseDMARC, once for the domain's record (its
@@ -108,22 +119,27 @@ type zoneValues interface {
 // by many domains, where a scan per domain would be quadratic), else by a
 // scan of the small zone.
 func (env *Env) Values(rel, typ string) []string {
-	var out []string
 	if v, ok := env.Index.(zoneValues); ok {
 		return v.Values(rel, typ) // a packed zone's, read in place
 	}
+	// Appended to the arena and returned as a full slice of it (a
+	// caller's append copies): no array of its own for each call.
+	start := len(env.arena)
 	if env.Index != nil {
 		for _, r := range env.Index.Lookup(rel, typ) {
-			out = append(out, r.Data)
+			env.arena = append(env.arena, r.Data)
 		}
-		return out
-	}
-	for _, r := range env.Zone {
-		if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
-			out = append(out, r.Data)
+	} else {
+		for _, r := range env.Zone {
+			if strings.EqualFold(r.Type, typ) && strings.EqualFold(r.Name, rel) {
+				env.arena = append(env.arena, r.Data)
+			}
 		}
 	}
-	return out
+	if len(env.arena) == start {
+		return nil
+	}
+	return env.arena[start:len(env.arena):len(env.arena)]
 }
 
 // Func inspects one domain and returns its findings. Checks must be safe

@@ -130,3 +130,43 @@ func TestParseAddrLike(t *testing.T) {
 		}
 	}
 }
+
+// TestValuesKeepApart: what Values returns stays as it was through later
+// calls, a caller's append to it, and Clear of an env made for another
+// domain; an index and a scan give the same values.
+func TestValuesKeepApart(t *testing.T) {
+	zone := []libdns.RR{
+		{Name: "@", Type: "TXT", Data: "one"}, {Name: "@", Type: "MX", Data: "10 mx."},
+		{Name: "@", Type: "TXT", Data: "two"}, {Name: "_dmarc", Type: "TXT", Data: "v=DMARC1; p=none"},
+	}
+	env := &Env{Zone: zone}
+	txt := env.Values("@", "TXT")
+	grown := append(txt, "three")
+	mx := env.Values("@", "mx")
+	dmarc := env.Values("_DMARC", "TXT")
+	if !slices.Equal(txt, []string{"one", "two"}) || !slices.Equal(grown, []string{"one", "two", "three"}) ||
+		!slices.Equal(mx, []string{"10 mx."}) || !slices.Equal(dmarc, []string{"v=DMARC1; p=none"}) || env.Values("www", "A") != nil {
+		t.Fatalf("txt %q, grown %q, mx %q, dmarc %q", txt, grown, mx, dmarc)
+	}
+	env.Clear()
+	env.Zone = zone[2:]
+	if got := env.Values("@", "TXT"); !slices.Equal(got, []string{"two"}) || env.Zone == nil {
+		t.Fatalf("after Clear: %q", got)
+	}
+	idx := &Env{Index: testIndex(zone)}
+	if got := idx.Values("@", "TXT"); !slices.Equal(got, []string{"one", "two"}) {
+		t.Fatalf("by the index: %q", got)
+	}
+}
+
+type testIndex []libdns.RR
+
+func (x testIndex) Lookup(rel, typ string) []libdns.RR {
+	var out []libdns.RR
+	for _, r := range x {
+		if strings.EqualFold(r.Name, rel) && strings.EqualFold(r.Type, typ) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
