@@ -121,7 +121,14 @@ func (e *DMARCError) Error() string {
 // ParseDMARC reads a DMARC record as a receiver does (see the rules at the
 // top of this file). An error (a *DMARCError) means receivers discard the
 // record; a record they apply may still carry Errors.
-func ParseDMARC(record string) (*ParsedDMARC, error) {
+func ParseDMARC(record string) (*ParsedDMARC, error) { return ParseDMARCInto(nil, record) }
+
+// ParseDMARCInto is ParseDMARC into r (nil: a new one), reusing its arrays
+// of tags and report URIs: a caller that parses record after record (the
+// checks, a domain each) makes only the record's errors and warnings once
+// they are large enough. It returns r, or nil and the error (r's contents
+// are then undefined).
+func ParseDMARCInto(r *ParsedDMARC, record string) (*ParsedDMARC, error) {
 	// The items are taken one by one from the record, not split into a
 	// slice: a parse per checked domain made one more array each.
 	first, tail, _ := strings.Cut(record, ";")
@@ -140,9 +147,18 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 	case strings.Trim(vValue, " \t") != "DMARC1":
 		return nil, &DMARCError{Tag: "v", Msg: fmt.Sprintf("version %q, want exactly DMARC1", strings.Trim(vValue, " \t"))}
 	}
-	r := &ParsedDMARC{Tags: make([]DMARCTag, 1, 1+nRest), Percent: 100, ADKIM: "r", ASPF: "r",
+	var tags []DMARCTag
+	var rua, ruf []DMARCURI
+	if r == nil {
+		r = &ParsedDMARC{}
+	} else {
+		tags, rua, ruf = r.Tags[:0], r.RUA[:0], r.RUF[:0]
+	}
+	if cap(tags) < 1+nRest {
+		tags = make([]DMARCTag, 0, 1+nRest)
+	}
+	*r = ParsedDMARC{Tags: append(tags, DMARCTag{Name: "v", Value: "DMARC1"}), Percent: 100, ADKIM: "r", ASPF: "r",
 		FO: dmarcDefaultFO[:1:1], RF: dmarcDefaultRF[:1:1], RI: 86400}
-	r.Tags[0] = DMARCTag{Name: "v", Value: "DMARC1"}
 	errf := func(format string, args ...any) { r.Errors = append(r.Errors, fmt.Sprintf(format, args...)) }
 	var seen map[string]bool // the names of a record of many tags
 	var pErr, spErr string
@@ -209,7 +225,10 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 				r.ASPF = lv
 			}
 		case "rua", "ruf":
-			var uris []DMARCURI
+			uris := rua // nil, or r's array before (ParseDMARCInto)
+			if name == "ruf" {
+				uris = ruf
+			}
 			for part := range strings.SplitSeq(value, ",") {
 				u, w, err := parseDMARCURI(strings.Trim(part, " \t"))
 				if name == "rua" && u.URI != "" {
@@ -223,6 +242,9 @@ func ParseDMARC(record string) (*ParsedDMARC, error) {
 					r.Warnings = append(r.Warnings, name+"=: "+w)
 				}
 				uris = append(uris, u)
+			}
+			if len(uris) == 0 {
+				uris = nil // as a new record has it
 			}
 			if name == "rua" {
 				r.RUA = uris

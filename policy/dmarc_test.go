@@ -232,3 +232,28 @@ func TestParseDMARCAllocs(t *testing.T) {
 		t.Errorf("%.0f allocations a parse, want at most 3", n)
 	}
 }
+
+// TestParseDMARCIntoIsParseDMARC: every corpus record parsed into one
+// reused ParsedDMARC, after each of the others, reads as its own parse;
+// the usual record is then parsed with no allocation.
+func TestParseDMARCIntoIsParseDMARC(t *testing.T) {
+	cases := readDMARCCorpora(t)
+	var r ParsedDMARC
+	for _, prev := range cases {
+		for _, c := range cases {
+			_, _ = ParseDMARCInto(&r, prev.rec)
+			want, wantErr := ParseDMARC(c.rec)
+			got, err := ParseDMARCInto(&r, c.rec)
+			if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+				t.Fatalf("%s after %s: error %v, want %v", c.where, prev.where, err, wantErr)
+			}
+			if err == nil && (got != &r || !reflect.DeepEqual(got, want)) {
+				t.Fatalf("%s after %s:\n%+v\nwant\n%+v", c.where, prev.where, got, want)
+			}
+		}
+	}
+	rec := "v=DMARC1; p=reject; rua=mailto:dmarc@d00000.example"
+	if n := testing.AllocsPerRun(100, func() { _, _ = ParseDMARCInto(&r, rec) }); n != 0 {
+		t.Errorf("%.0f allocations a reused parse, want 0", n)
+	}
+}

@@ -66,7 +66,13 @@ func IsSPF(txt string) bool {
 }
 
 // ParseSPF parses an SPF record. The error is an *SPFSyntaxError.
-func ParseSPF(record string) (*ParsedSPF, error) {
+func ParseSPF(record string) (*ParsedSPF, error) { return ParseSPFInto(nil, record) }
+
+// ParseSPFInto is ParseSPF into r (nil: a new one), reusing its array of
+// terms: a caller that parses record after record (the checks, a domain
+// each) makes no array once it is large enough. It returns r, or nil and
+// the error (r's contents are then undefined).
+func ParseSPFInto(r *ParsedSPF, record string) (*ParsedSPF, error) {
 	if !IsSPF(record) {
 		return nil, &SPFSyntaxError{Pos: 0, Msg: `an SPF record starts with "v=spf1" followed by a space or the end`}
 	}
@@ -78,8 +84,11 @@ func ParseSPF(record string) (*ParsedSPF, error) {
 			terms++
 		}
 	}
-	r := &ParsedSPF{}
-	if terms > 0 {
+	if r == nil {
+		r = &ParsedSPF{}
+	}
+	r.Terms = r.Terms[:0] // nil stays nil: a record of no terms has none
+	if cap(r.Terms) < terms {
 		r.Terms = make([]SPFTerm, 0, terms)
 	}
 	i := 6
