@@ -59,3 +59,52 @@ func TestCheckScratchKeepsDomainsApart(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckScratchParsesApart: the reused envs parse each domain's SPF
+// and DMARC records (desired and live, which differ) into the same
+// buffers, and each domain's findings and scorecard still speak of its
+// own records only.
+func TestCheckScratchParsesApart(t *testing.T) {
+	zones := map[string][]libdns.RR{}
+	desired := map[string][]policy.RRset{}
+	const n = 120
+	for i := range n {
+		dom := fmt.Sprintf("d%03d.example", i)
+		zones[dom+"."] = []libdns.RR{
+			tRR("@", "TXT", time.Hour, fmt.Sprintf("v=spf1 ptr:live%d.example ~all", i)),
+			tRR("_dmarc", "TXT", time.Hour, fmt.Sprintf("v=DMARC1; p=none; pct=L%d", i)),
+		}
+		dmarc := tOwned(dom, dom, "_dmarc", "TXT", time.Hour, fmt.Sprintf("v=DMARC1; p=reject; pct=D%d", i))
+		dmarc.Element = policy.ElemDMARC
+		desired[dom] = []policy.RRset{tOwnedSPF(dom, dom, fmt.Sprintf("v=spf1 ptr:want%d.example -all", i)), dmarc}
+	}
+	e, _, _ := testEngine(t, zones, desired)
+	e.Checks = check.All()
+	plan, err := e.Run(context.Background(), Options{Mode: ModeDryRun, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string][]string{}
+	for _, f := range plan.Findings {
+		per[f.Domain] = append(per[f.Domain], f.Message)
+	}
+	for _, r := range plan.Scorecard() {
+		if r.Requirement.String() == "dmarc_alignment" {
+			per[r.Domain] = append(per[r.Domain], r.Finding)
+		}
+	}
+	for i := range n {
+		dom := fmt.Sprintf("d%03d.example", i)
+		all := strings.Join(per[dom], "\n")
+		for _, want := range []string{fmt.Sprintf("ptr:live%d.example", i), fmt.Sprintf("ptr:want%d.example", i), fmt.Sprintf(`"L%d"`, i), fmt.Sprintf(`"D%d"`, i)} {
+			if !strings.Contains(all, want) {
+				t.Errorf("%s: no finding about %s in:\n%s", dom, want, all)
+			}
+		}
+		for j := range n {
+			if j != i && (strings.Contains(all, fmt.Sprintf("live%d.example", j)) || strings.Contains(all, fmt.Sprintf(`"L%d"`, j))) {
+				t.Errorf("%s: a finding about d%03d's records:\n%s", dom, j, all)
+			}
+		}
+	}
+}

@@ -61,24 +61,53 @@ type Env struct {
 	// arena holds what Values returned, each a full slice of it: an env
 	// the engine reuses (Clear) keeps its array from domain to domain.
 	arena []string
+	// reuse, in an env the engine reuses (Clear), is where the records
+	// are parsed, again for each domain; nil: a new parse each time.
+	reuse *envReuse
 }
 
-// Clear empties env for another domain's checks, keeping the array
-// Values fills: what it returned before must no longer be used.
+// envReuse holds the parses of a reused env: the SPF check's desired and
+// live record, and the DMARC record of parseDMARC.
+type envReuse struct {
+	spf   [2]policy.ParsedSPF
+	dmarc policy.ParsedDMARC
+}
+
+// Clear empties env for another domain's checks, keeping the arrays
+// Values and the parses fill: what they returned before must no longer be
+// used.
 func (env *Env) Clear() {
-	arena := env.arena[:0]
+	arena, reuse := env.arena[:0], env.reuse
+	if reuse == nil {
+		reuse = &envReuse{}
+	}
 	*env = Env{}
-	env.arena = arena
+	env.arena, env.reuse = arena, reuse
+}
+
+// parseSPF is policy.ParseSPF of CheckSPF's i-th record, into the env's
+// own when it is reused (Clear): valid until CheckSPF parses again.
+func (env *Env) parseSPF(i int, text string) (*policy.ParsedSPF, error) {
+	if env.reuse != nil && i < len(env.reuse.spf) {
+		return policy.ParseSPFInto(&env.reuse.spf[i], text)
+	}
+	return policy.ParseSPF(text)
 }
 
 // parseDMARC is policy.ParseDMARC, once for the domain's record (its
-// checks and scorecard parse the same one). Callers only read the result.
+// checks and scorecard parse the same one). Callers only read the result,
+// and only until they parse another record: a reused env (Clear) parses
+// each into the same ParsedDMARC.
 func (env *Env) parseDMARC(text string) (*policy.ParsedDMARC, error) {
 	m := &env.parsed
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.dmarcOK || m.dmarcText != text {
-		m.dmarc, m.dmarcErr = policy.ParseDMARC(text)
+		var into *policy.ParsedDMARC // nil: a new one
+		if env.reuse != nil {
+			into = &env.reuse.dmarc
+		}
+		m.dmarc, m.dmarcErr = policy.ParseDMARCInto(into, text)
 		m.dmarcText, m.dmarcOK = text, true
 	}
 	return m.dmarc, m.dmarcErr

@@ -76,8 +76,8 @@ func CheckSPF(ctx context.Context, env *Env, d *policy.Domain) []Finding {
 	needLookups := false
 	var parsed []*policy.ParsedSPF
 	var subjects []string
-	for _, r := range recs {
-		p, err := policy.ParseSPF(r.text)
+	for i, r := range recs {
+		p, err := env.parseSPF(i, r.text)
 		if err != nil {
 			c.add(SevError, r.subject, "SPF record %q of %s is invalid (receivers return permerror): %v", r.text, d.Domain, err)
 			continue
