@@ -37,12 +37,25 @@ type ParsedDKIMKey struct {
 // public key. Unknown tags are ignored (§3.6.1); a known tag with a bad
 // value, a v other than DKIM1 or not first, a missing p, an unknown k, or a
 // key that does not decode are errors.
-func ParseDKIMKey(record string) (*ParsedDKIMKey, error) {
-	tags, err := parseTagList(record, false)
+func ParseDKIMKey(record string) (*ParsedDKIMKey, error) { return ParseDKIMKeyInto(nil, record) }
+
+// ParseDKIMKeyInto is ParseDKIMKey into k (nil: a new one), reusing its
+// array of tags: a caller that parses record after record (the checks,
+// a domain each) makes none once it is large enough. It returns k, or nil
+// and the error (k's contents are then undefined).
+func ParseDKIMKeyInto(k *ParsedDKIMKey, record string) (*ParsedDKIMKey, error) {
+	var buf []DMARCTag
+	if k != nil {
+		buf = k.Tags
+	}
+	tags, err := parseTagListInto(buf, record, false)
 	if err != nil {
 		return nil, err
 	}
-	k := &ParsedDKIMKey{Tags: tags, KeyType: "rsa", Services: []string{"*"}}
+	if k == nil {
+		k = &ParsedDKIMKey{}
+	}
+	*k = ParsedDKIMKey{Tags: tags, KeyType: "rsa", Services: dkimAnyService[:1:1]}
 	haveP := false
 	for i, t := range tags {
 		v := t.Value
@@ -173,6 +186,9 @@ func keyKind(pub any) string {
 	}
 	return fmt.Sprintf("%T", pub)
 }
+
+// dkimAnyService is s= when absent, shared (a ParsedDKIMKey is only read).
+var dkimAnyService = []string{"*"}
 
 func dkimList(v string) []string {
 	var out []string

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,33 @@ func TestInlineEd25519KeyAsX509Reads(t *testing.T) {
 		got, err := parseDKIMInline(base64.StdEncoding.EncodeToString(der))
 		if err != nil || got != want {
 			t.Fatalf("got %+v %v, want %+v", got, err, want)
+		}
+	}
+}
+
+// TestParseDKIMKeyIntoIsParseDKIMKey: records parsed into one reused
+// ParsedDKIMKey, after each of the others, read as their own parse (tag
+// lists with empty and trailing items too).
+func TestParseDKIMKeyIntoIsParseDKIMKey(t *testing.T) {
+	testKeys(t)
+	recs := []string{
+		"v=DKIM1; k=rsa; p=" + testRSA[2048], "v=DKIM1; k=ed25519; p=" + testEd, "v=DKIM1; p=",
+		"v=DKIM1; k=rsa; h=sha256; s=email; t=y:s; n=note; p=" + testRSA[1024], "v=DKIM1; p=a; p=b",
+		"v=DKIM1; k=ed25519; p=" + testEd + ";", "v=DKIM1; k=ed25519; p=" + testEd + "; ;", "v=DKIM1;; p=" + testEd,
+		"", ";", "v=DKIM1; k=rsa", " ; p=" + testEd,
+	}
+	var k ParsedDKIMKey
+	for _, prev := range recs {
+		for _, rec := range recs {
+			_, _ = ParseDKIMKeyInto(&k, prev)
+			want, wantErr := ParseDKIMKey(rec)
+			got, err := ParseDKIMKeyInto(&k, rec)
+			if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+				t.Fatalf("%.30q after %.30q: error %v, want %v", rec, prev, err, wantErr)
+			}
+			if err == nil && (got != &k || !reflect.DeepEqual(got, want)) {
+				t.Fatalf("%.30q after %.30q:\n%+v\nwant\n%+v", rec, prev, got, want)
+			}
 		}
 	}
 }

@@ -527,13 +527,24 @@ func trimAll(parts []string) []string {
 // parseTagList parses a tag=value list (RFC 6376 §3.2): tags separated by
 // ';', optional whitespace around names and values, an optional final ';'.
 // With fold, names are returned lower case; a name given twice is an error.
-func parseTagList(s string, fold bool) ([]DMARCTag, error) {
-	parts := strings.Split(s, ";")
-	out := make([]DMARCTag, 0, len(parts))
-	for i, p := range parts {
+func parseTagList(s string, fold bool) ([]DMARCTag, error) { return parseTagListInto(nil, s, fold) }
+
+// parseTagListInto is parseTagList appending to out[:0]. The items are
+// taken one by one, not split into a slice first.
+func parseTagListInto(out []DMARCTag, s string, fold bool) ([]DMARCTag, error) {
+	n := strings.Count(s, ";") + 1 // the items
+	lastEmpty := strings.Trim(s[strings.LastIndexByte(s, ';')+1:], " \t\r\n") == ""
+	if cap(out) < n {
+		out = make([]DMARCTag, 0, n)
+	}
+	out = out[:0]
+	rest := s
+	for i := range n {
+		var p string
+		p, rest, _ = strings.Cut(rest, ";")
 		p = strings.Trim(p, " \t\r\n")
 		if p == "" {
-			if i == len(parts)-1 || i == len(parts)-2 && strings.Trim(parts[len(parts)-1], " \t\r\n") == "" {
+			if i == n-1 || i == n-2 && lastEmpty {
 				continue
 			}
 			return nil, fmt.Errorf("empty tag at position %d", i+1)
