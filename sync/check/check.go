@@ -67,10 +67,12 @@ type Env struct {
 }
 
 // envReuse holds the parses of a reused env: the SPF check's desired and
-// live record, and the DMARC record of parseDMARC.
+// live record, and the DMARC and DKIM records of parseDMARC and
+// parseDKIMKey.
 type envReuse struct {
 	spf   [2]policy.ParsedSPF
 	dmarc policy.ParsedDMARC
+	dkim  policy.ParsedDKIMKey
 }
 
 // Clear empties env for another domain's checks, keeping the arrays
@@ -113,13 +115,18 @@ func (env *Env) parseDMARC(text string) (*policy.ParsedDMARC, error) {
 	return m.dmarc, m.dmarcErr
 }
 
-// parseDKIMKey is parseDKIMKey, once for the domain's record.
+// parseDKIMKey is parseDKIMKey, once for the domain's record; read until
+// the next record parsed, as parseDMARC's.
 func (env *Env) parseDKIMKey(text string) (*policy.ParsedDKIMKey, error) {
 	m := &env.parsed
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if !m.dkimOK || m.dkimText != text {
-		m.dkim, m.dkimErr = parseDKIMKey(text)
+		var into *policy.ParsedDKIMKey // nil: a new one
+		if env.reuse != nil {
+			into = &env.reuse.dkim
+		}
+		m.dkim, m.dkimErr = parseDKIMKey(text, into)
 		m.dkimText, m.dkimOK = text, true
 	}
 	return m.dkim, m.dkimErr

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	gosync "sync"
 
 	"github.com/maildns/maildns/policy"
@@ -25,21 +26,29 @@ type dkimParsed struct {
 }
 
 // parseDKIMKey is policy.ParseDKIMKey, once per distinct RSA record. The
-// result is shared: callers only read it.
-func parseDKIMKey(record string) (*policy.ParsedDKIMKey, error) {
+// result is shared: callers only read it. A record not remembered is
+// parsed into into when it is not nil (a reused env's), and remembered as
+// a copy of its own.
+func parseDKIMKey(record string, into *policy.ParsedDKIMKey) (*policy.ParsedDKIMKey, error) {
 	dkimKeys.mu.Lock()
 	r, ok := dkimKeys.m[record]
 	dkimKeys.mu.Unlock()
 	if ok {
 		return r.p, r.err
 	}
-	p, err := policy.ParseDKIMKey(record)
+	p, err := policy.ParseDKIMKeyInto(into, record)
 	if err == nil && p.KeyType == "rsa" && !p.Revoked {
+		kept := p
+		if p == into {
+			c := *p
+			c.Tags = slices.Clone(p.Tags) // into's array is parsed into again
+			kept = &c
+		}
 		dkimKeys.mu.Lock()
 		if len(dkimKeys.m) >= dkimKeysMax {
 			clear(dkimKeys.m)
 		}
-		dkimKeys.m[record] = dkimParsed{p, nil}
+		dkimKeys.m[record] = dkimParsed{kept, nil}
 		dkimKeys.mu.Unlock()
 	}
 	return p, err
