@@ -1288,21 +1288,24 @@ func logDrift(log *slog.Logger, z *zoneState, p *domainZone, mode string) {
 		action = "would_correct"
 	}
 	for _, c := range p.plan.Changes {
-		attrs := []any{
-			"domain", p.domain.Domain,
-			"zone", z.key.zone,
-			"provider", z.key.provider,
-			"name", c.Name,
-			"type", c.Type,
-			"want", joinValues(c.After),
-			"have", joinValues(c.Before),
-			"action", action,
+		// Attrs in an array, not key-value pairs: a line boxes no value
+		// and makes no slice (a run logs a line per change).
+		attrs := [10]slog.Attr{
+			slog.String("domain", p.domain.Domain),
+			slog.String("zone", z.key.zone),
+			slog.String("provider", z.key.provider),
+			slog.String("name", c.Name),
+			slog.String("type", c.Type),
+			slog.String("want", joinValues(c.After)),
+			slog.String("have", joinValues(c.Before)),
+			slog.String("action", action),
 		}
+		n := 8
 		if c.BeforeTTL != 0 && c.BeforeTTL != c.TTL {
 			// A TTL-only drift would otherwise read want == have.
-			attrs = append(attrs, "want_ttl", c.TTL, "have_ttl", c.BeforeTTL)
+			attrs[8], attrs[9], n = slog.Int("want_ttl", c.TTL), slog.Int("have_ttl", c.BeforeTTL), 10
 		}
-		log.Warn("drift", attrs...)
+		log.LogAttrs(context.Background(), slog.LevelWarn, "drift", attrs[:n]...)
 	}
 }
 
