@@ -694,7 +694,8 @@ func (rs *runState) logRun(ctx context.Context, plan *Plan) {
 		case SevInfo:
 			continue
 		}
-		log.Log(ctx, lvl, "finding", "domain", f.Domain, "kind", f.Kind, "severity", f.Severity, "subject", f.Subject, "message", f.Message)
+		log.LogAttrs(ctx, lvl, "finding", slog.String("domain", f.Domain), slog.String("kind", f.Kind), slog.String("severity", f.Severity),
+			slog.String("subject", f.Subject), slog.String("message", f.Message))
 	}
 	calls := 0
 	for _, z := range rs.order {
