@@ -770,7 +770,7 @@ func planZone(z *zoneState, apply bool) {
 			z.liveIdx = idx // for the checks' lookups too
 		}
 	}
-	for _, p := range z.parts {
+	plan := func(p *domainZone) {
 		p.plan = ZonePlan{Domain: p.domain.Domain, Zone: z.key.zone, Provider: z.key.provider, Changes: []Change{}}
 		if z.err != nil {
 			p.plan.Status = StatusError
@@ -780,7 +780,7 @@ func planZone(z *zoneState, apply bool) {
 			if a := p.shareApply; a != nil {
 				a.held, a.holds = nil, nil
 			}
-			continue
+			return
 		}
 		p.diffs = diffLiveIn(scratch, p.sets, z.live, idx)
 		for _, d := range p.diffs {
@@ -803,7 +803,20 @@ func planZone(z *zoneState, apply bool) {
 			p.diffs = nil
 		}
 	}
+	if scratch == nil && len(z.parts) >= manyShares {
+		// Each share is planned on its own (the zone's records and index
+		// only read): a zone of many domains is planned side by side.
+		forEach(len(z.parts), DefaultConcurrency, func(i int) { plan(z.parts[i]) })
+		return
+	}
+	for _, p := range z.parts {
+		plan(p)
+	}
 }
+
+// manyShares is the number of domains sharing a zone from which their
+// shares are planned and verified side by side.
+const manyShares = 64
 
 // safetyZone runs the safety rules on each share of z (SPEC §6) and, when
 // apply, refuses the shares they stop.
@@ -909,8 +922,18 @@ func (e *Engine) applyLocked(ctx context.Context, z *zoneState, opts Options, ho
 		}
 	}
 	e.applyConverging(ctx, z, opts, hold)
-	for _, p := range z.parts {
-		p.verify = verifyFindings(z, p)
+	verify := func(i int) { z.parts[i].verify = verifyFindings(z, z.parts[i]) }
+	if len(z.parts) >= manyShares {
+		// Each share is verified on its own against the read-back index
+		// (built with the read-back): side by side.
+		if z.readBack {
+			z.afterIndex()
+		}
+		forEach(len(z.parts), DefaultConcurrency, verify)
+	} else {
+		for i := range z.parts {
+			verify(i)
+		}
 	}
 	z.journal.finish(z.parts)
 }
@@ -1174,8 +1197,14 @@ func applyZone(ctx context.Context, z *zoneState) {
 	var after []libdns.RR
 	var readErr error
 	readBack := stdsync.WaitGroup{}
+	var afterIdx liveIndex
 	if !changed {
-		readBack.Go(func() { after, readErr = readZone(ctx, z) })
+		readBack.Go(func() {
+			after, readErr = readZone(ctx, z)
+			if readErr == nil && len(z.parts) >= manyShares {
+				afterIdx = indexLive(after) // for verifying the shares
+			}
+		})
 	}
 	if len(ended) > 0 {
 		if jerr := z.journal.endAll(ended, results); jerr != nil {
@@ -1207,7 +1236,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 		}
 		return
 	}
-	z.after, z.readBack = after, true
+	z.after, z.afterIdx, z.readBack = after, afterIdx, true
 }
 
 // verifyFindings compares what was read back with the plan for one domain's

@@ -92,13 +92,13 @@ type replacingProvider interface {
 func TestSharedZoneOneWrite(t *testing.T) {
 	for _, replace := range []bool{true, false} {
 		t.Run(map[bool]string{true: "replace", false: "append and delete"}[replace], func(t *testing.T) {
-			live, desired, drifting := sharedZone(30)
+			live, desired, drifting := sharedZone(90) // over manyShares: planned and verified side by side
 			e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": live}, desired)
 			if replace {
 				e, st = replacingEngine(t, map[string][]libdns.RR{"example.com.": live}, desired)
 			}
 			e.Config.StateDir = t.TempDir()
-			e.Config.Safety.MaxChanges = 100 // 20 changes in one zone
+			e.Config.Safety.MaxChanges = 100 // 60 changes in one zone
 			// At the first write call, the journal on disk.
 			var atWrite []*JournalEntry
 			atWriteFiles := -1
