@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libdns/libdns"
@@ -214,18 +215,44 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 		return nil, err
 	}
 	z.rrs = rrs
-	z.entries = make([]entry, 0, len(rrs))
-	z.readKeys = make([]libdns.RR, len(rrs))
 	for id, rr := range rrs {
-		e := newEntry(id, rr, origin)
-		z.readKeys[id] = e.key
-		if soa, ok := rr.(*dns.SOA); ok && z.soa == nil {
+		if soa, ok := rr.(*dns.SOA); ok {
 			z.soa, z.soaID, z.serial = soa, id, soa.Serial
-			continue
+			break
 		}
-		z.entries = append(z.entries, e)
 	}
-	if z.doc, err = splitDoc(text, entries, path, origin, z.rrs); err != nil {
+	n := len(rrs)
+	if z.soa != nil {
+		n--
+	}
+	z.entries = make([]entry, n)
+	z.readKeys = make([]libdns.RR, len(rrs))
+	// Every record's canonical form; the first SOA is not an entry.
+	convert := func(from, to int) {
+		for id := from; id < to; id++ {
+			e := newEntry(id, rrs[id], origin)
+			z.readKeys[id] = e.key
+			switch {
+			case id < z.soaID || z.soaID < 0:
+				z.entries[id] = e
+			case id > z.soaID:
+				z.entries[id-1] = e
+			}
+		}
+	}
+	var converted sync.WaitGroup
+	if len(data) >= overlapCheck {
+		// A large zone's records are converted in two halves while its
+		// entries are matched with them.
+		half := len(rrs) / 2
+		converted.Go(func() { convert(0, half) })
+		converted.Go(func() { convert(half, len(rrs)) })
+	} else {
+		convert(0, len(rrs))
+	}
+	z.doc, err = splitDoc(text, entries, path, origin, z.rrs)
+	converted.Wait()
+	if err != nil {
 		return nil, err
 	}
 	z.ttlText = dollarTTL(data)
