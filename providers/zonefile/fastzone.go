@@ -18,11 +18,55 @@ import (
 // every error returns ok false, and the caller parses the text with
 // miekg/dns, which then gives its own answer and its own messages.
 func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
+	return parseZoneFastSplit(data, origin, len(data) >= fastSplitMin)
+}
+
+// parseZoneFastSplit is parseZoneFast, in two halves side by side when
+// split.
+func parseZoneFastSplit(data []byte, origin string, split bool) (rrs []dns.RR, ok bool) {
 	if !fastCandidate(data) {
 		return nil, false
 	}
-	rrs = make([]dns.RR, 0, bytes.Count(data, []byte{'\n'})+1)
-	ok = scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool {
+	start := fastState{origin: origin}
+	if split {
+		// Each line stands alone but for the $ORIGIN and $TTL before it:
+		// a large text is parsed in two halves side by side, the second
+		// from the state the first leaves (found by reading only its
+		// directives).
+		mid := bytes.IndexByte(data[len(data)/2:], '\n')
+		if mid >= 0 {
+			mid += len(data)/2 + 1
+			if st, ok := start.after(data[:mid]); ok {
+				var second []dns.RR
+				var secondOK bool
+				var wg sync.WaitGroup
+				lines := bytes.Count(data, []byte{'\n'}) + 1
+				wg.Go(func() { second, secondOK = parseFastFrom(data[mid:], st, 0) })
+				// The first half's array has room for the second's.
+				first, firstOK := parseFastFrom(data[:mid], start, lines)
+				wg.Wait()
+				if !firstOK || !secondOK {
+					return nil, false
+				}
+				return append(first, second...), true
+			}
+		}
+	}
+	return parseFastFrom(data, start, 0)
+}
+
+// fastSplitMin is the size of text from which parseZoneFast parses two
+// halves side by side.
+const fastSplitMin = 256 << 10
+
+// parseFastFrom is parseZoneFast of data read from the state st, into an
+// array of room for size records (0: one a line of data).
+func parseFastFrom(data []byte, st fastState, size int) (rrs []dns.RR, ok bool) {
+	if size == 0 {
+		size = bytes.Count(data, []byte{'\n'}) + 1
+	}
+	rrs = make([]dns.RR, 0, size)
+	ok = scanZoneFastFrom(data, st, func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool {
 		name, ok := fastName(owner, origin)
 		if !ok {
 			return false
@@ -39,6 +83,69 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 	return rrs, true
 }
 
+// fastState is what scanZoneFast carries from line to line: the $ORIGIN
+// and the $TTL in force.
+type fastState struct {
+	origin  string
+	ttl     uint32
+	haveTTL bool
+}
+
+// directive takes the $ORIGIN or $TTL line of fields into st: is says
+// whether it is one, ok whether it is one scanZoneFast takes.
+func (st *fastState) directive(fields [][]byte) (is, ok bool) {
+	switch string(fields[0]) {
+	case "$ORIGIN":
+		if len(fields) != 2 || !bytes.HasSuffix(fields[1], []byte{'.'}) {
+			return true, false
+		}
+		if !fastNameOK(fields[1], "") {
+			return true, false
+		}
+		if string(fields[1]) != st.origin { // the zone's own: no copy
+			st.origin = string(fields[1])
+		}
+		return true, true
+	case "$TTL":
+		if len(fields) != 2 {
+			return true, false
+		}
+		t, ok := fastUint(fields[1], 9)
+		if !ok {
+			return true, false
+		}
+		st.ttl, st.haveTTL = uint32(t), true
+		return true, true
+	}
+	return false, true
+}
+
+// after returns the state scanZoneFast is in after data, read from st,
+// looking only at its directive lines; ok is false when one of those is
+// not one scanZoneFast takes (it would refuse the text).
+func (st fastState) after(data []byte) (fastState, bool) {
+	var fields [][]byte
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(line) == 0 || line[0] != '$' {
+			continue
+		}
+		var ok bool
+		if fields, ok = zoneFields(line, fields[:0]); !ok || len(fields) == 0 {
+			return st, false
+		}
+		if is, ok := st.directive(fields); is && !ok {
+			return st, false
+		}
+	}
+	return st, true
+}
+
 // scanZoneFast reads the lines of data as parseZoneFast takes them and calls
 // record for each record line: its owner as written, its TTL, its type
 // (one of fastTypes), its data fields and the $ORIGIN in force. record
@@ -46,6 +153,11 @@ func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
 // take. scanZoneFast returns false as soon as a line or record is refused.
 // Its callers first check data with fastCandidate.
 func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
+	return scanZoneFastFrom(data, fastState{origin: origin}, record)
+}
+
+// scanZoneFastFrom is scanZoneFast of data read from the state st.
+func scanZoneFastFrom(data []byte, st fastState, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
 	fp := fieldBufs.Get().(*[][]byte)
 	fields := *fp
 	defer func() {
@@ -53,7 +165,6 @@ func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint
 		*fp = fields[:0]
 		fieldBufs.Put(fp)
 	}()
-	defTTL, haveTTL := uint32(0), false
 	for len(data) > 0 {
 		var line []byte
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -72,27 +183,10 @@ func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint
 		if line[0] == ' ' || line[0] == '\t' {
 			return false // a blank owner: the previous record's
 		}
-		switch string(fields[0]) {
-		case "$ORIGIN":
-			if len(fields) != 2 || !bytes.HasSuffix(fields[1], []byte{'.'}) {
-				return false
-			}
-			if !fastNameOK(fields[1], "") {
-				return false
-			}
-			if string(fields[1]) != origin { // the zone's own: no copy
-				origin = string(fields[1])
-			}
-			continue
-		case "$TTL":
-			if len(fields) != 2 {
-				return false
-			}
-			t, ok := fastUint(fields[1], 9)
+		if is, ok := st.directive(fields); is {
 			if !ok {
 				return false
 			}
-			defTTL, haveTTL = uint32(t), true
 			continue
 		}
 		rest := fields[1:]
@@ -109,16 +203,16 @@ func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint
 			rest = rest[1:]
 		}
 		if !ttlSet {
-			if !haveTTL {
+			if !st.haveTTL {
 				return false
 			}
-			ttl = defTTL
+			ttl = st.ttl
 		}
 		if len(rest) < 2 {
 			return false
 		}
 		typ := fastType(rest[0])
-		if typ == "" || !record(fields[0], ttl, typ, rest[1:], origin) {
+		if typ == "" || !record(fields[0], ttl, typ, rest[1:], st.origin) {
 			return false
 		}
 	}

@@ -230,5 +230,65 @@ func FuzzFastZone(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkFastZone(t, "input", data, "example.com.")
+		checkHalves(t, "input", data, "example.com.")
 	})
+}
+
+// TestParseZoneFastHalves: a text parsed in two halves side by side gives
+// exactly what it gives parsed whole (the same records, or the same
+// refusal), wherever the split falls: after $ORIGIN and $TTL lines, before
+// a line the fast parser refuses, in a text without $TTL until its second
+// half. Every case of the fuzzer's corpus is split too, and checked
+// against miekg/dns.
+func TestParseZoneFastHalves(t *testing.T) {
+	var big strings.Builder
+	big.WriteString("$ORIGIN z.example.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 7200 3600 1209600 3600\n")
+	for i := range 400 {
+		switch i {
+		case 150:
+			big.WriteString("$TTL 60\n")
+		case 199, 201:
+			big.WriteString("$ORIGIN sub.z.example.\n")
+		case 260:
+			big.WriteString("$ORIGIN z.example.\n")
+		}
+		fmt.Fprintf(&big, "m%d IN MX 10 mail.m%d\nm%d TXT \"v=spf1 -all\"\nmail.m%d 300 IN A 192.0.2.%d\n", i, i, i, i, i%250+1)
+	}
+	text := big.String()
+	cases := map[string]string{
+		"directives in both halves":           text,
+		"refused line in the second half":     text + "x IN HINFO a b\n",
+		"refused directive in the first half": "$TTL 1h\n" + text,
+		"no $TTL before the second half":      strings.Replace(text, "$TTL 3600\n", "", 1),
+		"no final newline":                    strings.TrimSuffix(text, "\n"),
+	}
+	for i, c := range fastZoneCases {
+		cases[fmt.Sprintf("corpus %d", i)] = c
+	}
+	for name, c := range cases {
+		checkHalves(t, name, []byte(c), "z.example.")
+		checkFastZone(t, name, []byte(c), "z.example.")
+	}
+	if rrs, ok := parseZoneFastSplit([]byte(text), "z.example.", true); !ok || len(rrs) != 1+3*400 {
+		t.Fatalf("the split text: %d records, ok %v", len(rrs), ok)
+	} else if got := rrs[len(rrs)-1].String(); !strings.Contains(got, "mail.m399.z.example.\t300\tIN\tA") {
+		t.Errorf("last record %s, want mail.m399 under the zone's origin", got)
+	}
+}
+
+// checkHalves fails unless data parsed in two halves gives what it gives
+// parsed whole.
+func checkHalves(t *testing.T, name string, data []byte, origin string) {
+	t.Helper()
+	whole, wholeOK := parseZoneFastSplit(data, origin, false)
+	halves, halvesOK := parseZoneFastSplit(data, origin, true)
+	if wholeOK != halvesOK || len(whole) != len(halves) {
+		t.Errorf("%s: whole %d records (ok %v), halves %d (ok %v)", name, len(whole), wholeOK, len(halves), halvesOK)
+		return
+	}
+	for i := range whole {
+		if whole[i].String() != halves[i].String() {
+			t.Errorf("%s: record %d: whole %s, halves %s", name, i, whole[i], halves[i])
+		}
+	}
 }
