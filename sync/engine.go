@@ -258,10 +258,14 @@ func (e *Engine) Apply(ctx context.Context, pl *Planned) (*Plan, error) {
 			settleHeld(p)
 		}
 	}
+	// The shares' statuses are final: the DKIM rotation they decide is
+	// recorded (its file written and synced) while the zones are checked.
+	rotated := make(chan error, 1)
+	go func() { rotated <- rs.rot.commit(rs.statuses(), rs.log) }()
 	rs.check(ctx, e) // on the zones as they now are
 	plan, err := rs.assemble(e.Config)
 	e.Memo.fill(ctx, plan, rs.runs, rs.live)
-	if err := rs.rot.commit(plan, rs.log); err != nil {
+	if err := <-rotated; err != nil {
 		rs.log.Warn("recording the DKIM rotation failed", "state_dir", e.Config.StateDir, "error", err.Error())
 	}
 	rs.logRun(ctx, plan)
@@ -608,6 +612,23 @@ func (rs *runState) check(ctx context.Context, e *Engine) {
 	})
 	// An env made again only to be judged logs nothing it would hold.
 	sc.finish(func(r *domainRun) *CheckEnv { return envFor(r, nil, nil) })
+}
+
+// statuses is the domain and status of each zone plan assemble makes
+// (the rest left out): what the DKIM rotation's commit looks at.
+func (rs *runState) statuses() *Plan {
+	plan := &Plan{}
+	for _, r := range rs.runs {
+		if r.err != nil {
+			plan.Zones = append(plan.Zones, ZonePlan{Domain: r.d.Domain, Status: StatusError})
+		}
+	}
+	for _, z := range rs.order {
+		for _, p := range z.parts {
+			plan.Zones = append(plan.Zones, ZonePlan{Domain: p.plan.Domain, Status: p.plan.Status})
+		}
+	}
+	return plan
 }
 
 // assemble makes the plan of the run as it stands, and the error of the
