@@ -151,12 +151,15 @@ func zoneChanged(z *zoneState) error {
 }
 
 // discard removes the entry o of p, opened for a write that wrote nothing,
-// from its file (the file goes with its last entry).
+// from its file; endAll writes the file once for all its discards (or
+// removes it with its last entry).
 func (j *journaler) discard(p *domainZone, o *openEntry) {
 	o.file.entries = slices.DeleteFunc(o.file.entries, func(e *JournalEntry) bool { return e == o.entry })
-	_ = o.file.write()
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if !slices.Contains(j.discarded, o.file) {
+		j.discarded = append(j.discarded, o.file)
+	}
 	if j.entries[p] == o {
 		delete(j.entries, p)
 	}

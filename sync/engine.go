@@ -1227,7 +1227,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 			}
 		})
 	}
-	if len(ended) > 0 {
+	if len(ended) > 0 || z.journal.pending() {
 		if jerr := z.journal.endAll(ended, results); jerr != nil {
 			for _, p := range endedBy {
 				p.err = errors.Join(p.err, jerr)

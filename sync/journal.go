@@ -35,6 +35,8 @@ type journaler struct {
 
 	mu      stdsync.Mutex
 	entries map[*domainZone]*openEntry
+	// discarded are the files that lost entries (discard) since endAll.
+	discarded []*entryFile
 }
 
 // openEntry is one share's entry in its journal file.
@@ -164,6 +166,17 @@ func (j *journaler) beginAll(z *zoneState, shares []entryOf) ([]*openEntry, erro
 	return out, nil
 }
 
+// pending reports whether files lost entries (discard) that endAll has
+// not written yet.
+func (j *journaler) pending() bool {
+	if j == nil {
+		return false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.discarded) > 0
+}
+
 // entryOf is what beginAll journals of one share.
 type entryOf struct {
 	domain  string
@@ -172,9 +185,13 @@ type entryOf struct {
 }
 
 // endAll records the outcome of each of opened (results[i] for opened[i],
-// as end computes it) in one durable write of each of their files.
+// as end computes it) in one durable write of each of their files, and of
+// each file that lost entries (discard) since the last endAll.
 func (j *journaler) endAll(opened []*openEntry, results []*JournalResult) error {
-	var files []*entryFile
+	j.mu.Lock()
+	files := j.discarded
+	j.discarded = nil
+	j.mu.Unlock()
 	for i, o := range opened {
 		o.entry.Result = results[i]
 		if !slices.Contains(files, o.file) {

@@ -486,3 +486,60 @@ func TestReplanUnderLock(t *testing.T) {
 		})
 	}
 }
+
+// A zone shared by many domains changes between maildns's read and its
+// write: the conditional write writes nothing, and the journal file
+// opened for it loses every entry and goes (an entry would restore a
+// state the zone no longer had); the write planned again has its own
+// file, whole, with every drifting share's outcome.
+func TestSharedZoneChangedBeforeWrite(t *testing.T) {
+	const zone = "example.com."
+	live, desired, drifting := sharedZone(90)
+	e, st := conditionalEngine(t, map[string][]libdns.RR{zone: live}, desired)
+	e.Config.Safety.MaxChanges = 100
+	var firstFile []string
+	ip := &interposer{Provider: e.Providers["mem"]}
+	ip.before = func(n int) {
+		if n != 1 {
+			return
+		}
+		firstFile, _ = ListJournal(e.Config.StateDir)
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		// A foreign value beside a drifting share's SPF.
+		st.zones[zone] = append(st.zones[zone], tRR("m0", "TXT", tHour, "verify=meanwhile"))
+	}
+	e.Providers["mem"] = ip
+	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce, Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.changed != 1 || ip.n != 2 {
+		t.Fatalf("%d writes found the zone changed, %d write calls; want 1 and 2", st.changed, ip.n)
+	}
+	for _, z := range plan.Zones {
+		if slices.Contains(drifting, z.Domain) && z.Status != StatusApplied {
+			t.Errorf("%s: %s %s", z.Domain, z.Status, z.Error)
+		}
+	}
+	paths, _ := ListJournal(e.Config.StateDir)
+	// The second file may take the first one's name, freed when it went.
+	if len(firstFile) != 1 || len(paths) != 1 {
+		t.Fatalf("journal files: %v at the first write, %v after; want one each", firstFile, paths)
+	}
+	ents := journalEntries(t, e.Config.StateDir)
+	var domains []string
+	for _, ent := range ents {
+		domains = append(domains, ent.Domain)
+		if ent.Result == nil || ent.Result.Status != StatusApplied {
+			t.Errorf("%s: result %+v", ent.Domain, ent.Result)
+		}
+	}
+	slices.Sort(domains)
+	if diff := cmp.Diff(drifting, domains); diff != "" {
+		t.Errorf("journal entries (-want +got):\n%s", diff)
+	}
+	if !slices.Contains(st.records(zone), tRR("m0", "TXT", tHour, "verify=meanwhile")) {
+		t.Error("the other writer's value is gone")
+	}
+}
