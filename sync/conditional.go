@@ -155,11 +155,9 @@ func zoneChanged(z *zoneState) error {
 // removes it with its last entry).
 func (j *journaler) discard(p *domainZone, o *openEntry) {
 	o.file.entries = slices.DeleteFunc(o.file.entries, func(e *JournalEntry) bool { return e == o.entry })
+	j.markDirty(o.file)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if !slices.Contains(j.discarded, o.file) {
-		j.discarded = append(j.discarded, o.file)
-	}
 	if j.entries[p] == o {
 		delete(j.entries, p)
 	}

@@ -1172,7 +1172,7 @@ func applyZone(ctx context.Context, z *zoneState) {
 			p.plan.Status = StatusError
 			p.plan.Error = err.Error()
 			if s.entry != nil {
-				_ = z.journal.abort(s.entry, err)
+				z.journal.abortLater(s.entry, err)
 			}
 			continue
 		}

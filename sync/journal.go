@@ -35,8 +35,9 @@ type journaler struct {
 
 	mu      stdsync.Mutex
 	entries map[*domainZone]*openEntry
-	// discarded are the files that lost entries (discard) since endAll.
-	discarded []*entryFile
+	// dirty are the files changed in memory (discard, abortLater) since
+	// endAll, which writes them.
+	dirty []*entryFile
 }
 
 // openEntry is one share's entry in its journal file.
@@ -166,15 +167,24 @@ func (j *journaler) beginAll(z *zoneState, shares []entryOf) ([]*openEntry, erro
 	return out, nil
 }
 
-// pending reports whether files lost entries (discard) that endAll has
-// not written yet.
+// pending reports whether files changed in memory (discard, abortLater)
+// that endAll has not written yet.
 func (j *journaler) pending() bool {
 	if j == nil {
 		return false
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.discarded) > 0
+	return len(j.dirty) > 0
+}
+
+// markDirty notes that f changed in memory: endAll writes it.
+func (j *journaler) markDirty(f *entryFile) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !slices.Contains(j.dirty, f) {
+		j.dirty = append(j.dirty, f)
+	}
 }
 
 // entryOf is what beginAll journals of one share.
@@ -186,11 +196,11 @@ type entryOf struct {
 
 // endAll records the outcome of each of opened (results[i] for opened[i],
 // as end computes it) in one durable write of each of their files, and of
-// each file that lost entries (discard) since the last endAll.
+// each file changed in memory (discard, abortLater) since the last endAll.
 func (j *journaler) endAll(opened []*openEntry, results []*JournalResult) error {
 	j.mu.Lock()
-	files := j.discarded
-	j.discarded = nil
+	files := j.dirty
+	j.dirty = nil
 	j.mu.Unlock()
 	for i, o := range opened {
 		o.entry.Result = results[i]

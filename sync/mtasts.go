@@ -62,12 +62,24 @@ func writeFiles(files []FileChange) error {
 // abort records in o that none of its changes was made: a file it had to
 // write first could not be.
 func (j *journaler) abort(o *openEntry, err error) error {
+	j.aborted(o, err)
+	return o.file.write()
+}
+
+// abortLater is abort with its file written by the zone's endAll, once for
+// all the shares of the zone that abort.
+func (j *journaler) abortLater(o *openEntry, err error) {
+	j.aborted(o, err)
+	j.markDirty(o.file)
+}
+
+// aborted sets o's result: none of its changes was made.
+func (j *journaler) aborted(o *openEntry, err error) {
 	res := &JournalResult{Time: j.now().UTC(), Status: StatusError, Error: err.Error(), Changes: []ChangeResult{}}
 	for _, c := range o.entry.Changes {
 		res.Changes = append(res.Changes, ChangeResult{Action: c.Action, Name: c.Name, Type: c.Type, Result: ChangeNotAttempted})
 	}
 	o.entry.Result = res
-	return o.file.write()
 }
 
 // restoreFiles returns the file changes that put back the files entry

@@ -159,6 +159,39 @@ func TestMTASTSPolicyFileUnwritable(t *testing.T) {
 	}
 }
 
+// TestMTASTSPolicyFileWriteFails: a policy file that can be read (it is
+// not there) but not written (its directory cannot be made) leaves the
+// records alone, and the share's journal entry says that none of its
+// changes was attempted.
+func TestMTASTSPolicyFileWriteFails(t *testing.T) {
+	dir := t.TempDir()
+	d := stsDomain("enforce", nil)
+	d.MTASTS.PolicyDir = dir
+	// The domain's directory is a link to nowhere: reading finds no file,
+	// making the directory fails.
+	if err := os.Symlink(filepath.Join(dir, "nowhere", "x"), filepath.Join(dir, "example.com")); err != nil {
+		t.Fatal(err)
+	}
+	e, st := stsEngine(t, d, []libdns.RR{{Name: "@", Type: "MX", TTL: time.Hour, Data: "10 mail.example.com."}})
+	e.Config.StateDir = t.TempDir()
+	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
+	if err == nil || plan.Zones[0].Status != StatusError || !strings.Contains(plan.Zones[0].Error, "writing the MTA-STS policy") {
+		t.Fatalf("err %v, zone %+v", err, plan.Zones[0])
+	}
+	if st.appends+st.deletes+st.sets+st.replaces > 0 {
+		t.Errorf("records written although the policy file was not")
+	}
+	ents := journalEntries(t, e.Config.StateDir)
+	if len(ents) != 1 || ents[0].Result == nil || ents[0].Result.Status != StatusError || len(ents[0].Result.Changes) == 0 {
+		t.Fatalf("journal %+v", ents)
+	}
+	for _, c := range ents[0].Result.Changes {
+		if c.Result != ChangeNotAttempted {
+			t.Errorf("%s %s: %s, want not attempted", c.Name, c.Type, c.Result)
+		}
+	}
+}
+
 // TestMTASTSJournalRestore: the journal entry of a run that writes the
 // policy file records its text before, and restore puts it back (a file
 // the run created is removed).
