@@ -21,7 +21,7 @@ type loadArena struct {
 // once handed out). A nil arena allocates each string on its own.
 type strArena struct {
 	buf    []byte
-	shared map[string]string // see joined
+	shared map[string]string // see once
 }
 
 // strBlockLen is the size of a block of strings: small enough that a
@@ -87,11 +87,19 @@ func (a *strArena) joined(x, y string) string {
 		return x + y
 	}
 	var buf [64]byte
-	k := append(append(buf[:0], x...), y...)
-	if s, ok := a.shared[string(k)]; ok {
+	return a.once(append(append(buf[:0], x...), y...))
+}
+
+// once returns b as a string of the arena, one string for every call
+// with the same b (a nil arena: an allocation each).
+func (a *strArena) once(b []byte) string {
+	if a == nil {
+		return string(b)
+	}
+	if s, ok := a.shared[string(b)]; ok {
 		return s
 	}
-	s := a.bytes(k)
+	s := a.bytes(b)
 	if a.shared == nil {
 		a.shared = map[string]string{}
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -335,5 +336,68 @@ func TestLoadSetsHaveNoRoom(t *testing.T) {
 		if !ptr && cap(sets) != len(sets) {
 			t.Errorf("%s: %d sets in room for %d", d.Domain, len(sets), cap(sets))
 		}
+	}
+}
+
+// TestLoadSharesPlatformHosts: in one loader, policies whose mail hosts
+// are the same hosts outside their domain (a platform's) share them, the
+// MX values they compile to and an SPF record without addresses; hosts
+// with addresses are each policy's own.
+func TestLoadSharesPlatformHosts(t *testing.T) {
+	const platform = "mail_hosts:\n  - {name: mx1.platform.net.}\n  - {name: MX2.platform.net.}\nspf: {mail_hosts: false, mechanisms: [\"include:_spf.platform.net\"]}\n"
+	pol := func(name, rest string) string { return "domain: " + name + "\nprovider: local\n" + rest }
+	_, path := writeTree(t, map[string]string{
+		"maildns.yaml":     "policies: [\"p/*.yaml\"]\nproviders:\n  local: {type: zonefile, directory: zones}\n",
+		"p/a.example.yaml": pol("a.example", platform),
+		"p/b.example.yaml": pol("b.example", platform),
+		"p/c.example.yaml": pol("c.example", "mail_hosts:\n  - {name: mx1.platform.net., ipv4: [192.0.2.1]}\n  - {name: mx2.platform.net.}\nspf: {mail_hosts: false, mechanisms: [\"include:_spf.platform.net\"]}\n"),
+		"p/d.example.yaml": pol("d.example", "mail_hosts:\n  - {name: mail, ipv4: [192.0.2.1]}\nspf: {}\n"),
+		"p/e.example.yaml": pol("e.example", "mail_hosts:\n  - {name: mail, ipv4: [192.0.2.1]}\nspf: {}\n"),
+	})
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, s := &keyCache{m: map[string]*cachedKey{}}, &loadScratch{}
+	var ds []*Domain
+	var sets [][]RRset
+	for _, f := range []string{"a", "b", "c", "d", "e"} {
+		c := &collector{}
+		d, ok, rrs := c.loadDomain(cfg, filepath.Join(filepath.Dir(path), "p", f+".example.yaml"), kc, s)
+		if !ok {
+			t.Fatal(c.err())
+		}
+		ds, sets = append(ds, d), append(sets, rrs)
+	}
+	value := func(i int, typ string) []string {
+		for _, r := range sets[i] {
+			if r.Type == typ {
+				return r.Values
+			}
+		}
+		t.Fatalf("%s: no %s set in %+v", ds[i].Domain, typ, sets[i])
+		return nil
+	}
+	if &ds[0].MailHosts[0] != &ds[1].MailHosts[0] || cap(ds[0].MailHosts) != 2 {
+		t.Error("the same platform mail hosts are not shared (or have room an append would write into)")
+	}
+	if &ds[0].MailHosts[0] == &ds[2].MailHosts[0] || &ds[3].MailHosts[0] == &ds[4].MailHosts[0] {
+		t.Error("mail hosts with addresses are shared")
+	}
+	a, b, c := value(0, "MX"), value(1, "MX"), value(2, "MX")
+	if want := []string{"10 mx1.platform.net.", "10 mx2.platform.net."}; !slices.Equal(a, want) || !slices.Equal(c, want) {
+		t.Errorf("MX %q, %q, want %q", a, c, want)
+	}
+	for i := range a {
+		if unsafe.StringData(a[i]) != unsafe.StringData(b[i]) || unsafe.StringData(a[i]) != unsafe.StringData(c[i]) {
+			t.Errorf("MX value %q is not kept once", a[i])
+		}
+	}
+	spfA, spfB := value(0, "TXT")[0], value(1, "TXT")[0]
+	if spfA != "v=spf1 include:_spf.platform.net -all" || unsafe.StringData(spfA) != unsafe.StringData(spfB) {
+		t.Errorf("SPF %q, %q: not one record", spfA, spfB)
+	}
+	if spf := value(3, "TXT")[0]; spf != "v=spf1 ip4:192.0.2.1 -all" {
+		t.Errorf("SPF %q", spf)
 	}
 }

@@ -162,7 +162,13 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 			r.Absent = true
 		} else {
 			var buf [256]byte
-			rec := strs.bytes(appendSPF(buf[:0], d))
+			var rec string
+			if hostAddrs(d) {
+				rec = strs.bytes(appendSPF(buf[:0], d))
+			} else {
+				// The same for every policy that writes s: kept once.
+				rec = strs.once(appendSPF(buf[:0], d))
+			}
 			r.Values = one(rec)
 			if a != nil && s.MailHosts {
 				for i := range d.MailHosts {
@@ -441,6 +447,20 @@ func appendSPF(b []byte, d *Domain) []byte {
 	return b
 }
 
+// hostAddrs reports whether d's SPF record has its mail hosts'
+// addresses.
+func hostAddrs(d *Domain) bool {
+	if !d.SPF.MailHosts {
+		return false
+	}
+	for i := range d.MailHosts {
+		if len(d.MailHosts[i].IPv4)+len(d.MailHosts[i].IPv6) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // within makes each of list that rec holds a substring of rec (equal,
 // kept once).
 func within(rec string, list []string) {
@@ -561,7 +581,9 @@ func mxValueIn(a *strArena, priority int, host, domain string) string {
 	case host == ".":
 		return a.concat(p, " .")
 	case strings.HasSuffix(host, "."):
-		return a.concat(p, " ", strings.ToLower(host))
+		// The same for every policy that names the host: kept once.
+		var b [128]byte
+		return a.once(append(append(append(b[:0], p...), ' '), strings.ToLower(host)...))
 	case host == "" || host == "@":
 		return a.concat(p, " ", domain, ".")
 	default:

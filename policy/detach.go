@@ -25,10 +25,12 @@ func newDetacher(src string, a *strArena, in *elemIntern) detacher {
 // elemIntern holds the elements a loader has met that policies may share,
 // by what they say: the SPF element most policies write (mail_hosts and
 // an all at the same line: spfKey), the dkim list of those that name a
-// key file (see dkim). Shared elements are read only.
+// key file (see dkim), mail hosts of a platform (see mailHosts). Shared
+// elements are read only.
 type elemIntern struct {
-	spf  map[string]*SPF
-	dkim map[string][]DKIM
+	spf   map[string]*SPF
+	dkim  map[string][]DKIM
+	hosts map[string][]MailHost
 	// dmarc are the DMARC elements met that name no domain of their own
 	// (see dmarc); dmarcRec is the record each one compiles to, made by
 	// the first policy compiled with it ("": none yet).
@@ -100,6 +102,37 @@ func (dt detacher) dkim(d *Domain) {
 		}
 		dt.in.dkim[string(k)] = d.DKIM
 	}
+}
+
+// mailHosts shares d's mail hosts with a policy loaded before that
+// writes the same when every one is a host outside the domain named in
+// full, without addresses or TLSA (the mail servers of a platform).
+func (dt detacher) mailHosts(d *Domain) {
+	if dt.in == nil || len(d.MailHosts) == 0 {
+		return
+	}
+	var buf [256]byte
+	k := buf[:0]
+	for i := range d.MailHosts {
+		h := &d.MailHosts[i]
+		if !strings.HasSuffix(h.Name, ".") || len(h.IPv4)+len(h.IPv6) > 0 || h.TLSA != nil {
+			return
+		}
+		k = binary.LittleEndian.AppendUint32(k, uint32(h.Line))
+		k = binary.LittleEndian.AppendUint64(k, uint64(h.TTL))
+		k = append(k, h.Name...)
+		k = append(k, 0)
+	}
+	if shared, ok := dt.in.hosts[string(k)]; ok {
+		d.MailHosts = shared
+		return
+	}
+	// Detached by the caller (then shared: the same strings).
+	d.MailHosts = d.MailHosts[:len(d.MailHosts):len(d.MailHosts)] // an append makes a copy
+	if dt.in.hosts == nil {
+		dt.in.hosts = map[string][]MailHost{}
+	}
+	dt.in.hosts[string(k)] = d.MailHosts
 }
 
 // spf detaches d's SPF element, or shares the one written the same way
@@ -176,6 +209,7 @@ func (dt detacher) domain(d *Domain, cfg *Config) {
 		d.Zone = d.Domain
 	}
 	dt.str(&d.Zone)
+	dt.mailHosts(d)
 	for i := range d.MailHosts {
 		h := &d.MailHosts[i]
 		dt.str(&h.Name)
