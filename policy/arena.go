@@ -32,15 +32,26 @@ const strBlockLen = 8 << 10
 // room returns where n bytes go: the tail of the current block, or a new
 // one (n over an eighth of a block: an allocation of its own).
 func (a *strArena) room(n int) []byte {
-	if a == nil || n > strBlockLen/8 {
+	if a == nil {
 		return make([]byte, 0, n)
 	}
-	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]byte, 0, strBlockLen)
+	return blockRoom(&a.buf, n, strBlockLen, strBlockLen/8)
+}
+
+// blockRoom returns an empty slice with room for exactly n elements, cut
+// from the block *free (a new block of blockLen when it has too little
+// left; n over most: an allocation of its own). The full-slice cap keeps
+// an append by the caller from running into the next one's room.
+func blockRoom[T any](free *[]T, n, blockLen, most int) []T {
+	if n > most {
+		return make([]T, 0, n)
 	}
-	i := len(a.buf)
-	a.buf = a.buf[:i+n]
-	return a.buf[i : i : i+n]
+	if cap(*free)-len(*free) < n {
+		*free = make([]T, 0, blockLen)
+	}
+	i := len(*free)
+	*free = (*free)[:i+n]
+	return (*free)[i : i : i+n]
 }
 
 // bytes returns b as a string of the arena.

@@ -533,15 +533,10 @@ const rrsetBlockLen = 64 << 10 / int(unsafe.Sizeof(RRset{}))
 
 // take returns an empty slice with room for n sets (b nil: allocated).
 func (b *rrsetBlock) take(n int) []RRset {
-	if b == nil || n > rrsetBlockLen/16 {
+	if b == nil {
 		return make([]RRset, 0, n)
 	}
-	if cap(b.free)-len(b.free) < n {
-		b.free = make([]RRset, 0, rrsetBlockLen)
-	}
-	i := len(b.free)
-	b.free = b.free[:i+n]
-	return b.free[i : i : i+n]
+	return blockRoom(&b.free, n, rrsetBlockLen, rrsetBlockLen/16)
 }
 
 // dkimTXT is the TXT value publishing a key of type kt (base64 p).
