@@ -206,16 +206,8 @@ func (p *Packed) Values(rel, typ string) []string {
 	s := p.s
 	nameBody := 0
 	for at := 0; at < len(s); {
-		head := s[at]
-		n := int(s[at+1])
-		if n < 0x80 {
-			at += 2
-		} else {
-			v, k := uvarintLong(s, at+1)
-			n, at = int(v), at+1+k
-		}
-		body := at
-		at += n
+		head, body, next := recordAt(s, at)
+		at = next
 		if head&headSameName == 0 {
 			nameBody = body
 		}
@@ -229,6 +221,16 @@ func (p *Packed) Values(rel, typ string) []string {
 		}
 	}
 	return out
+}
+
+// recordAt reads the record header at s[at]: its head byte, where its
+// body starts and where the next record starts.
+func recordAt(s string, at int) (head byte, body, next int) {
+	if n := int(s[at+1]); n < 0x80 { // the usual one-byte length
+		return s[at], at + 2, at + 2 + n
+	}
+	v, k := uvarintLong(s, at+1)
+	return s[at], at + 1 + k, at + 1 + k + int(v)
 }
 
 // Reader returns a reader of p's records, in order.
@@ -255,20 +257,13 @@ func (r *PackedReader) Next() bool {
 	if at >= len(s) {
 		return false
 	}
-	head := s[at]
-	n := int(s[at+1])
-	if n < 0x80 {
-		at += 2
-	} else {
-		v, k := uvarintLong(s, at+1)
-		n, at = int(v), at+1+k
-	}
-	r.head, r.body, r.next = head, at, at+n
+	head, body, next := recordAt(s, at)
+	r.head, r.body, r.next = head, body, next
 	if head&headSameName == 0 {
-		r.nameBody = at
+		r.nameBody = body
 	}
 	if head&headSameTTL == 0 {
-		r.ttlBody, r.ttlHead = at, head
+		r.ttlBody, r.ttlHead = body, head
 	}
 	return true
 }
