@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
@@ -289,6 +291,43 @@ func checkHalves(t *testing.T, name string, data []byte, origin string) {
 	for i := range whole {
 		if whole[i].String() != halves[i].String() {
 			t.Errorf("%s: record %d: whole %s, halves %s", name, i, whole[i], halves[i])
+		}
+	}
+}
+
+// TestEntryForAsMiekg: a record to write, taken by the fast parser, is the
+// record miekg/dns makes of its line: names completed and in their case,
+// TXT split and escaped, TTL as given.
+func TestEntryForAsMiekg(t *testing.T) {
+	z := &zoneData{origin: "example.com.", ttl: 3600}
+	for _, r := range []libdns.RR{
+		{Name: "@", Type: "MX", TTL: time.Hour, Data: "10 Mail.Example.com."},
+		{Name: "www", Type: "CNAME", TTL: time.Minute, Data: "target"},
+		{Name: "@", Type: "TXT", TTL: time.Hour, Data: `v=spf1 "quoted" ; -all`},
+		{Name: "s1._domainkey", Type: "TXT", TTL: time.Hour, Data: strings.Repeat("p", 300)},
+		{Name: "mail", Type: "A", TTL: 5 * time.Minute, Data: "192.0.2.1"},
+		{Name: "mail", Type: "AAAA", TTL: time.Hour, Data: "2001:db8::1"},
+		{Name: "_25._tcp.mail", Type: "TLSA", TTL: time.Hour, Data: "3 1 1 ABCDEF0123"},
+		{Name: "@", Type: "CAA", TTL: time.Hour, Data: `0 issue "letsencrypt.org"`},
+		{Name: "_sip._tcp", Type: "SRV", TTL: time.Hour, Data: "10 5 5060 sip.example.com."},
+		{Name: "x.y", Type: "NS", TTL: time.Hour, Data: "ns1.example.net."},
+	} {
+		e, err := z.entryFor(r)
+		if err != nil {
+			t.Errorf("%v: %v", r, err)
+			continue
+		}
+		data := r.Data
+		if r.Type == "TXT" {
+			data = encodeTXT(r.Data)
+		}
+		zp := dns.NewZoneParser(strings.NewReader(providers.AbsoluteName(r.Name, z.origin)+" "+strconv.Itoa(int(r.TTL.Seconds()))+" IN "+r.Type+" "+data+"\n"), z.origin, "")
+		want, ok := zp.Next()
+		if !ok {
+			t.Fatal(zp.Err())
+		}
+		if e.rr.String() != want.String() || reflect.TypeOf(e.rr) != reflect.TypeOf(want) {
+			t.Errorf("%v: %s, miekg/dns %s", r, e.rr, want)
 		}
 	}
 }

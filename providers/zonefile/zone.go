@@ -398,6 +398,11 @@ func (z *zoneData) entryFor(rec libdns.Record) (entry, error) {
 		}
 	}
 	line := owner + " " + strconv.FormatUint(uint64(ttl), 10) + " IN " + typ + " " + data + "\n"
+	// The fast parser first (it gives what miekg/dns gives, or declines):
+	// a write of thousands of records makes no zone parser for each.
+	if rrs, ok := parseZoneFastSplit([]byte(line), z.origin, false); ok && len(rrs) == 1 && rrs[0].Header().Rrtype == rrtype {
+		return newEntry(-1, rrs[0], z.origin), nil
+	}
 	zp := dns.NewZoneParser(strings.NewReader(line), z.origin, "")
 	rr, ok := zp.Next()
 	if !ok {
