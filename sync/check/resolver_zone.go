@@ -37,7 +37,16 @@ type zoneNames struct {
 }
 
 func (n *zoneNames) build(recs []libdns.RR) {
-	n.byName = map[string][]libdns.RR{}
+	// Sized for its names at once (a zone lists a name's records
+	// together): a map grown step by step to a million names costs more
+	// than the count.
+	names := 0
+	for i := range recs {
+		if i == 0 || recs[i].Name != recs[i-1].Name {
+			names++
+		}
+	}
+	n.byName = make(map[string][]libdns.RR, names)
 	// A run of records at one name (a zone lists a name's records
 	// together) is a capped piece of recs itself; a name found again
 	// further on is copied.
@@ -59,7 +68,7 @@ func (n *zoneNames) build(recs []libdns.RR) {
 		}
 		i = j
 	}
-	n.below = map[string]int{}
+	n.below = make(map[string]int, len(n.byName)/2)
 	for name := range n.byName {
 		if name == "@" {
 			continue
