@@ -126,12 +126,8 @@ func (st *fastState) directive(fields [][]byte) (is, ok bool) {
 func (st fastState) after(data []byte) (fastState, bool) {
 	var fields [][]byte
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
 		if len(line) == 0 || line[0] != '$' {
 			continue
 		}
@@ -167,11 +163,7 @@ func scanZoneFastFrom(data []byte, st fastState, record func(owner []byte, ttl u
 	}()
 	for len(data) > 0 {
 		var line []byte
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			line, data = data, nil
-		}
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
 		var ok bool
 		fields, ok = zoneFields(line, fields[:0])
 		if !ok {

@@ -270,12 +270,8 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 // dollarTTL returns the value of the first $TTL line of a zone file, or "".
 func dollarTTL(data []byte) string {
 	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
 		if !bytes.HasPrefix(line, []byte("$TTL")) {
 			continue
 		}
