@@ -107,38 +107,29 @@ func TestZoneNamesIndexAsScan(t *testing.T) {
 	names := []string{"@", "mail", "a.b.c", "b.c", "c", "x.b.c", "y.b.c", "b", "nope", "z.nope",
 		"x.wild", "y.x.wild", "wild", "*.wild", "sub", "in.sub", "deeper.in.sub", "q.r", "r", "s.r",
 		"hosts", "h70.hosts", "zz.h70.hosts", "*"}
+	views := []struct {
+		name string
+		z    zoneView
+	}{{"indexed", indexed}, {"packed", packed}}
 	for _, n := range names {
-		if d := cmp.Diff(scan.recordsAt(n), indexed.recordsAt(n)); d != "" {
-			t.Errorf("recordsAt(%q) indexed (+) differs from scanned (-):\n%s", n, d)
-		}
-		if d := cmp.Diff(scan.recordsAt(n), packed.recordsAt(n)); d != "" {
-			t.Errorf("recordsAt(%q) packed (+) differs from scanned (-):\n%s", n, d)
-		}
-		if a, b := scan.hasBelow(n), packed.hasBelow(n); a != b {
-			t.Errorf("hasBelow(%q): scanned %v, packed %v", n, a, b)
-		}
-		if a, b := scan.delegated(n), packed.delegated(n); a != b {
-			t.Errorf("delegated(%q): scanned %v, packed %v", n, a, b)
-		}
-		if d := cmp.Diff(scan.wildcard(n), packed.wildcard(n)); d != "" {
-			t.Errorf("wildcard(%q) packed (+) differs from scanned (-):\n%s", n, d)
-		}
-		if a, b := scan.hasBelow(n), indexed.hasBelow(n); a != b {
-			t.Errorf("hasBelow(%q): scanned %v, indexed %v", n, a, b)
-		}
-		if a, b := scan.delegated(n), indexed.delegated(n); a != b {
-			t.Errorf("delegated(%q): scanned %v, indexed %v", n, a, b)
-		}
-		if d := cmp.Diff(scan.wildcard(n), indexed.wildcard(n)); d != "" {
-			t.Errorf("wildcard(%q) indexed (+) differs from scanned (-):\n%s", n, d)
-		}
-		if i := strings.IndexByte(n, '.'); i >= 0 {
-			parent := n[i+1:]
-			if a, b := scan.hasBelowExcept(parent, n), indexed.hasBelowExcept(parent, n); a != b {
-				t.Errorf("hasBelowExcept(%q, %q): scanned %v, indexed %v", parent, n, a, b)
+		for _, v := range views {
+			if d := cmp.Diff(scan.recordsAt(n), v.z.recordsAt(n)); d != "" {
+				t.Errorf("recordsAt(%q) %s (+) differs from scanned (-):\n%s", n, v.name, d)
 			}
-			if a, b := scan.hasBelowExcept(parent, n), packed.hasBelowExcept(parent, n); a != b {
-				t.Errorf("hasBelowExcept(%q, %q): scanned %v, packed %v", parent, n, a, b)
+			if a, b := scan.hasBelow(n), v.z.hasBelow(n); a != b {
+				t.Errorf("hasBelow(%q): scanned %v, %s %v", n, a, v.name, b)
+			}
+			if a, b := scan.delegated(n), v.z.delegated(n); a != b {
+				t.Errorf("delegated(%q): scanned %v, %s %v", n, a, v.name, b)
+			}
+			if d := cmp.Diff(scan.wildcard(n), v.z.wildcard(n)); d != "" {
+				t.Errorf("wildcard(%q) %s (+) differs from scanned (-):\n%s", n, v.name, d)
+			}
+			if i := strings.IndexByte(n, '.'); i >= 0 {
+				parent := n[i+1:]
+				if a, b := scan.hasBelowExcept(parent, n), v.z.hasBelowExcept(parent, n); a != b {
+					t.Errorf("hasBelowExcept(%q, %q): scanned %v, %s %v", parent, n, a, v.name, b)
+				}
 			}
 		}
 	}
