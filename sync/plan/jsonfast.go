@@ -16,62 +16,42 @@ import (
 // of the plan's own types, at the indenter's depth; false: not one of
 // those, nothing written.
 func (e *streamEncoder) fastList(fv reflect.Value) bool {
-	if e.fast == nil {
-		e.fast = make([]byte, 0, fastChunk+fastChunk/2)
-	}
-	f := fastWriter{e: e, b: e.fast[:0]}
-	d := e.ind.depth
 	switch s := fv.Interface().(type) {
 	case []ZonePlan:
-		writeList(&f, s, d, (*fastWriter).zone)
+		e.fastWrite(func(f *fastWriter, d int) { writeList(f, s, d, (*fastWriter).zone) })
 	case []Finding:
-		writeList(&f, s, d, (*fastWriter).finding)
+		e.fastWrite(func(f *fastWriter, d int) { writeList(f, s, d, (*fastWriter).finding) })
 	case []Requirement:
-		writeList(&f, s, d, (*fastWriter).requirement)
+		e.fastWrite(func(f *fastWriter, d int) { writeList(f, s, d, (*fastWriter).requirement) })
 	default:
 		return false
 	}
-	f.flush()
-	e.fast = f.b
-	return f.err == nil || e.setErr(f.err)
+	return true
 }
 
 // fastCards writes the lines of cards as fastList writes a []Requirement.
 func (e *streamEncoder) fastCards(cards *Scorecards) {
+	e.fastWrite(func(f *fastWriter, d int) {
+		writeArray(f, cards.Len(), d, func(i int) {
+			r := cards.Line(i)
+			f.requirement(&r, d+1)
+		})
+	})
+}
+
+// fastWrite runs write at the indenter's depth on the encoder's reused
+// buffer, and writes out what it leaves there.
+func (e *streamEncoder) fastWrite(write func(f *fastWriter, d int)) {
 	if e.fast == nil {
 		e.fast = make([]byte, 0, fastChunk+fastChunk/2)
 	}
 	f := fastWriter{e: e, b: e.fast[:0]}
-	d := e.ind.depth
-	f.b = append(f.b, '[')
-	n := cards.Len()
-	for i := range n {
-		if i > 0 {
-			f.b = append(f.b, ',')
-		}
-		f.nl(d + 1)
-		r := cards.Line(i)
-		f.requirement(&r, d+1)
-		if len(f.b) >= fastChunk {
-			f.flush()
-		}
-	}
-	if n > 0 {
-		f.nl(d)
-	}
-	f.b = append(f.b, ']')
+	write(&f, e.ind.depth)
 	f.flush()
 	e.fast = f.b
-	if f.err != nil {
-		e.setErr(f.err)
+	if f.err != nil && e.err == nil {
+		e.err = f.err
 	}
-}
-
-func (e *streamEncoder) setErr(err error) bool {
-	if e.err == nil {
-		e.err = err
-	}
-	return true
 }
 
 // fastWriter appends the output to b, written out in pieces of about
@@ -98,18 +78,24 @@ func writeList[T any](f *fastWriter, s []T, d int, one func(*fastWriter, *T, int
 		f.b = append(f.b, "null"...)
 		return
 	}
+	writeArray(f, len(s), d, func(i int) { one(f, &s[i], d+1) })
+}
+
+// writeArray writes an indented array of n elements at depth d, element i
+// by one(i).
+func writeArray(f *fastWriter, n, d int, one func(i int)) {
 	f.b = append(f.b, '[')
-	for i := range s {
+	for i := range n {
 		if i > 0 {
 			f.b = append(f.b, ',')
 		}
 		f.nl(d + 1)
-		one(f, &s[i], d+1)
+		one(i)
 		if len(f.b) >= fastChunk {
 			f.flush()
 		}
 	}
-	if len(s) > 0 {
+	if n > 0 {
 		f.nl(d)
 	}
 	f.b = append(f.b, ']')
