@@ -778,12 +778,9 @@ func recordKey(rr dns.RR) string {
 		strconv.Itoa(int(h.Class)) + " " + strconv.Itoa(int(h.Rrtype)) + " " + rdata(rr)
 }
 
-// checkText parses the text to be written and fails unless it holds
+// checkData parses the text to be written and fails unless it holds
 // exactly the records of z: a file that would not load, or that would
 // differ from what the write means, is never written.
-func (z *zoneData) checkText(text string) error { return z.checkData([]byte(text)) }
-
-// checkData is checkText of the text as bytes.
 func (z *zoneData) checkData(text []byte) error {
 	got, err := parseAll(text, z.path+" (as edited)", z.origin)
 	if err != nil {
