@@ -649,8 +649,8 @@ func TestSplitEntriesTokens(t *testing.T) {
 // temporary file; one it passes replaces the zone file.
 func TestCheckAndWriteLargeZone(t *testing.T) {
 	text := sharedZoneText(3000)
-	if len(text) < overlapCheck {
-		t.Fatalf("a zone of %d bytes does not take the side-by-side path (%d)", len(text), overlapCheck)
+	if len(text) < parallelMin {
+		t.Fatalf("a zone of %d bytes does not take the side-by-side path (%d)", len(text), parallelMin)
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "z.example.zone")

@@ -18,7 +18,7 @@ import (
 // every error returns ok false, and the caller parses the text with
 // miekg/dns, which then gives its own answer and its own messages.
 func parseZoneFast(data []byte, origin string) (rrs []dns.RR, ok bool) {
-	return parseZoneFastSplit(data, origin, len(data) >= fastSplitMin)
+	return parseZoneFastSplit(data, origin, len(data) >= parallelMin)
 }
 
 // parseZoneFastSplit is parseZoneFast, in two halves side by side when
@@ -55,9 +55,11 @@ func parseZoneFastSplit(data []byte, origin string, split bool) (rrs []dns.RR, o
 	return parseFastFrom(data, start, 0)
 }
 
-// fastSplitMin is the size of text from which parseZoneFast parses two
-// halves side by side.
-const fastSplitMin = 256 << 10
+// parallelMin is the size of zone text from which its work runs in two
+// side by side: parseZoneFast's halves; a read's parse and split into
+// entries, and its records' conversion in halves; an edit's check and the
+// writing of its temporary file.
+const parallelMin = 256 << 10
 
 // parseFastFrom is parseZoneFast of data read from the state st, into an
 // array of room for size records (0: one a line of data).

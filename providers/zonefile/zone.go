@@ -200,7 +200,7 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 	// parsed: a large zone's write waits for both.
 	text := string(data)
 	var split chan []fileEntry
-	if len(data) >= overlapCheck {
+	if len(data) >= parallelMin {
 		split = make(chan []fileEntry, 1)
 		go func() { split <- splitEntries(text) }()
 	}
@@ -241,7 +241,7 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 		}
 	}
 	var converted sync.WaitGroup
-	if len(data) >= overlapCheck {
+	if len(data) >= parallelMin {
 		// A large zone's records are converted in two halves while its
 		// entries are matched with them.
 		half := len(rrs) / 2

@@ -677,16 +677,12 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 	return out, true, nil
 }
 
-// overlapCheck is the size of edited text from which its check and the
-// writing of its temporary file run side by side.
-const overlapCheck = 256 << 10
-
 // checkAndWrite checks the edited text (checkData) and writes it over the
 // zone file at target: the temporary file is written and synced while a
 // large text is checked, and renamed into place only when the check
 // passed; else it is removed and nothing changes.
 func checkAndWrite(z *zoneData, target string, text []byte, info os.FileInfo) error {
-	if len(text) < overlapCheck {
+	if len(text) < parallelMin {
 		if err := z.checkData(text); err != nil {
 			return err
 		}
