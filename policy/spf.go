@@ -571,6 +571,10 @@ func passingPrefixes(r *ParsedSPF, v4 bool) ([]netip.Prefix, []string) {
 	return nets, terms
 }
 
+// prefixesCover reports whether the union of list covers target: a prefix
+// of list holds it, or both its halves are covered. Only halves that hold a
+// prefix of list are split, so the work is bounded by the list's size
+// times the address length.
 func prefixesCover(target netip.Prefix, list []netip.Prefix) bool {
 	inside := false
 	for _, p := range list {
