@@ -32,11 +32,11 @@ func stringsIn(v reflect.Value, path string, f func(path, s string)) {
 	}
 }
 
-// TestLoadedDomainKeepsNoFileText: no string of a loaded Domain (every
-// element of the golden policies) points into the text of its policy
-// file, which the fast parser's scalars are substrings of: a Domain would
-// otherwise keep its whole file for the run. Fixed words are shared.
-func TestLoadedDomainKeepsNoFileText(t *testing.T) {
+// eachGoldenLoaded loads every golden policy with one loader's key cache
+// and scratch, as loadDomains does, and calls f with each (s as the load
+// left it).
+func eachGoldenLoaded(t *testing.T, f func(file string, d *Domain, sets []RRset, s *loadScratch)) {
+	t.Helper()
 	cfg, err := LoadSettings("testdata/golden/maildns.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -45,15 +45,24 @@ func TestLoadedDomainKeepsNoFileText(t *testing.T) {
 	if len(files) < 10 {
 		t.Fatalf("%d policies", len(files))
 	}
-	kc := &keyCache{m: map[string]*cachedKey{}}
-	s := &loadScratch{}
-	checked := 0
+	kc, s := &keyCache{m: map[string]*cachedKey{}}, &loadScratch{}
 	for _, file := range files {
 		c := &collector{}
-		d, ok, _ := c.loadDomain(cfg, file, kc, s)
+		d, ok, sets := c.loadDomain(cfg, file, kc, s)
 		if !ok {
 			t.Fatalf("%s: %v", file, c.err())
 		}
+		f(file, d, sets, s)
+	}
+}
+
+// TestLoadedDomainKeepsNoFileText: no string of a loaded Domain (every
+// element of the golden policies) points into the text of its policy
+// file, which the fast parser's scalars are substrings of: a Domain would
+// otherwise keep its whole file for the run. Fixed words are shared.
+func TestLoadedDomainKeepsNoFileText(t *testing.T) {
+	checked := 0
+	eachGoldenLoaded(t, func(file string, d *Domain, _ []RRset, s *loadScratch) {
 		lo := uintptr(unsafe.Pointer(unsafe.StringData(s.src)))
 		hi := lo + uintptr(len(s.src))
 		stringsIn(reflect.ValueOf(d), "Domain", func(path, str string) {
@@ -68,7 +77,7 @@ func TestLoadedDomainKeepsNoFileText(t *testing.T) {
 		if d.SPF != nil && d.SPF.All != "" && unsafe.StringData(d.SPF.All) != unsafe.StringData(words[d.SPF.All]) {
 			t.Errorf("%s: spf all %q is not the shared word", file, d.SPF.All)
 		}
-	}
+	})
 	if checked < 100 {
 		t.Errorf("only %d strings checked", checked)
 	}
