@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -183,18 +182,5 @@ func TestParseDKIMKeyIntoIsParseDKIMKey(t *testing.T) {
 		"v=DKIM1; k=ed25519; p=" + testEd + ";", "v=DKIM1; k=ed25519; p=" + testEd + "; ;", "v=DKIM1;; p=" + testEd,
 		"", ";", "v=DKIM1; k=rsa", " ; p=" + testEd,
 	}
-	var k ParsedDKIMKey
-	for _, prev := range recs {
-		for _, rec := range recs {
-			_, _ = ParseDKIMKeyInto(&k, prev)
-			want, wantErr := ParseDKIMKey(rec)
-			got, err := ParseDKIMKeyInto(&k, rec)
-			if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
-				t.Fatalf("%.30q after %.30q: error %v, want %v", rec, prev, err, wantErr)
-			}
-			if err == nil && (got != &k || !reflect.DeepEqual(got, want)) {
-				t.Fatalf("%.30q after %.30q:\n%+v\nwant\n%+v", rec, prev, got, want)
-			}
-		}
-	}
+	checkParseInto(t, recs, nil, ParseDKIMKey, ParseDKIMKeyInto, nil)
 }

@@ -12,6 +12,40 @@ import (
 	"testing"
 )
 
+// checkParseInto parses each of recs into one reused value, after each
+// of the others, and checks that it reads as a parse of its own: the same
+// error, or the reused value holding what parse makes (same, nil:
+// reflect.DeepEqual). where names the records in a failure (nil: their
+// text). It returns the reused value.
+func checkParseInto[T any](t *testing.T, recs, where []string, parse func(string) (*T, error),
+	into func(*T, string) (*T, error), same func(got, want *T) bool) *T {
+	t.Helper()
+	if where == nil {
+		where = make([]string, len(recs))
+		for i, rec := range recs {
+			where[i] = fmt.Sprintf("%.30q", rec)
+		}
+	}
+	if same == nil {
+		same = func(got, want *T) bool { return reflect.DeepEqual(got, want) }
+	}
+	r := new(T)
+	for i, prev := range recs {
+		for j, rec := range recs {
+			_, _ = into(r, prev)
+			want, wantErr := parse(rec)
+			got, err := into(r, rec)
+			if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+				t.Fatalf("%s after %s: error %v, want %v", where[j], where[i], err, wantErr)
+			}
+			if err == nil && (got != r || !same(got, want)) {
+				t.Fatalf("%s after %s:\n%+v\nwant\n%+v", where[j], where[i], got, want)
+			}
+		}
+	}
+	return r
+}
+
 // dmarcCase is one record of a corpus in testdata/dmarc (see its README).
 type dmarcCase struct {
 	corpus, where string
@@ -238,22 +272,13 @@ func TestParseDMARCAllocs(t *testing.T) {
 // the usual record is then parsed with no allocation.
 func TestParseDMARCIntoIsParseDMARC(t *testing.T) {
 	cases := readDMARCCorpora(t)
-	var r ParsedDMARC
-	for _, prev := range cases {
-		for _, c := range cases {
-			_, _ = ParseDMARCInto(&r, prev.rec)
-			want, wantErr := ParseDMARC(c.rec)
-			got, err := ParseDMARCInto(&r, c.rec)
-			if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
-				t.Fatalf("%s after %s: error %v, want %v", c.where, prev.where, err, wantErr)
-			}
-			if err == nil && (got != &r || !reflect.DeepEqual(got, want)) {
-				t.Fatalf("%s after %s:\n%+v\nwant\n%+v", c.where, prev.where, got, want)
-			}
-		}
+	recs, where := make([]string, len(cases)), make([]string, len(cases))
+	for i, c := range cases {
+		recs[i], where[i] = c.rec, c.where
 	}
+	r := checkParseInto(t, recs, where, ParseDMARC, ParseDMARCInto, nil)
 	rec := "v=DMARC1; p=reject; rua=mailto:dmarc@d00000.example"
-	if n := testing.AllocsPerRun(100, func() { _, _ = ParseDMARCInto(&r, rec) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _, _ = ParseDMARCInto(r, rec) }); n != 0 {
 		t.Errorf("%.0f allocations a reused parse, want 0", n)
 	}
 }
