@@ -38,22 +38,36 @@ type elemIntern struct {
 	dmarcRec map[*DMARC]string
 }
 
+// appendKey appends fields to the key k, each ended by a 0 byte (no
+// policy string holds one): two lists of fields make the same key only
+// if they are the same.
+func appendKey(k []byte, fields ...string) []byte {
+	for _, f := range fields {
+		k = append(k, f...)
+		k = append(k, 0)
+	}
+	return k
+}
+
+// keep notes v under the key k in *m (made on first use), for the
+// policies loaded after to share.
+func keep[T any](m *map[string]T, k []byte, v T) {
+	if *m == nil {
+		*m = map[string]T{}
+	}
+	(*m)[string(k)] = v
+}
+
 // spfKey appends what s says, line included, to b.
 func spfKey(b []byte, s *SPF) []byte {
-	b = append(b, byte(s.Line), byte(s.Line>>8), byte(s.Line>>16), byte(s.Line>>24))
+	b = binary.LittleEndian.AppendUint32(b, uint32(s.Line))
 	if s.MailHosts {
 		b = append(b, 1)
 	} else {
 		b = append(b, 0)
 	}
-	b = append(b, s.All...)
-	b = append(b, 0)
-	b = append(b, s.State...)
-	for _, m := range s.Mechanisms {
-		b = append(b, 0)
-		b = append(b, m...)
-	}
-	return b
+	b = appendKey(b, s.All, s.State)
+	return appendKey(b, s.Mechanisms...)
 }
 
 // dkim detaches d's DKIM elements, or shares those written the same way
@@ -75,10 +89,7 @@ func (dt detacher) dkim(d *Domain) {
 			k = binary.LittleEndian.AppendUint32(k, uint32(e.Line))
 			k = binary.LittleEndian.AppendUint64(k, uint64(e.TTL))
 			k = binary.LittleEndian.AppendUint32(k, uint32(e.KeyBits))
-			for _, f := range [...]string{e.Selector, e.KeyFile, e.KeyType, e.State} {
-				k = append(k, f...)
-				k = append(k, 0)
-			}
+			k = appendKey(k, e.Selector, e.KeyFile, e.KeyType, e.State)
 		}
 	}
 	if k != nil {
@@ -97,10 +108,7 @@ func (dt detacher) dkim(d *Domain) {
 	}
 	if k != nil {
 		d.DKIM = d.DKIM[:len(d.DKIM):len(d.DKIM)] // an append makes a copy
-		if dt.in.dkim == nil {
-			dt.in.dkim = map[string][]DKIM{}
-		}
-		dt.in.dkim[string(k)] = d.DKIM
+		keep(&dt.in.dkim, k, d.DKIM)
 	}
 }
 
@@ -120,8 +128,7 @@ func (dt detacher) mailHosts(d *Domain) {
 		}
 		k = binary.LittleEndian.AppendUint32(k, uint32(h.Line))
 		k = binary.LittleEndian.AppendUint64(k, uint64(h.TTL))
-		k = append(k, h.Name...)
-		k = append(k, 0)
+		k = appendKey(k, h.Name)
 	}
 	if shared, ok := dt.in.hosts[string(k)]; ok {
 		d.MailHosts = shared
@@ -129,10 +136,7 @@ func (dt detacher) mailHosts(d *Domain) {
 	}
 	// Detached by the caller (then shared: the same strings).
 	d.MailHosts = d.MailHosts[:len(d.MailHosts):len(d.MailHosts)] // an append makes a copy
-	if dt.in.hosts == nil {
-		dt.in.hosts = map[string][]MailHost{}
-	}
-	dt.in.hosts[string(k)] = d.MailHosts
+	keep(&dt.in.hosts, k, d.MailHosts)
 }
 
 // spf detaches d's SPF element, or shares the one written the same way
@@ -152,10 +156,7 @@ func (dt detacher) spf(d *Domain) {
 	dt.str(&s.All)
 	dt.str(&s.State)
 	if dt.in != nil {
-		if dt.in.spf == nil {
-			dt.in.spf = map[string]*SPF{}
-		}
-		dt.in.spf[string(k)] = s
+		keep(&dt.in.spf, k, s)
 	}
 }
 
@@ -273,17 +274,9 @@ func (dt detacher) dmarc(d *Domain) {
 		k = binary.LittleEndian.AppendUint32(buf[:0], uint32(m.Line))
 		k = binary.LittleEndian.AppendUint32(k, uint32(m.Percent))
 		k = binary.LittleEndian.AppendUint32(k, m.RI)
-		for _, f := range [...]string{m.Policy, m.SubdomainPolicy, m.ADKIM, m.ASPF, m.FO, m.State} {
-			k = append(k, f...)
-			k = append(k, 0)
-		}
-		for _, l := range [2][]string{m.RUA, m.RUF} {
-			k = append(k, 1)
-			for _, u := range l {
-				k = append(k, u...)
-				k = append(k, 0)
-			}
-		}
+		k = appendKey(k, m.Policy, m.SubdomainPolicy, m.ADKIM, m.ASPF, m.FO, m.State)
+		k = appendKey(append(k, 1), m.RUA...)
+		k = appendKey(append(k, 1), m.RUF...)
 		if shared, ok := dt.in.dmarc[string(k)]; ok {
 			d.DMARC = shared
 			return
@@ -299,10 +292,10 @@ func (dt detacher) dmarc(d *Domain) {
 		// Shared: its URIs are its own, not substrings of one record.
 		dt.strs(m.RUA)
 		dt.strs(m.RUF)
-		if dt.in.dmarc == nil {
-			dt.in.dmarc, dt.in.dmarcRec = map[string]*DMARC{}, map[*DMARC]string{}
+		keep(&dt.in.dmarc, k, m)
+		if dt.in.dmarcRec == nil {
+			dt.in.dmarcRec = map[*DMARC]string{}
 		}
-		dt.in.dmarc[string(k)] = m
 		dt.in.dmarcRec[m] = ""
 	}
 }
