@@ -561,13 +561,8 @@ func rrsetLess(a, b *RRset) bool {
 	return a.Type < b.Type
 }
 
-// mxValue is the MX value of host (as written in a policy) at priority,
-// built in one piece.
-func mxValue(priority int, host, domain string) string {
-	return mxValueIn(nil, priority, host, domain)
-}
-
-// mxValueIn is mxValue made in the arena a.
+// mxValueIn is the MX value of host (as written in a policy) at priority,
+// built in one piece in the arena a (nil: an allocation of its own).
 func mxValueIn(a *strArena, priority int, host, domain string) string {
 	var buf [8]byte
 	pb := strconv.AppendInt(buf[:0], int64(priority), 10)

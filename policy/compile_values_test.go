@@ -93,10 +93,14 @@ func TestRecordBuildersAsWritten(t *testing.T) {
 			t.Errorf("dmarc %d: %q, want %q", i, got, want)
 		}
 	}
+	a := &strArena{} // as a load makes them, and on their own
 	for _, h := range []string{"mail", "Mail", "@", "", ".", "mx.other.example.", "MX.Example.COM.", "a.b"} {
 		for _, prio := range []int{0, 10, 65535} {
-			if got, want := mxValue(prio, h, "example.com"), strconv.Itoa(prio)+" "+mxTarget(h, "example.com"); got != want {
-				t.Errorf("mx %d %q: %q, want %q", prio, h, got, want)
+			want := strconv.Itoa(prio) + " " + mxTarget(h, "example.com")
+			for _, in := range []*strArena{nil, a} {
+				if got := mxValueIn(in, prio, h, "example.com"); got != want {
+					t.Errorf("mx %d %q (arena %t): %q, want %q", prio, h, in != nil, got, want)
+				}
 			}
 		}
 		for _, dom := range []string{"example.com", "b", ""} {
