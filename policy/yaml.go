@@ -65,17 +65,12 @@ type listBlock struct {
 	pos  []Pos
 }
 
-// take returns empty lists with room for n items.
+// take returns empty lists with room for n items. A long list gets a
+// block of its own size, not an allocation apart: the block is reused by
+// the policies after.
 func (b *listBlock) take(n int) ([]string, []Pos) {
-	if cap(b.strs)-len(b.strs) < n {
-		b.strs = make([]string, 0, max(64, n))
-	}
-	if cap(b.pos)-len(b.pos) < n {
-		b.pos = make([]Pos, 0, max(64, n))
-	}
-	i, j := len(b.strs), len(b.pos)
-	b.strs, b.pos = b.strs[:i+n], b.pos[:j+n]
-	return b.strs[i : i : i+n], b.pos[j : j : j+n]
+	blockLen := max(64, n)
+	return blockRoom(&b.strs, n, blockLen, n), blockRoom(&b.pos, n, blockLen, n)
 }
 
 func (c *collector) errorf(pos Pos, format string, args ...any) {
