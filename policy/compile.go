@@ -196,16 +196,12 @@ func compileIn(d *Domain, kc *keyCache, a *loadArena) ([]RRset, []*Error) {
 		case "retired":
 			r.Values = []string{"v=DKIM1; p="}
 		default:
-			kt := k.KeyType
-			if kt == "" {
-				kt = "rsa"
-			}
 			v, ok := "", false
 			if kc != nil && k.KeyFile != "" {
 				v, ok = kc.dkimTXT(k.KeyFile, k.KeyType, k.Key)
 			}
 			if !ok {
-				v = strs.concat("v=DKIM1; k=", kt, "; p=", k.Key)
+				v = dkimTXT(strs, k.KeyType, k.Key)
 				if a != nil {
 					d.DKIM[i].Key = v[len(v)-len(k.Key):]
 				}
@@ -539,12 +535,13 @@ func (b *rrsetBlock) take(n int) []RRset {
 	return blockRoom(&b.free, n, rrsetBlockLen, rrsetBlockLen/16)
 }
 
-// dkimTXT is the TXT value publishing a key of type kt (base64 p).
-func dkimTXT(kt, p string) string {
+// dkimTXT is the TXT value publishing a key of type kt (base64 p), made
+// in the arena a (nil: an allocation of its own). It ends with p.
+func dkimTXT(a *strArena, kt, p string) string {
 	if kt == "" {
 		kt = "rsa"
 	}
-	return "v=DKIM1; k=" + kt + "; p=" + p
+	return a.concat("v=DKIM1; k=", kt, "; p=", p)
 }
 
 // rrsetLess orders RRsets by (Provider, Zone, Name, Type).

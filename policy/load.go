@@ -689,7 +689,7 @@ func (kc *keyCache) dkimTXT(path, kt, p string) (string, bool) {
 	if k == nil || k.readErr != nil || k.err != nil || k.key.P != p || k.key.Type != kt {
 		return "", false
 	}
-	k.txtOnce.Do(func() { k.txt = dkimTXT(kt, p) })
+	k.txtOnce.Do(func() { k.txt = dkimTXT(nil, kt, p) })
 	return k.txt, true
 }
 
