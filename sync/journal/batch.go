@@ -22,7 +22,7 @@ func CreateFile(dir, run string, entries []*Entry) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}
-	path, err := entryPath(dir, run, entries, nil)
+	path, err := entryPath(dir, run, entries)
 	if err != nil {
 		return "", fmt.Errorf("journal: %w (nothing was changed)", err)
 	}

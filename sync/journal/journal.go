@@ -128,14 +128,12 @@ func Create(dir, run string, entry *Entry) (string, error) {
 // entryPath names a new file of entries in dir by run (the run's id first:
 // retention and restore --run group by it; "": by the first entry's time
 // and a random suffix), then the domain and zone of a file of one entry,
-// the zone of a file of several: a name no file in dir and no path in
-// taken has.
-func entryPath(dir, run string, entries []*Entry, taken map[string]bool) (string, error) {
+// the zone of a file of several: a name no file in dir has.
+func entryPath(dir, run string, entries []*Entry) (string, error) {
 	entry := entries[0]
 	free := func(name string) bool {
-		path := filepath.Join(dir, name)
-		_, err := os.Lstat(path)
-		return errors.Is(err, os.ErrNotExist) && !taken[path]
+		_, err := os.Lstat(filepath.Join(dir, name))
+		return errors.Is(err, os.ErrNotExist)
 	}
 	if run == "" {
 		var r [4]byte
