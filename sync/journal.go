@@ -42,7 +42,6 @@ type journaler struct {
 
 // openEntry is one share's entry in its journal file.
 type openEntry struct {
-	path  string
 	entry *JournalEntry
 	file  *entryFile
 }
@@ -130,7 +129,7 @@ func (j *journaler) begin(z *zoneState, domain, restores string, changes []Chang
 	if err != nil {
 		return nil, err
 	}
-	return &openEntry{path: path, entry: entry, file: &entryFile{path: path, entries: []*JournalEntry{entry}}}, nil
+	return &openEntry{entry: entry, file: &entryFile{path: path, entries: []*JournalEntry{entry}}}, nil
 }
 
 // beginAll opens the entries of several shares of z at once (each as
@@ -162,7 +161,7 @@ func (j *journaler) beginAll(z *zoneState, shares []entryOf) ([]*openEntry, erro
 	f := &entryFile{path: path, entries: entries}
 	out := make([]*openEntry, len(entries))
 	for i, e := range entries {
-		out[i] = &openEntry{path: path, entry: e, file: f}
+		out[i] = &openEntry{entry: e, file: f}
 	}
 	return out, nil
 }
