@@ -72,15 +72,7 @@ func BenchmarkRunOnceSharedZone(b *testing.B) {
 		b.StopTimer()
 		newFakeStore(b.Name(), map[string][]libdns.RR{"z.example.": live})
 		cfg.Dir, cfg.StateDir = b.TempDir(), b.TempDir()
-		provs, err := BuildProviders(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e := &Engine{
-			Config: cfg, Providers: provs, Logger: slog.New(slog.DiscardHandler),
-			Resolver: check.NewZoneResolver(map[string][]libdns.RR{}, nil),
-			Compile:  func(d *policy.Domain) ([]policy.RRset, error) { return desired[d.Domain], nil },
-		}
+		e := sharedEngine(b, cfg, desired)
 		b.StartTimer()
 		plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
 		if err != nil {
@@ -167,15 +159,7 @@ func BenchmarkRunOnceSharedZoneFile(b *testing.B) {
 		}
 		cfg.StateDir = filepath.Join(base, "state")
 		_ = os.RemoveAll(cfg.StateDir)
-		provs, err := BuildProviders(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e := &Engine{
-			Config: cfg, Providers: provs, Logger: slog.New(slog.DiscardHandler),
-			Resolver: check.NewZoneResolver(map[string][]libdns.RR{}, nil),
-			Compile:  func(d *policy.Domain) ([]policy.RRset, error) { return desired[d.Domain], nil },
-		}
+		e := sharedEngine(b, cfg, desired)
 		b.StartTimer()
 		plan, err := e.Run(context.Background(), Options{Mode: ModeOnce, Offline: true})
 		if err != nil {
@@ -184,5 +168,21 @@ func BenchmarkRunOnceSharedZoneFile(b *testing.B) {
 		if got := plan.Summary.Update; got != 2*n/10 {
 			b.Fatalf("%d changes applied, want %d (%+v)", got, 2*n/10, plan.Summary)
 		}
+	}
+}
+
+// sharedEngine is an engine on cfg's providers, built anew for each run of
+// a benchmark, compiling each domain to its desired sets and resolving
+// nothing.
+func sharedEngine(b *testing.B, cfg *policy.Config, desired map[string][]policy.RRset) *Engine {
+	b.Helper()
+	provs, err := BuildProviders(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &Engine{
+		Config: cfg, Providers: provs, Logger: slog.New(slog.DiscardHandler),
+		Resolver: check.NewZoneResolver(map[string][]libdns.RR{}, nil),
+		Compile:  func(d *policy.Domain) ([]policy.RRset, error) { return desired[d.Domain], nil },
 	}
 }
