@@ -102,14 +102,7 @@ func TestDaemonMemorySteady(t *testing.T) {
 	const n, cycles = 300, 10
 	dir := t.TempDir()
 	writeSite(t, dir, n, 1)
-	cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := EngineRunner(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, run := loadRunner(t, dir)
 	var at3 uint64
 	for i := 1; i <= cycles; i++ {
 		plan, err := run(context.Background())
@@ -151,14 +144,7 @@ func TestDaemonKeepsLittleADomain(t *testing.T) {
 	const n = 1000
 	dir := t.TempDir()
 	writeSite(t, dir, n, 1)
-	cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := EngineRunner(cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, run := loadRunner(t, dir)
 	before := liveHeap()
 	for i := 1; i <= 4; i++ {
 		start := time.Now()
@@ -186,15 +172,7 @@ func TestMemoReloadReplansChangedPolicy(t *testing.T) {
 	dir := t.TempDir()
 	writeSite(t, dir, 5, 1)
 	load := func() Runner {
-		t.Helper()
-		cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		run, err := EngineRunner(cfg, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, run := loadRunner(t, dir)
 		return run
 	}
 	run := load()
@@ -264,4 +242,19 @@ func TestCollectFirst(t *testing.T) {
 			t.Errorf("%s: collectFirst = %v, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// loadRunner loads the config of the site in dir (writeSite) and builds the
+// daemon's runner on it.
+func loadRunner(t *testing.T, dir string) (*policy.Config, Runner) {
+	t.Helper()
+	cfg, err := policy.LoadConfig(filepath.Join(dir, "maildns.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := EngineRunner(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, run
 }
