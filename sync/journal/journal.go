@@ -155,12 +155,6 @@ func entryPath(dir, run string, entries []*Entry) (string, error) {
 // do not test durability.
 var Fsync = true
 
-// WriteFile writes a file of one entry to path atomically and durably
-// (WriteEntries).
-func WriteFile(path string, entry *Entry) error {
-	return WriteEntries(path, []*Entry{entry})
-}
-
 // Read reads a journal file of one entry; errors name the file.
 func Read(path string) (*Entry, error) {
 	entries, err := ReadAll(path)
