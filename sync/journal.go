@@ -114,35 +114,26 @@ func touched(changes []Change, live []libdns.RR, idx liveIndex) []JournalRRset {
 	return out
 }
 
-// begin opens the journal entry of changes in z (the RRsets they touch as z
-// was read) before any of them is written. entry is nil, and nothing may be
-// written, when the entry could not be.
+// begin opens the journal entry of one share's changes in z (beginAll).
 func (j *journaler) begin(z *zoneState, domain, restores string, changes []Change, files ...FileChange) (*openEntry, error) {
-	entry := &JournalEntry{
-		Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
-		Run: j.run, Config: j.config, Domain: domain, Zone: z.key.zone, Provider: z.key.provider, Restores: restores,
-		Changes: slices.Clone(changes),
-		Before:  touched(changes, z.live, z.liveIndexed()),
-	}
-	entry.Files = files
-	path, err := j.open(entry)
+	opened, err := j.beginAll(z, []entryOf{{domain: domain, restores: restores, changes: changes, files: files}})
 	if err != nil {
 		return nil, err
 	}
-	return &openEntry{entry: entry, file: &entryFile{path: path, entries: []*JournalEntry{entry}}}, nil
+	return opened[0], nil
 }
 
-// beginAll opens the entries of several shares of z at once (each as
-// begin does) in one journal file, made durable before any of their
-// changes is written: one file and one sync for the zone, not one per
-// domain. On an error no entry was written, and nothing may be.
+// beginAll opens the entries of shares of z (the RRsets their changes
+// touch as z was read) in one journal file, made durable before any of
+// their changes is written: one file and one sync for the zone, not one
+// per domain. On an error no entry was written, and nothing may be.
 func (j *journaler) beginAll(z *zoneState, shares []entryOf) ([]*openEntry, error) {
 	entries := make([]*JournalEntry, len(shares))
 	idx := z.liveIndexed()
 	for i, s := range shares {
 		entries[i] = &JournalEntry{
 			Version: 1, Time: j.now().UTC(), Maildns: j.version, Mode: j.mode,
-			Run: j.run, Config: j.config, Domain: s.domain, Zone: z.key.zone, Provider: z.key.provider,
+			Run: j.run, Config: j.config, Domain: s.domain, Zone: z.key.zone, Provider: z.key.provider, Restores: s.restores,
 			Changes: slices.Clone(s.changes),
 			Before:  touched(s.changes, z.live, idx),
 			Files:   s.files,
@@ -188,9 +179,10 @@ func (j *journaler) markDirty(f *entryFile) {
 
 // entryOf is what beginAll journals of one share.
 type entryOf struct {
-	domain  string
-	changes []Change
-	files   []FileChange
+	domain   string
+	restores string
+	changes  []Change
+	files    []FileChange
 }
 
 // endAll records the outcome of each of opened (results[i] for opened[i],
@@ -237,18 +229,6 @@ func (j *journaler) end(o *openEntry, perChange []writeOps, ops writeOps, oneCal
 		return fmt.Errorf("recording the result in the journal: %w", err)
 	}
 	return nil
-}
-
-// open writes a new entry and prunes the journal.
-func (j *journaler) open(entry *JournalEntry) (string, error) {
-	path, err := journal.Create(j.dir, j.run, entry)
-	if err != nil {
-		return "", err
-	}
-	if !j.runPrune {
-		_ = j.prune(cmp.Or(j.run, journal.RunOfFile(filepath.Base(path))))
-	}
-	return path, nil
 }
 
 // prune applies the journal's retention (journal.Prune); the run named
