@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/maildns/maildns/internal/heaptest"
 )
 
 // quietPlan is a daemon's plan over n domains in sync, one zone each, a
@@ -19,14 +21,6 @@ func quietPlan(n int) *Plan {
 		}
 	}
 	return p
-}
-
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
 
 // What a daemon keeps of the status file between cycles (to write the next
@@ -48,11 +42,11 @@ func TestRecordRunKeepsLittle(t *testing.T) {
 	}
 	record(0)
 	forgetWritten()
-	before := heapAfterGC()
+	before := heaptest.Live()
 	for i := 1; i <= 3; i++ {
 		record(i)
 	}
-	per := (int64(heapAfterGC()) - int64(before)) / n
+	per := (int64(heaptest.Live()) - int64(before)) / n
 	runtime.KeepAlive(plan)
 	t.Logf("status kept: %d bytes a domain", per)
 	if per > 1024 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maildns/maildns/internal/heaptest"
 	"github.com/maildns/maildns/policy"
 	_ "github.com/maildns/maildns/providers/zonefile" // the backend of the site
 	"github.com/maildns/maildns/sync"
@@ -84,15 +85,6 @@ func writeSite(t *testing.T, dir string, n, perZone int) {
 	}
 }
 
-// liveHeap is the heap in use after a full collection.
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // The daemon's runs keep no more memory as they go on: what it keeps
 // between cycles (zone reads, compiled policies) is one cycle's worth.
 // Before, every run compiled each policy again and kept the result (the
@@ -119,7 +111,7 @@ func TestDaemonMemorySteady(t *testing.T) {
 			}
 		}
 		plan = nil
-		switch h := liveHeap(); i {
+		switch h := heaptest.Live(); i {
 		case 3:
 			at3 = h
 		case cycles:
@@ -145,7 +137,7 @@ func TestDaemonKeepsLittleADomain(t *testing.T) {
 	dir := t.TempDir()
 	writeSite(t, dir, n, 1)
 	cfg, run := loadRunner(t, dir)
-	before := liveHeap()
+	before := heaptest.Live()
 	for i := 1; i <= 4; i++ {
 		start := time.Now()
 		plan, err := run(context.Background())
@@ -156,7 +148,7 @@ func TestDaemonKeepsLittleADomain(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	per := (int64(liveHeap()) - int64(before)) / n
+	per := (int64(heaptest.Live()) - int64(before)) / n
 	t.Logf("kept between cycles: %d bytes a domain", per)
 	if per > 3500 {
 		t.Errorf("the daemon keeps %d bytes a domain between cycles, want at most 3,500", per)
