@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/maildns/maildns/internal/heaptest"
 	"github.com/maildns/maildns/providers"
 	"github.com/maildns/maildns/sync"
 	"github.com/maildns/maildns/sync/daemon"
@@ -30,14 +31,6 @@ func bigPlan(n int) *sync.Plan {
 	return p
 }
 
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // The plan series (drift_rrsets, findings, changes_applied_total: five
 // series a domain and more) are kept as counts, not as a registry's
 // children: a GaugeVec kept about 2 KB a domain, 20 MB of a 10,000-domain
@@ -45,12 +38,12 @@ func heapInUse() uint64 {
 func TestPlanSeriesMemory(t *testing.T) {
 	const n = 10000
 	plan := bigPlan(n)
-	before := heapInUse()
+	before := heaptest.Live()
 	m := New("test", &providers.Counts{})
 	for i := range 3 {
 		m.Observe(daemon.Result{Start: time.Unix(1.8e9+int64(i), 0), Plan: plan})
 	}
-	after := heapInUse()
+	after := heaptest.Live()
 	runtime.KeepAlive(plan)
 	per := (int64(after) - int64(before)) / n
 	t.Logf("metrics keep %d bytes a domain", per)
