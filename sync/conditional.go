@@ -154,7 +154,7 @@ func zoneChanged(z *zoneState) error {
 // from its file; endAll writes the file once for all its discards (or
 // removes it with its last entry).
 func (j *journaler) discard(p *domainZone, o *openEntry) {
-	o.file.entries = slices.DeleteFunc(o.file.entries, func(e *JournalEntry) bool { return e == o.entry })
+	o.file.drop(o.entry)
 	j.markDirty(o.file)
 	j.mu.Lock()
 	defer j.mu.Unlock()

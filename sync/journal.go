@@ -47,22 +47,34 @@ type openEntry struct {
 }
 
 // entryFile is a journal file: the entries a write of a zone opened (one
-// per share), rewritten whole whenever one of them changes.
+// per share), in the file's order, and those dropped since (discard). Each
+// change of their outcome is appended to the file (journal.AppendOutcome).
 type entryFile struct {
 	path    string
 	entries []*JournalEntry
+	dropped []bool // by index of entries; nil: none
 }
 
-// write writes f's entries to its file, or removes the file when none is
-// left.
+// write appends f's outcome to its file, or removes the file when every
+// entry is dropped.
 func (f *entryFile) write() error {
-	if len(f.entries) == 0 {
+	if len(f.dropped) == len(f.entries) && !slices.Contains(f.dropped, false) {
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		return nil
 	}
-	return journal.WriteEntries(f.path, f.entries)
+	return journal.AppendOutcome(f.path, f.entries, f.dropped)
+}
+
+// drop marks e dropped from f.
+func (f *entryFile) drop(e *JournalEntry) {
+	if i := slices.Index(f.entries, e); i >= 0 {
+		if f.dropped == nil {
+			f.dropped = make([]bool, len(f.entries))
+		}
+		f.dropped[i] = true
+	}
 }
 
 // newJournaler returns the journal of cfg's state_dir for a run in mode, or

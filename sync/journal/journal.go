@@ -1,13 +1,11 @@
 package journal
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -168,30 +166,41 @@ func Read(path string) (*Entry, error) {
 }
 
 // ReadAll reads every entry of a journal file, in the order written: one
-// (an indented JSON object) or several (one a line). Errors name the file;
-// a file with no entry, or any bad one, is an error.
+// (an indented JSON object) or several (one a line), with the results and
+// drops of its last whole outcome line (AppendOutcome) applied. Errors name
+// the file; a file with no entry, or any bad one, is an error.
 func ReadAll(path string) ([]*Entry, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("journal entry: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	var out []*Entry
-	for {
+	var all []*Entry
+	_, out, err := scanFile(data, true, func(dec *json.Decoder) error {
 		var e Entry
-		err := dec.Decode(&e)
-		if errors.Is(err, io.EOF) && len(out) > 0 {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("journal entry %s: %w", path, err)
+		if err := dec.Decode(&e); err != nil {
+			return err
 		}
 		if err := e.check(); err != nil {
-			return nil, fmt.Errorf("journal entry %s: %w", path, err)
+			return err
 		}
-		out = append(out, &e)
+		all = append(all, &e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal entry %s: %w", path, err)
 	}
+	if out == nil {
+		return all, nil
+	}
+	kept := all[:0]
+	for i, e := range all {
+		if out.dropped(i) {
+			continue
+		}
+		e.Result = out.Results[i]
+		kept = append(kept, e)
+	}
+	return kept, nil
 }
 
 // check is what a read entry must hold.

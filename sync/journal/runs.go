@@ -1,14 +1,12 @@
 package journal
 
 import (
-	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -198,24 +196,37 @@ func readWrote(path string) bool {
 		return true
 	}
 	// Only the results: the rest of each entry is skipped, not built.
-	dec := json.NewDecoder(bytes.NewReader(data))
-	for n := 0; ; n++ {
+	var results []*Result
+	_, out, err := scanFile(data, false, func(dec *json.Decoder) error {
 		var e struct {
 			Result *Result `json:"result"`
 		}
-		err := dec.Decode(&e)
-		if errors.Is(err, io.EOF) && n > 0 {
-			return false
+		if err := dec.Decode(&e); err != nil {
+			return err
 		}
-		if err != nil || e.Result == nil || e.Result.Status != plan.StatusError {
+		results = append(results, e.Result)
+		return nil
+	})
+	if err != nil {
+		return true
+	}
+	for i, r := range results {
+		if out != nil {
+			if out.dropped(i) {
+				continue
+			}
+			r = out.Results[i]
+		}
+		if r == nil || r.Status != plan.StatusError {
 			return true
 		}
-		for _, c := range e.Result.Changes {
+		for _, c := range r.Changes {
 			if c.Result == ChangeDone {
 				return true
 			}
 		}
 	}
+	return false
 }
 
 // Run outcomes in `maildns journal list`.
