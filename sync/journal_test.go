@@ -275,6 +275,48 @@ func TestZoneLockHelper(t *testing.T) {
 	os.Exit(0)
 }
 
+// A holder killed while it holds a zone's lock (SIGKILL: no release runs)
+// leaves the zone free at once, and no file behind but the generations;
+// another zone is never held up by a held one.
+func TestZoneLockFreedWhenHolderKilled(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestZoneLockHelper$")
+	cmd.Env = append(os.Environ(), "MAILDNS_LOCK_HELPER_DIR="+dir)
+	if _, err := cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
+		t.Fatalf("helper: %q %v", line, err)
+	}
+	other, err := LockZone(context.Background(), dir, "mem", "example.net", 50*time.Millisecond)
+	if err != nil {
+		t.Fatalf("another zone while example.com is held: %v", err)
+	}
+	other()
+	if _, err := LockZone(context.Background(), dir, "mem", "example.com", 50*time.Millisecond); !errors.Is(err, ErrZoneLocked) {
+		t.Fatalf("example.com while held: %v, want ErrZoneLocked", err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	unlock, err := LockZone(context.Background(), dir, "mem", "example.com", 50*time.Millisecond)
+	if err != nil {
+		t.Fatalf("after the holder was killed: %v", err)
+	}
+	unlock()
+	names, _ := os.ReadDir(dir)
+	if len(names) != 1 || names[0].Name() != "zone-generations" {
+		t.Errorf("state_dir holds %v, want only zone-generations", names)
+	}
+}
+
 // A --once beside a daemon: the zone another process holds is reported with
 // that process's pid, and is free again once it exits.
 func TestZoneLockAcrossProcesses(t *testing.T) {

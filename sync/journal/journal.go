@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/maildns/maildns/sync/plan"
@@ -147,6 +148,17 @@ func entryPath(dir, run string, entries []*Entry) (string, error) {
 		name = fmt.Sprintf("%s-%d.json", stem, i)
 	}
 	return filepath.Join(dir, name), nil
+}
+
+// fileSafe keeps letters, digits, '.', '-' and '_' of s and replaces the rest.
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			return r
+		}
+		return '_'
+	}, s)
 }
 
 // Fsync is false only in tests that write thousands of entries and

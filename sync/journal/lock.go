@@ -5,13 +5,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"hash/fnv"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -39,29 +39,19 @@ func (e *ZoneLockedError) Error() string {
 
 func (e *ZoneLockedError) Unwrap() []error { return []error{ErrZoneLocked, e.Err} }
 
-// lockPath is the lock file of one provider zone in stateDir.
-func lockPath(stateDir, provider, zone string) string {
-	return filepath.Join(stateDir, "lock-"+fileSafe(provider)+"-"+fileSafe(zone)+".lock")
-}
-
-// fileSafe keeps letters, digits, '.', '-' and '_' of s and replaces the rest.
-func fileSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
-			return r
-		}
-		return '_'
-	}, s)
-}
-
 // LockZone takes the exclusive lock of one provider zone in stateDir, so that
 // one maildns at a time reads, plans and writes it (a --once beside the
 // daemon). It waits at most wait (0: DefaultLockWait) and never past ctx; a
 // zone still held then is a *ZoneLockedError naming the holder's pid. The
-// returned function releases the lock and removes its file: a run leaves no
-// lock file behind. A process that locked a file its holder removed before
-// releasing it sees the path gone or another file there, and locks again.
+// returned function releases the lock.
+//
+// The lock is an open-file-description lock (F_OFD_SETLK) on the zone's
+// slot of the generations file, not a file of its own: a lock file created
+// and removed for each zone written made a run writing thousands of zones
+// allocate and free as many files in state_dir, which grew the cost of
+// every file created there. The kernel drops the lock when its holder
+// exits, however it exits. Two zones sharing a slot (one in 65,536) only
+// take turns; no one holds two zones' locks at once, so no wait is circular.
 func LockZone(ctx context.Context, stateDir, provider, zone string, wait time.Duration) (func(), error) {
 	if wait <= 0 {
 		wait = DefaultLockWait
@@ -69,35 +59,36 @@ func LockZone(ctx context.Context, stateDir, provider, zone string, wait time.Du
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory for the zone lock: %w", err)
 	}
-	path := lockPath(stateDir, provider, zone)
+	path := filepath.Join(stateDir, generationFile)
+	// Its own open file description: OFD locks of two descriptions conflict
+	// even within one process (two goroutines, two zones of one slot). A
+	// bare descriptor: an *os.File would cost four more system calls a
+	// zone (the poller's), for a file only read and written at offsets.
+	f, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the lock of zone %s at %s: %w", zone, provider, err)
+	}
+	slot := generationSlot(provider, zone)
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	poll := 2 * time.Millisecond
 	for {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("opening the lock of zone %s at %s: %w", zone, provider, err)
-		}
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err := lockSlot(f, slot, unix.F_WRLCK)
 		if err == nil {
-			if !samePath(f, path) {
-				// Released and removed by its holder since we opened it.
-				_ = f.Close()
-				continue
-			}
 			// Say who holds it, for the one that waits.
-			writeLockFile(f)
+			writePID(f, slot, os.Getpid())
 			return func() {
 				// A new generation tells a run that read the zone before
 				// taking the lock that another maildns may have written it.
-				bumpGeneration(stateDir, provider, zone)
-				_ = os.Remove(path)
-				_ = f.Close()
+				bumpGeneration(f, slot)
+				writePID(f, slot, 0)
+				_ = lockSlot(f, slot, unix.F_UNLCK)
+				_ = unix.Close(f)
 			}, nil
 		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			_ = f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
+		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EINTR) {
+			_ = unix.Close(f)
+			return nil, fmt.Errorf("locking zone %s at %s in %s: %w", zone, provider, path, err)
 		}
 		t := time.NewTimer(poll)
 		var why error
@@ -110,37 +101,46 @@ func LockZone(ctx context.Context, stateDir, provider, zone string, wait time.Du
 		}
 		t.Stop()
 		if why != nil {
-			pid := readPID(f)
-			_ = f.Close()
+			pid := readPID(f, slot)
+			_ = unix.Close(f)
 			return nil, &ZoneLockedError{Provider: provider, Zone: zone, PID: pid, Err: why}
 		}
-		_ = f.Close()
 		poll = min(poll*2, 100*time.Millisecond)
 	}
 }
 
-// samePath reports whether the open file f is still the file at path.
-func samePath(f *os.File, path string) bool {
-	fi, err := f.Stat()
-	if err != nil {
-		return false
-	}
-	pi, err := os.Stat(path)
-	return err == nil && os.SameFile(fi, pi)
+// lockSlot sets (F_WRLCK, without waiting) or clears (F_UNLCK) f's lock on
+// the generation at off.
+func lockSlot(fd int, off int64, typ int16) error {
+	lk := unix.Flock_t{Type: typ, Whence: io.SeekStart, Start: off, Len: 8}
+	return unix.FcntlFlock(uintptr(fd), unix.F_OFD_SETLK, &lk)
 }
 
-func writeLockFile(f *os.File) {
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+// pidOffset is where the pid of the holder of the slot at off is kept:
+// after the generations.
+func pidOffset(off int64) int64 { return generationSlots*8 + off }
+
+func writePID(fd int, off int64, pid int) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(pid))
+	_, _ = unix.Pwrite(fd, b[:], pidOffset(off))
+}
+
+func readPID(fd int, off int64) int {
+	var b [8]byte
+	if n, _ := unix.Pread(fd, b[:], pidOffset(off)); n < 8 {
+		return 0
 	}
+	return int(binary.LittleEndian.Uint64(b[:]))
 }
 
 // The zone generations: a count of the times each zone's lock was released,
 // so that a run which read a zone without its lock knows, once it holds the
 // lock, whether another maildns held it (and may have written the zone) in
-// between. The counts live in one file of state_dir (the lock files are
-// removed on release), in generationSlots 8-byte slots by a hash of the
-// zone: two zones sharing a slot only cost a needless read again.
+// between. The counts live in one file of state_dir, in generationSlots
+// 8-byte slots by a hash of the zone (two zones sharing a slot only cost a
+// needless read again), followed by as many slots of the holders' pids.
+// The locks are on the generation slots.
 const (
 	generationFile  = "zone-generations"
 	generationSlots = 1 << 16
@@ -152,49 +152,30 @@ func generationSlot(provider, zone string) int64 {
 	return int64(h.Sum32()%generationSlots) * 8
 }
 
-// bumpGeneration adds one to a zone's generation, under a lock of the
-// generations file (two releases never lose one).
-func bumpGeneration(stateDir, provider, zone string) {
-	f, err := os.OpenFile(filepath.Join(stateDir, generationFile), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return
-	}
-	off := generationSlot(provider, zone)
+// bumpGeneration adds one to the generation at off of f, whose lock the
+// caller holds (no two releases lose one).
+func bumpGeneration(fd int, off int64) {
 	var b [8]byte
-	_, _ = f.ReadAt(b[:], off)
+	_, _ = unix.Pread(fd, b[:], off)
 	binary.LittleEndian.PutUint64(b[:], binary.LittleEndian.Uint64(b[:])+1)
-	_, _ = f.WriteAt(b[:], off)
+	_, _ = unix.Pwrite(fd, b[:], off)
 }
 
 // ZoneGeneration reads the lock generation of a zone without locking it
 // (0 when it was never locked); ok is false when it cannot be read.
 func ZoneGeneration(stateDir, provider, zone string) (gen uint64, ok bool) {
-	f, err := os.Open(filepath.Join(stateDir, generationFile))
-	if errors.Is(err, os.ErrNotExist) {
+	// Asked of every zone a run reads: a bare descriptor, three system calls.
+	fd, err := unix.Open(filepath.Join(stateDir, generationFile), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
 		return 0, true
 	}
 	if err != nil {
 		return 0, false
 	}
-	defer f.Close()
-	var b [8]byte
-	if n, err := f.ReadAt(b[:], generationSlot(provider, zone)); err != nil && n < 8 && !errors.Is(err, io.EOF) {
+	defer unix.Close(fd)
+	var b [8]byte // short of the slot (a file not grown to it yet): zero
+	if _, err := unix.Pread(fd, b[:], generationSlot(provider, zone)); err != nil {
 		return 0, false
 	}
 	return binary.LittleEndian.Uint64(b[:]), true
-}
-
-func readPID(f *os.File) int {
-	b := make([]byte, 64)
-	n, _ := f.ReadAt(b, 0)
-	first, _, _ := strings.Cut(string(b[:n]), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	if err != nil {
-		return 0
-	}
-	return pid
 }
