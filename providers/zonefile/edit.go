@@ -460,12 +460,14 @@ type placed struct {
 // swap maps the id of a record whose entry is reused to the record that
 // takes its place, and after maps an entry index (-1: the end of the file)
 // to the new records written after it; genGone holds the records of
-// $GENERATE lines that are gone; oldSerial is the SOA serial as read.
+// $GENERATE lines that are gone; soaID is the id of the zone's SOA, whose
+// serial is changed within its line when it differs from oldSerial, the
+// serial as read (another SOA in the file is a record like any other).
 //
 // It also returns the records of the text in the order it holds them, as
 // a parse of it must find them, and for each the id of the record as read
 // it is (kept as it was), or -1.
-func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, oldSerial uint32) (string, []dns.RR, []int32) {
+func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dns.RR, after map[int][]dns.RR, genGone map[int]bool, soaID int, oldSerial uint32) (string, []dns.RR, []int32) {
 	var b strings.Builder
 	b.Grow(d.size + d.size/16)
 	order := make([]dns.RR, 0, len(rrs))
@@ -494,7 +496,11 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dn
 			return
 		}
 		e := p.entry
-		if !e.editable(p.rr, oldSerial) {
+		newSerial := false
+		if soa, ok := p.rr.(*dns.SOA); ok && p.id >= 0 && int(p.id) == soaID {
+			newSerial = soa.Serial != oldSerial
+		}
+		if !e.editable(p.rr, newSerial, oldSerial) {
 			fresh(p.rr)
 			return
 		}
@@ -528,9 +534,9 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dn
 			ttl = ttlState{set: true, ttl: h.Ttl}
 		}
 		prevTTL = h.Ttl
-		if soa, ok := p.rr.(*dns.SOA); ok && soa.Serial != oldSerial {
+		if newSerial {
 			i := e.serialToken(oldSerial) // found, or the entry was written anew
-			changes = append(changes, change{e.toks[i], strconv.FormatUint(uint64(soa.Serial), 10)})
+			changes = append(changes, change{e.toks[i], strconv.FormatUint(uint64(p.rr.(*dns.SOA).Serial), 10)})
 		}
 		if p.newData {
 			start, end, _ := e.rdataSpan()
@@ -593,16 +599,17 @@ func (d *fileDoc) edit(origin string, rrs []dns.RR, keep []bool, swap map[int]dn
 }
 
 // editable reports whether the fields of entry e that must change for it
-// to hold rr (its TTL, an SOA serial) can be changed token by token: tokens
-// that hold a parenthesis are not (the entry is then written anew).
-func (e *fileEntry) editable(rr dns.RR, oldSerial uint32) bool {
+// to hold rr (its TTL, the zone's SOA serial when newSerial) can be changed
+// token by token: tokens that hold a parenthesis are not (the entry is then
+// written anew).
+func (e *fileEntry) editable(rr dns.RR, newSerial bool, oldSerial uint32) bool {
 	h := rr.Header()
 	if e.ttl >= 0 && e.hasParen(e.ttl) {
 		if v, ok := zoneTTL(e.tok(e.ttl)); !ok || v != h.Ttl {
 			return false
 		}
 	}
-	if soa, ok := rr.(*dns.SOA); ok && soa.Serial != oldSerial {
+	if newSerial {
 		return e.serialToken(oldSerial) >= 0
 	}
 	return e.typ >= 0
@@ -765,7 +772,7 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		after[anchor] = append(after[anchor], left[k]...)
 	}
-	text, written, ids := z.doc.edit(z.origin, z.rrs, keep, swap, after, genGone, z.serial)
+	text, written, ids := z.doc.edit(z.origin, z.rrs, keep, swap, after, genGone, z.soaID, z.serial)
 	z.edited, z.editedIDs = written, ids
 	return text, nil
 }
