@@ -801,53 +801,75 @@ func (c *collector) checkClaims(domains []*Domain) {
 	// Two policies can want the same RRset only in a zone both have sets
 	// in: find those zones first, with a lookup per zone of each policy
 	// rather than one per RRset (100,000 policies in as many zones want
-	// half a million RRsets and share none).
+	// half a million RRsets and share none), counting the sets in each so
+	// that a shared zone's claims go to a map made to size once (100,000
+	// policies in one zone: growing it cost more than the claims).
 	type place struct{ provider, zone string }
-	first := make(map[place]string, len(domains)) // the first domain with sets there
-	shared := map[place]bool{}
-	for _, d := range domains {
-		var last place
+	type spread struct {
+		first  string // the first domain with sets there
+		sets   int    // of every domain
+		shared bool
+	}
+	places := make(map[place]spread, len(domains))
+	nShared := 0
+	forRuns := func(d *Domain, each func(p place, run []RRset)) {
 		rrs := d.loadedSets()
-		for i := range rrs {
-			r := &rrs[i]
-			p := place{r.Provider, r.Zone}
-			if i > 0 && p == last {
-				continue // sets are sorted by provider and zone
+		for i := 0; i < len(rrs); { // sets are sorted by provider and zone
+			p := place{rrs[i].Provider, rrs[i].Zone}
+			j := i + 1
+			for j < len(rrs) && rrs[j].Provider == p.provider && rrs[j].Zone == p.zone {
+				j++
 			}
-			last = p
-			if o, ok := first[p]; !ok {
-				first[p] = d.Domain
-			} else if o != d.Domain {
-				shared[p] = true
-			}
+			each(p, rrs[i:j])
+			i = j
 		}
 	}
-	if len(shared) == 0 {
+	for _, d := range domains {
+		forRuns(d, func(p place, run []RRset) {
+			s, ok := places[p]
+			switch {
+			case !ok:
+				s.first = d.Domain
+			case s.first != d.Domain && !s.shared:
+				s.shared = true
+				nShared++
+			}
+			s.sets += len(run)
+			places[p] = s
+		})
+	}
+	if nShared == 0 {
 		return
 	}
-	type key struct{ provider, zone, name, typ string }
+	type nameType struct{ name, typ string }
 	type claim struct { // the first RRset's domain and place, not the whole RRset
 		domain string
 		pos    Pos
 	}
-	owner := map[key]claim{}
+	owners := make(map[place]map[nameType]claim, nShared)
+	for p, s := range places {
+		if s.shared {
+			owners[p] = make(map[nameType]claim, s.sets)
+		}
+	}
 	for _, d := range domains {
-		rrs := d.loadedSets()
-		for i := range rrs {
-			r := &rrs[i]
-			if !shared[place{r.Provider, r.Zone}] {
-				continue
+		forRuns(d, func(p place, run []RRset) {
+			owner := owners[p]
+			if owner == nil {
+				return
 			}
-			k := key{r.Provider, r.Zone, r.Name, r.Type}
-			if prev, dup := owner[k]; dup {
-				if prev.domain == d.Domain {
+			for i := range run {
+				r := &run[i]
+				k := nameType{r.Name, r.Type}
+				if prev, dup := owner[k]; dup {
+					if prev.domain != d.Domain {
+						c.errorf(r.PosIn(d), "%s %s in zone %s (provider %s) is also wanted by domain %s at %s",
+							r.Name, r.Type, r.Zone, r.Provider, prev.domain, prev.pos)
+					}
 					continue
 				}
-				c.errorf(r.PosIn(d), "%s %s in zone %s (provider %s) is also wanted by domain %s at %s",
-					r.Name, r.Type, r.Zone, r.Provider, prev.domain, prev.pos)
-				continue
+				owner[k] = claim{d.Domain, r.PosIn(d)}
 			}
-			owner[k] = claim{d.Domain, r.PosIn(d)}
-		}
+		})
 	}
 }
