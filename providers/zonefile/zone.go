@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
@@ -193,12 +194,14 @@ func newEntry(id int, rr dns.RR, origin string) entry {
 	return entry{id: id, rr: rr, rec: rec, key: rec.RR()}
 }
 
-// readZone parses a whole zone file for a read-modify-write.
+// readZone parses a whole zone file for a read-modify-write. The zone's
+// text is data itself, not a copy (a zone of 100,000 domains is 58 MB):
+// data must not change afterwards.
 func readZone(data []byte, path, origin string) (*zoneData, error) {
 	z := &zoneData{origin: origin, path: path, soaID: -1}
 	// The text's entries (for the edit) are split while its records are
 	// parsed: a large zone's write waits for both.
-	text := string(data)
+	text := unsafe.String(unsafe.SliceData(data), len(data))
 	var split chan []fileEntry
 	if len(data) >= parallelMin {
 		split = make(chan []fileEntry, 1)

@@ -84,6 +84,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/libdns/libdns"
 	"github.com/miekg/dns"
@@ -670,7 +671,9 @@ func (p *Provider) modifyLocked(ctx context.Context, path, origin, what string, 
 	if err != nil {
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
-	written := []byte(text) // the text as checked and written: one copy
+	// The text as checked and written is the edit's own, not a copy: both
+	// only read it.
+	written := unsafe.Slice(unsafe.StringData(text), len(text))
 	if err := checkAndWrite(z, target, written, info); err != nil {
 		return nil, false, fmt.Errorf("zone %s: %s: %w", origin, what, err)
 	}
