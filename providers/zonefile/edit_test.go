@@ -600,6 +600,32 @@ func BenchmarkReplaceLargeZone(b *testing.B) {
 	}
 }
 
+// TestSplitEntriesTokenChunks: a zone of more tokens than a chunk holds,
+// an entry across each chunk's end (tokChunk is not a multiple of 3), and
+// every entry keeps exactly its own tokens.
+func TestSplitEntriesTokenChunks(t *testing.T) {
+	n := 2*tokChunk/3 + 7
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "h%d A 192.0.2.%d\n", i, i%250+1)
+	}
+	text := b.String()
+	entries := splitEntries(text)
+	if len(entries) != n {
+		t.Fatalf("%d entries, want %d", len(entries), n)
+	}
+	for i, e := range entries {
+		want := []string{fmt.Sprintf("h%d", i), "A", fmt.Sprintf("192.0.2.%d", i%250+1)}
+		var got []string
+		for k := range e.toks {
+			got = append(got, e.tok(k))
+		}
+		if !slices.Equal(got, want) || cap(e.toks) != len(e.toks) {
+			t.Fatalf("entry %d: tokens %q (capacity %d), want %q", i, got, cap(e.toks), want)
+		}
+	}
+}
+
 // TestSplitEntriesTokens: the editor's tokens are miekg/dns's, where a
 // carriage return, or a line break within parentheses, does not end a token.
 func TestSplitEntriesTokens(t *testing.T) {
