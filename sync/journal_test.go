@@ -275,14 +275,16 @@ func TestZoneLockHelper(t *testing.T) {
 	os.Exit(0)
 }
 
-// A holder killed while it holds a zone's lock (SIGKILL: no release runs)
-// leaves the zone free at once, and no file behind but the generations;
-// another zone is never held up by a held one.
-func TestZoneLockFreedWhenHolderKilled(t *testing.T) {
-	dir := t.TempDir()
+// startLockHelper starts TestZoneLockHelper as another process holding
+// example.com's lock in dir, and returns once it holds it: the lock is
+// released when stdin is closed (or the process killed, as it is at the
+// end of the test).
+func startLockHelper(t *testing.T, dir string) (*exec.Cmd, io.WriteCloser) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestZoneLockHelper$")
 	cmd.Env = append(os.Environ(), "MAILDNS_LOCK_HELPER_DIR="+dir)
-	if _, err := cmd.StdinPipe(); err != nil {
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := cmd.StdoutPipe()
@@ -292,10 +294,19 @@ func TestZoneLockFreedWhenHolderKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "locked\n" {
 		t.Fatalf("helper: %q %v", line, err)
 	}
+	return cmd, stdin
+}
+
+// A holder killed while it holds a zone's lock (SIGKILL: no release runs)
+// leaves the zone free at once, and no file behind but the generations;
+// another zone is never held up by a held one.
+func TestZoneLockFreedWhenHolderKilled(t *testing.T) {
+	dir := t.TempDir()
+	cmd, _ := startLockHelper(t, dir)
 	other, err := LockZone(context.Background(), dir, "mem", "example.net", 50*time.Millisecond)
 	if err != nil {
 		t.Fatalf("another zone while example.com is held: %v", err)
@@ -323,24 +334,7 @@ func TestZoneLockAcrossProcesses(t *testing.T) {
 	e, st, _ := testEngine(t, map[string][]libdns.RR{"example.com.": driftedCom()}, map[string][]policy.RRset{"example.com": comPolicy()})
 	e.Config.StateDir = t.TempDir()
 	e.LockWait = 100 * time.Millisecond
-	cmd := exec.Command(os.Args[0], "-test.run=^TestZoneLockHelper$")
-	cmd.Env = append(os.Environ(), "MAILDNS_LOCK_HELPER_DIR="+e.Config.StateDir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || line != "locked\n" {
-		t.Fatalf("helper: %q %v", line, err)
-	}
+	cmd, stdin := startLockHelper(t, e.Config.StateDir)
 	plan, err := e.Run(context.Background(), Options{Mode: ModeOnce})
 	want := fmt.Sprintf("zone locked by another maildns (pid %d)", cmd.Process.Pid)
 	if !errors.Is(err, ErrZoneLocked) || plan.Zones[0].Status != StatusError || !strings.Contains(plan.Zones[0].Error, want) {
