@@ -66,7 +66,7 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
-// tokChunk is the number of tokens of a chunk of splitEntries' (1 MiB).
+// tokChunk is how many tokens splitEntries keeps in one array (1 MiB).
 const tokChunk = 1 << 16
 
 // splitEntries splits zone file text into entries, following the lexer of
@@ -76,8 +76,8 @@ func splitEntries(data string) []fileEntry {
 	out := make([]fileEntry, 0, strings.Count(data, "\n")+1)
 	// The entries' tokens and parentheses share a few arrays, each entry
 	// holding its part (capacity clipped): not two allocations an entry.
-	// The tokens go in chunks: a bound on their number made to fit every
-	// zone (one a 6 bytes) was twice the 4.3 million of a 58 MB zone.
+	// The tokens go in chunks: one array sized by a guess of a token per 6
+	// bytes reserved twice the 4.3 million tokens of a 58 MB zone.
 	toks := make([]span, 0, min(len(data)/6+1, tokChunk))
 	var parens []int
 	tokFrom, parenFrom := 0, 0
