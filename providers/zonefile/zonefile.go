@@ -113,6 +113,8 @@ type Provider struct {
 	post postWriteState
 	// temps finds what killed writers left in the zone directories.
 	temps staleTemps
+	// watch spares ZoneVersion most stats.
+	watch zoneWatch
 }
 
 var (
