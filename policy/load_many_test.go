@@ -47,7 +47,7 @@ func TestLoadManyPoliciesInOrder(t *testing.T) {
 				fmt.Sprintf(`%s:3: ttl must be between 1 and 2147483647 seconds, not -1`, name))
 		case 5:
 			body = fmt.Sprintf("domain: d%03d.example\nprovider: local\ndkim:\n  - selector: s1\n    key_file: ../keys/missing.pem\n", i)
-			want = append(want, fmt.Sprintf(`%s:5: dkim s1: cannot read key_file ../keys/missing.pem (relative to the policy file: keys/missing.pem): stat: no such file or directory`, name))
+			want = append(want, fmt.Sprintf(`%s:5: dkim s1: cannot read key_file ../keys/missing.pem (relative to the policy file: keys/missing.pem): open: no such file or directory`, name))
 		}
 		files[name] = body
 	}

@@ -152,7 +152,7 @@ func TestKeyFileResolvedPath(t *testing.T) {
 	os.Rename(filepath.Join(dir, "keys"), filepath.Join(dir, "keys.old"))
 	code, _, errOut := e2eRun(t, "--config", cfg, "--validate")
 	// The policy says ../keys/s2026.pem: read beside the policy file.
-	want := "key_file ../keys/s2026.pem (relative to the policy file: " + filepath.Join(dir, "keys", "s2026.pem") + "): stat: no such file or directory"
+	want := "key_file ../keys/s2026.pem (relative to the policy file: " + filepath.Join(dir, "keys", "s2026.pem") + "): open: no such file or directory"
 	if code != 1 || !strings.Contains(errOut, want) {
 		t.Errorf("exit %d, stderr:\n%s\nwant %s", code, errOut, want)
 	}

@@ -21,11 +21,12 @@ func (i Info) Regular() bool { return i.Mode.IsRegular() }
 // Read reads the file at path (symlinks followed) whole when it is a
 // regular file of at most limit bytes (limit < 0: any size); it reads at
 // most limit+1 bytes, so a file that grew past limit while read is seen
-// to. It returns the file's Info without opening it when the file is not
-// regular (a device, FIFO or directory) or is over limit, and an
-// *fs.PathError as os.Stat, os.Open or a read would ("stat PATH: no such
-// file or directory"). Four system calls: stat, open, read, close; a read
-// more only when the file is not, when read, the size stat said.
+// to. It returns the file's Info, and nothing read, when the file is not
+// regular (a device, FIFO or directory: on Linux opened without waiting
+// and closed unread) or is over limit, and an *fs.PathError as os.Open,
+// os.Stat or a read would ("open PATH: no such file or directory"). Four
+// system calls on Linux: open, fstat, read, close; a read more only when
+// the file is not, when read, the size fstat said.
 func Read(path string, limit int64) ([]byte, Info, error) {
 	return read(path, limit)
 }

@@ -9,27 +9,36 @@ import (
 )
 
 func read(path string, limit int64) ([]byte, Info, error) {
-	// Stat first: a device, FIFO or directory is never opened (opening
-	// some devices has effects).
+	// Opened, then fstat: one walk of the path, not two (stat, then open),
+	// a tenth of a run's time in the system. O_NONBLOCK: a FIFO's open
+	// does not wait for a writer; O_NOCTTY: a terminal is not taken as
+	// the process's own. What is not a regular file is closed unread.
+	var fd int
+	err := ignoringEINTR(func() (err error) {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		if err == syscall.EAGAIN {
+			// A regular file under another process's lease: wait for
+			// it as a plain open would.
+			fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NOCTTY, 0)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, Info{}, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
 	var st syscall.Stat_t
-	if err := ignoringEINTR(func() error { return syscall.Stat(path, &st) }); err != nil {
+	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
+		syscall.Close(fd)
 		return nil, Info{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	info := Info{Size: st.Size, Mode: fileMode(st.Mode), Dev: uint64(st.Dev), Ino: st.Ino}
 	if !info.Regular() || (limit >= 0 && info.Size > limit) {
+		syscall.Close(fd)
 		return nil, info, nil
-	}
-	var fd int
-	err := ignoringEINTR(func() (err error) {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
-		return err
-	})
-	if err != nil {
-		return nil, info, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer syscall.Close(fd)
 	// One byte more than the size, so that a file that grew since the
-	// stat is read on (up to limit+1 bytes: the caller sees it is over).
+	// fstat is read on (up to limit+1 bytes: the caller sees it is over).
 	want := info.Size + 1
 	if limit >= 0 && want > limit+1 {
 		want = limit + 1
@@ -58,7 +67,7 @@ func read(path string, limit int64) ([]byte, Info, error) {
 		}
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) == info.Size && len(buf) < end {
-			// As long as stat said, and the read stopped short of the
+			// As long as fstat said, and the read stopped short of the
 			// byte past it: the end (a file that grew by then would have
 			// filled that byte). The read that would return nothing is
 			// saved: it was a fifth of a run's system calls.

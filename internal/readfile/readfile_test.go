@@ -46,12 +46,12 @@ func TestReadErrorsAsOSDoes(t *testing.T) {
 	dir := t.TempDir()
 	missing := filepath.Join(dir, "missing")
 	_, _, err := Read(missing, -1)
-	_, osErr := os.Stat(missing)
+	_, osErr := os.Open(missing)
 	if !errors.Is(err, fs.ErrNotExist) || err.Error() != osErr.Error() {
-		t.Fatalf("missing file: %v; os.Stat says %v", err, osErr)
+		t.Fatalf("missing file: %v; os.Open says %v", err, osErr)
 	}
-	// A directory and a FIFO are not regular: reported, not opened (a
-	// FIFO with no writer would block the open).
+	// A directory and a FIFO are not regular: reported, not read (a FIFO
+	// with no writer would block a plain open, and its read).
 	_, info, err := Read(dir, -1)
 	if err != nil || info.Regular() || !info.Mode.IsDir() {
 		t.Fatalf("directory: info %+v, err %v", info, err)
