@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -47,6 +48,7 @@ type Engine struct {
 	Resolver  Resolver                      // nil: built from Config.Resolvers
 	Logger    *slog.Logger
 	// Compile turns a policy into the RRsets it wants; nil: policy.Compile.
+	// It is called for several domains at once.
 	Compile func(d *policy.Domain) ([]policy.RRset, error)
 	// Concurrency bounds the provider zones read and written at once; 0: 8.
 	Concurrency int
@@ -402,43 +404,67 @@ func (rs *runState) compile(ctx context.Context, e *Engine) {
 		}
 		return z
 	}
-	rs.runs = make([]*domainRun, 0, len(domains))
-	for _, d := range domains {
+	// Each domain's policy is compiled and its share of its own zone made
+	// side by side (at 100,000 domains, a third of a second of one core
+	// alone); the zones are then gathered in the domains' order.
+	rs.runs = make([]*domainRun, len(domains))
+	type prepared struct {
+		main      zoneKey
+		mainPart  *domainZone
+		elsewhere bool // an RRset is in another zone
+	}
+	preps := make([]prepared, len(domains))
+	setZone := func(d *policy.Domain, main zoneKey, rs *policy.RRset) zoneKey {
+		return zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, main.zone)), ".")}
+	}
+	prepare := func(i int) {
+		d := domains[i]
 		r := &domainRun{d: d}
-		rs.runs = append(rs.runs, r)
+		rs.runs[i] = r
 		r.sets, r.err = compile(d)
 		if r.err != nil {
-			continue
+			return
 		}
-		main := r.mainKey()
-		watched := !e.Config.Enforced(d)
-		mainPart := &domainZone{domain: d, main: true, run: r, watched: watched}
+		p := prepared{main: r.mainKey()}
+		p.mainPart = &domainZone{domain: d, main: true, run: r, watched: !e.Config.Enforced(d)}
 		if rs.refuse {
-			mainPart.more() // a plan to be applied (or saved)
+			p.mainPart.more() // a plan to be applied (or saved)
 		}
-		z := zoneFor(main)
-		r.zone = z
-		z.parts = append(z.parts, mainPart)
-		setZone := func(rs *policy.RRset) zoneKey {
-			return zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, main.zone)), ".")}
-		}
-		other := -1 // the first RRset in another zone
-		for i := range r.sets {
-			if setZone(&r.sets[i]) != main {
-				other = i
+		for j := range r.sets {
+			if setZone(d, p.main, &r.sets[j]) != p.main {
+				p.elsewhere = true
 				break
 			}
 		}
-		if other < 0 {
+		if !p.elsewhere {
 			// Every RRset is in the domain's own zone (the usual case):
 			// share the compiled sets (read only) rather than copy them.
-			mainPart.sets = r.sets
+			p.mainPart.sets = r.sets
+		}
+		preps[i] = p
+	}
+	const chunk = 256
+	forEach((len(domains)+chunk-1)/chunk, runtime.GOMAXPROCS(0), func(c int) {
+		for i := c * chunk; i < min((c+1)*chunk, len(domains)); i++ {
+			prepare(i)
+		}
+	})
+	for i, r := range rs.runs {
+		if r.err != nil {
 			continue
 		}
+		d, main, mainPart := r.d, preps[i].main, preps[i].mainPart
+		z := zoneFor(main)
+		r.zone = z
+		z.parts = append(z.parts, mainPart)
+		if !preps[i].elsewhere {
+			continue
+		}
+		watched := mainPart.watched
 		// A few zones (a reverse zone or two): found by a scan.
 		keys, parts := []zoneKey{main}, []*domainZone{mainPart}
 		for i := range r.sets {
-			k := setZone(&r.sets[i])
+			k := setZone(d, main, &r.sets[i])
 			j := slices.Index(keys, k)
 			if j < 0 {
 				j = len(parts)
