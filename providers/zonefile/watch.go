@@ -25,13 +25,18 @@ import (
 // Events are read once per cycle: when a zone asked for before is asked
 // again (the daemon asks each zone once a cycle), the events queued since
 // are read first. A token is thus as of the start of the cycle at worst,
-// which is what a stat taken then would say.
+// which is what a stat taken then would say. The directory's path is
+// stat'ed then too: when it leads to another directory (a release
+// symlink swapped, as deployment tools and Kubernetes volumes do), the
+// watch starts again there.
 type zoneWatch struct {
 	mu    sync.Mutex
 	state int8     // watchUnset, watchOn or watchOff
 	file  *os.File // the inotify instance; closed with the provider by the collector
 	dir   string   // the directory watched
-	buf   []byte
+	// dev and ino identify the directory watched: the one dir led to.
+	dev, ino uint64
+	buf      []byte
 	// gen counts the reads of events; drains counts those that found any.
 	gen, drains uint64
 	tokens      map[string]watchedToken // by file name in dir
@@ -80,6 +85,9 @@ func (w *zoneWatch) cached(path string) (token string, ok bool, epoch uint64) {
 	if found && t.gen == w.gen && w.state == watchOn {
 		// Asked again since the last read of events: a new cycle.
 		w.drain()
+		if w.state == watchUnset {
+			w.start(dir) // the path leads to another directory now
+		}
 		t, found = w.tokens[name]
 	}
 	if !found || w.state != watchOn || dir != w.dir {
@@ -114,12 +122,24 @@ func (w *zoneWatch) start(dir string) {
 	if err != nil {
 		return
 	}
+	// The directory is stat'ed before and after the watch is added: the
+	// same both times, it is the one watched.
+	var before, after syscall.Stat_t
+	if err := syscall.Stat(dir, &before); err != nil {
+		syscall.Close(fd)
+		return
+	}
 	if _, err := syscall.InotifyAddWatch(fd, dir, watchMask|syscall.IN_ONLYDIR); err != nil {
+		syscall.Close(fd)
+		return
+	}
+	if err := syscall.Stat(dir, &after); err != nil || before.Dev != after.Dev || before.Ino != after.Ino {
 		syscall.Close(fd)
 		return
 	}
 	w.file = os.NewFile(uintptr(fd), "inotify "+dir)
 	w.dir, w.state = dir, watchOn
+	w.dev, w.ino = uint64(after.Dev), after.Ino
 	w.buf = make([]byte, 64<<10)
 	w.tokens = map[string]watchedToken{}
 }
@@ -129,6 +149,14 @@ func (w *zoneWatch) start(dir string) {
 // moved or removed ends the watch.
 func (w *zoneWatch) drain() {
 	w.gen++
+	var st syscall.Stat_t
+	if err := syscall.Stat(w.dir, &st); err != nil || uint64(st.Dev) != w.dev || st.Ino != w.ino {
+		// The path leads elsewhere (or nowhere): watch anew from the
+		// next question, and stat until then.
+		w.stop()
+		w.state = watchUnset
+		return
+	}
 	rc, err := w.file.SyscallConn()
 	if err != nil {
 		w.stop()

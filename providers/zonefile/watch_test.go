@@ -186,3 +186,59 @@ func TestZoneWatchEvents(t *testing.T) {
 		t.Error("the zone directory moved away: still watched")
 	}
 }
+
+// A zone directory reached through a symbolic link that is swapped to
+// another directory (a release switched by a deployment tool) is watched
+// anew: the next cycle's tokens are the new files', and the old
+// directory's events are no longer what vouches for them.
+func TestZoneWatchDirectorySwapped(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	zone := "$ORIGIN a.example.\n@ 3600 IN SOA ns1 host 1 7200 3600 1209600 3600\n"
+	for _, rel := range []string{"v1", "v2"} {
+		if err := os.Mkdir(filepath.Join(dir, rel), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, rel, "a.example.zone"), []byte(zone+"; "+rel+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	current := filepath.Join(dir, "current")
+	if err := os.Symlink("v1", current); err != nil {
+		t.Fatal(err)
+	}
+	p := &Provider{Directory: current}
+	version := func() string {
+		t.Helper()
+		tok, err := p.ZoneVersion(ctx, "a.example.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	v1 := version()
+	if version() != v1 || p.watch.state != watchOn {
+		t.Fatalf("not watched, or the token moved: state %d", p.watch.state)
+	}
+	// The swap, as deployment tools make it: a new link renamed over.
+	if err := os.Symlink("v2", current+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(current+".new", current); err != nil {
+		t.Fatal(err)
+	}
+	v2 := version()
+	if v2 == v1 {
+		t.Fatal("after the swap to v2: the token of v1's file")
+	}
+	if version() != v2 || p.watch.state != watchOn {
+		t.Errorf("v2 not watched: state %d", p.watch.state)
+	}
+	// A change in v2 is seen; one in v1 (no longer the zone) is not asked.
+	if err := os.WriteFile(filepath.Join(dir, "v2", "a.example.zone"), []byte(zone+"; v2, changed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if version() == v2 {
+		t.Error("a change in the new directory: same token")
+	}
+}
