@@ -414,8 +414,9 @@ func (rs *runState) compile(ctx context.Context, e *Engine) {
 		elsewhere bool // an RRset is in another zone
 	}
 	preps := make([]prepared, len(domains))
-	setZone := func(d *policy.Domain, main zoneKey, rs *policy.RRset) zoneKey {
-		return zoneKey{cmp.Or(rs.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(rs.Zone, main.zone)), ".")}
+	// setZone is the zone of a domain's RRset set, whose own zone is main.
+	setZone := func(d *policy.Domain, main zoneKey, set *policy.RRset) zoneKey {
+		return zoneKey{cmp.Or(set.Provider, d.Provider), strings.TrimSuffix(strings.ToLower(cmp.Or(set.Zone, main.zone)), ".")}
 	}
 	prepare := func(i int) {
 		d := domains[i]
