@@ -249,6 +249,9 @@ func singleDashFlags(root *cobra.Command, args []string) []string {
 // dispatch runs the mode the flags ask for.
 func dispatch(ctx context.Context, f *flags) int {
 	stdout, stderr := f.stdout, f.stderr
+	if !f.version && (len(f.args) > 0 || f.validate || f.dryRun || f.once) {
+		tuneBatchGC()
+	}
 	switch {
 	case f.version:
 		fmt.Fprintln(stdout, versionString())
