@@ -28,5 +28,12 @@ func (i Info) Regular() bool { return i.Mode.IsRegular() }
 // system calls on Linux: open, fstat, read, close; a read more only when
 // the file is not, when read, the size fstat said.
 func Read(path string, limit int64) ([]byte, Info, error) {
-	return read(path, limit)
+	return read(path, limit, nil)
+}
+
+// ReadInto is Read into buf when the file fits in its capacity (the bytes
+// returned then share buf's array), so that a caller done with one file's
+// bytes before it reads the next can read them all into one buffer.
+func ReadInto(path string, limit int64, buf []byte) ([]byte, Info, error) {
+	return read(path, limit, buf)
 }

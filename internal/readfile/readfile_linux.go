@@ -8,7 +8,7 @@ import (
 	"syscall"
 )
 
-func read(path string, limit int64) ([]byte, Info, error) {
+func read(path string, limit int64, dst []byte) ([]byte, Info, error) {
 	// Opened, then fstat: one walk of the path, not two (stat, then open),
 	// a tenth of a run's time in the system. O_NONBLOCK: a FIFO's open
 	// does not wait for a writer; O_NOCTTY: a terminal is not taken as
@@ -43,7 +43,10 @@ func read(path string, limit int64) ([]byte, Info, error) {
 	if limit >= 0 && want > limit+1 {
 		want = limit + 1
 	}
-	buf := make([]byte, 0, want)
+	buf := dst[:0]
+	if int64(cap(buf)) < want {
+		buf = make([]byte, 0, want)
+	}
 	for {
 		if limit >= 0 && int64(len(buf)) > limit {
 			return buf, info, nil

@@ -7,7 +7,7 @@ import (
 	"os"
 )
 
-func read(path string, limit int64) ([]byte, Info, error) {
+func read(path string, limit int64, _ []byte) ([]byte, Info, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, Info{}, err

@@ -122,3 +122,25 @@ func TestReadPastTheStatSize(t *testing.T) {
 		t.Fatalf("%s: read %q, want %q", p, got, want)
 	}
 }
+
+// TestReadInto: a file that fits is read into the buffer given, one that
+// does not into a new one; either way, all of it.
+func TestReadInto(t *testing.T) {
+	dir := t.TempDir()
+	buf := make([]byte, 7, 100)
+	for _, size := range []int{0, 10, 98, 99, 100, 101, 5000} {
+		p := filepath.Join(dir, "f")
+		want := bytes.Repeat([]byte("0123456789"), size/10+1)[:size]
+		if err := os.WriteFile(p, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		got, info, err := ReadInto(p, -1, buf)
+		if err != nil || !bytes.Equal(got, want) || info.Size != int64(size) {
+			t.Fatalf("size %d: got %q, info %+v, err %v", size, got, info, err)
+		}
+		// Read asks for one byte past the size: 99 bytes and fewer fit.
+		if shared := cap(got) == cap(buf) && &got[:1][0] == &buf[:1][0]; shared != (size < 100) {
+			t.Fatalf("size %d: read into the buffer given = %v, want %v", size, shared, size < 100)
+		}
+	}
+}
