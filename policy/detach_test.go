@@ -56,16 +56,17 @@ func eachGoldenLoaded(t *testing.T, f func(file string, d *Domain, sets []RRset,
 	}
 }
 
-// TestLoadedDomainKeepsNoFileText: no string of a loaded Domain (every
-// element of the golden policies) points into the text of its policy
-// file, which the fast parser's scalars are substrings of: a Domain would
-// otherwise keep its whole file for the run. Fixed words are shared.
+// TestLoadedDomainKeepsNoFileText: no string of a loaded Domain or of its
+// compiled RRsets (every element of the golden policies) points into the
+// text of its policy file, which the fast parser's scalars are substrings
+// of: a Domain would otherwise keep its whole file for the run, and the
+// next policy is read into the same buffer. Fixed words are shared.
 func TestLoadedDomainKeepsNoFileText(t *testing.T) {
 	checked := 0
-	eachGoldenLoaded(t, func(file string, d *Domain, _ []RRset, s *loadScratch) {
+	eachGoldenLoaded(t, func(file string, d *Domain, sets []RRset, s *loadScratch) {
 		lo := uintptr(unsafe.Pointer(unsafe.StringData(s.src)))
 		hi := lo + uintptr(len(s.src))
-		stringsIn(reflect.ValueOf(d), "Domain", func(path, str string) {
+		check := func(path, str string) {
 			if str == "" || path == "Domain.Pos.File" {
 				return
 			}
@@ -73,7 +74,9 @@ func TestLoadedDomainKeepsNoFileText(t *testing.T) {
 			if p := uintptr(unsafe.Pointer(unsafe.StringData(str))); p >= lo && p < hi {
 				t.Errorf("%s: %s %q points into the policy's text", file, path, str)
 			}
-		})
+		}
+		stringsIn(reflect.ValueOf(d), "Domain", check)
+		stringsIn(reflect.ValueOf(sets), "RRsets", check)
 		if d.SPF != nil && d.SPF.All != "" && unsafe.StringData(d.SPF.All) != unsafe.StringData(words[d.SPF.All]) {
 			t.Errorf("%s: spf all %q is not the shared word", file, d.SPF.All)
 		}

@@ -35,7 +35,8 @@ type domainLoader struct {
 // problems, and then its compiled RRsets.
 func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadScratch) (*Domain, bool, []RRset) {
 	start := len(c.errs)
-	data, err := readInfo(file, &s.info)
+	data, err := readInfoInto(file, &s.info, s.text)
+	s.text = data
 	if s.info.Mode.IsDir() {
 		return nil, false, nil // not a policy: the globs' check counts it out
 	}
@@ -43,9 +44,9 @@ func (c *collector) loadDomain(cfg *Config, file string, kc *keyCache, s *loadSc
 		c.errorf(Pos{File: file}, "cannot read policy: %v", osErrText(err))
 		return nil, false, nil
 	}
-	// The text without a copy: readInfo's buffer is the policy's own,
-	// and nothing writes to it (what a Domain keeps of the text is
-	// copied, see detacher).
+	// The text without a copy: nothing writes to the buffer while the
+	// policy is loaded, and what a Domain keeps of the text is copied
+	// (see detacher): the next policy is read into the same buffer.
 	s.src = unsafe.String(unsafe.SliceData(data), len(data))
 	root, errs := parseYAMLWith(&s.yaml, file, s.src)
 	if len(errs) > 0 {

@@ -609,6 +609,10 @@ func loadDomains(cfg *Config, files []string) []loadedDomain {
 				s.info = readfile.Info{}
 				d, ok, rrs := c.loadDomain(cfg, files[i], keys, s)
 				s.entries = c.block
+				s.text = s.text[:0]
+				if len(c.errs) > 0 || cap(s.text) > policyTextKeep {
+					s.text = nil // what the problems say may be in it
+				}
 				out[i] = loadedDomain{d: d, ok: ok, rrs: rrs, errs: c.errs}
 				switch {
 				case s.info.Mode.IsDir():
@@ -631,6 +635,7 @@ func loadDomains(cfg *Config, files []string) []loadedDomain {
 // loadScratch is what one loader reuses from policy to policy: the YAML
 // parser with its blocks of nodes, the block of the mappings' entries.
 type loadScratch struct {
+	text    []byte        // the buffer the policy at hand was read into
 	src     string        // the text of the policy at hand
 	info    readfile.Info // what it is (zero: not there)
 	yaml    fastYAML
@@ -638,6 +643,10 @@ type loadScratch struct {
 	lists   listBlock // the block of the string lists
 	arena   loadArena // where the compiled RRsets and kept strings go
 }
+
+// policyTextKeep is the largest buffer a loader keeps for the next
+// policy: one long policy's is not kept for the short ones after it.
+const policyTextKeep = 64 << 10
 
 // keyCache holds the DKIM key files read by one load, by absolute path.
 type keyCache struct {

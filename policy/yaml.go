@@ -31,7 +31,12 @@ func readFile(path string) ([]byte, error) {
 // could not be looked at): the policy loader learns from it whether a
 // name is a directory and which file it reaches.
 func readInfo(path string, info *readfile.Info) ([]byte, error) {
-	b, fi, err := readfile.Read(path, maxFileSize)
+	return readInfoInto(path, info, nil)
+}
+
+// readInfoInto is readInfo into buf when the file fits (readfile.ReadInto).
+func readInfoInto(path string, info *readfile.Info, buf []byte) ([]byte, error) {
+	b, fi, err := readfile.ReadInto(path, maxFileSize, buf)
 	*info = fi
 	if err != nil {
 		return nil, err
