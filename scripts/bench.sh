@@ -7,7 +7,9 @@
 # N to the next; a check that a dry run read each provider zone once; a
 # daemon run of BENCH_CYCLES cycles at BENCH_DAEMON_SIZE domains (CPU-s and
 # RSS per cycle, provider calls); the measured figures against the
-# performance targets; then the Go benchmarks of the hot paths.
+# performance targets; then the Go benchmarks of the hot paths. Each row
+# and the daemon run show ref_cpu_s, the CPU time of a fixed piece of work
+# (scripts/benchref) just before: this machine's speed at that moment.
 #
 #   BENCH_SIZES="1000 10000 100000"
 #                             domain counts (the data is generated once per
@@ -47,6 +49,16 @@ GOBENCH=${GOBENCH:-1}
 PATTERN=${GOBENCH_PATTERN:-'^Benchmark(LoadConfig|Compile|ZoneParse|GetRecords|Plan|Diff|RunDryRun|ZoneResolverLookup|SharedZoneSteps|WriteJSON)'}
 mkdir -p "$WORK"
 go build -trimpath -o "$WORK/maildns" ./cmd/maildns
+go build -o "$WORK/benchref" ./scripts/benchref
+
+# reference sets ref to the CPU seconds of benchref's fixed work, and
+# keeps the lowest and highest seen.
+ref="" ref_min="" ref_max=""
+reference() {
+	ref=$("$WORK/benchref")
+	ref_min=$(awk -v a="${ref_min:-$ref}" -v b="$ref" 'BEGIN {print (b < a ? b : a)}')
+	ref_max=$(awk -v a="${ref_max:-$ref}" -v b="$ref" 'BEGIN {print (b > a ? b : a)}')
+}
 
 # median prints the middle value of its arguments.
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
@@ -71,6 +83,7 @@ measure() {
 	local walls=() cpus=() rss_max=0 calls="" r rc t0 t1 wall cpu rss zones run_dir
 	# Warm the page cache once so the figures measure maildns, not the disk.
 	"$WORK/maildns" --config "$dir/maildns.yaml" --dry-run --output json >/dev/null 2>&1 || true
+	reference
 	for ((r = 1; r <= RUNS; r++)); do
 		run_dir=$dir
 		if [ "$mode" = once ]; then
@@ -103,8 +116,8 @@ measure() {
 	wall=$(median "${walls[@]}")
 	cpu=$(printf '%s\n' "${cpus[@]}" | awk -v w="$wall" '$1 == w {print $2; exit}')
 	zones=$(find "$dir/zones" -maxdepth 1 -name '*.zone' | wc -l)
-	printf '%-14s %-8s %8s %8s %11s %12s %15s %7s\n' "$label" "$mode" "$wall" "$cpu" \
-		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.1f", c / n * 1e6}')" "$rss_max" "${calls:-?}" "$zones"
+	printf '%-14s %-8s %8s %8s %11s %12s %15s %7s %9s\n' "$label" "$mode" "$wall" "$cpu" \
+		"$(awk -v c="$cpu" -v n="$n" 'BEGIN {printf "%.1f", c / n * 1e6}')" "$rss_max" "${calls:-?}" "$zones" "$ref"
 	# One read per provider zone: benchgen writes one zone file per zone.
 	if [ "$mode" = dry-run ] && [ "${calls:-}" != "$zones" ]; then
 		echo "FAIL: $label domains: ${calls:-no} provider calls for $zones zones (want one read per zone)" >&2
@@ -122,6 +135,7 @@ daemon() {
 	tick=$(getconf CLK_TCK)
 	rm -rf "$d" && cp -r "$src" "$d" && rm -rf "$d/state"
 	sed -i 's/^schedule:.*/schedule: "@every 1s"/' "$d/maildns.yaml"
+	reference
 	"$WORK/maildns" --config "$d/maildns.yaml" >/dev/null 2>"$d/log" &
 	pid=$!
 	printf '%-6s %8s %8s %15s %8s\n' cycle cpu_s rss_mb provider_calls changes
@@ -164,7 +178,7 @@ daemon() {
 	rm -rf "$d"
 	if [ "${#quiet[@]}" -gt 0 ]; then
 		cpu=$(median "${quiet[@]}")
-		echo "daemon cycles 3-$done: median $cpu CPU-s (target 0.1 at 10,000 domains); RSS $rss3 -> $rss MB, at most $rss_peak"
+		echo "daemon cycles 3-$done: median $cpu CPU-s (target 0.1 at 10,000 domains); RSS $rss3 -> $rss MB, at most $rss_peak; ref_cpu_s $ref"
 		daemon_cpu=$cpu daemon_rss=$rss_peak
 		awk -v a="$rss3" -v b="$rss" 'BEGIN { if (b > a * 1.1 + 5) print "WARN: daemon RSS grew from cycle 3 on" }'
 	fi
@@ -174,7 +188,9 @@ shared_of() { # the domains per zone of the shared runs for n domains
 	if [ "$SHARED" = all ]; then echo "$1"; else echo "$SHARED"; fi
 }
 
-printf '%-14s %-8s %8s %8s %11s %12s %15s %7s\n' domains mode wall_s cpu_s cpu_us_per_d peak_rss_mb provider_calls zones
+echo "ref_cpu_s: the CPU seconds of a fixed piece of work (scripts/benchref) just before the row's runs;"
+echo "this machine's speed moves: rows are comparable at the same ref_cpu_s (a higher one is a slower machine)"
+printf '%-14s %-8s %8s %8s %11s %12s %15s %7s %9s\n' domains mode wall_s cpu_s cpu_us_per_d peak_rss_mb provider_calls zones ref_cpu_s
 modes=dry-run
 [ "$ONCE" = 1 ] && modes="dry-run once"
 growth=()
@@ -221,6 +237,7 @@ target() {
 	}'
 }
 echo "performance targets (wall times hold only on a quiet machine):"
+[ -n "$ref_min" ] && echo "the machine's reference work took $ref_min to $ref_max CPU-s during the runs"
 target "100,000 --dry-run, wall" "${res_wall[100000.dry-run]:-}" 5 s
 target "100,000 --dry-run, peak RSS" "${res_rss[100000.dry-run]:-}" 600 MB
 [ -n "${res_cpu[100000.dry-run]:-}" ] && target "100,000 --dry-run, CPU per domain" \
