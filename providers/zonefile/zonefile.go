@@ -231,7 +231,7 @@ func (p *Provider) GetRecordsCanonical(ctx context.Context, zone string) ([]libd
 	}
 	// The file is read into a pooled buffer: canonical records are
 	// copies, so the buffer is free again once they are made (at 100,000
-	// zones, 100 MB not allocated). records may keep parts of the text.
+	// zones, 100 MB not allocated).
 	bp := zoneTexts.Get().(*[]byte)
 	data, err := readFileInto(path, origin, *bp)
 	if err != nil {
