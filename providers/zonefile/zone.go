@@ -56,13 +56,133 @@ type zoneData struct {
 // path is only used in errors, which name path:line.
 func parseZone(data []byte, path, origin string, fn func(rr dns.RR, comment string)) error {
 	zp := dns.NewZoneParser(bytes.NewReader(data), origin, "")
+	if !containsFold(data, "$GENERATE") {
+		for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
+			fn(rr, zp.Comment())
+		}
+		if err := zp.Err(); err != nil {
+			return parseError(path, err)
+		}
+		return nil
+	}
+	// The TTLs of a text with $GENERATE are set right (inheritTTLs)
+	// before the records are handed on.
+	var rrs []dns.RR
+	var comments []string
 	for rr, ok := zp.Next(); ok; rr, ok = zp.Next() {
-		fn(rr, zp.Comment())
+		rrs = append(rrs, rr)
+		comments = append(comments, zp.Comment())
 	}
 	if err := zp.Err(); err != nil {
 		return parseError(path, err)
 	}
+	inheritTTLs(unsafe.String(unsafe.SliceData(data), len(data)), origin, rrs)
+	for i, rr := range rrs {
+		fn(rr, comments[i])
+	}
 	return nil
+}
+
+// inheritTTLs sets the TTL of the records rrs (miekg/dns's of text, in
+// order) that give none as BIND does, where miekg/dns does not: it gives
+// the records of a $GENERATE line without a TTL the package default (3600)
+// rather than the $TTL in force or the last TTL given, and a TTL given by
+// a $GENERATE line is not the last TTL given for the records after. A
+// text whose entries do not match the records one to one (an $INCLUDE)
+// is left as read.
+func inheritTTLs(text, origin string, rrs []dns.RR) {
+	type fix struct {
+		id  int
+		ttl uint32
+	}
+	var fixes []fix
+	cur := origin
+	dirTTL := ""
+	var dir ttlState   // the $TTL in force
+	var last uint32    // the last TTL given
+	haveLast := false  // whether one was
+	generated := false // since the first $GENERATE line
+	id := 0
+	inherit := func(n int) {
+		switch {
+		case dir.set:
+			for k := range n {
+				fixes = append(fixes, fix{id + k, dir.ttl})
+			}
+		case haveLast:
+			for k := range n {
+				fixes = append(fixes, fix{id + k, last})
+			}
+		}
+	}
+	entries := splitEntries(text)
+	for i := range entries {
+		e := &entries[i]
+		switch e.kind {
+		case entryOrigin:
+			if len(e.toks) > 1 {
+				cur = absName(e.tok(1), cur)
+			}
+		case entryTTL:
+			if len(e.toks) > 1 {
+				dirTTL = e.tok(1)
+				if t, ok := zoneTTL(dirTTL); ok {
+					dir = ttlState{set: true, byDirective: true, ttl: t}
+				}
+			}
+		case entryInclude:
+			return
+		case entryGenerate:
+			n, err := countGenerated(e.text, cur, dirTTL)
+			if err != nil {
+				return
+			}
+			// $GENERATE range lhs [ttl] [class] type rhs
+			if len(e.toks) > 3 && !isTypeToken(e.tok(3)) && !isClassToken(e.tok(3)) {
+				if t, ok := zoneTTL(e.tok(3)); ok {
+					last, haveLast = t, true
+					id += n
+					generated = true
+					continue
+				}
+			}
+			inherit(n)
+			id += n
+			generated = true
+		case entryRecord:
+			if id >= len(rrs) {
+				return
+			}
+			if e.ttl >= 0 {
+				last, haveLast = rrs[id].Header().Ttl, true
+			} else if generated {
+				inherit(1)
+			}
+			id++
+		}
+	}
+	if id != len(rrs) {
+		return
+	}
+	for _, f := range fixes {
+		rrs[f.id].Header().Ttl = f.ttl
+	}
+}
+
+// containsFold reports whether data holds word in any case (word is upper
+// case ASCII).
+func containsFold(data []byte, word string) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(data[i:], word[0])
+		if j < 0 {
+			return false
+		}
+		i += j
+		if len(data)-i >= len(word) && bytes.EqualFold(data[i:i+len(word)], []byte(word)) {
+			return true
+		}
+		i++
+	}
 }
 
 // parseAll returns the records of the zone file text data in order: by
