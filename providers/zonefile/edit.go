@@ -365,8 +365,7 @@ type fileDoc struct {
 func splitDoc(data string, entries []fileEntry, path, origin string, rrs []dns.RR) (*fileDoc, error) {
 	d := &fileDoc{size: len(data), entries: entries, recAt: make([]int, 0, len(rrs))}
 	ids := make([]int, len(rrs)) // the entries' one-record lists, in one array
-	cur := origin
-	dirTTL := ""
+	dirs := directives{origin: origin}
 	id := 0
 	mismatch := func(e *fileEntry, why string) error {
 		return fmt.Errorf("%s:%d: cannot edit this zone file in place: %s", path, e.line, why)
@@ -376,19 +375,11 @@ func splitDoc(data string, entries []fileEntry, path, origin string, rrs []dns.R
 		if e.open {
 			return nil, mismatch(e, "the file ends within a quoted string or parentheses")
 		}
+		n, err := dirs.take(e)
 		switch e.kind {
-		case entryOrigin:
-			if len(e.toks) > 1 {
-				cur = absName(e.tok(1), cur)
-			}
-		case entryTTL:
-			if len(e.toks) > 1 {
-				dirTTL = e.tok(1)
-			}
 		case entryInclude:
 			return nil, mismatch(e, "$INCLUDE is not supported")
 		case entryGenerate:
-			n, err := countGenerated(e.text, cur, dirTTL)
 			if err != nil {
 				return nil, mismatch(e, err.Error())
 			}
@@ -424,6 +415,31 @@ func splitDoc(data string, entries []fileEntry, path, origin string, rrs []dns.R
 		return nil, fmt.Errorf("%s: cannot edit this zone file in place: %d records found in %d entries", path, len(rrs), id)
 	}
 	return d, nil
+}
+
+// directives follows the $ORIGIN and $TTL in force from entry to entry of
+// a zone file, as miekg/dns reads them.
+type directives struct {
+	origin string // the $ORIGIN in force
+	ttl    string // the $TTL in force, as written ("": none)
+}
+
+// take notes the $ORIGIN or $TTL entry e; for a $GENERATE entry it returns
+// the number of records it makes under the directives in force.
+func (d *directives) take(e *fileEntry) (generated int, err error) {
+	switch e.kind {
+	case entryOrigin:
+		if len(e.toks) > 1 {
+			d.origin = absName(e.tok(1), d.origin)
+		}
+	case entryTTL:
+		if len(e.toks) > 1 {
+			d.ttl = e.tok(1)
+		}
+	case entryGenerate:
+		return countGenerated(e.text, d.origin, d.ttl)
+	}
+	return 0, nil
 }
 
 // countGenerated returns the number of records a $GENERATE entry makes.

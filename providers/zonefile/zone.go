@@ -96,57 +96,41 @@ func inheritTTLs(text, origin string, rrs []dns.RR) {
 		ttl uint32
 	}
 	var fixes []fix
-	cur := origin
-	dirTTL := ""
+	dirs := directives{origin: origin}
 	var dir ttlState   // the $TTL in force
 	var last uint32    // the last TTL given
 	haveLast := false  // whether one was
 	generated := false // since the first $GENERATE line
 	id := 0
+	// inherit sets the TTL of the next n records, when it is known.
 	inherit := func(n int) {
-		switch {
-		case dir.set:
-			for k := range n {
-				fixes = append(fixes, fix{id + k, dir.ttl})
-			}
-		case haveLast:
-			for k := range n {
-				fixes = append(fixes, fix{id + k, last})
-			}
+		if !dir.set && !haveLast {
+			return
+		}
+		for k := range n {
+			fixes = append(fixes, fix{id + k, dir.inherited(last)})
 		}
 	}
 	entries := splitEntries(text)
 	for i := range entries {
 		e := &entries[i]
+		n, err := dirs.take(e)
 		switch e.kind {
-		case entryOrigin:
-			if len(e.toks) > 1 {
-				cur = absName(e.tok(1), cur)
-			}
 		case entryTTL:
-			if len(e.toks) > 1 {
-				dirTTL = e.tok(1)
-				if t, ok := zoneTTL(dirTTL); ok {
-					dir = ttlState{set: true, byDirective: true, ttl: t}
-				}
+			if t, ok := zoneTTL(dirs.ttl); ok {
+				dir = ttlState{set: true, byDirective: true, ttl: t}
 			}
 		case entryInclude:
 			return
 		case entryGenerate:
-			n, err := countGenerated(e.text, cur, dirTTL)
 			if err != nil {
 				return
 			}
-			// $GENERATE range lhs [ttl] [class] type rhs
-			if len(e.toks) > 3 && !isTypeToken(e.tok(3)) && !isClassToken(e.tok(3)) {
-				if t, ok := zoneTTL(e.tok(3)); ok {
-					last, haveLast = t, true
-					id += n
-					generated = true
-					continue
-				}
+			if t, ok := generateTTL(e); ok {
+				last, haveLast = t, true
+			} else {
+				inherit(n)
 			}
-			inherit(n)
 			id += n
 			generated = true
 		case entryRecord:
@@ -167,6 +151,15 @@ func inheritTTLs(text, origin string, rrs []dns.RR) {
 	for _, f := range fixes {
 		rrs[f.id].Header().Ttl = f.ttl
 	}
+}
+
+// generateTTL returns the TTL a $GENERATE entry gives its records, if it
+// gives one: $GENERATE range lhs [ttl] [class] type rhs.
+func generateTTL(e *fileEntry) (uint32, bool) {
+	if len(e.toks) <= 3 || isTypeToken(e.tok(3)) || isClassToken(e.tok(3)) {
+		return 0, false
+	}
+	return zoneTTL(e.tok(3))
 }
 
 // containsFold reports whether data holds word in any case (word is upper
