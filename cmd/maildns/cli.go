@@ -250,7 +250,7 @@ func singleDashFlags(root *cobra.Command, args []string) []string {
 func dispatch(ctx context.Context, f *flags) int {
 	stdout, stderr := f.stdout, f.stderr
 	if !f.version && (len(f.args) > 0 || f.validate || f.dryRun || f.once) {
-		tuneBatchGC()
+		tuneBatch()
 	}
 	switch {
 	case f.version:

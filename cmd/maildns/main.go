@@ -12,7 +12,7 @@ import (
 )
 
 func main() {
-	tuneGC = true
+	tuneProcess = true
 	args, stopProfiles := startProfiles(os.Args[1:])
 	code := run(args, os.Stdout, os.Stderr)
 	stopProfiles()

@@ -5,7 +5,9 @@ package readfile
 import (
 	"io/fs"
 	"slices"
+	"strings"
 	"syscall"
+	"unsafe"
 )
 
 func read(path string, limit int64, dst []byte) ([]byte, Info, error) {
@@ -14,8 +16,13 @@ func read(path string, limit int64, dst []byte) ([]byte, Info, error) {
 	// does not wait for a writer; O_NOCTTY: a terminal is not taken as
 	// the process's own. What is not a regular file is closed unread.
 	var fd int
+	raw := direct.Load()
 	err := ignoringEINTR(func() (err error) {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		if raw {
+			fd, err = rawOpen(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOCTTY)
+		} else {
+			fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+		}
 		if err == syscall.EAGAIN {
 			// A regular file under another process's lease: wait for
 			// it as a plain open would.
@@ -27,16 +34,16 @@ func read(path string, limit int64, dst []byte) ([]byte, Info, error) {
 		return nil, Info{}, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
 	var st syscall.Stat_t
-	if err := ignoringEINTR(func() error { return syscall.Fstat(fd, &st) }); err != nil {
-		syscall.Close(fd)
+	if err := ignoringEINTR(func() error { return fstat(raw, fd, &st) }); err != nil {
+		closeFD(raw, fd)
 		return nil, Info{}, &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
 	info := Info{Size: st.Size, Mode: fileMode(st.Mode), Dev: uint64(st.Dev), Ino: st.Ino}
 	if !info.Regular() || (limit >= 0 && info.Size > limit) {
-		syscall.Close(fd)
+		closeFD(raw, fd)
 		return nil, info, nil
 	}
-	defer syscall.Close(fd)
+	defer closeFD(raw, fd)
 	// One byte more than the size, so that a file that grew since the
 	// fstat is read on (up to limit+1 bytes: the caller sees it is over).
 	want := info.Size + 1
@@ -77,6 +84,52 @@ func read(path string, limit int64, dst []byte) ([]byte, Info, error) {
 			return buf, info, nil
 		}
 	}
+}
+
+// rawOpen is syscall.Open (at the working directory) as a raw system call;
+// a path of up to 255 bytes is passed from the stack, not copied to the
+// heap.
+func rawOpen(path string, mode int) (int, error) {
+	var stack [256]byte
+	var p *byte
+	if len(path) < len(stack) {
+		if strings.IndexByte(path, 0) >= 0 {
+			return -1, syscall.EINVAL
+		}
+		copy(stack[:], path)
+		p = &stack[0]
+	} else {
+		var err error
+		if p, err = syscall.BytePtrFromString(path); err != nil {
+			return -1, err
+		}
+	}
+	r, _, e := syscall.RawSyscall6(syscall.SYS_OPENAT, atFDCWD, uintptr(unsafe.Pointer(p)), uintptr(mode), 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// atFDCWD is AT_FDCWD (-100) as the system call takes it.
+var atFDCWD = func() uintptr { v := -100; return uintptr(v) }()
+
+func fstat(raw bool, fd int, st *syscall.Stat_t) error {
+	if !raw {
+		return syscall.Fstat(fd, st)
+	}
+	if _, _, e := syscall.RawSyscall(syscall.SYS_FSTAT, uintptr(fd), uintptr(unsafe.Pointer(st)), 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func closeFD(raw bool, fd int) {
+	if raw {
+		syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(fd), 0, 0)
+		return
+	}
+	syscall.Close(fd)
 }
 
 func ignoringEINTR(f func() error) error {

@@ -3,6 +3,7 @@ package readfile
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -142,5 +143,77 @@ func TestReadInto(t *testing.T) {
 		if shared := cap(got) == cap(buf) && &got[:1][0] == &buf[:1][0]; shared != (size < 100) {
 			t.Fatalf("size %d: read into the buffer given = %v, want %v", size, shared, size < 100)
 		}
+	}
+}
+
+// TestDirect: with raw system calls, Read reads and fails as it does
+// without them, for a path of any length.
+func TestDirect(t *testing.T) {
+	SetDirect(true)
+	t.Cleanup(func() { SetDirect(false) })
+	t.Run("MatchesOSReadFile", TestReadMatchesOSReadFile)
+	t.Run("OverLimitIsNotRead", TestReadOverLimitIsNotRead)
+	t.Run("ErrorsAsOSDoes", TestReadErrorsAsOSDoes)
+	t.Run("PastTheStatSize", TestReadPastTheStatSize)
+	t.Run("Into", TestReadInto)
+	t.Run("PathLengths", func(t *testing.T) {
+		dir := t.TempDir()
+		// Paths around the 256 bytes (with the NUL) passed from the stack.
+		for _, total := range []int{254, 255, 256, 257, 600} {
+			p := dir
+			for len(p) < total {
+				p = filepath.Join(p, strings.Repeat("p", min(200, total-len(p)-1)))
+			}
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(p), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := Read(p, -1)
+			if err != nil || string(got) != p {
+				t.Fatalf("path of %d bytes: got %q, err %v", len(p), got, err)
+			}
+		}
+		for _, p := range []string{"", "a\x00b", dir + "/" + strings.Repeat("q", 300) + "\x00"} {
+			_, _, err := Read(p, -1)
+			SetDirect(false)
+			_, _, plain := Read(p, -1)
+			SetDirect(true)
+			if err == nil || plain == nil || err.Error() != plain.Error() {
+				t.Fatalf("path %q: error %v, without raw calls %v", p, err, plain)
+			}
+		}
+	})
+}
+
+// BenchmarkReadMany reads 1,000 policy-sized files from as many goroutines
+// as processors, with plain and with raw system calls (SetDirect).
+func BenchmarkReadMany(b *testing.B) {
+	dir := b.TempDir()
+	paths := make([]string, 1000)
+	for i := range paths {
+		paths[i] = filepath.Join(dir, fmt.Sprintf("policy-%04d.yaml", i))
+		if err := os.WriteFile(paths[i], bytes.Repeat([]byte("x"), 400), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, direct := range []bool{false, true} {
+		name := "plain"
+		if direct {
+			name = "direct"
+		}
+		b.Run(name, func(b *testing.B) {
+			SetDirect(direct)
+			defer SetDirect(false)
+			b.RunParallel(func(pb *testing.PB) {
+				buf := make([]byte, 0, 1024)
+				for i := 0; pb.Next(); i++ {
+					if _, _, err := ReadInto(paths[i%len(paths)], 1<<20, buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
 	}
 }

@@ -40,16 +40,16 @@ func TestStartHeap(t *testing.T) {
 	}
 }
 
-// TestTuneBatchGCOnlyInTheProcess: commands run by the tests leave the
+// TestTuneBatchOnlyInTheProcess: commands run by the tests leave the
 // collector of the test process alone.
-func TestTuneBatchGCOnlyInTheProcess(t *testing.T) {
-	if tuneGC {
-		t.Fatal("tuneGC set outside main")
+func TestTuneBatchOnlyInTheProcess(t *testing.T) {
+	if tuneProcess {
+		t.Fatal("tuneProcess set outside main")
 	}
 	before := debug.SetGCPercent(-1)
 	debug.SetGCPercent(before)
-	tuneBatchGC()
+	tuneBatch()
 	if p := debug.SetGCPercent(before); p != before {
-		t.Fatalf("tuneBatchGC in a test changed GOGC from %d to %d", before, p)
+		t.Fatalf("tuneBatch in a test changed GOGC from %d to %d", before, p)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/maildns/maildns/internal/readfile"
 )
 
 // batchHeap is the heap a one-shot run (everything but the daemon) grows
@@ -19,15 +21,20 @@ const batchHeap = 256 << 20
 // for 475 MB peak RSS rather than 463.
 const batchGCPercent = 150
 
-// tuneGC is set by main: the collector is tuned for the process, never
-// for the tests that run the commands in theirs.
-var tuneGC bool
+// tuneProcess is set by main: the process is tuned, never the tests that
+// run the commands in theirs.
+var tuneProcess bool
 
-// tuneBatchGC makes the collector of a one-shot run wait for batchHeap
-// (a soft memory limit with collection off), then collect at
-// batchGCPercent. GOGC or GOMEMLIMIT set by the operator win.
-func tuneBatchGC() {
-	if !tuneGC || os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+// tuneBatch tunes a one-shot run: its files are read with raw system calls
+// (readfile.SetDirect), and its collector waits for batchHeap (a soft
+// memory limit with collection off), then collects at batchGCPercent.
+// GOGC or GOMEMLIMIT set by the operator win.
+func tuneBatch() {
+	if !tuneProcess {
+		return
+	}
+	readfile.SetDirect(true)
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
 	startHeap(batchHeap, batchGCPercent)
