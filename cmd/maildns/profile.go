@@ -5,16 +5,19 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strings"
 )
 
 // profileFlags are the hidden profiling flags, taken out of the arguments
 // before the real flags are parsed (they are not in --help).
-var profileFlags = []string{"cpuprofile", "memprofile"}
+var profileFlags = []string{"cpuprofile", "memprofile", "trace"}
 
-// startProfiles removes --cpuprofile FILE and --memprofile FILE from args,
-// starts the CPU profile, and returns the remaining arguments and a function
-// that stops the CPU profile and writes the heap profile.
+// startProfiles removes --cpuprofile FILE, --memprofile FILE and --trace
+// FILE (an execution trace, for go tool trace: where a run's wall time
+// goes) from args, starts the CPU profile and the trace, and returns the
+// remaining arguments and a function that stops them and writes the heap
+// profile.
 func startProfiles(args []string) ([]string, func()) {
 	files := map[string]string{}
 	var rest []string
@@ -50,7 +53,23 @@ func startProfiles(args []string) ([]string, func()) {
 			cpu = f
 		}
 	}
+	var tr *os.File
+	if path := files["trace"]; path != "" {
+		f, err := os.Create(path)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "maildns: --trace: %v\n", err)
+		} else {
+			tr = f
+		}
+	}
 	return rest, func() {
+		if tr != nil {
+			trace.Stop()
+			tr.Close()
+		}
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			cpu.Close()
