@@ -52,9 +52,42 @@ var canonBufs = sync.Pool{New: func() any { return new(canonBuf) }}
 // text with a space at either end (which Normalize would change: the
 // engine needs both forms).
 func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
+	return readCanonicalSplit(data, origin, len(data) >= parallelMin)
+}
+
+// readCanonicalSplit is readCanonical, in two halves side by side when
+// split (as parseZoneFastSplit: the second half read from the $ORIGIN and
+// $TTL the first leaves). The records are the same; each half's names and
+// data share a string of their own.
+func readCanonicalSplit(data []byte, origin string, split bool) ([]libdns.RR, bool) {
 	if len(data) > 1<<29 || !fastCandidate(data) {
 		return nil, false // past what the spans count, or not for the fast parser
 	}
+	start := fastState{origin: origin}
+	if split {
+		if mid := bytes.IndexByte(data[len(data)/2:], '\n'); mid >= 0 {
+			mid += len(data)/2 + 1
+			if st, ok := start.after(data[:mid]); ok {
+				var second []libdns.RR
+				var secondOK bool
+				var wg sync.WaitGroup
+				wg.Go(func() { second, secondOK = readCanonicalFrom(data[mid:], st, origin, 0) })
+				room := bytes.Count(data[mid:], []byte{'\n'}) + 1
+				first, firstOK := readCanonicalFrom(data[:mid], start, origin, room)
+				wg.Wait()
+				if !firstOK || !secondOK {
+					return nil, false
+				}
+				return append(first, second...), true
+			}
+		}
+	}
+	return readCanonicalFrom(data, start, origin, 0)
+}
+
+// readCanonicalFrom is readCanonical of data read from the state st, into
+// an array with room for room records more.
+func readCanonicalFrom(data []byte, st fastState, origin string, room int) ([]libdns.RR, bool) {
 	b := canonBufs.Get().(*canonBuf)
 	defer func() {
 		if cap(b.text) > canonKeepText || cap(b.recs) > canonKeepRecs {
@@ -73,7 +106,7 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 		b.text = make([]byte, 0, len(data))
 	}
 	zone := origin[:len(origin)-1]
-	ok := scanZoneFast(data, origin, func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
+	ok := scanZoneFastFrom(data, st, func(owner []byte, ttl uint32, typ string, f [][]byte, cur string) bool {
 		if typ == "SOA" {
 			_, ok := fastSOA(f, cur)
 			return ok && fastNameOK(owner, cur)
@@ -140,7 +173,7 @@ func readCanonical(data []byte, origin string) ([]libdns.RR, bool) {
 		return nil, false
 	}
 	text := string(b.text)
-	out := make([]libdns.RR, len(b.recs))
+	out := make([]libdns.RR, len(b.recs), len(b.recs)+room)
 	for i, r := range b.recs {
 		name := "@"
 		switch r.name[0] {

@@ -85,7 +85,7 @@ func parseFastFrom(data []byte, st fastState, size int) (rrs []dns.RR, ok bool) 
 	return rrs, true
 }
 
-// fastState is what scanZoneFast carries from line to line: the $ORIGIN
+// fastState is what scanZoneFastFrom carries from line to line: the $ORIGIN
 // and the $TTL in force.
 type fastState struct {
 	origin  string
@@ -94,7 +94,7 @@ type fastState struct {
 }
 
 // directive takes the $ORIGIN or $TTL line of fields into st: is says
-// whether it is one, ok whether it is one scanZoneFast takes.
+// whether it is one, ok whether it is one scanZoneFastFrom takes.
 func (st *fastState) directive(fields [][]byte) (is, ok bool) {
 	switch string(fields[0]) {
 	case "$ORIGIN":
@@ -122,9 +122,9 @@ func (st *fastState) directive(fields [][]byte) (is, ok bool) {
 	return false, true
 }
 
-// after returns the state scanZoneFast is in after data, read from st,
+// after returns the state scanZoneFastFrom is in after data, read from st,
 // looking only at its directive lines; ok is false when one of those is
-// not one scanZoneFast takes (it would refuse the text).
+// not one scanZoneFastFrom takes (it would refuse the text).
 func (st fastState) after(data []byte) (fastState, bool) {
 	var fields [][]byte
 	for len(data) > 0 {
@@ -144,17 +144,13 @@ func (st fastState) after(data []byte) (fastState, bool) {
 	return st, true
 }
 
-// scanZoneFast reads the lines of data as parseZoneFast takes them and calls
-// record for each record line: its owner as written, its TTL, its type
-// (one of fastTypes), its data fields and the $ORIGIN in force. record
-// checks the owner and the data and returns false for what it does not
-// take. scanZoneFast returns false as soon as a line or record is refused.
-// Its callers first check data with fastCandidate.
-func scanZoneFast(data []byte, origin string, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
-	return scanZoneFastFrom(data, fastState{origin: origin}, record)
-}
-
-// scanZoneFastFrom is scanZoneFast of data read from the state st.
+// scanZoneFastFrom reads the lines of data as parseZoneFast takes them,
+// from the $ORIGIN and $TTL of st, and calls record for each record line:
+// its owner as written, its TTL, its type (one of fastTypes), its data
+// fields and the $ORIGIN in force. record checks the owner and the data
+// and returns false for what it does not take. scanZoneFastFrom returns
+// false as soon as a line or record is refused. Its callers first check
+// data with fastCandidate.
 func scanZoneFastFrom(data []byte, st fastState, record func(owner []byte, ttl uint32, typ string, f [][]byte, origin string) bool) bool {
 	fp := fieldBufs.Get().(*[][]byte)
 	fields := *fp
@@ -223,7 +219,7 @@ func fastCandidate(data []byte) bool {
 		bytes.IndexByte(data, '\\') < 0 && bytes.IndexByte(data, '\r') < 0
 }
 
-// fieldBufs hold scanZoneFast's room for a line's fields.
+// fieldBufs hold scanZoneFastFrom's room for a line's fields.
 var fieldBufs = sync.Pool{New: func() any { f := make([][]byte, 0, 16); return &f }}
 
 // zoneFields splits a line into its fields, a quoted string one field with

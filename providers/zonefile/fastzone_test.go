@@ -293,6 +293,11 @@ func checkHalves(t *testing.T, name string, data []byte, origin string) {
 			t.Errorf("%s: record %d: whole %s, halves %s", name, i, whole[i], halves[i])
 		}
 	}
+	canonWhole, wholeOK := readCanonicalSplit(data, origin, false)
+	canonHalves, halvesOK := readCanonicalSplit(data, origin, true)
+	if wholeOK != halvesOK || !reflect.DeepEqual(canonWhole, canonHalves) {
+		t.Errorf("%s: readCanonical whole (ok %v) and in halves (ok %v) differ:\n%v\n%v", name, wholeOK, halvesOK, canonWhole, canonHalves)
+	}
 }
 
 // TestEntryForAsMiekg: a record to write, taken by the fast parser, is the
