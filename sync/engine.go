@@ -114,9 +114,14 @@ type zoneApply struct {
 	genOK    bool        // gen was read
 	after    []libdns.RR // as read back after applying
 	afterIdx liveIndex   // after by name and type, built once for all parts
-	unlock   func()      // releases the zone's lock (apply modes)
-	run      string      // the run's id, for its journal entries
-	journal  *journaler  // nil: no journal (no state_dir)
+	// liveNames is the zone resolver's index of the names of namesOf (live
+	// when it was started): built beside the plan (readZones), for the
+	// SPF hold's lookups, and used only while live is still namesOf.
+	liveNames *check.ZoneNames
+	namesOf   []libdns.RR
+	unlock    func()     // releases the zone's lock (apply modes)
+	run       string     // the run's id, for its journal entries
+	journal   *journaler // nil: no journal (no state_dir)
 }
 
 // domainZone is one domain's share of one zone.
@@ -495,6 +500,12 @@ func (rs *runState) readZones(ctx context.Context, e *Engine) {
 			z.gen, z.genOK = zoneGeneration(e.Config.StateDir, z.key.provider, z.key.zone)
 		}
 		e.ZoneCache.readFirst(ctx, z)
+		if rs.refuse && rs.live && z.zoneApply != nil && z.err == nil && len(z.live) > indexedZone {
+			// The SPF hold's resolver would index a large zone's names
+			// on its first lookup, the shares waiting: it is built
+			// while the shares are planned.
+			z.liveNames, z.namesOf = check.IndexNames(z.live), z.live
+		}
 		planZone(z, rs.refuse)
 		if pack {
 			z.pack()
@@ -787,8 +798,11 @@ func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
 		// when they are), and copy only to join one zone read at two
 		// providers.
 		zone := check.Zone{Records: z.current()}
-		if z.packed.Len() > 0 {
+		switch {
+		case z.packed.Len() > 0:
 			zone = check.Zone{Packed: &z.packed}
+		case z.zoneApply != nil && z.liveNames != nil && sameArray(z.namesOf, zone.Records):
+			zone.Names = z.liveNames
 		}
 		if have, ok := m[z.key.zone]; ok {
 			m[z.key.zone] = check.Zone{Records: append(slices.Clip(zoneRecords(have)), zoneRecords(zone)...)}
@@ -798,6 +812,11 @@ func (e *Engine) runResolver(r Resolver, zones []*zoneState) Resolver {
 	}
 	e.Memo.addZones(m, zones)
 	return check.NewZoneResolverOf(m, r)
+}
+
+// sameArray reports whether a and b are the same records of one array.
+func sameArray(a, b []libdns.RR) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // planZone plans each domain's share of z as soon as z is read (zones in

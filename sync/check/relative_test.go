@@ -92,7 +92,7 @@ func TestZoneNamesGroupRuns(t *testing.T) {
 			wantNS = append(wantNS, name)
 		}
 	}
-	var n zoneNames
+	var n ZoneNames
 	n.build(recs)
 	if !reflect.DeepEqual(n.byName, want) || !slices.Equal(n.ns, wantNS) {
 		t.Errorf("byName %v ns %v, want %v %v", n.byName, n.ns, want, wantNS)

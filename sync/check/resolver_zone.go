@@ -22,21 +22,22 @@ import (
 // other than the apex belongs to another server and goes to next.
 type ZoneResolver struct {
 	zones   map[string]Zone       // by zone name, lower case, no trailing dot
-	names   map[string]*zoneNames // the zones of over indexedZone records
+	names   map[string]*ZoneNames // the zones of over indexedZone records
 	next    Resolver
 	answers atomic.Int64
 }
 
-// zoneNames indexes the names of one large zone (many domains share it), so
-// that a lookup does not scan the whole zone. Built on first use.
-type zoneNames struct {
+// ZoneNames indexes the names of one large zone (many domains share it), so
+// that a lookup does not scan the whole zone. Built on first use, or ahead
+// by IndexNames.
+type ZoneNames struct {
 	once   gosync.Once
 	byName map[string][]libdns.RR // lower-case name -> its records, in zone order
 	below  map[string]int         // name ("@" too) -> distinct names strictly below it
 	ns     []string               // lower-case names of the NS records but the apex
 }
 
-func (n *zoneNames) build(recs []libdns.RR) {
+func (n *ZoneNames) build(recs []libdns.RR) {
 	// Sized for its names at once (a zone lists a name's records
 	// together): a map grown step by step to a million names costs more
 	// than the count.
@@ -86,17 +87,28 @@ func (n *zoneNames) build(recs []libdns.RR) {
 }
 
 // Zone is one zone's records for NewZoneResolverOf: Records, or Packed
-// when it is not nil.
+// when it is not nil. Names, when not nil, is IndexNames(Records).
 type Zone struct {
 	Records []libdns.RR
 	Packed  *canon.Packed
+	Names   *ZoneNames
+}
+
+// IndexNames starts building the index of the names of recs, a zone of
+// over IndexedZone records, that a ZoneResolver otherwise builds on its
+// first lookup there: given in Zone.Names, it is used, and a lookup waits
+// for it to be done. recs must not change.
+func IndexNames(recs []libdns.RR) *ZoneNames {
+	n := &ZoneNames{}
+	go n.once.Do(func() { n.build(recs) })
+	return n
 }
 
 // zoneView is one zone's records, with the index of a large zone.
 type zoneView struct {
 	recs   []libdns.RR
 	packed *canon.Packed // not nil: the records, packed (recs is nil)
-	ix     *zoneNames    // nil: scan the records
+	ix     *ZoneNames    // nil: scan the records
 }
 
 // scan reads a zoneView's records, in order, from recs or packed.
@@ -172,10 +184,13 @@ func NewZoneResolverOf(zones map[string]Zone, next Resolver) Resolver {
 			break
 		}
 	}
-	z := &ZoneResolver{zones: zones, names: map[string]*zoneNames{}, next: next}
+	z := &ZoneResolver{zones: zones, names: map[string]*ZoneNames{}, next: next}
 	for name, zone := range zones {
-		if zone.Packed != nil && zone.Packed.Len() > IndexedZone || len(zone.Records) > IndexedZone {
-			z.names[name] = &zoneNames{}
+		switch {
+		case zone.Names != nil && zone.Packed == nil:
+			z.names[name] = zone.Names
+		case zone.Packed != nil && zone.Packed.Len() > IndexedZone || len(zone.Records) > IndexedZone:
+			z.names[name] = &ZoneNames{}
 		}
 	}
 	return z

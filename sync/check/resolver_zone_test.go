@@ -99,7 +99,7 @@ func TestZoneNamesIndexAsScan(t *testing.T) {
 		recs = append(recs, rsRR(fmt.Sprintf("h%d.hosts", i), "A", "192.0.2.1"))
 	}
 	scan := zoneView{recs: recs}
-	ix := &zoneNames{}
+	ix := &ZoneNames{}
 	ix.build(recs)
 	indexed := zoneView{recs: recs, ix: ix}
 	pk := canon.Pack(recs, nil)
@@ -133,8 +133,14 @@ func TestZoneNamesIndexAsScan(t *testing.T) {
 			}
 		}
 	}
-	// Through the resolver, packed: answered as the records are.
+	// Through the resolver, packed, and with the index built ahead
+	// (IndexNames): answered as the records are.
 	pr := NewZoneResolverOf(map[string]Zone{"example.com": {Packed: &pk}}, nil)
+	ahead := IndexNames(recs)
+	ar := NewZoneResolverOf(map[string]Zone{"example.com": {Records: recs, Names: ahead}}, nil)
+	if got := ar.(*ZoneResolver).names["example.com"]; got != ahead {
+		t.Error("the resolver does not use the index built ahead")
+	}
 	sr := NewZoneResolver(map[string][]libdns.RR{"example.com": recs}, nil)
 	for _, n := range names {
 		for _, qt := range []string{"TXT", "A", "NS", "CNAME"} {
@@ -143,9 +149,11 @@ func TestZoneNamesIndexAsScan(t *testing.T) {
 				name = "example.com."
 			}
 			a, aerr := sr.Lookup(context.Background(), name, qt)
-			b, berr := pr.Lookup(context.Background(), name, qt)
-			if d := cmp.Diff(a, b); d != "" || (aerr == nil) != (berr == nil) {
-				t.Errorf("%s %s packed (+) differs (%v, %v):\n%s", name, qt, aerr, berr, d)
+			for kind, r := range map[string]Resolver{"packed": pr, "indexed ahead": ar} {
+				b, berr := r.Lookup(context.Background(), name, qt)
+				if d := cmp.Diff(a, b); d != "" || (aerr == nil) != (berr == nil) {
+					t.Errorf("%s %s %s (+) differs (%v, %v):\n%s", name, qt, kind, aerr, berr, d)
+				}
 			}
 		}
 	}
