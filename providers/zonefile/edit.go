@@ -693,7 +693,7 @@ func (z *zoneData) editedText() (string, error) {
 			news = append(news, i)
 		}
 	}
-	key := func(id int) rrsetKey { return rrsetKey{z.readKeys[id].Name, z.readKeys[id].Type} }
+	key := func(id int) rrsetKey { return rrsetKey{z.readNames[id], z.readKey(id).Type} }
 	removed := map[rrsetKey][]int{}
 	// A gone record that a $GENERATE line makes is cut out of its range;
 	// its replacement, if any, goes after that line.
@@ -704,7 +704,7 @@ func (z *zoneData) editedText() (string, error) {
 		}
 		if e := &z.doc.entries[z.doc.recAt[id]]; e.kind == entryGenerate {
 			if _, _, err := e.generateRange(); err != nil {
-				k := z.readKeys[id]
+				k := z.readKey(id)
 				return "", fmt.Errorf("%s:%d: the record %s %s %s comes from a $GENERATE line whose range maildns cannot split (%v): write that record on a line of its own", z.path, e.line, k.Name, k.Type, k.Data, err)
 			}
 			genGone[id] = true
@@ -735,7 +735,7 @@ func (z *zoneData) editedText() (string, error) {
 		for _, i := range added[k] {
 			n := &z.entries[i]
 			for j, id := range rem {
-				if !used[j] && z.readKeys[id].Data == n.key.Data {
+				if !used[j] && z.readKey(id).Data == n.key.Data {
 					// Same data: the file keeps its spelling (the case of
 					// names, how a TXT is split); only the TTL may change.
 					rr := dns.Copy(z.rrs[id])
@@ -777,7 +777,8 @@ func (z *zoneData) editedText() (string, error) {
 			if !keep[id] && swap[id] == nil && !genGone[id] {
 				continue
 			}
-			if have := key(id); leftNames[have.name] {
+			if leftNames[z.readNames[id]] {
+				have := key(id)
 				lastOfName[have.name] = z.doc.recAt[id]
 				lastOfSet[have] = z.doc.recAt[id]
 			}

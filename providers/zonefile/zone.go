@@ -26,10 +26,14 @@ const maxTTL = 1<<31 - 1
 
 // entry is one record of a zone file other than its SOA.
 type entry struct {
-	id  int // the record's place in the file as read; -1 for a new record
-	rr  dns.RR
-	rec libdns.Record // the canonical libdns view of rr
-	key libdns.RR     // rec.RR(), compared by name, type and data
+	id int // the record's place in the file as read; -1 for a new record
+	rr dns.RR
+	// name is key.Name, known from the start. A write touches the records
+	// of a few names of a zone of many: rec and key are worked out (full)
+	// only for those, nil and zero until then.
+	name string
+	rec  libdns.Record // the canonical libdns view of rr
+	key  libdns.RR     // rec.RR(), compared by name, type and data
 }
 
 // zoneData is a zone file read for a read-modify-write.
@@ -43,9 +47,11 @@ type zoneData struct {
 	entries []entry // every record but the SOA, in file order
 	path    string  // the zone file, for messages
 	rrs     []dns.RR
-	// readKeys are the canonical forms of rrs, by id.
-	readKeys []libdns.RR
-	doc      *fileDoc // the file's entries, for editing it in place
+	// readNames are the names of readKeys, by id; readKeys the canonical
+	// forms of rrs, each worked out when first asked for (readKey).
+	readNames []string
+	readKeys  []libdns.RR
+	doc       *fileDoc // the file's entries, for editing it in place
 	// edited are the records of the text editedText last returned, in
 	// their order in it.
 	edited    []dns.RR
@@ -302,9 +308,35 @@ func genericRdata(hexData string) string {
 	return `\# ` + strconv.Itoa(len(hexData)/2) + " " + strings.ToLower(hexData)
 }
 
+// newEntry makes the entry of rr: its name only, but for a new record (id
+// -1), whose canonical forms are worked out at once.
 func newEntry(id int, rr dns.RR, origin string) entry {
-	rec := toLibdns(rr, origin)
-	return entry{id: id, rr: rr, rec: rec, key: rec.RR()}
+	if id < 0 {
+		rec := toLibdns(rr, origin)
+		key := rec.RR()
+		return entry{id: id, rr: rr, name: key.Name, rec: rec, key: key}
+	}
+	return entry{id: id, rr: rr, name: providers.RelativeName(rr.Header().Name, origin)}
+}
+
+// full returns e with its canonical forms worked out (kept in e).
+func (z *zoneData) full(e *entry) *entry {
+	if e.rec == nil {
+		e.rec = toLibdns(e.rr, z.origin)
+		e.key = e.rec.RR()
+		if e.id >= 0 {
+			z.readKeys[e.id] = e.key
+		}
+	}
+	return e
+}
+
+// readKey returns the canonical form of the record of the file with id.
+func (z *zoneData) readKey(id int) libdns.RR {
+	if z.readKeys[id].Type == "" {
+		z.readKeys[id] = toLibdns(z.rrs[id], z.origin).RR()
+	}
+	return z.readKeys[id]
 }
 
 // readZone parses a whole zone file for a read-modify-write. The zone's
@@ -342,12 +374,16 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 		n--
 	}
 	z.entries = make([]entry, n)
+	z.readNames = make([]string, len(rrs))
 	z.readKeys = make([]libdns.RR, len(rrs))
-	// Every record's canonical form; the first SOA is not an entry.
+	// Every record's entry; the first SOA is not an entry.
 	convert := func(from, to int) {
 		for id := from; id < to; id++ {
 			e := newEntry(id, rrs[id], origin)
-			z.readKeys[id] = e.key
+			z.readNames[id] = e.name
+			if e.rec != nil {
+				z.readKeys[id] = e.key
+			}
 			switch {
 			case id < z.soaID || z.soaID < 0:
 				z.entries[id] = e
@@ -590,12 +626,12 @@ func (z *zoneData) changedNames() map[string]bool {
 	names := map[string]bool{}
 	for _, e := range z.entries {
 		if e.id < 0 {
-			names[e.key.Name] = true
+			names[e.name] = true
 		}
 	}
 	for id, kept := range z.kept() {
 		if !kept {
-			names[z.readKeys[id].Name] = true
+			names[z.readNames[id]] = true
 		}
 	}
 	return names
@@ -605,9 +641,9 @@ func (z *zoneData) changedNames() map[string]bool {
 // they are now, at the names in names.
 func (z *zoneData) keys(names map[string]bool) []libdns.RR {
 	var out []libdns.RR
-	for _, e := range z.entries {
-		if names[e.key.Name] {
-			out = append(out, e.key)
+	for i := range z.entries {
+		if names[z.entries[i].name] {
+			out = append(out, z.full(&z.entries[i]).key)
 		}
 	}
 	return out
@@ -617,9 +653,9 @@ func (z *zoneData) keys(names map[string]bool) []libdns.RR {
 // was read, the SOA aside, at the names in names.
 func (z *zoneData) keysAsRead(names map[string]bool) []libdns.RR {
 	var out []libdns.RR
-	for id, k := range z.readKeys {
-		if id != z.soaID && names[k.Name] {
-			out = append(out, k)
+	for id, name := range z.readNames {
+		if id != z.soaID && names[name] {
+			out = append(out, z.readKey(id))
 		}
 	}
 	return out

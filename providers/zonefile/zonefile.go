@@ -331,8 +331,8 @@ func (p *Provider) AppendRecords(ctx context.Context, zone string, recs []libdns
 		changed := false
 	next:
 		for _, n := range news {
-			for _, e := range z.entries {
-				if sameRecord(e.key, n.key) {
+			for i := range z.entries {
+				if e := &z.entries[i]; e.name == n.name && sameRecord(z.full(e).key, n.key) {
 					out = append(out, e.rec)
 					continue next
 				}
@@ -374,9 +374,9 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 		changed := false
 		var out []libdns.Record
 		for _, k := range order {
-			var have []int
-			for i, e := range z.entries {
-				if e.key.Name == k.name && e.key.Type == k.typ {
+			var have []int // each worked out (full), for sameSet
+			for i := range z.entries {
+				if e := &z.entries[i]; e.name == k.name && z.full(e).key.Type == k.typ {
 					have = append(have, i)
 				}
 			}
@@ -388,9 +388,9 @@ func (p *Provider) SetRecords(ctx context.Context, zone string, recs []libdns.Re
 			}
 			changed = true
 			kept := z.entries[:0]
-			for _, e := range z.entries {
-				if e.key.Name != k.name || e.key.Type != k.typ {
-					kept = append(kept, e)
+			for i := range z.entries {
+				if e := &z.entries[i]; e.name != k.name || z.full(e).key.Type != k.typ {
+					kept = append(kept, *e)
 				}
 			}
 			z.entries = kept
@@ -442,12 +442,15 @@ func (z *zoneData) replace(remove, add []libdns.Record) ([]libdns.Record, bool, 
 	changed := false
 	if len(dels) > 0 {
 		kept := z.entries[:0]
-		for _, e := range z.entries {
-			if goneNames[e.key.Name] && gone[key{e.key.Name, e.key.Type, e.key.Data}] {
-				changed = true
-				continue
+		for i := range z.entries {
+			e := &z.entries[i]
+			if goneNames[e.name] {
+				if k := z.full(e).key; gone[key{k.Name, k.Type, k.Data}] {
+					changed = true
+					continue
+				}
 			}
-			kept = append(kept, e)
+			kept = append(kept, *e)
 		}
 		z.entries = kept
 	}
@@ -455,10 +458,11 @@ func (z *zoneData) replace(remove, add []libdns.Record) ([]libdns.Record, bool, 
 	for _, n := range adds {
 		addNames[n.key.Name] = true
 	}
-	have := make(map[key]int, len(adds))
-	for i, e := range z.entries {
-		if addNames[e.key.Name] {
-			have[key{e.key.Name, e.key.Type, e.key.Data}] = i
+	have := make(map[key]int, len(adds)) // of entries worked out (full)
+	for i := range z.entries {
+		if e := &z.entries[i]; addNames[e.name] {
+			k := z.full(e).key
+			have[key{k.Name, k.Type, k.Data}] = i
 		}
 	}
 	out := make([]libdns.Record, 0, len(adds))
@@ -497,9 +501,9 @@ func (p *Provider) ReplaceRecordsIf(ctx context.Context, zone string, expect []p
 			names[providers.RelativeName(e.Name, z.origin)] = true
 		}
 		var live []libdns.Record
-		for _, e := range z.entries {
-			if names[e.key.Name] {
-				live = append(live, e.rec)
+		for i := range z.entries {
+			if e := &z.entries[i]; names[e.name] {
+				live = append(live, z.full(e).rec)
 			}
 		}
 		if err := providers.CheckExpect(z.origin, expect, live); err != nil {
@@ -534,7 +538,7 @@ func sameSet(entries []entry, have []int, want []entry) bool {
 // so must the type, TTL and data unless they are empty ("", 0, "").
 func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns.Record) ([]libdns.Record, error) {
 	return p.modify(ctx, zone, "deleting records", func(z *zoneData) ([]libdns.Record, bool, error) {
-		matchers := make([]func(entry) bool, 0, len(recs))
+		matchers := make([]func(*entry) bool, 0, len(recs))
 		for _, rec := range recs {
 			m, err := matcherFor(z, rec)
 			if err != nil {
@@ -544,7 +548,8 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 		}
 		var out []libdns.Record
 		kept := z.entries[:0]
-		for _, e := range z.entries {
+		for i := range z.entries {
+			e := &z.entries[i]
 			del := false
 			for _, m := range matchers {
 				if m(e) {
@@ -553,9 +558,9 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 				}
 			}
 			if del {
-				out = append(out, e.rec)
+				out = append(out, e.rec) // worked out by the matcher
 			} else {
-				kept = append(kept, e)
+				kept = append(kept, *e)
 			}
 		}
 		z.entries = kept
@@ -563,8 +568,9 @@ func (p *Provider) DeleteRecords(ctx context.Context, zone string, recs []libdns
 	})
 }
 
-// matcherFor returns the test of DeleteRecords for one input record.
-func matcherFor(z *zoneData, rec libdns.Record) (func(entry) bool, error) {
+// matcherFor returns the test of DeleteRecords for one input record; an
+// entry it matches is worked out (full).
+func matcherFor(z *zoneData, rec libdns.Record) (func(*entry) bool, error) {
 	r := rec.RR()
 	if strings.TrimSpace(r.Name) == "" {
 		return nil, fmt.Errorf("%s record with an empty name: libdns requires a name to delete", r.Type)
@@ -582,9 +588,12 @@ func matcherFor(z *zoneData, rec libdns.Record) (func(entry) bool, error) {
 		}
 		data[typ] = e.key.Data
 	}
-	return func(e entry) bool {
-		k := e.key
-		if k.Name != name || (typ != "" && k.Type != typ) || (ttl != 0 && k.TTL != ttl) {
+	return func(e *entry) bool {
+		if e.name != name {
+			return false
+		}
+		k := z.full(e).key
+		if (typ != "" && k.Type != typ) || (ttl != 0 && k.TTL != ttl) {
 			return false
 		}
 		if r.Data == "" {
