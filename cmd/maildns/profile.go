@@ -41,30 +41,8 @@ func startProfiles(args []string) ([]string, func()) {
 	if len(files) == 0 {
 		return args, func() {}
 	}
-	var cpu *os.File
-	if path := files["cpuprofile"]; path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "maildns: --cpuprofile: %v\n", err)
-		} else {
-			cpu = f
-		}
-	}
-	var tr *os.File
-	if path := files["trace"]; path != "" {
-		f, err := os.Create(path)
-		if err == nil {
-			err = trace.Start(f)
-		}
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "maildns: --trace: %v\n", err)
-		} else {
-			tr = f
-		}
-	}
+	cpu := startTo(files, "cpuprofile", func(f *os.File) error { return pprof.StartCPUProfile(f) })
+	tr := startTo(files, "trace", func(f *os.File) error { return trace.Start(f) })
 	return rest, func() {
 		if tr != nil {
 			trace.Stop()
@@ -86,6 +64,26 @@ func startProfiles(args []string) ([]string, func()) {
 			}
 		}
 	}
+}
+
+// startTo creates the file the flag names (if given) and starts writing to
+// it; nil when not given or on failure (said on stderr).
+func startTo(files map[string]string, flag string, start func(*os.File) error) *os.File {
+	path := files[flag]
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		if err = start(f); err != nil {
+			f.Close()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "maildns: --%s: %v\n", flag, err)
+		return nil
+	}
+	return f
 }
 
 func isProfileFlag(name string) bool {
