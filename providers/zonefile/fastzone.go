@@ -56,9 +56,9 @@ func parseZoneFastSplit(data []byte, origin string, split bool) (rrs []dns.RR, o
 }
 
 // parallelMin is the size of zone text from which its work runs in two
-// side by side: parseZoneFast's halves; a read's parse and split into
-// entries, and its records' conversion in halves; an edit's check and the
-// writing of its temporary file.
+// side by side: parseZoneFast's and readCanonical's halves; a read's parse
+// and split into entries, and its records' naming in halves; an edit's
+// check and the writing of its temporary file.
 const parallelMin = 256 << 10
 
 // parseFastFrom is parseZoneFast of data read from the state st, into an

@@ -376,14 +376,12 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 	z.entries = make([]entry, n)
 	z.readNames = make([]string, len(rrs))
 	z.readKeys = make([]libdns.RR, len(rrs))
-	// Every record's entry; the first SOA is not an entry.
+	// Every record's entry (its name; the rest when a write looks at
+	// it); the first SOA is not an entry.
 	convert := func(from, to int) {
 		for id := from; id < to; id++ {
 			e := newEntry(id, rrs[id], origin)
 			z.readNames[id] = e.name
-			if e.rec != nil {
-				z.readKeys[id] = e.key
-			}
 			switch {
 			case id < z.soaID || z.soaID < 0:
 				z.entries[id] = e
@@ -394,7 +392,7 @@ func readZone(data []byte, path, origin string) (*zoneData, error) {
 	}
 	var converted sync.WaitGroup
 	if len(data) >= parallelMin {
-		// A large zone's records are converted in two halves while its
+		// A large zone's records are named in two halves while its
 		// entries are matched with them.
 		half := len(rrs) / 2
 		converted.Go(func() { convert(0, half) })
